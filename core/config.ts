@@ -1,0 +1,194 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * The only reader of `process.env`. Every process (web, worker, migrate, start) calls
+ * `loadConfig()` once at start; a bad value stops it with one line naming the variable.
+ */
+
+const GOOGLE_DEFAULTS = {
+  apiRoot: "https://gmail.googleapis.com/",
+  authUrl: "https://accounts.google.com/o/oauth2/v2/auth",
+  tokenUrl: "https://oauth2.googleapis.com/token",
+  revokeUrl: "https://oauth2.googleapis.com/revoke",
+};
+
+const optionalUrl = z.url().optional();
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+    .default("redis://127.0.0.1:6379"),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]+$/, "letters, digits and _ . : - only")
+    .default("inbox-sync"),
+  PUBLIC_URL: optionalUrl,
+  GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  GMAIL_SIM_URL: optionalUrl,
+  GMAIL_API_ROOT: optionalUrl,
+  GOOGLE_AUTH_URL: optionalUrl,
+  GOOGLE_TOKEN_URL: optionalUrl,
+  GOOGLE_REVOKE_URL: optionalUrl,
+  SESSION_SECRET: z.string().min(32, "at least 32 characters").optional(),
+  TOKEN_ENCRYPTION_KEY: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/]{43}=$/, "32 bytes as 64 hex digits or base64")
+    .optional(),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
+  /** Comma-separated e-mail addresses allowed to open /admin/queues. */
+  ADMIN_EMAILS: z.string().default(""),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DATA_DIR: z.string().default(".data"),
+  /** Seconds after which a worker that stopped beating counts as gone. */
+  WORKER_HEARTBEAT_TTL: z.coerce.number().int().min(2).max(600).default(15),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env["NODE_ENV"];
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  redisUrl: string;
+  queuePrefix: string;
+  publicUrl: string;
+  google: {
+    clientId: string;
+    clientSecret: string;
+    redirectUri: string;
+    apiRoot: string;
+    authUrl: string;
+    tokenUrl: string;
+    revokeUrl: string;
+  };
+  sessionSecret: string;
+  tokenEncryptionKey: Buffer;
+  workerConcurrency: number;
+  workerHeartbeatTtlSeconds: number;
+  adminEmails: string[];
+  logLevel: Env["LOG_LEVEL"];
+  dataDir: string;
+}
+
+/** A configuration problem, reported as one line naming the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+function withSlash(url: string): string {
+  return url.endsWith("/") ? url : `${url}/`;
+}
+
+function parseKey(value: string): Buffer {
+  return /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, "hex") : Buffer.from(value, "base64");
+}
+
+/** Dev secrets are generated once and kept under DATA_DIR so sessions and tokens survive restarts. */
+function devSecret(dataDir: string, name: string, make: () => string): string {
+  const file = path.join(dataDir, name);
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(dataDir, { recursive: true });
+  const value = make();
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? "environment"), issue.message);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === "production";
+
+  if (production) {
+    for (const name of ["DATABASE_URL", "SESSION_SECRET", "TOKEN_ENCRYPTION_KEY", "PUBLIC_URL"] as const) {
+      if (!e[name]) throw new ConfigError(name, "is required when NODE_ENV=production");
+    }
+  }
+  const realGoogle = Boolean(e.GOOGLE_CLIENT_ID || e.GOOGLE_CLIENT_SECRET);
+  if (realGoogle && !(e.GOOGLE_CLIENT_ID && e.GOOGLE_CLIENT_SECRET)) {
+    throw new ConfigError(
+      e.GOOGLE_CLIENT_ID ? "GOOGLE_CLIENT_SECRET" : "GOOGLE_CLIENT_ID",
+      "must be set together with its pair",
+    );
+  }
+
+  const sim = e.GMAIL_SIM_URL ? e.GMAIL_SIM_URL.replace(/\/+$/, "") : undefined;
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
+
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    publicUrl,
+    google: {
+      clientId: e.GOOGLE_CLIENT_ID ?? "inbox-sync-dev",
+      clientSecret: e.GOOGLE_CLIENT_SECRET ?? "inbox-sync-dev-secret",
+      redirectUri: `${publicUrl}/auth/google/callback`,
+      apiRoot: withSlash(e.GMAIL_API_ROOT ?? (sim ? `${sim}/` : GOOGLE_DEFAULTS.apiRoot)),
+      authUrl: e.GOOGLE_AUTH_URL ?? (sim ? `${sim}/o/oauth2/v2/auth` : GOOGLE_DEFAULTS.authUrl),
+      tokenUrl: e.GOOGLE_TOKEN_URL ?? (sim ? `${sim}/token` : GOOGLE_DEFAULTS.tokenUrl),
+      revokeUrl: e.GOOGLE_REVOKE_URL ?? (sim ? `${sim}/revoke` : GOOGLE_DEFAULTS.revokeUrl),
+    },
+    sessionSecret:
+      e.SESSION_SECRET ?? devSecret(e.DATA_DIR, "session-secret", () => randomBytes(32).toString("hex")),
+    tokenEncryptionKey: parseKey(
+      e.TOKEN_ENCRYPTION_KEY ??
+        devSecret(e.DATA_DIR, "token-encryption-key", () => randomBytes(32).toString("hex")),
+    ),
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    workerHeartbeatTtlSeconds: e.WORKER_HEARTBEAT_TTL,
+    adminEmails: e.ADMIN_EMAILS.split(",")
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+    logLevel: e.LOG_LEVEL,
+    dataDir: e.DATA_DIR,
+  };
+}
+
+/** Database URL or a one-line failure: web, worker and migrate cannot run without it. */
+export function requireDatabaseUrl(config: Config): string {
+  if (!config.databaseUrl) {
+    throw new ConfigError("DATABASE_URL", "is required (npm start provides an embedded PostgreSQL)");
+  }
+  return config.databaseUrl;
+}
+
+/**
+ * Runs a process entry point: configuration errors print one line and exit 1, never a stack.
+ */
+export async function runMain(name: string, main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,37 @@
+import type { Sequelize } from "sequelize";
+import { type Config, requireDatabaseUrl } from "./config";
+import { createDatabase } from "./db/sequelize";
+import { createLogger, type Logger } from "./logger";
+import { AccountService } from "./services/AccountService";
+import { EmailService } from "./services/EmailService";
+import { SessionService } from "./services/SessionService";
+import { TaskService } from "./services/TaskService";
+
+/** What every process holds once: configuration, logger, database and the services over it. */
+export interface CoreContext {
+  config: Config;
+  logger: Logger;
+  sequelize: Sequelize;
+  accounts: AccountService;
+  emails: EmailService;
+  sessions: SessionService;
+  tasks: TaskService;
+}
+
+export function createCoreContext(
+  config: Config,
+  name: string,
+  options: { poolMax?: number } = {},
+): CoreContext {
+  const logger = createLogger(name, config.logLevel);
+  const sequelize = createDatabase(requireDatabaseUrl(config), { poolMax: options.poolMax });
+  return {
+    config,
+    logger,
+    sequelize,
+    accounts: new AccountService(sequelize, config.google, config.tokenEncryptionKey),
+    emails: new EmailService(sequelize),
+    sessions: new SessionService(config.sessionSecret),
+    tasks: new TaskService(sequelize),
+  };
+}

@@ -1,0 +1,38 @@
+import type { QueryInterface, Sequelize } from "sequelize";
+import { SequelizeStorage, Umzug } from "umzug";
+import * as initial from "./migrations/0001-initial";
+
+/**
+ * Migrations are listed here rather than globbed so that a bundled build carries them. Add new
+ * ones at the end; never edit one that has shipped.
+ */
+const MIGRATIONS = [{ name: "0001-initial", ...initial }];
+
+export function createMigrator(sequelize: Sequelize, logger?: { info: (msg: string) => void }) {
+  return new Umzug<QueryInterface>({
+    migrations: MIGRATIONS.map((m) => ({ name: m.name, up: m.up, down: m.down })),
+    context: sequelize.getQueryInterface(),
+    storage: new SequelizeStorage({ sequelize, tableName: "schema_migrations" }),
+    logger: logger
+      ? {
+          info: (e) => logger.info(`migration ${JSON.stringify(e)}`),
+          warn: () => {},
+          error: () => {},
+          debug: () => {},
+        }
+      : undefined,
+  });
+}
+
+/**
+ * Applies pending migrations under a PostgreSQL advisory lock, so web and worker processes that
+ * start together do not race each other.
+ */
+export async function migrate(sequelize: Sequelize): Promise<string[]> {
+  // The transaction only holds the lock; migrations run on other pooled connections.
+  return sequelize.transaction(async (transaction) => {
+    await sequelize.query("SELECT pg_advisory_xact_lock(7340021)", { transaction });
+    const applied = await createMigrator(sequelize).up();
+    return applied.map((m) => m.name);
+  });
+}

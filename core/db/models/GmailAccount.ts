@@ -1,0 +1,35 @@
+import { type CreationOptional, DataTypes, Model, type Sequelize } from "sequelize";
+
+export type GmailAccountStatus = "connected" | "reauth_required";
+
+/** A user's Gmail connection: the encrypted OAuth token set and where the last sync stopped. */
+export class GmailAccount extends Model {
+  declare id: CreationOptional<string>;
+  declare userId: string;
+  declare email: string;
+  /** AES-256-GCM envelope of the token set (see core/gmail/TokenCipher). */
+  declare encryptedTokens: string;
+  declare scope: string | null;
+  declare status: CreationOptional<GmailAccountStatus>;
+  /** Gmail's historyId after the last completed sync, the start of the next incremental one. */
+  declare historyId: string | null;
+  declare lastSyncAt: Date | null;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+
+  static initModel(sequelize: Sequelize): void {
+    GmailAccount.init(
+      {
+        id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+        userId: { type: DataTypes.UUID, allowNull: false, unique: true },
+        email: { type: DataTypes.TEXT, allowNull: false },
+        encryptedTokens: { type: DataTypes.TEXT, allowNull: false },
+        scope: { type: DataTypes.TEXT, allowNull: true },
+        status: { type: DataTypes.TEXT, allowNull: false, defaultValue: "connected" },
+        historyId: { type: DataTypes.TEXT, allowNull: true },
+        lastSyncAt: { type: DataTypes.DATE, allowNull: true },
+      },
+      { sequelize, tableName: "gmail_accounts" },
+    );
+  }
+}

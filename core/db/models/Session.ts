@@ -1,0 +1,27 @@
+import { type CreationOptional, DataTypes, Model, type Sequelize } from "sequelize";
+
+/**
+ * A browser session. The cookie carries a random secret; only its SHA-256 is stored, so a
+ * database leak does not leak sessions. Sessions live in PostgreSQL rather than Redis so that a
+ * signed-in user can still use the streaming fallback while Redis is down.
+ */
+export class Session extends Model {
+  declare id: string;
+  declare userId: string;
+  declare csrfToken: string;
+  declare expiresAt: Date;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+
+  static initModel(sequelize: Sequelize): void {
+    Session.init(
+      {
+        id: { type: DataTypes.TEXT, primaryKey: true },
+        userId: { type: DataTypes.UUID, allowNull: false },
+        csrfToken: { type: DataTypes.TEXT, allowNull: false },
+        expiresAt: { type: DataTypes.DATE, allowNull: false },
+      },
+      { sequelize, tableName: "sessions" },
+    );
+  }
+}

@@ -1,0 +1,48 @@
+import { type CreationOptional, DataTypes, Model, type Sequelize } from "sequelize";
+import type { SyncPhase, SyncResult, TaskError, TaskState } from "../../events";
+
+/** Who runs a task: a queue worker, or the streaming fallback inside an HTTP request. */
+export type TaskRunner = "queue" | "stream";
+
+/**
+ * The durable record of every sync task. The database allows at most one queued-or-active task
+ * per user (a partial unique index), so "join the running task" is decided by PostgreSQL.
+ */
+export class SyncTask extends Model {
+  declare id: CreationOptional<string>;
+  declare userId: string;
+  declare state: CreationOptional<TaskState>;
+  declare runner: TaskRunner;
+  declare phase: CreationOptional<SyncPhase>;
+  declare processed: CreationOptional<number>;
+  declare total: CreationOptional<number>;
+  declare seq: CreationOptional<number>;
+  declare attempts: CreationOptional<number>;
+  declare result: SyncResult | null;
+  declare error: TaskError | null;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+  declare startedAt: Date | null;
+  declare finishedAt: Date | null;
+
+  static initModel(sequelize: Sequelize): void {
+    SyncTask.init(
+      {
+        id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+        userId: { type: DataTypes.UUID, allowNull: false },
+        state: { type: DataTypes.TEXT, allowNull: false, defaultValue: "queued" },
+        runner: { type: DataTypes.TEXT, allowNull: false },
+        phase: { type: DataTypes.TEXT, allowNull: false, defaultValue: "listing" },
+        processed: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+        total: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+        seq: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+        attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+        result: { type: DataTypes.JSONB, allowNull: true },
+        error: { type: DataTypes.JSONB, allowNull: true },
+        startedAt: { type: DataTypes.DATE, allowNull: true },
+        finishedAt: { type: DataTypes.DATE, allowNull: true },
+      },
+      { sequelize, tableName: "sync_tasks" },
+    );
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Errors that carry their meaning to whoever reports them: an HTTP status and a snake_case code
+ * for the API's `{error:{code,message}}` body, and the same code in a failed task snapshot.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(message: string, code = "invalid_request") {
+    super(code, message, 400);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = "Sign in first, or send an API token as 'Authorization: Bearer <token>'.") {
+    super("unauthorized", message, 401);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(code: string, message: string) {
+    super(code, message, 403);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what = "resource") {
+    super("not_found", `No such ${what}.`, 404);
+  }
+}
+
+/** The queue (Redis) cannot be reached: the client should use the streaming fallback. */
+export class QueueUnavailableError extends AppError {
+  constructor(fallback: string) {
+    super("queue_unavailable", "The sync queue cannot be reached right now.", 503, { fallback });
+  }
+}
+
+/** The queue answers but no worker process is alive to take the task. */
+export class NoWorkersError extends AppError {
+  constructor(fallback: string) {
+    super("no_workers", "No sync worker is running right now.", 503, { fallback });
+  }
+}
+
+/** Gmail refused our grant (revoked, expired or missing): the user must connect Gmail again. */
+export class ReauthRequiredError extends AppError {
+  constructor(message = "Gmail access was revoked or has expired. Connect Gmail again.") {
+    super("reauth_required", message, 401);
+  }
+}
+
+/** Gmail kept failing (429/5xx/network) after every retry; a later attempt may succeed. */
+export class GmailUnavailableError extends AppError {
+  constructor(message: string) {
+    super("gmail_unavailable", message, 502);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The task snapshot and every Socket.IO event, typed once and shared by the web process, the
+ * worker's emitter and the browser client. HTTP status answers, NDJSON stream lines and socket
+ * events all carry the same `TaskSnapshot`.
+ */
+
+export type TaskState = "queued" | "active" | "completed" | "failed";
+export type SyncPhase = "listing" | "fetching" | "storing" | "done";
+export type SyncMode = "full" | "incremental";
+
+export interface TaskProgress {
+  phase: SyncPhase;
+  processed: number;
+  total: number;
+  percent: number;
+}
+
+export interface SyncResult {
+  added: number;
+  updated: number;
+  deleted: number;
+  mode: SyncMode;
+}
+
+export interface TaskError {
+  code: string;
+  message: string;
+}
+
+export interface TaskSnapshot {
+  taskId: string;
+  state: TaskState;
+  progress: TaskProgress;
+  /** Only when `state` is `completed`. */
+  result?: SyncResult;
+  /** Only when `state` is `failed`. */
+  error?: TaskError;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** When this snapshot was made, ms since the epoch. */
+  at: number;
+  /**
+   * Grows with every snapshot of one task, across processes and retries, so a client keeps the
+   * highest it has seen and drops duplicates and stale ones.
+   */
+  seq: number;
+}
+
+export const TERMINAL_STATES: readonly TaskState[] = ["completed", "failed"];
+
+export function isTerminal(state: TaskState): boolean {
+  return TERMINAL_STATES.includes(state);
+}
+
+export type SubscribeAck = { ok: true; snapshot: TaskSnapshot } | { ok: false; error: { code: string } };
+
+export interface ServerToClientEvents {
+  "sync:progress": (snapshot: TaskSnapshot) => void;
+}
+
+export interface ClientToServerEvents {
+  "task:subscribe": (payload: { taskId: string }, ack: (answer: SubscribeAck) => void) => void;
+  "task:unsubscribe": (payload: { taskId: string }) => void;
+}
+
+export const rooms = {
+  task: (taskId: string) => `task:${taskId}`,
+  user: (userId: string) => `user:${userId}`,
+  session: (sessionId: string) => `session:${sessionId}`,
+};
+
+/** The Redis channel prefix shared by every web node's adapter and every worker's emitter. */
+export const socketKey = (queuePrefix: string) => `${queuePrefix}:socket.io`;

@@ -1,0 +1,115 @@
+import { QueryTypes, type Sequelize } from "sequelize";
+import type { MailMessage, MailStore } from "./MailStore";
+
+/** One user's mailbox in PostgreSQL: the `emails` rows and the cursor on `gmail_accounts`. */
+export class PostgresMailStore implements MailStore {
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly userId: string,
+  ) {}
+
+  async getCursor(): Promise<string | null> {
+    const [row] = await this.sequelize.query<{ history_id: string | null }>(
+      "SELECT history_id FROM gmail_accounts WHERE user_id = :userId",
+      { replacements: { userId: this.userId }, type: QueryTypes.SELECT },
+    );
+    return row?.history_id ?? null;
+  }
+
+  async saveCursor(historyId: string): Promise<void> {
+    await this.sequelize.query(
+      "UPDATE gmail_accounts SET history_id = :historyId, last_sync_at = now(), updated_at = now() WHERE user_id = :userId",
+      { replacements: { userId: this.userId, historyId } },
+    );
+  }
+
+  async listIds(): Promise<string[]> {
+    const rows = await this.sequelize.query<{ gmail_id: string }>(
+      "SELECT gmail_id FROM emails WHERE user_id = :userId",
+      { replacements: { userId: this.userId }, type: QueryTypes.SELECT },
+    );
+    return rows.map((r) => r.gmail_id);
+  }
+
+  async knownIds(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.sequelize.query<{ gmail_id: string }>(
+      "SELECT gmail_id FROM emails WHERE user_id = :userId AND gmail_id = ANY(ARRAY[:ids]::text[])",
+      { replacements: { userId: this.userId, ids }, type: QueryTypes.SELECT },
+    );
+    return new Set(rows.map((r) => r.gmail_id));
+  }
+
+  async upsert(messages: MailMessage[]): Promise<{ added: number; updated: number }> {
+    if (messages.length === 0) return { added: 0, updated: 0 };
+    // One statement per batch; `xmax = 0` tells a fresh insert from an update of an existing row.
+    const rows = await this.sequelize.query<{ inserted: boolean }>(
+      `INSERT INTO emails (user_id, gmail_id, thread_id, from_address, to_address, subject, snippet, date,
+                           labels, size_estimate, history_id, headers)
+       SELECT :userId, m.gmail_id, m.thread_id, m.from_address, m.to_address, m.subject, m.snippet, m.date,
+              ARRAY(SELECT jsonb_array_elements_text(m.labels)), m.size_estimate, m.history_id, m.headers
+       FROM jsonb_to_recordset(:batch::jsonb) AS m(
+         gmail_id text, thread_id text, from_address text, to_address text, subject text, snippet text,
+         date timestamptz, labels jsonb, size_estimate integer, history_id text, headers jsonb)
+       ON CONFLICT (user_id, gmail_id) DO UPDATE SET
+         thread_id = EXCLUDED.thread_id, from_address = EXCLUDED.from_address, to_address = EXCLUDED.to_address,
+         subject = EXCLUDED.subject, snippet = EXCLUDED.snippet, date = EXCLUDED.date, labels = EXCLUDED.labels,
+         size_estimate = EXCLUDED.size_estimate, history_id = EXCLUDED.history_id, headers = EXCLUDED.headers,
+         updated_at = now()
+       RETURNING (xmax = 0) AS inserted`,
+      {
+        replacements: {
+          userId: this.userId,
+          batch: JSON.stringify(
+            messages.map((m) => ({
+              gmail_id: m.gmailId,
+              thread_id: m.threadId,
+              from_address: stripNul(m.from),
+              to_address: stripNul(m.to),
+              subject: stripNul(m.subject),
+              snippet: stripNul(m.snippet),
+              date: m.date.toISOString(),
+              labels: m.labels,
+              size_estimate: m.sizeEstimate,
+              history_id: m.historyId,
+              headers: Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, stripNul(v)])),
+            })),
+          ),
+        },
+        type: QueryTypes.SELECT,
+      },
+    );
+    const added = rows.filter((r) => r.inserted).length;
+    return { added, updated: rows.length - added };
+  }
+
+  async remove(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const [, meta] = await this.sequelize.query(
+      "DELETE FROM emails WHERE user_id = :userId AND gmail_id = ANY(ARRAY[:ids]::text[])",
+      { replacements: { userId: this.userId, ids } },
+    );
+    return (meta as { rowCount?: number }).rowCount ?? 0;
+  }
+
+  async setLabels(changes: Array<{ gmailId: string; labels: string[] }>): Promise<number> {
+    if (changes.length === 0) return 0;
+    const [, meta] = await this.sequelize.query(
+      `UPDATE emails e SET labels = ARRAY(SELECT jsonb_array_elements_text(c.labels)), updated_at = now()
+       FROM jsonb_to_recordset(:changes::jsonb) AS c(gmail_id text, labels jsonb)
+       WHERE e.user_id = :userId AND e.gmail_id = c.gmail_id`,
+      {
+        replacements: {
+          userId: this.userId,
+          changes: JSON.stringify(changes.map((c) => ({ gmail_id: c.gmailId, labels: c.labels }))),
+        },
+      },
+    );
+    return (meta as { rowCount?: number }).rowCount ?? 0;
+  }
+}
+
+/** PostgreSQL text cannot hold NUL; a hostile header must not fail the whole batch. */
+function stripNul(value: string): string {
+  return value.includes("\u0000") ? value.replaceAll("\u0000", "") : value;
+}

@@ -1,0 +1,111 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { GmailUnavailableError, ReauthRequiredError } from "../errors";
+
+/** How Gmail calls are retried. */
+export interface RetryOptions {
+  /** Attempts per call, the first included. Default 7. */
+  attempts?: number;
+  /** First backoff delay; doubles each attempt, with full jitter. Default 500 ms. */
+  baseDelayMs?: number;
+  /** Upper bound of one delay. Default 32 s, as Google's exponential backoff guide says. */
+  maxDelayMs?: number;
+}
+
+interface HttpishError {
+  status?: number;
+  code?: string | number;
+  response?: {
+    status?: number;
+    headers?: Record<string, string> | { get?: (n: string) => string | null };
+    data?: unknown;
+  };
+  message?: string;
+}
+
+function statusOf(err: HttpishError): number | undefined {
+  const s = err.response?.status ?? (typeof err.status === "number" ? err.status : undefined);
+  if (s) return s;
+  return typeof err.code === "number"
+    ? err.code
+    : Number.isFinite(Number(err.code))
+      ? Number(err.code)
+      : undefined;
+}
+
+function reasonOf(err: HttpishError): string | undefined {
+  const data = err.response?.data as { error?: unknown } | undefined;
+  if (!data) return undefined;
+  if (typeof data.error === "string") return data.error; // OAuth token endpoint: {"error":"invalid_grant"}
+  const e = data.error as { errors?: Array<{ reason?: string }> } | undefined;
+  return e?.errors?.[0]?.reason;
+}
+
+function retryAfterMs(err: HttpishError): number | undefined {
+  const headers = err.response?.headers;
+  const raw =
+    headers && typeof (headers as { get?: unknown }).get === "function"
+      ? (headers as { get: (n: string) => string | null }).get("retry-after")
+      : (headers as Record<string, string> | undefined)?.["retry-after"];
+  const seconds = raw ? Number(raw) : Number.NaN;
+  return Number.isFinite(seconds) ? seconds * 1000 : undefined;
+}
+
+const NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+]);
+const RATE_REASONS = new Set(["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"]);
+
+export type GmailFailure = "reauth" | "retry" | "not_found" | "fatal";
+
+/** What a failed Gmail call means for the sync. */
+export function classifyGmailError(err: unknown): GmailFailure {
+  const e = err as HttpishError;
+  const status = statusOf(e);
+  const reason = reasonOf(e);
+  if (status === 401 || reason === "invalid_grant" || reason === "unauthorized_client") return "reauth";
+  if (status === 404) return "not_found";
+  if (status === 429 || (status !== undefined && status >= 500)) return "retry";
+  if (status === 403 && reason && RATE_REASONS.has(reason)) return "retry";
+  if (status === undefined) {
+    const code = String(e.code ?? "");
+    if (NETWORK_CODES.has(code) || /socket hang up|network|ECONNRESET|timeout/i.test(e.message ?? ""))
+      return "retry";
+  }
+  return "fatal";
+}
+
+/**
+ * Runs one Gmail call with exponential backoff and full jitter on 429, 5xx and network faults.
+ * A revoked grant becomes `ReauthRequiredError` at once; a 404 is left to the caller.
+ */
+export async function gmailCall<T>(
+  fn: () => Promise<T>,
+  options: RetryOptions = {},
+  signal?: AbortSignal,
+): Promise<T> {
+  const attempts = options.attempts ?? 7;
+  const base = options.baseDelayMs ?? 500;
+  const cap = options.maxDelayMs ?? 32_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const kind = classifyGmailError(err);
+      if (kind === "reauth") throw new ReauthRequiredError();
+      if (kind !== "retry") throw err;
+      if (attempt >= attempts) {
+        throw new GmailUnavailableError(
+          `Gmail kept failing after ${attempts} attempts: ${(err as Error).message ?? String(err)}`,
+        );
+      }
+      const backoff = Math.random() * Math.min(cap, base * 2 ** (attempt - 1));
+      await sleep(Math.max(backoff, retryAfterMs(err as HttpishError) ?? 0), undefined, { signal });
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import { randomUUID } from "node:crypto";
+import type { Sequelize } from "sequelize";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { createGmailSimulator, type GmailSimulator } from "../../gmail-sim/server";
+import { gmailClientFor } from "../../test/simGmail";
+import { GmailAccount, User } from "../db/models";
+import { createDatabase } from "../db/sequelize";
+import { PostgresMailStore } from "./PostgresMailStore";
+import { type SyncProgressUpdate, syncMailbox } from "./syncMailbox";
+
+const FAST_RETRY = { attempts: 10, baseDelayMs: 5, maxDelayMs: 50 };
+
+describe("syncMailbox against the simulator and PostgreSQL", () => {
+  let sim: GmailSimulator;
+  let sequelize: Sequelize;
+  let email: string;
+  let store: PostgresMailStore;
+
+  const control = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${sim.url}${path}`, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  const simIds = async (): Promise<Array<{ id: string; labelIds: string[] }>> =>
+    (await control("GET", `/sim/accounts/${email}/messages?limit=100000`)).messages;
+  const stats = async () => (await control("GET", "/sim/stats")).calls as Record<string, number>;
+  const rows = async () =>
+    (await sequelize.query("SELECT gmail_id, labels FROM emails WHERE user_id = :u ORDER BY gmail_id", {
+      replacements: { u: store ? (store as unknown as { userId: string }).userId : "" },
+      type: "SELECT",
+    })) as Array<{ gmail_id: string; labels: string[] }>;
+
+  beforeAll(async () => {
+    sim = createGmailSimulator();
+    await sim.listen(0, "127.0.0.1");
+    sequelize = createDatabase(inject("databaseUrl"));
+  });
+  afterAll(async () => {
+    await sequelize?.close();
+    await sim?.close();
+  });
+
+  beforeEach(async () => {
+    email = `core-${randomUUID().slice(0, 8)}@example.com`;
+    await control("POST", "/sim/accounts", { email, count: 600 });
+    const user = await User.create({ email });
+    await GmailAccount.create({ userId: user.id, email, encryptedTokens: "unused-here" });
+    store = new PostgresMailStore(sequelize, user.id);
+    await control("DELETE", "/sim/stats");
+  });
+
+  it("first sync stores every message once, in pages of 500, with rising progress", async () => {
+    const gmail = await gmailClientFor(sim.url, email);
+    const steps: SyncProgressUpdate[] = [];
+    const result = await syncMailbox(gmail, store, (p) => void steps.push(p), { batchSize: 50 });
+    expect(result).toMatchObject({ mode: "full", added: 600, updated: 0, deleted: 0 });
+    const stored = await rows();
+    const expected = await simIds();
+    expect(stored.map((r) => r.gmail_id)).toEqual(expected.map((m) => m.id).sort());
+    const calls = await stats();
+    expect(calls["messages.list"]).toBe(2);
+    expect(calls["messages.get"]).toBe(600);
+    const fetching = steps.filter((s) => s.phase === "fetching").map((s) => s.processed);
+    expect(fetching.length).toBeGreaterThan(5);
+    expect(fetching).toEqual([...fetching].sort((a, b) => a - b));
+    expect(steps.at(-1)).toEqual({ phase: "done", processed: 600, total: 600 });
+    expect(await store.getCursor()).toBe((await control("GET", `/sim/accounts/${email}`)).historyId);
+  });
+
+  it("an unchanged mailbox makes no messages.get call the second time", async () => {
+    const gmail = await gmailClientFor(sim.url, email);
+    await syncMailbox(gmail, store, () => {});
+    await control("DELETE", "/sim/stats");
+    const again = await syncMailbox(gmail, store, () => {});
+    expect(again).toMatchObject({ mode: "incremental", added: 0, updated: 0, deleted: 0 });
+    expect((await stats())["messages.get"] ?? 0).toBe(0);
+  });
+
+  it("applies exactly 5 new, 2 deleted and 3 relabelled messages from history", async () => {
+    const gmail = await gmailClientFor(sim.url, email);
+    await syncMailbox(gmail, store, () => {});
+    const before = await simIds();
+    await control("POST", `/sim/accounts/${email}/messages`, { count: 5 });
+    for (const m of before.slice(10, 12)) await control("DELETE", `/sim/accounts/${email}/messages/${m.id}`);
+    for (const m of before.slice(20, 23)) {
+      await control("POST", `/sim/accounts/${email}/messages/${m.id}/labels`, {
+        add: ["STARRED"],
+        remove: ["INBOX"],
+      });
+    }
+    await control("DELETE", "/sim/stats");
+
+    const result = await syncMailbox(gmail, store, () => {});
+    expect(result).toMatchObject({ mode: "incremental", added: 5, deleted: 2, updated: 3 });
+    expect((await stats())["messages.get"]).toBe(5);
+    const stored = await rows();
+    const truth = await simIds();
+    expect(stored.map((r) => r.gmail_id)).toEqual(truth.map((m) => m.id).sort());
+    const byId = new Map(stored.map((r) => [r.gmail_id, [...r.labels].sort()]));
+    for (const m of truth) expect(byId.get(m.id)).toEqual([...m.labelIds].sort());
+  });
+
+  it("expired history falls back to a full sync that skips what is stored", async () => {
+    const gmail = await gmailClientFor(sim.url, email);
+    await syncMailbox(gmail, store, () => {});
+    const before = await simIds();
+    await control("POST", `/sim/accounts/${email}/messages`, { count: 3 });
+    await control("DELETE", `/sim/accounts/${email}/messages/${before[0]!.id}`);
+    await control("POST", `/sim/accounts/${email}/expire-history`);
+    await control("DELETE", "/sim/stats");
+
+    const result = await syncMailbox(gmail, store, () => {});
+    expect(result).toMatchObject({ mode: "full", added: 3, deleted: 1 });
+    const calls = await stats();
+    expect(calls["history.list"]).toBe(1);
+    expect(calls["messages.get"]).toBe(3);
+    const stored = await rows();
+    expect(stored).toHaveLength(602);
+    expect(new Set(stored.map((r) => r.gmail_id)).size).toBe(602);
+  });
+
+  it("rides out 429, 500, 503 and dropped connections without losing or doubling a message", async () => {
+    const gmail = await gmailClientFor(sim.url, email);
+    await control("PUT", "/sim/faults", { rate429: 0.1, rate500: 0.05, rate503: 0.05, rateReset: 0.03 });
+    try {
+      const result = await syncMailbox(gmail, store, () => {}, { retry: FAST_RETRY });
+      expect(result).toMatchObject({ mode: "full", added: 600 });
+    } finally {
+      await control("DELETE", "/sim/faults");
+    }
+    const faults = (await control("GET", "/sim/stats")).faults as Record<string, number>;
+    expect(faults["429"]! + faults["500"]! + faults["503"]! + faults.reset!).toBeGreaterThan(10);
+    const stored = await rows();
+    expect(stored).toHaveLength(600);
+    expect(stored.map((r) => r.gmail_id)).toEqual((await simIds()).map((m) => m.id).sort());
+  });
+
+  it("a revoked grant stops the sync with reauth_required", async () => {
+    const gmail = await gmailClientFor(sim.url, email);
+    await control("POST", `/sim/accounts/${email}/revoke`);
+    await expect(syncMailbox(gmail, store, () => {})).rejects.toMatchObject({ code: "reauth_required" });
+  });
+});

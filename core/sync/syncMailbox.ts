@@ -1,0 +1,299 @@
+import type { gmail_v1 } from "googleapis";
+import type { SyncPhase, SyncResult } from "../events";
+import { classifyGmailError, gmailCall, type RetryOptions } from "./gmailCall";
+import type { MailMessage, MailStore } from "./MailStore";
+
+export interface SyncProgressUpdate {
+  phase: SyncPhase;
+  processed: number;
+  total: number;
+}
+
+/**
+ * Receives every progress step. It may be slow (a database write, a socket emit): the sync
+ * awaits it, so a sink that wants fewer writes throttles itself.
+ */
+export type ProgressSink = (update: SyncProgressUpdate) => void | Promise<void>;
+
+/** How one sync runs. */
+export interface SyncOptions {
+  /** `messages.get` calls in flight at once for this mailbox. Default 10. */
+  concurrency?: number;
+  /** Messages written to the store per upsert. Default 100. */
+  batchSize?: number;
+  /** Ids per `messages.list` page (Gmail allows up to 500). Default 500. */
+  pageSize?: number;
+  /** Ignore the stored historyId and list the whole mailbox (still skipping what is stored). */
+  forceFull?: boolean;
+  retry?: RetryOptions;
+  signal?: AbortSignal;
+}
+
+/** Labels whose messages are not part of the mailbox we mirror, as in Gmail's own list. */
+const HIDDEN_LABELS = ["SPAM", "TRASH"];
+const METADATA_HEADERS = ["From", "To", "Subject", "Date", "Message-ID"];
+
+const isHidden = (labels: readonly string[]) => labels.some((l) => HIDDEN_LABELS.includes(l));
+
+function toMailMessage(m: gmail_v1.Schema$Message): MailMessage {
+  const headers: Record<string, string> = {};
+  for (const h of m.payload?.headers ?? []) {
+    if (h.name) headers[h.name.toLowerCase()] = h.value ?? "";
+  }
+  const internal = Number(m.internalDate);
+  const date = Number.isFinite(internal) && internal > 0 ? new Date(internal) : new Date(headers.date ?? 0);
+  return {
+    gmailId: m.id!,
+    threadId: m.threadId ?? m.id!,
+    from: headers.from ?? "",
+    to: headers.to ?? "",
+    subject: headers.subject ?? "",
+    snippet: m.snippet ?? "",
+    date: Number.isNaN(date.getTime()) ? new Date(0) : date,
+    labels: m.labelIds ?? [],
+    sizeEstimate: m.sizeEstimate ?? 0,
+    historyId: m.historyId ?? null,
+    headers,
+  };
+}
+
+/**
+ * Mirrors one Gmail mailbox into a store. The first sync lists every message and fetches the
+ * ones not yet stored; later syncs replay Gmail's history from the stored historyId, and fall
+ * back to a full listing when Gmail no longer has that history (404).
+ *
+ * Knows nothing of HTTP, queues or sockets: the worker job and the streaming endpoint both call it.
+ */
+export async function syncMailbox(
+  gmail: gmail_v1.Gmail,
+  store: MailStore,
+  progress: ProgressSink,
+  options: SyncOptions = {},
+): Promise<SyncResult & { historyId: string }> {
+  const run = new MailboxSync(gmail, store, progress, options);
+  const cursor = options.forceFull ? null : await store.getCursor();
+  if (cursor) {
+    const incremental = await run.incremental(cursor);
+    if (incremental) return incremental;
+  }
+  return run.full();
+}
+
+class MailboxSync {
+  private readonly concurrency: number;
+  private readonly batchSize: number;
+  private readonly pageSize: number;
+
+  constructor(
+    private readonly gmail: gmail_v1.Gmail,
+    private readonly store: MailStore,
+    private readonly progress: ProgressSink,
+    private readonly options: SyncOptions,
+  ) {
+    this.concurrency = Math.max(1, options.concurrency ?? 10);
+    this.batchSize = Math.max(1, options.batchSize ?? 100);
+    this.pageSize = Math.min(500, Math.max(1, options.pageSize ?? 500));
+  }
+
+  private call<T>(fn: () => Promise<{ data: T }>): Promise<T> {
+    return gmailCall(fn, this.options.retry, this.options.signal).then((r) => r.data);
+  }
+
+  private checkAborted(): void {
+    this.options.signal?.throwIfAborted();
+  }
+
+  async full(): Promise<SyncResult & { historyId: string }> {
+    // The profile's historyId is taken before listing: whatever changes during the listing is
+    // replayed by the next incremental sync, and every replay step is idempotent.
+    const profile = await this.call(() => this.gmail.users.getProfile({ userId: "me" }));
+    const historyId = String(profile.historyId);
+    const estimate = profile.messagesTotal ?? 0;
+
+    await this.progress({ phase: "listing", processed: 0, total: estimate });
+    const listed: string[] = [];
+    let pageToken: string | undefined;
+    do {
+      this.checkAborted();
+      const page = await this.call(() =>
+        this.gmail.users.messages.list({
+          userId: "me",
+          maxResults: this.pageSize,
+          includeSpamTrash: false,
+          ...(pageToken ? { pageToken } : {}),
+        }),
+      );
+      for (const m of page.messages ?? []) if (m.id) listed.push(m.id);
+      pageToken = page.nextPageToken ?? undefined;
+      await this.progress({
+        phase: "listing",
+        processed: listed.length,
+        total: Math.max(estimate, listed.length),
+      });
+    } while (pageToken);
+
+    const ids = [...new Set(listed)];
+    const listedSet = new Set(ids);
+    const stored = await this.store.listIds();
+    const storedSet = new Set(stored);
+    const gone = stored.filter((id) => !listedSet.has(id));
+    const missing = ids.filter((id) => !storedSet.has(id));
+
+    const total = ids.length;
+    const fetched = await this.fetchAndStore(missing, total, total - missing.length);
+    await this.progress({ phase: "storing", processed: total, total });
+    const deleted = gone.length ? await this.store.remove(gone) : 0;
+    await this.store.saveCursor(historyId);
+    await this.progress({ phase: "done", processed: total, total });
+    return { mode: "full", added: fetched.added, updated: fetched.updated, deleted, historyId };
+  }
+
+  /** Replays history; answers null when Gmail no longer has it and a full sync must run. */
+  async incremental(startHistoryId: string): Promise<(SyncResult & { historyId: string }) | null> {
+    await this.progress({ phase: "listing", processed: 0, total: 0 });
+    // Net effect per message, in history order: the last record about a message wins.
+    const changes = new Map<string, { added?: boolean; deleted?: boolean; labels?: string[] }>();
+    let latest = startHistoryId;
+    let pageToken: string | undefined;
+    let records = 0;
+    try {
+      do {
+        this.checkAborted();
+        const page = await this.call(() =>
+          this.gmail.users.history.list({
+            userId: "me",
+            startHistoryId,
+            maxResults: 500,
+            ...(pageToken ? { pageToken } : {}),
+          }),
+        );
+        for (const h of page.history ?? []) {
+          records++;
+          for (const a of h.messagesAdded ?? []) {
+            const id = a.message?.id;
+            if (id) changes.set(id, { added: true, labels: a.message?.labelIds ?? [] });
+          }
+          for (const d of h.messagesDeleted ?? []) {
+            const id = d.message?.id;
+            if (id) changes.set(id, { deleted: true });
+          }
+          for (const l of [...(h.labelsAdded ?? []), ...(h.labelsRemoved ?? [])]) {
+            const id = l.message?.id;
+            if (!id) continue;
+            const prior = changes.get(id);
+            if (prior?.deleted) continue;
+            changes.set(id, { ...prior, labels: l.message?.labelIds ?? prior?.labels ?? [] });
+          }
+        }
+        if (page.historyId) latest = String(page.historyId);
+        pageToken = page.nextPageToken ?? undefined;
+        await this.progress({ phase: "listing", processed: records, total: records });
+      } while (pageToken);
+    } catch (err) {
+      if (classifyGmailError(err) === "not_found") return null;
+      throw err;
+    }
+
+    const toRemove: string[] = [];
+    const candidates: string[] = [];
+    const relabel: Array<{ gmailId: string; labels: string[] }> = [];
+    for (const [id, c] of changes) {
+      if (c.deleted || (c.labels && isHidden(c.labels))) toRemove.push(id);
+      else if (c.added) candidates.push(id);
+      else if (c.labels) relabel.push({ gmailId: id, labels: c.labels });
+    }
+    // A relabelled message we do not hold (say, moved out of spam) is fetched like a new one.
+    const known = await this.store.knownIds([...candidates, ...relabel.map((r) => r.gmailId)]);
+    const toFetch = [
+      ...candidates.filter((id) => !known.has(id)),
+      ...relabel.filter((r) => !known.has(r.gmailId)).map((r) => r.gmailId),
+    ];
+    const relabelKnown = [
+      ...relabel.filter((r) => known.has(r.gmailId)),
+      ...candidates
+        .filter((id) => known.has(id))
+        .map((id) => ({ gmailId: id, labels: changes.get(id)!.labels ?? [] })),
+    ];
+
+    const total = toFetch.length;
+    const fetched = await this.fetchAndStore(toFetch, total, 0);
+    await this.progress({ phase: "storing", processed: total, total });
+    const deleted = toRemove.length ? await this.store.remove(toRemove) : 0;
+    const relabelled = relabelKnown.length ? await this.store.setLabels(relabelKnown) : 0;
+    await this.store.saveCursor(latest);
+    await this.progress({ phase: "done", processed: total, total });
+    return {
+      mode: "incremental",
+      added: fetched.added,
+      updated: fetched.updated + relabelled,
+      deleted,
+      historyId: latest,
+    };
+  }
+
+  /**
+   * Fetches metadata for `ids` with bounded concurrency and writes them in batches as they
+   * arrive, so a reader sees the mailbox fill up while the sync runs.
+   */
+  private async fetchAndStore(
+    ids: string[],
+    total: number,
+    alreadyDone: number,
+  ): Promise<{ added: number; updated: number }> {
+    let processed = alreadyDone;
+    let added = 0;
+    let updated = 0;
+    let next = 0;
+    let stopped = false;
+    let buffer: MailMessage[] = [];
+    let writing: Promise<void> = Promise.resolve();
+
+    const flush = () => {
+      if (buffer.length === 0) return writing;
+      const batch = buffer;
+      buffer = [];
+      writing = writing.then(async () => {
+        const r = await this.store.upsert(batch);
+        added += r.added;
+        updated += r.updated;
+      });
+      return writing;
+    };
+
+    await this.progress({ phase: "fetching", processed, total });
+    const lane = async () => {
+      while (!stopped && next < ids.length) {
+        this.checkAborted();
+        const id = ids[next++]!;
+        try {
+          const message = await this.call(() =>
+            this.gmail.users.messages.get({
+              userId: "me",
+              id,
+              format: "metadata",
+              metadataHeaders: METADATA_HEADERS,
+            }),
+          );
+          if (!isHidden(message.labelIds ?? [])) buffer.push(toMailMessage(message));
+        } catch (err) {
+          // Deleted between listing and fetching: the next sync's history says so too.
+          if (classifyGmailError(err) !== "not_found") {
+            stopped = true;
+            throw err;
+          }
+        }
+        processed++;
+        if (buffer.length >= this.batchSize) {
+          await flush();
+          await this.progress({ phase: "fetching", processed, total });
+        }
+      }
+    };
+    const lanes = Array.from({ length: Math.min(this.concurrency, ids.length) }, lane);
+    const outcome = await Promise.allSettled(lanes);
+    await flush();
+    const failure = outcome.find((o): o is PromiseRejectedResult => o.status === "rejected");
+    if (failure) throw failure.reason;
+    return { added, updated };
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The simulator's control API (JSON), for tests and benchmarks:
+ *
+ *   GET    /sim/accounts                              every account's summary
+ *   POST   /sim/accounts {email, count}               create, or reset (grants revoked)
+ *   GET    /sim/accounts/:email                       {email, messagesTotal, threadsTotal, historyId, historyFloor}
+ *   DELETE /sim/accounts/:email                       remove the account
+ *   GET    /sim/accounts/:email/messages?limit=       newest first: {id, threadId, labelIds, historyId, internalDate}
+ *   POST   /sim/accounts/:email/messages {count, labelIds?}   new messages arrive
+ *   DELETE /sim/accounts/:email/messages/:id          a message is deleted
+ *   POST   /sim/accounts/:email/messages/:id/labels {add, remove}
+ *   POST   /sim/accounts/:email/expire-history        older startHistoryIds answer 404
+ *   POST   /sim/accounts/:email/revoke                every grant of the account is revoked
+ *   PUT    /sim/faults, GET /sim/faults, DELETE /sim/faults
+ *   PUT    /sim/quota,  GET /sim/quota,  DELETE /sim/quota
+ *   GET    /sim/stats, DELETE /sim/stats
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { controlError } from "./errors";
+import { parseFaultSettings } from "./faults";
+import { messageSummary } from "./gmailApi";
+import type { Mailbox } from "./Mailbox";
+import { parseQuotaSettings } from "./quota";
+import { BodyError, readJsonObject, sendJson } from "./respond";
+import { isEmail, MAX_MESSAGES_PER_ACCOUNT, type SimulatorState } from "./state";
+
+class ControlError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const badRequest = (message: string) => new ControlError(400, "invalid_request", message);
+
+function summary(mailbox: Mailbox) {
+  return {
+    email: mailbox.email,
+    messagesTotal: mailbox.messagesTotal,
+    threadsTotal: mailbox.threadsTotal,
+    historyId: String(mailbox.historyId),
+    historyFloor: String(mailbox.historyFloor),
+  };
+}
+
+function count(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw badRequest(`${name} must be an integer from ${min} to ${max}.`);
+  }
+  return value;
+}
+
+function labelList(value: unknown, name: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string" && v.trim() !== "")) {
+    throw badRequest(`${name} must be an array of label ids.`);
+  }
+  return value.map((v: string) => v.trim());
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest(`Malformed path segment: ${segment}`);
+  }
+}
+
+function mailboxOf(state: SimulatorState, email: string): Mailbox {
+  const mailbox = state.account(email);
+  if (!mailbox) throw new ControlError(404, "account_not_found", `No account ${email} on this simulator.`);
+  return mailbox;
+}
+
+async function route(
+  state: SimulatorState,
+  method: string,
+  parts: string[],
+  req: IncomingMessage,
+  query: URLSearchParams,
+): Promise<[number, unknown]> {
+  const [resource, emailPart, sub, id, leaf] = parts;
+  const body = method === "POST" || method === "PUT" ? await readJsonObject(req) : {};
+
+  if (resource === "accounts") {
+    if (emailPart === undefined) {
+      if (method === "GET") return [200, { accounts: [...state.accounts.values()].map(summary) }];
+      if (method === "POST") {
+        if (!isEmail(body.email)) throw badRequest("email must be an email address.");
+        const mailbox = state.createAccount(
+          body.email,
+          count(body.count ?? 0, "count", 0, MAX_MESSAGES_PER_ACCOUNT),
+        );
+        return [201, summary(mailbox)];
+      }
+    } else {
+      const email = decode(emailPart);
+      if (sub === undefined) {
+        if (method === "GET") return [200, summary(mailboxOf(state, email))];
+        if (method === "DELETE") {
+          mailboxOf(state, email);
+          state.deleteAccount(email);
+          return [200, { deleted: email.toLowerCase() }];
+        }
+      } else if (sub === "messages" && id === undefined) {
+        const mailbox = mailboxOf(state, email);
+        if (method === "GET") {
+          const rawLimit = query.get("limit");
+          const limit = rawLimit ? Number(rawLimit) : Number.POSITIVE_INFINITY;
+          if (!(limit > 0)) throw badRequest("limit must be a positive integer.");
+          return [
+            200,
+            {
+              messages: mailbox.newestFirst(limit).map(messageSummary),
+              historyId: String(mailbox.historyId),
+            },
+          ];
+        }
+        if (method === "POST") {
+          const n = count(body.count ?? 1, "count", 1, 100_000);
+          const labelIds = body.labelIds === undefined ? undefined : labelList(body.labelIds, "labelIds");
+          const added = mailbox.addMessages(n, labelIds);
+          return [
+            201,
+            {
+              ids: added.map((m) => m.id),
+              messages: added.map(messageSummary),
+              historyId: String(mailbox.historyId),
+            },
+          ];
+        }
+      } else if (sub === "messages" && id !== undefined) {
+        const mailbox = mailboxOf(state, email);
+        const messageId = decode(id);
+        const missing = () =>
+          new ControlError(404, "message_not_found", `No message ${messageId} in ${mailbox.email}.`);
+        if (leaf === undefined && method === "GET") {
+          const record = mailbox.find(messageId);
+          if (!record) throw missing();
+          return [200, { ...messageSummary(record), subject: mailbox.content(record).subject }];
+        }
+        if (leaf === undefined && method === "DELETE") {
+          const record = mailbox.deleteMessage(messageId);
+          if (!record) throw missing();
+          return [200, { deleted: record.id, historyId: String(mailbox.historyId) }];
+        }
+        if (leaf === "labels" && method === "POST") {
+          const add = labelList(body.add, "add");
+          const remove = labelList(body.remove, "remove");
+          const record = mailbox.modifyLabels(messageId, add, remove);
+          if (!record) throw missing();
+          return [200, { id: record.id, labelIds: record.labels, historyId: String(mailbox.historyId) }];
+        }
+      } else if (sub === "expire-history" && method === "POST") {
+        const mailbox = mailboxOf(state, email);
+        mailbox.expireHistory();
+        return [200, { historyId: String(mailbox.historyId), historyFloor: String(mailbox.historyFloor) }];
+      } else if (sub === "revoke" && method === "POST") {
+        const mailbox = mailboxOf(state, email);
+        return [200, { revoked: state.oauth.revokeAccount(mailbox.email) }];
+      }
+    }
+  } else if (resource === "faults" && emailPart === undefined) {
+    if (method === "GET") return [200, state.faults.current];
+    if (method === "PUT") {
+      const settings = parseFaultSettings(body);
+      if (typeof settings === "string") throw badRequest(settings);
+      state.faults.set(settings);
+      return [200, settings];
+    }
+    if (method === "DELETE") {
+      state.faults.clear();
+      return [200, state.faults.current];
+    }
+  } else if (resource === "quota" && emailPart === undefined) {
+    if (method === "GET") return [200, state.quota.current];
+    if (method === "PUT") {
+      const settings = parseQuotaSettings(body);
+      if (typeof settings === "string") throw badRequest(settings);
+      state.quota.set(settings);
+      return [200, settings];
+    }
+    if (method === "DELETE") {
+      state.quota.clear();
+      return [200, state.quota.current];
+    }
+  } else if (resource === "stats" && emailPart === undefined) {
+    if (method === "GET") return [200, state.stats.snapshot()];
+    if (method === "DELETE") {
+      state.stats.reset();
+      return [200, state.stats.snapshot()];
+    }
+  }
+  throw new ControlError(404, "not_found", `No control route ${method} /sim/${parts.join("/")}.`);
+}
+
+/** Answers a request whose path starts with /sim/. */
+export async function handleControl(
+  state: SimulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  query: URLSearchParams,
+): Promise<void> {
+  const parts = path.slice("/sim/".length).split("/").filter(Boolean);
+  try {
+    const [status, body] = await route(state, req.method ?? "GET", parts, req, query);
+    sendJson(res, status, body);
+  } catch (error) {
+    if (error instanceof ControlError) {
+      sendJson(res, error.status, controlError(error.code, error.message));
+    } else if (error instanceof BodyError) {
+      sendJson(res, error.status, controlError("invalid_body", error.message));
+    } else {
+      sendJson(res, 500, controlError("internal", error instanceof Error ? error.message : String(error)));
+    }
+  }
+}

@@ -1,0 +1,400 @@
+/**
+ * The Gmail v1 routes under /gmail/v1/users/{userId}/: profile, messages (list, get), history,
+ * labels (list, get). Each call runs: fault injection → authentication → user check → quota → answer.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type ApiError, gmailErrors } from "./errors";
+import { applyFields, parseFields } from "./fields";
+import type { HistoryRecord, HistoryType, Mailbox, MessageRecord } from "./Mailbox";
+import type { AccessToken } from "./oauth";
+import { parseQuery } from "./query";
+import { repeatedParam, sendApiError, sendJson } from "./respond";
+import type { Header } from "./seed";
+import type { SimulatorState } from "./state";
+import type { GmailMethod } from "./stats";
+
+export const GMAIL_PREFIX = "/gmail/v1/users/";
+
+const HISTORY_TYPES = new Set<HistoryType>(["messageAdded", "messageDeleted", "labelAdded", "labelRemoved"]);
+const FORMATS = new Set(["minimal", "metadata", "full", "raw"]);
+
+interface Route {
+  method: GmailMethod;
+  userId: string;
+  id?: string;
+}
+
+function resolve(httpMethod: string, rest: string): Route | undefined {
+  if (httpMethod !== "GET") return undefined;
+  const parts = rest.split("/");
+  if (parts.length < 2 || parts.length > 3) return undefined;
+  let userId: string;
+  let id: string | undefined;
+  try {
+    userId = decodeURIComponent(parts[0]!);
+    id = parts[2] === undefined ? undefined : decodeURIComponent(parts[2]);
+  } catch {
+    return undefined;
+  }
+  const resource = parts[1];
+  if (parts.length === 2) {
+    if (resource === "profile") return { method: "users.getProfile", userId };
+    if (resource === "messages") return { method: "messages.list", userId };
+    if (resource === "history") return { method: "history.list", userId };
+    if (resource === "labels") return { method: "labels.list", userId };
+    return undefined;
+  }
+  if (!id) return undefined;
+  if (resource === "messages") return { method: "messages.get", userId, id };
+  if (resource === "labels") return { method: "labels.get", userId, id };
+  return undefined;
+}
+
+/** Answers a request whose path starts with /gmail/v1/users/. */
+export function handleGmailApi(
+  state: SimulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  query: URLSearchParams,
+): void {
+  const route = resolve(req.method ?? "GET", path.slice(GMAIL_PREFIX.length));
+  if (!route) {
+    sendApiError(res, gmailErrors.notFound());
+    return;
+  }
+  state.stats.call(route.method);
+  const latency = state.faults.latencyMs;
+  if (latency > 0) {
+    setTimeout(() => {
+      if (!res.destroyed && !res.writableEnded) serve(state, req, res, route, query);
+    }, latency);
+  } else {
+    serve(state, req, res, route, query);
+  }
+}
+
+function serve(
+  state: SimulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Route,
+  query: URLSearchParams,
+): void {
+  const fault = state.faults.draw();
+  if (fault) {
+    state.stats.fault(fault);
+    if (fault === "reset") {
+      req.socket.destroy();
+      return;
+    }
+    sendApiError(
+      res,
+      fault === "429"
+        ? gmailErrors.rateLimited()
+        : fault === "500"
+          ? gmailErrors.backendError()
+          : gmailErrors.unavailable(),
+    );
+    return;
+  }
+
+  const access = authenticate(state, req);
+  if (!access) {
+    sendApiError(res, gmailErrors.unauthenticated());
+    return;
+  }
+  const scope = access.grant.scope;
+  if (!scope.includes("gmail") && !scope.includes("mail.google.com")) {
+    sendApiError(res, gmailErrors.insufficientScope());
+    return;
+  }
+  const email = access.grant.email;
+  if (route.userId !== "me" && route.userId.toLowerCase() !== email) {
+    sendApiError(res, gmailErrors.delegationDenied(route.userId));
+    return;
+  }
+  const mailbox = state.accounts.get(email);
+  if (!mailbox) {
+    sendApiError(res, gmailErrors.unauthenticated());
+    return;
+  }
+
+  const verdict = state.quota.charge(email, route.method);
+  if (verdict !== "ok") {
+    state.stats.reject(route.method);
+    sendApiError(res, verdict === "user" ? gmailErrors.userRateLimited() : gmailErrors.projectRateLimited());
+    return;
+  }
+
+  const answer = answerFor(state, mailbox, route, query);
+  if ("httpStatus" in answer) {
+    sendApiError(res, answer);
+    return;
+  }
+  let body = answer.body;
+  const fields = query.get("fields");
+  if (fields) {
+    try {
+      body = applyFields(body, parseFields(fields));
+    } catch (error) {
+      sendApiError(
+        res,
+        gmailErrors.invalidArgument(error instanceof Error ? error.message : "Invalid fields"),
+      );
+      return;
+    }
+  }
+  sendJson(res, 200, body);
+}
+
+function authenticate(state: SimulatorState, req: IncomingMessage): AccessToken | undefined {
+  const header = req.headers.authorization;
+  if (header && header.length > 7 && header.slice(0, 7).toLowerCase() === "bearer ") {
+    return state.oauth.authenticate(header.slice(7).trim());
+  }
+  return undefined;
+}
+
+function answerFor(
+  state: SimulatorState,
+  mailbox: Mailbox,
+  route: Route,
+  query: URLSearchParams,
+): { body: unknown } | ApiError {
+  switch (route.method) {
+    case "users.getProfile":
+      return {
+        body: {
+          emailAddress: mailbox.email,
+          messagesTotal: mailbox.messagesTotal,
+          threadsTotal: mailbox.threadsTotal,
+          historyId: String(mailbox.historyId),
+        },
+      };
+    case "messages.list":
+      return listMessages(state, mailbox, query);
+    case "messages.get":
+      return getMessage(mailbox, route.id!, query);
+    case "history.list":
+      return listHistory(mailbox, query);
+    case "labels.list":
+      return { body: { labels: mailbox.labels() } };
+    case "labels.get": {
+      const label = mailbox.label(route.id!);
+      if (!label) return gmailErrors.notFound();
+      return { body: { ...label, ...mailbox.labelCounts(label.id) } };
+    }
+  }
+}
+
+/** maxResults: default 100, values above 500 capped to 500. */
+function maxResults(query: URLSearchParams): number | ApiError {
+  const raw = query.get("maxResults");
+  if (raw === null || raw === "") return 100;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    return gmailErrors.invalidArgument(`Invalid value at 'max_results' (TYPE_UINT32), "${raw}"`);
+  }
+  if (n === 0) return 100;
+  return Math.min(n, 500);
+}
+
+function pageTokenValue(query: URLSearchParams): number | undefined | ApiError {
+  const raw = query.get("pageToken");
+  if (raw === null || raw === "") return undefined;
+  if (!/^\d{1,15}$/.test(raw)) return gmailErrors.invalidArgument("Invalid pageToken");
+  return Number(raw);
+}
+
+function isError(value: unknown): value is ApiError {
+  return typeof value === "object" && value !== null && "httpStatus" in value;
+}
+
+function listMessages(
+  state: SimulatorState,
+  mailbox: Mailbox,
+  query: URLSearchParams,
+): { body: unknown } | ApiError {
+  const limit = maxResults(query);
+  if (isError(limit)) return limit;
+  const beforeSeq = pageTokenValue(query);
+  if (isError(beforeSeq)) return beforeSeq;
+  const q = query.get("q");
+  const parsed = q ? parseQuery(q, state.now()) : undefined;
+  const result = mailbox.list({
+    labelIds: repeatedParam(query, "labelIds"),
+    includeSpamTrash: query.get("includeSpamTrash") === "true" || parsed?.includeSpamTrash === true,
+    ...(parsed?.match ? { match: parsed.match, matchKey: parsed.key } : {}),
+    ...(beforeSeq === undefined ? {} : { beforeSeq }),
+    maxResults: limit,
+  });
+  // Gmail's key order: messages, nextPageToken, resultSizeEstimate; no `messages` key on an empty page.
+  const body: {
+    messages?: { id: string; threadId: string }[];
+    nextPageToken?: string;
+    resultSizeEstimate?: number;
+  } = {};
+  if (result.messages.length > 0)
+    body.messages = result.messages.map((m) => ({ id: m.id, threadId: m.threadId }));
+  if (result.nextBeforeSeq !== undefined) body.nextPageToken = String(result.nextBeforeSeq);
+  body.resultSizeEstimate = result.resultSizeEstimate;
+  return { body };
+}
+
+function base64url(text: string): string {
+  // Gmail's URL-safe base64 keeps the '=' padding.
+  return Buffer.from(text, "utf8").toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+function getMessage(mailbox: Mailbox, id: string, query: URLSearchParams): { body: unknown } | ApiError {
+  const format = query.get("format") ?? "full";
+  if (!FORMATS.has(format)) return gmailErrors.invalidArgument(`Invalid value at 'format', "${format}"`);
+  const record = mailbox.find(id);
+  if (!record) return gmailErrors.notFound();
+  const content = mailbox.content(record);
+  const head: Record<string, unknown> = { id: record.id, threadId: record.threadId };
+  if (record.labels.length > 0) head.labelIds = record.labels;
+  head.snippet = content.snippet;
+  const tail = {
+    sizeEstimate: Buffer.byteLength(content.raw),
+    historyId: String(record.historyId),
+    internalDate: String(record.internalDate),
+  };
+  switch (format) {
+    case "minimal":
+      return { body: { ...head, ...tail } };
+    case "raw":
+      return {
+        body: {
+          ...head,
+          sizeEstimate: tail.sizeEstimate,
+          raw: base64url(content.raw),
+          historyId: tail.historyId,
+          internalDate: tail.internalDate,
+        },
+      };
+    case "metadata": {
+      const wanted = repeatedParam(query, "metadataHeaders").map((h) => h.toLowerCase());
+      const headers: Header[] =
+        wanted.length === 0
+          ? content.headers
+          : content.headers.filter((h) => wanted.includes(h.name.toLowerCase()));
+      return {
+        body: {
+          ...head,
+          payload: {
+            partId: "",
+            mimeType: "multipart/alternative",
+            filename: "",
+            headers,
+            body: { size: 0 },
+          },
+          ...tail,
+        },
+      };
+    }
+    default: {
+      const part = (partId: string, mimeType: string, data: string) => ({
+        partId,
+        mimeType,
+        filename: "",
+        headers: [
+          { name: "Content-Type", value: `${mimeType}; charset="UTF-8"` },
+          { name: "Content-Transfer-Encoding", value: "7bit" },
+        ],
+        body: { size: Buffer.byteLength(data), data: base64url(data) },
+      });
+      return {
+        body: {
+          ...head,
+          payload: {
+            partId: "",
+            mimeType: "multipart/alternative",
+            filename: "",
+            headers: content.headers,
+            body: { size: 0 },
+            parts: [part("0", "text/plain", content.text), part("1", "text/html", content.html)],
+          },
+          ...tail,
+        },
+      };
+    }
+  }
+}
+
+function ref(record: HistoryRecord): { id: string; threadId: string } {
+  return { id: record.messageId, threadId: record.threadId };
+}
+
+function historyEntry(record: HistoryRecord): Record<string, unknown> {
+  const entry: Record<string, unknown> = { id: String(record.id), messages: [ref(record)] };
+  const withLabels = { ...ref(record), labelIds: record.labelIds };
+  switch (record.type) {
+    case "messageAdded":
+      entry.messagesAdded = [{ message: withLabels }];
+      break;
+    case "messageDeleted":
+      entry.messagesDeleted = [{ message: ref(record) }];
+      break;
+    case "labelAdded":
+      entry.labelsAdded = [{ message: withLabels, labelIds: record.changed }];
+      break;
+    case "labelRemoved":
+      entry.labelsRemoved = [{ message: withLabels, labelIds: record.changed }];
+      break;
+  }
+  return entry;
+}
+
+function listHistory(mailbox: Mailbox, query: URLSearchParams): { body: unknown } | ApiError {
+  const rawStart = query.get("startHistoryId");
+  if (rawStart === null || rawStart === "") {
+    return gmailErrors.invalidArgument("Missing required parameter: startHistoryId");
+  }
+  if (!/^\d{1,18}$/.test(rawStart))
+    return gmailErrors.invalidArgument(`Invalid value for startHistoryId: ${rawStart}`);
+  const limit = maxResults(query);
+  if (isError(limit)) return limit;
+  const afterId = pageTokenValue(query);
+  if (isError(afterId)) return afterId;
+  const typeNames = repeatedParam(query, "historyTypes");
+  for (const name of typeNames) {
+    if (!HISTORY_TYPES.has(name as HistoryType)) {
+      return gmailErrors.invalidArgument(`Invalid value at 'history_types', "${name}"`);
+    }
+  }
+  const labelId = query.get("labelId") ?? undefined;
+  const result = mailbox.listHistory({
+    startHistoryId: Number(rawStart),
+    ...(afterId === undefined ? {} : { afterId }),
+    maxResults: limit,
+    ...(typeNames.length > 0 ? { types: new Set(typeNames as HistoryType[]) } : {}),
+    ...(labelId ? { labelId } : {}),
+  });
+  if (result.tooOld) return gmailErrors.notFound();
+  return {
+    body: {
+      ...(result.records.length > 0 ? { history: result.records.map(historyEntry) } : {}),
+      ...(result.nextAfterId !== undefined ? { nextPageToken: String(result.nextAfterId) } : {}),
+      historyId: String(result.historyId),
+    },
+  };
+}
+
+/** Answers the ids of a message list (used by the control API too). */
+export function messageSummary(record: MessageRecord): {
+  id: string;
+  threadId: string;
+  labelIds: readonly string[];
+  historyId: string;
+  internalDate: string;
+} {
+  return {
+    id: record.id,
+    threadId: record.threadId,
+    labelIds: record.labels,
+    historyId: String(record.historyId),
+    internalDate: String(record.internalDate),
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * A useful subset of Gmail's search syntax for `messages.list?q=`: `is:`, `in:`, `label:`,
+ * `category:`, `from:`, `to:`, `subject:`, `after:`/`before:`, `newer_than:`/`older_than:`, bare
+ * words and "quoted phrases" (matched against subject, sender and snippet), and `-` to negate.
+ */
+import type { Mailbox, MessageRecord } from "./Mailbox";
+import { summarize } from "./seed";
+
+export interface ParsedQuery {
+  match?: (record: MessageRecord, mailbox: Mailbox) => boolean;
+  key: string;
+  /** `in:anywhere`, `in:spam` or `in:trash` lift the default spam/trash exclusion. */
+  includeSpamTrash: boolean;
+}
+
+type Test = (record: MessageRecord, mailbox: Mailbox) => boolean;
+
+function tokenize(q: string): string[] {
+  const tokens: string[] = [];
+  const re = /(-?)([a-z_]+:)?("([^"]*)"|\S+)/gi;
+  for (let m = re.exec(q); m; m = re.exec(q)) tokens.push(m[0]);
+  return tokens;
+}
+
+function unquote(value: string): string {
+  return value.startsWith('"') && value.endsWith('"') && value.length >= 2 ? value.slice(1, -1) : value;
+}
+
+function parseDate(value: string): number | undefined {
+  if (/^\d{9,}$/.test(value)) return Number(value) * 1000;
+  const m = /^(\d{4})[/-](\d{1,2})[/-](\d{1,2})$/.exec(value);
+  if (!m) return undefined;
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+}
+
+function parseAge(value: string): number | undefined {
+  const m = /^(\d+)([dmy])$/.exec(value);
+  if (!m) return undefined;
+  const days = { d: 1, m: 30, y: 365 }[m[2] as "d" | "m" | "y"];
+  return Number(m[1]) * days * 86_400_000;
+}
+
+function summaryOf(record: MessageRecord, mailbox: Mailbox) {
+  return summarize(mailbox.seedContext, {
+    index: record.contentIndex,
+    rootIndex: record.rootIndex,
+    internalDate: record.internalDate,
+  });
+}
+
+function labelIdFor(mailbox: Mailbox, name: string): string {
+  const wanted = name.toLowerCase();
+  for (const def of mailbox.labels()) {
+    if (def.id.toLowerCase() === wanted || def.name.toLowerCase().replace(/[\s/]+/g, "-") === wanted) {
+      return def.id;
+    }
+    if (def.name.toLowerCase() === wanted) return def.id;
+  }
+  return name.toUpperCase();
+}
+
+const IS_LABEL: Record<string, string> = {
+  unread: "UNREAD",
+  starred: "STARRED",
+  important: "IMPORTANT",
+};
+
+const hasLabel =
+  (label: string): Test =>
+  (record) =>
+    record.labels.includes(label);
+
+export function parseQuery(q: string, now: number): ParsedQuery {
+  const tests: Test[] = [];
+  let includeSpamTrash = false;
+  for (const token of tokenize(q.trim())) {
+    const negate = token.startsWith("-");
+    const body = negate ? token.slice(1) : token;
+    const colon = body.indexOf(":");
+    const op = colon > 0 && !body.startsWith('"') ? body.slice(0, colon).toLowerCase() : "";
+    const value = unquote(op ? body.slice(colon + 1) : body).toLowerCase();
+    let test: Test | undefined;
+    switch (op) {
+      case "is":
+        if (value === "read") test = (r) => !r.labels.includes("UNREAD");
+        else if (IS_LABEL[value]) test = hasLabel(IS_LABEL[value]!);
+        break;
+      case "in":
+        if (value === "anywhere") includeSpamTrash = true;
+        else {
+          if (value === "spam" || value === "trash") includeSpamTrash = true;
+          test = hasLabel(value.toUpperCase());
+        }
+        break;
+      case "label":
+        test = (r, mailbox) => r.labels.includes(labelIdFor(mailbox, value));
+        break;
+      case "category":
+        test = hasLabel(`CATEGORY_${value === "primary" ? "PERSONAL" : value.toUpperCase()}`);
+        break;
+      case "from":
+        test = (r, mailbox) => {
+          const { from } = summaryOf(r, mailbox);
+          return from.address.includes(value) || from.name.toLowerCase().includes(value);
+        };
+        break;
+      case "to":
+        test = (_r, mailbox) => mailbox.email.includes(value);
+        break;
+      case "subject":
+        test = (r, mailbox) => summaryOf(r, mailbox).subject.toLowerCase().includes(value);
+        break;
+      case "after":
+      case "before": {
+        const at = parseDate(value);
+        if (at !== undefined)
+          test = op === "after" ? (r) => r.internalDate >= at : (r) => r.internalDate < at;
+        break;
+      }
+      case "newer_than":
+      case "older_than": {
+        const age = parseAge(value);
+        if (age !== undefined) {
+          const at = now - age;
+          test = op === "newer_than" ? (r) => r.internalDate >= at : (r) => r.internalDate < at;
+        }
+        break;
+      }
+      case "":
+        if (value)
+          test = (r, mailbox) => {
+            const s = summaryOf(r, mailbox);
+            return (
+              s.subject.toLowerCase().includes(value) ||
+              s.snippet.toLowerCase().includes(value) ||
+              s.from.address.includes(value) ||
+              s.from.name.toLowerCase().includes(value)
+            );
+          };
+        break;
+      default:
+        break;
+    }
+    if (test) {
+      const positive = test;
+      tests.push(negate ? (r, m) => !positive(r, m) : positive);
+    }
+  }
+  const key = q.trim().toLowerCase();
+  if (tests.length === 0) return { key, includeSpamTrash };
+  return { key, includeSpamTrash, match: (record, mailbox) => tests.every((t) => t(record, mailbox)) };
+}

@@ -1,0 +1,175 @@
+/**
+ * The simulator's HTTP server: one `node:http` handler that dispatches to the Gmail API, the OAuth
+ * endpoints and the /sim control API. Usable in-process from tests:
+ *
+ *   const sim = createGmailSimulator({ accounts: [{ email: "alice@example.com", count: 1200 }] });
+ *   const url = await sim.listen(0);   // "http://127.0.0.1:54321"
+ *   …
+ *   await sim.close();
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { handleControl } from "./control";
+import { controlError, gmailErrors } from "./errors";
+import { GMAIL_PREFIX, handleGmailApi } from "./gmailApi";
+import { handleAuthorize, handleRevoke, handleToken, handleTokenInfo } from "./oauth";
+import { sendApiError, sendJson, splitUrl } from "./respond";
+import { SimulatorState } from "./state";
+
+export interface SimulatorAccountSpec {
+  email: string;
+  count: number;
+}
+
+export interface GmailSimulatorOptions {
+  /** Accounts to create at start (default: none). */
+  accounts?: readonly SimulatorAccountSpec[];
+  /** Seed of all generated content (default "inbox-sync"). */
+  seed?: string | number;
+  /** Lifetime of issued access tokens in seconds (default 3599, as Google). */
+  accessTokenLifetimeSeconds?: number;
+  /** The instant the newest seeded message arrived (ms; default 2025-11-27T17:00:00Z). */
+  baseTime?: number;
+  /** Log one line per request: `true` for stdout, or a function. */
+  log?: boolean | ((line: string) => void);
+}
+
+export interface GmailSimulator {
+  readonly server: Server;
+  /** Base URL once listening, e.g. "http://127.0.0.1:4010" (throws before `listen`). */
+  readonly url: string;
+  readonly state: SimulatorState;
+  /** Starts listening (port 0 picks a free port; no host means every interface); answers the URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_SEED = "inbox-sync";
+export const DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS = 3599;
+
+export function createGmailSimulator(options: GmailSimulatorOptions = {}): GmailSimulator {
+  const state = new SimulatorState({
+    seed: String(options.seed ?? DEFAULT_SEED),
+    accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
+    ...(options.baseTime === undefined ? {} : { baseTime: options.baseTime }),
+  });
+  for (const account of options.accounts ?? []) state.createAccount(account.email, account.count);
+
+  const log =
+    options.log === true
+      ? (line: string) => process.stdout.write(`${line}\n`)
+      : typeof options.log === "function"
+        ? options.log
+        : undefined;
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (log) {
+      const started = performance.now();
+      res.on("close", () => {
+        const ms = (performance.now() - started).toFixed(1);
+        log(`${req.method} ${req.url} ${res.writableFinished ? res.statusCode : "reset"} ${ms}ms`);
+      });
+    }
+    try {
+      dispatch(state, req, res);
+    } catch (error) {
+      fail(res, error);
+    }
+  };
+
+  const server = createServer({ keepAliveTimeout: 10_000 }, handle);
+  let url: string | undefined;
+
+  return {
+    server,
+    state,
+    get url(): string {
+      if (!url) throw new Error("The Gmail simulator is not listening yet; call listen() first.");
+      return url;
+    },
+    listen(port = 0, host?: string): Promise<string> {
+      return new Promise((resolve, reject) => {
+        const onError = (error: Error) => reject(error);
+        server.once("error", onError);
+        const ready = () => {
+          server.off("error", onError);
+          const address = server.address() as AddressInfo;
+          const wildcard = !host || host === "0.0.0.0" || host === "::";
+          const shown = wildcard ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+          url = `http://${shown}:${address.port}`;
+          resolve(url);
+        };
+        if (host) server.listen(port, host, ready);
+        else server.listen(port, ready);
+      });
+    },
+    close(): Promise<void> {
+      return new Promise((resolve, reject) => {
+        if (!server.listening) return resolve();
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function fail(res: ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, 500, controlError("internal", error instanceof Error ? error.message : String(error)));
+}
+
+function dispatch(state: SimulatorState, req: IncomingMessage, res: ServerResponse): void {
+  const { path, query } = splitUrl(req.url ?? "/");
+  if (path.startsWith(GMAIL_PREFIX)) {
+    handleGmailApi(state, req, res, path, query);
+    return;
+  }
+  if (path.startsWith("/sim/")) {
+    handleControl(state, req, res, path, query).catch((error) => fail(res, error));
+    return;
+  }
+  const method = req.method ?? "GET";
+  switch (path) {
+    case "/o/oauth2/v2/auth":
+    case "/o/oauth2/auth":
+      if (method === "GET" || method === "HEAD") {
+        handleAuthorize(state, res, query);
+        return;
+      }
+      break;
+    case "/token":
+    case "/o/oauth2/token":
+      if (method === "POST") {
+        handleToken(state, req, res).catch((error) => fail(res, error));
+        return;
+      }
+      break;
+    case "/revoke":
+    case "/o/oauth2/revoke":
+      if (method === "POST" || method === "GET") {
+        handleRevoke(state, req, res, query).catch((error) => fail(res, error));
+        return;
+      }
+      break;
+    case "/tokeninfo":
+    case "/oauth2/v3/tokeninfo": {
+      handleTokenInfo(state, res, query);
+      return;
+    }
+    case "/":
+    case "/healthz": {
+      sendJson(res, 200, {
+        name: "gmail-sim",
+        accounts: [...state.accounts.keys()],
+        gmailApi: "/gmail/v1/users/{userId}/…",
+        oauth: { auth: "/o/oauth2/v2/auth", token: "/token", revoke: "/revoke" },
+        control: "/sim/…",
+      });
+      return;
+    }
+  }
+  sendApiError(res, gmailErrors.notFound());
+}

@@ -1,0 +1,68 @@
+import { loadConfig, runMain } from "../core/config";
+import { createGmailSimulator } from "../gmail-sim/server";
+import { startWebServer } from "../server/WebServer";
+import { startSyncWorker } from "../worker/SyncWorker";
+import { ensureDatabase, provisionPostgres, provisionRedis } from "./lib/devServices";
+
+/**
+ * `npm start`: the whole product on one machine with no setup — PostgreSQL (DATABASE_URL or an
+ * embedded one under .data/), Redis (REDIS_URL, the local one, or a redis-server it starts), the
+ * Gmail simulator with demo mailboxes unless Google credentials are configured, a web node and
+ * a worker. Without any Redis it still runs, in streaming-fallback mode.
+ */
+void runMain("start", async () => {
+  const env = process.env;
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const dataDir = env.DATA_DIR ?? ".data";
+
+  const postgres = await provisionPostgres({
+    url: env.DATABASE_URL,
+    dir: `${dataDir}/postgres`,
+    port: Number(env.EMBEDDED_PG_PORT ?? 54329),
+    persistent: true,
+  });
+  const databaseUrl = env.DATABASE_URL ?? (await ensureDatabase(postgres.url, "inbox_sync"));
+  say(`postgres: ${postgres.source}`);
+
+  const redis = await provisionRedis(env.REDIS_URL);
+  say(
+    redis
+      ? `redis:    ${redis.source}`
+      : "redis:    none found — running in streaming-fallback mode (no queue, no worker)",
+  );
+
+  let simUrl = env.GMAIL_SIM_URL;
+  let sim: ReturnType<typeof createGmailSimulator> | undefined;
+  if (!env.GOOGLE_CLIENT_ID && !simUrl) {
+    const accounts = (env.SIM_ACCOUNTS ?? "alice@example.com:1200,bob@example.com:300")
+      .split(",")
+      .map((pair) => {
+        const [email, count] = pair.split(":");
+        return { email: email!.trim(), count: Number(count ?? 100) };
+      });
+    sim = createGmailSimulator({ accounts });
+    simUrl = (await sim.listen(Number(env.SIM_PORT ?? 4010), "127.0.0.1")).replace(/\/$/, "");
+    say(`gmail:    simulator on ${simUrl} with ${accounts.map((a) => `${a.email} (${a.count})`).join(", ")}`);
+  }
+
+  const config = loadConfig({
+    ...env,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redis?.url,
+    GMAIL_SIM_URL: simUrl,
+  });
+  const worker = redis ? await startSyncWorker(config, { migrate: true }) : null;
+  const web = await startWebServer(config, { migrate: true, withoutRedis: !redis });
+  say(`\ninbox-sync is ready: ${config.publicUrl}\n`);
+
+  const stop = async () => {
+    await worker?.close();
+    await web.close();
+    await sim?.close();
+    await redis?.stop();
+    await postgres.stop();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop());
+  process.once("SIGTERM", () => void stop());
+});

@@ -1,0 +1,17 @@
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Server as SocketServer } from "socket.io";
+import type { CoreContext } from "../core/context";
+import type { ClientToServerEvents, ServerToClientEvents } from "../core/events";
+import type { SyncJobData } from "../core/queue";
+import type { SyncDispatcher } from "./services/SyncDispatcher";
+
+/** Everything a web process's routes and sockets need, built once in server/main.ts. */
+export interface WebContext extends CoreContext {
+  /** Null when Redis is not configured at all (streaming-fallback mode). */
+  queue: Queue<SyncJobData> | null;
+  redis: Redis | null;
+  dispatcher: SyncDispatcher;
+  /** Set once Socket.IO is attached; the streaming fallback pushes through it too. */
+  io?: SocketServer<ClientToServerEvents, ServerToClientEvents>;
+}

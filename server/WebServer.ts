@@ -1,0 +1,89 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Config } from "../core/config";
+import { createCoreContext } from "../core/context";
+import { migrate } from "../core/db/migrator";
+import { createSyncQueue } from "../core/queue";
+import { createRedis } from "../core/redis";
+import { createApp } from "./app";
+import { attachRealtime } from "./realtime";
+import { SyncDispatcher } from "./services/SyncDispatcher";
+import type { WebContext } from "./WebContext";
+
+export interface WebServer {
+  ctx: WebContext;
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface WebServerOptions {
+  /** Apply pending migrations before listening (development and tests; production uses `release`). */
+  migrate?: boolean;
+  /** Run with no Redis at all: no queue, no adapter, the streaming fallback only. */
+  withoutRedis?: boolean;
+  clientDir?: string;
+}
+
+/** Builds and starts one web node: HTTP API, static client and Socket.IO. */
+export async function startWebServer(config: Config, options: WebServerOptions = {}): Promise<WebServer> {
+  const core = createCoreContext(config, "web");
+  const { logger } = core;
+  await core.sequelize.authenticate();
+  if (options.migrate ?? config.env !== "production") await migrate(core.sequelize);
+
+  // One fail-fast client for requests (queue adds, status reads) and a pub/sub pair for Socket.IO.
+  const redisClients = options.withoutRedis
+    ? null
+    : (() => {
+        const request = createRedis(config.redisUrl, "request");
+        const pub = createRedis(config.redisUrl, "subscriber");
+        const sub = pub.duplicate();
+        for (const client of [request, pub, sub]) {
+          client.on("error", (err) => logger.debug({ err: err.message }, "redis error"));
+        }
+        request.on("ready", () => logger.info("redis connected: queue mode"));
+        return { request, pub, sub };
+      })();
+  const queue = redisClients ? createSyncQueue(redisClients.request, config.queuePrefix) : null;
+  queue?.on("error", () => {});
+
+  const ctx: WebContext = {
+    ...core,
+    queue,
+    redis: redisClients?.request ?? null,
+    dispatcher: new SyncDispatcher(core.tasks, {
+      queue,
+      redis: redisClients?.request ?? null,
+      queuePrefix: config.queuePrefix,
+      heartbeatTtlSeconds: config.workerHeartbeatTtlSeconds,
+    }),
+  };
+  const server = createServer(createApp(ctx, { clientDir: options.clientDir }));
+  ctx.io = attachRealtime(
+    server,
+    ctx,
+    redisClients ? { pub: redisClients.pub, sub: redisClients.sub } : null,
+  );
+
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  logger.info({ port, redis: Boolean(redisClients) }, "web listening");
+
+  return {
+    ctx,
+    server,
+    url,
+    async close() {
+      ctx.io?.disconnectSockets(true);
+      await new Promise<void>((resolve) => {
+        ctx.io?.close(() => resolve()) ?? resolve();
+        server.closeAllConnections();
+      });
+      await queue?.close().catch(() => {});
+      await core.sequelize.close();
+      if (redisClients) for (const c of Object.values(redisClients)) c.disconnect();
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import { requireAuth, requireCsrf } from "./middleware/authenticate";
+import { errorHandler, notFound } from "./middleware/errors";
+import { authRoutes } from "./routes/auth";
+import { emailRoutes } from "./routes/emails";
+import { healthRoutes } from "./routes/health";
+import { meRoutes } from "./routes/me";
+import { syncRoutes } from "./routes/sync";
+import type { WebContext } from "./WebContext";
+
+/** Where `npm run build` puts the browser app, seen from the sources or from the bundle in dist/. */
+export const CLIENT_DIR =
+  [
+    path.resolve(import.meta.dirname, "..", "client"),
+    path.resolve(import.meta.dirname, "..", "dist", "client"),
+  ].find((dir) => existsSync(path.join(dir, "index.html")) && existsSync(path.join(dir, "app.js"))) ??
+  path.resolve(import.meta.dirname, "..", "dist", "client");
+
+function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.set({
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy":
+      "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+  });
+  next();
+}
+
+/** The web process's HTTP surface, built from a context so tests can run it in-process. */
+export function createApp(ctx: WebContext, options: { clientDir?: string } = {}): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", 1);
+  app.use(securityHeaders);
+
+  app.use(healthRoutes(ctx));
+  app.use(authRoutes(ctx));
+
+  const api = express.Router();
+  api.use(express.json({ limit: "64kb" }));
+  api.use(requireAuth(ctx.sessions));
+  api.use(requireCsrf);
+  api.use(meRoutes(ctx));
+  api.use(syncRoutes(ctx));
+  api.use(emailRoutes(ctx));
+  api.use(notFound);
+  app.use("/api", api);
+
+  const clientDir = options.clientDir ?? CLIENT_DIR;
+  if (existsSync(clientDir)) {
+    app.use(express.static(clientDir, { index: "index.html", maxAge: "1h", setHeaders: noCacheHtml }));
+    app.get("/", (_req, res) => res.sendFile(path.join(clientDir, "index.html")));
+  } else {
+    app.get("/", (_req, res) => {
+      res
+        .type("text/plain")
+        .send("inbox-sync is running, but the browser app is not built. Run `npm run build`.");
+    });
+  }
+
+  app.use(notFound);
+  app.use(errorHandler(ctx.logger));
+  return app;
+}
+
+function noCacheHtml(res: Response, file: string): void {
+  if (file.endsWith(".html")) res.setHeader("Cache-Control", "no-cache");
+}

@@ -1,0 +1,64 @@
+import { timingSafeEqual } from "node:crypto";
+import { parse as parseCookies } from "cookie";
+import type { NextFunction, Request, Response } from "express";
+import { ForbiddenError, UnauthorizedError } from "../../core/errors";
+import type { Principal, SessionService } from "../../core/services/SessionService";
+
+export const SESSION_COOKIE = "isid";
+
+declare global {
+  namespace Express {
+    interface Request {
+      principal?: Principal;
+    }
+  }
+}
+
+export function bearerOf(header: string | undefined): string | undefined {
+  const match = header?.match(/^Bearer\s+(\S+)$/i);
+  return match?.[1];
+}
+
+/** Resolves a principal from the session cookie or a bearer token, whichever the request has. */
+export async function principalOf(
+  sessions: SessionService,
+  headers: { cookie?: string; authorization?: string },
+): Promise<Principal | null> {
+  const bearer = bearerOf(headers.authorization);
+  if (bearer) return sessions.fromToken(bearer);
+  const cookies = headers.cookie ? parseCookies(headers.cookie) : {};
+  return sessions.fromCookie(cookies[SESSION_COOKIE]);
+}
+
+/** Every /api route: a signed-in session or an API token, else 401. */
+export function requireAuth(sessions: SessionService) {
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    const principal = await principalOf(sessions, req.headers);
+    if (!principal) throw new UnauthorizedError();
+    req.principal = principal;
+    next();
+  };
+}
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * A cookie can be sent by any site's form; a header cannot. Cookie-authenticated writes must
+ * echo the session's CSRF token in X-CSRF-Token. Bearer requests carry no ambient credential.
+ */
+export function requireCsrf(req: Request, _res: Response, next: NextFunction): void {
+  const p = req.principal;
+  if (p?.via === "session" && UNSAFE.has(req.method)) {
+    const sent = Buffer.from(String(req.get("x-csrf-token") ?? ""));
+    const expected = Buffer.from(p.csrfToken ?? "");
+    if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
+      throw new ForbiddenError("csrf_failed", "Missing or wrong X-CSRF-Token header (GET /api/me gives it).");
+    }
+  }
+  next();
+}
+
+/** The signed-in user's id; only valid behind requireAuth. */
+export function userIdOf(req: Request): string {
+  return req.principal!.userId;
+}

@@ -1,0 +1,95 @@
+import type { Server as HttpServer } from "node:http";
+import { createAdapter } from "@socket.io/redis-adapter";
+import type { Redis } from "ioredis";
+import { Server } from "socket.io";
+import {
+  type ClientToServerEvents,
+  rooms,
+  type ServerToClientEvents,
+  type SubscribeAck,
+  socketKey,
+} from "../core/events";
+import type { Principal } from "../core/services/SessionService";
+import { principalOf } from "./middleware/authenticate";
+import { currentSnapshot } from "./routes/sync";
+import type { WebContext } from "./WebContext";
+
+export type RealtimeServer = Server<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  Record<string, never>,
+  { principal: Principal }
+>;
+
+/**
+ * Socket.IO on the web process: authenticated by the session cookie or an API token, every
+ * socket in its user's room, `task:subscribe` for one task's room. With Redis, the adapter makes
+ * a worker's emit (or another node's) reach the sockets of this node.
+ */
+export function attachRealtime(
+  httpServer: HttpServer,
+  ctx: WebContext,
+  redis: { pub: Redis; sub: Redis } | null,
+): RealtimeServer {
+  const io: RealtimeServer = new Server(httpServer, {
+    path: "/socket.io",
+    serveClient: false,
+    // Browsers send Origin; a page from another site must not ride the user's cookie.
+    allowRequest: (req, callback) => {
+      const origin = req.headers.origin;
+      if (!origin) return callback(null, true);
+      try {
+        callback(null, new URL(origin).host === req.headers.host);
+      } catch {
+        callback(null, false);
+      }
+    },
+  });
+  if (redis) io.adapter(createAdapter(redis.pub, redis.sub, { key: socketKey(ctx.config.queuePrefix) }));
+
+  io.use(async (socket, next) => {
+    try {
+      const token =
+        typeof socket.handshake.auth?.token === "string" ? socket.handshake.auth.token : undefined;
+      const principal = await principalOf(ctx.sessions, {
+        cookie: token ? undefined : socket.handshake.headers.cookie,
+        authorization: token ? `Bearer ${token}` : undefined,
+      });
+      if (!principal) return next(new Error("unauthorized"));
+      socket.data.principal = principal;
+      next();
+    } catch {
+      next(new Error("unavailable"));
+    }
+  });
+
+  io.on("connection", (socket) => {
+    const { userId, sessionId } = socket.data.principal;
+    void socket.join(rooms.user(userId));
+    if (sessionId) void socket.join(rooms.session(sessionId));
+
+    socket.on("task:subscribe", async (payload, ack) => {
+      if (typeof ack !== "function") return;
+      const reply = (answer: SubscribeAck) => ack(answer);
+      try {
+        const taskId = typeof payload?.taskId === "string" ? payload.taskId : "";
+        const task = await ctx.tasks.findForUser(userId, taskId);
+        if (!task) return reply({ ok: false, error: { code: "not_found" } });
+        // Join before reading: an update published between the two still reaches this socket,
+        // and the client's sequence numbers drop whichever copy is older.
+        await socket.join(rooms.task(task.id));
+        const fresh = (await ctx.tasks.findById(task.id)) ?? task;
+        reply({ ok: true, snapshot: await currentSnapshot(ctx, fresh) });
+      } catch (err) {
+        ctx.logger.warn({ err }, "task:subscribe failed");
+        reply({ ok: false, error: { code: "unavailable" } });
+      }
+    });
+
+    socket.on("task:unsubscribe", (payload) => {
+      if (typeof payload?.taskId === "string") void socket.leave(rooms.task(payload.taskId));
+    });
+  });
+
+  return io;
+}

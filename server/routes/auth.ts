@@ -1,0 +1,79 @@
+import { randomBytes } from "node:crypto";
+import { parse as parseCookies } from "cookie";
+import { type Request, type Response, Router } from "express";
+import type { Credentials } from "google-auth-library";
+import { ValidationError } from "../../core/errors";
+import { rooms } from "../../core/events";
+import { consentUrl, createGmailClient, createOAuthClient } from "../../core/gmail/googleClients";
+import { principalOf, SESSION_COOKIE } from "../middleware/authenticate";
+import type { WebContext } from "../WebContext";
+
+const STATE_COOKIE = "oauth_state";
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+export function authRoutes(ctx: WebContext): Router {
+  const router = Router();
+  const secure = ctx.config.publicUrl.startsWith("https://");
+  const cookieOptions = { httpOnly: true, sameSite: "lax" as const, secure, path: "/" };
+
+  router.get("/auth/google", (req: Request, res: Response) => {
+    const hint = typeof req.query.login_hint === "string" ? req.query.login_hint.trim() : undefined;
+    if (hint !== undefined && hint !== "" && !EMAIL.test(hint)) {
+      throw new ValidationError("login_hint must be an e-mail address", "invalid_login_hint");
+    }
+    // The state ties the callback to this browser: a callback without the matching cookie is refused.
+    const state = randomBytes(24).toString("base64url");
+    res.cookie(STATE_COOKIE, state, { ...cookieOptions, maxAge: 10 * 60_000 });
+    res.redirect(302, consentUrl(createOAuthClient(ctx.config.google), state, hint || undefined));
+  });
+
+  router.get("/auth/google/callback", async (req: Request, res: Response) => {
+    const { code, state, error } = req.query;
+    if (typeof error === "string") throw new ValidationError(`Google declined: ${error}`, "oauth_denied");
+    const expected = parseCookies(req.headers.cookie ?? "")[STATE_COOKIE];
+    if (typeof state !== "string" || !expected || state !== expected) {
+      throw new ValidationError(
+        "The sign-in link expired or was not started here. Sign in again.",
+        "oauth_state_mismatch",
+      );
+    }
+    if (typeof code !== "string" || code.length === 0 || code.length > 2048) {
+      throw new ValidationError("The callback has no authorization code.", "oauth_code_missing");
+    }
+    const oauth = createOAuthClient(ctx.config.google);
+    let tokens: Credentials;
+    try {
+      ({ tokens } = await oauth.getToken(code));
+    } catch {
+      throw new ValidationError(
+        "Google did not accept the authorization code. Sign in again.",
+        "oauth_exchange_failed",
+      );
+    }
+    oauth.setCredentials(tokens);
+    const profile = await createGmailClient(oauth, ctx.config.google.apiRoot).users.getProfile({
+      userId: "me",
+    });
+    const email = profile.data.emailAddress;
+    if (!email) throw new ValidationError("Gmail did not say which account this is.", "oauth_no_email");
+
+    const user = await ctx.accounts.connect(email, tokens);
+    const { cookie } = await ctx.sessions.create(user.id);
+    ctx.logger.info({ userId: user.id }, "signed in");
+    res.clearCookie(STATE_COOKIE, cookieOptions);
+    res.cookie(SESSION_COOKIE, cookie, { ...cookieOptions, maxAge: 30 * 86_400_000 });
+    res.redirect(302, "/");
+  });
+
+  router.post("/auth/logout", async (req: Request, res: Response) => {
+    const principal = await principalOf(ctx.sessions, { cookie: req.headers.cookie });
+    if (principal?.sessionId) {
+      await ctx.sessions.destroy(principal.sessionId);
+      ctx.io?.in(rooms.session(principal.sessionId)).disconnectSockets(true);
+    }
+    res.clearCookie(SESSION_COOKIE, cookieOptions);
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApiClient } from "../../test/ApiClient";
+import { type Stack, startStack, waitForTask } from "../../test/stack";
+import { startWebServer } from "../WebServer";
+
+describe("sync pipeline through the queue", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(() => stack?.close());
+
+  it("signs in through the OAuth code flow; without a session the API answers 401", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "oauth@example.com", count: 3 });
+    const anonymous = new ApiClient(stack.web.url);
+    const denied = await anonymous.json("GET", "/api/me");
+    expect(denied.status).toBe(401);
+    expect(denied.body.error.code).toBe("unauthorized");
+    expect((await anonymous.json("POST", "/api/emails/sync")).status).toBe(401);
+
+    const user = await stack.signIn("oauth@example.com");
+    const me = await user.json("GET", "/api/me");
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ email: "oauth@example.com", emailCount: 0, lastSyncAt: null });
+    expect(typeof me.body.csrfToken).toBe("string");
+  });
+
+  it("syncs a 1,200-message mailbox and reports rising progress to a poller", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "alice@example.com", count: 1200 });
+    await stack.simControl("PUT", "/sim/faults", { latencyMs: 2 });
+    const alice = await stack.signIn("alice@example.com");
+    const t0 = Date.now();
+    const started = await alice.json("POST", "/api/emails/sync");
+    const answeredIn = Date.now() - t0;
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({
+      state: "queued",
+      statusUrl: `/api/emails/sync/status/${started.body.taskId}`,
+    });
+    expect(answeredIn).toBeLessThan(5_000); // generous: the budget is measured in the benchmark
+
+    const { final, seen } = await waitForTask(alice, started.body.taskId);
+    await stack.simControl("DELETE", "/sim/faults");
+    expect(final.state).toBe("completed");
+    expect(final.result).toEqual({ added: 1200, updated: 0, deleted: 0, mode: "full" });
+    expect(final.progress).toMatchObject({ phase: "done", processed: 1200, total: 1200, percent: 100 });
+    const processed = seen
+      .filter((s) => s.state === "active" && s.progress.phase === "fetching" && s.progress.total === 1200)
+      .map((s) => s.progress.processed);
+    expect(new Set(processed).size).toBeGreaterThan(2);
+    expect(processed).toEqual([...processed].sort((a, b) => a - b));
+    const seqs = seen.map((s) => s.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+
+    const me = await alice.json("GET", "/api/me");
+    expect(me.body.emailCount).toBe(1200);
+    expect(me.body.lastSyncAt).not.toBeNull();
+
+    // Nothing changed: the next sync is incremental and fetches nothing.
+    await stack.simControl("DELETE", "/sim/stats");
+    const again = await alice.json("POST", "/api/emails/sync");
+    const second = await waitForTask(alice, again.body.taskId);
+    expect(second.final.result).toEqual({ added: 0, updated: 0, deleted: 0, mode: "incremental" });
+    expect((await stack.simControl("GET", "/sim/stats")).calls["messages.get"] ?? 0).toBe(0);
+  });
+
+  it("two POSTs at once make one task", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "twice@example.com", count: 200 });
+    const user = await stack.signIn("twice@example.com");
+    const [a, b, c] = await Promise.all([
+      user.json("POST", "/api/emails/sync"),
+      user.json("POST", "/api/emails/sync"),
+      user.json("POST", "/api/emails/sync"),
+    ]);
+    expect([a.status, b.status, c.status]).toEqual([202, 202, 202]);
+    expect(new Set([a.body.taskId, b.body.taskId, c.body.taskId]).size).toBe(1);
+    const { final } = await waitForTask(user, a.body.taskId);
+    expect(final.result.added).toBe(200);
+  });
+
+  it("never shows one user another user's task or email", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "owner@example.com", count: 20 });
+    await stack.simControl("POST", "/sim/accounts", { email: "other@example.com", count: 5 });
+    const owner = await stack.signIn("owner@example.com");
+    const other = await stack.signIn("other@example.com");
+    const { body } = await owner.json("POST", "/api/emails/sync");
+    await waitForTask(owner, body.taskId);
+    const mine = await owner.json("GET", "/api/emails?limit=1");
+    const emailId = mine.body.emails[0].id;
+
+    expect((await owner.json("GET", `/api/emails/${emailId}`)).status).toBe(200);
+    const task = await other.json("GET", `/api/emails/sync/status/${body.taskId}`);
+    expect(task.status).toBe(404);
+    expect(task.body.error.code).toBe("not_found");
+    expect((await other.json("GET", `/api/emails/${emailId}`)).status).toBe(404);
+    expect((await other.json("GET", "/api/emails")).body.emails).toEqual([]);
+  });
+
+  it("a revoked grant fails the task with reauth_required", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "revoked@example.com", count: 10 });
+    const user = await stack.signIn("revoked@example.com");
+    await stack.simControl("POST", "/sim/accounts/revoked@example.com/revoke");
+    const { body } = await user.json("POST", "/api/emails/sync");
+    const { final } = await waitForTask(user, body.taskId);
+    expect(final.state).toBe("failed");
+    expect(final.error.code).toBe("reauth_required");
+    expect((await user.json("GET", "/api/me")).body.gmailStatus).toBe("reauth_required");
+  });
+
+  it("with no worker alive: 503 no_workers, and the stream completes the sync", async () => {
+    const lonely = await startWebServer(
+      { ...stack.webs[0]!.ctx.config, port: 0, queuePrefix: `${stack.config.queuePrefix}-empty` },
+      { migrate: false },
+    );
+    try {
+      await stack.simControl("POST", "/sim/accounts", { email: "noworker@example.com", count: 150 });
+      const user = (await stack.signIn("noworker@example.com")).on(lonely.url);
+      const refused = await user.json("POST", "/api/emails/sync");
+      expect(refused.status).toBe(503);
+      expect(refused.body).toEqual({
+        error: { code: "no_workers", message: expect.any(String) },
+        fallback: "/api/emails/sync/stream",
+      });
+      const lines = await readStream(user, refused.body.fallback);
+      expect(lines.at(-1)).toMatchObject({ state: "completed", result: { added: 150, mode: "full" } });
+      expect(lines.some((l) => l.state === "active")).toBe(true);
+      expect((await user.json("GET", "/api/me")).body.emailCount).toBe(150);
+    } finally {
+      await lonely.close();
+    }
+  });
+
+  it("with Redis unreachable: 503 queue_unavailable, and the stream completes the sync", async () => {
+    const cut = await startWebServer(
+      { ...stack.webs[0]!.ctx.config, port: 0, redisUrl: "redis://127.0.0.1:9" },
+      { migrate: false },
+    );
+    try {
+      await stack.simControl("POST", "/sim/accounts", { email: "noredis@example.com", count: 120 });
+      const user = (await stack.signIn("noredis@example.com")).on(cut.url);
+      const refused = await user.json("POST", "/api/emails/sync");
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.code).toBe("queue_unavailable");
+      expect(refused.body.fallback).toBe("/api/emails/sync/stream");
+      const lines = await readStream(user, refused.body.fallback);
+      expect(lines.at(-1)).toMatchObject({ state: "completed", result: { added: 120 } });
+      const status = await user.json("GET", `/api/emails/sync/status/${lines.at(-1).taskId}`);
+      expect(status.body).toMatchObject({ state: "completed", result: { added: 120 } });
+      const ready = await fetch(`${cut.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect((await ready.json()).failed).toEqual(["redis"]);
+    } finally {
+      await cut.close();
+    }
+  });
+});
+
+async function readStream(client: ApiClient, path: string): Promise<any[]> {
+  const res = await client.raw("POST", path);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toMatch(/^application\/x-ndjson/);
+  const text = await res.text();
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+}

@@ -1,0 +1,59 @@
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { SyncTask } from "../../core/db/models/SyncTask";
+import { NoWorkersError, QueueUnavailableError } from "../../core/errors";
+import type { SyncJobData } from "../../core/queue";
+import { isRedisReady } from "../../core/redis";
+import type { TaskService } from "../../core/services/TaskService";
+import { aliveWorkers } from "../../core/workerHeartbeat";
+
+export const STREAM_FALLBACK = "/api/emails/sync/stream";
+
+export interface SyncDispatcherOptions {
+  queue: Queue<SyncJobData> | null;
+  redis: Redis | null;
+  queuePrefix: string;
+  heartbeatTtlSeconds: number;
+}
+
+/**
+ * Turns "sync my mailbox" into a queued task without touching Gmail: one database write and one
+ * Redis write, so the request answers in milliseconds. Says 503 with the fallback when the queue
+ * cannot take the task right now.
+ */
+export class SyncDispatcher {
+  constructor(
+    private readonly tasks: TaskService,
+    private readonly options: SyncDispatcherOptions,
+  ) {}
+
+  async request(userId: string): Promise<{ task: SyncTask; joined: boolean }> {
+    const { queue, redis } = this.options;
+    if (!queue || !redis || !isRedisReady(redis)) throw new QueueUnavailableError(STREAM_FALLBACK);
+    let alive: number;
+    try {
+      alive = await aliveWorkers(redis, this.options.queuePrefix, this.options.heartbeatTtlSeconds);
+    } catch {
+      throw new QueueUnavailableError(STREAM_FALLBACK);
+    }
+    if (alive === 0) throw new NoWorkersError(STREAM_FALLBACK);
+
+    const { task, joined } = await this.tasks.createOrJoin(userId, "queue");
+    if (task.state === "queued") {
+      // Re-adding a joined task is harmless (the job id dedupes) and heals an enqueue that was
+      // lost between the row's commit and Redis.
+      try {
+        await queue.add("sync", { taskId: task.id, userId }, { jobId: task.id });
+      } catch {
+        if (!joined) {
+          await this.tasks.abandon(task.id, {
+            code: "queue_unavailable",
+            message: "The sync queue could not be reached.",
+          });
+        }
+        throw new QueueUnavailableError(STREAM_FALLBACK);
+      }
+    }
+    return { task, joined };
+  }
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from "node:crypto";
+import { inject } from "vitest";
+import { type Config, loadConfig } from "../core/config";
+import { createGmailSimulator, type GmailSimulator } from "../gmail-sim/server";
+import { freePort } from "../scripts/lib/devServices";
+import { startWebServer, type WebServer, type WebServerOptions } from "../server/WebServer";
+import { type SyncWorker, startSyncWorker } from "../worker/SyncWorker";
+import { ApiClient } from "./ApiClient";
+
+/** Fast retries for tests: faults are injected on purpose, waiting 30 s each proves nothing. */
+export const TEST_RETRY = { attempts: 8, baseDelayMs: 20, maxDelayMs: 200 };
+
+export interface Stack {
+  sim: GmailSimulator;
+  config: Config;
+  webs: WebServer[];
+  workers: SyncWorker[];
+  web: WebServer;
+  /** A client of the first web node, signed in as `email`. */
+  signIn(email: string, node?: number): Promise<ApiClient>;
+  /** Calls the simulator's control API. */
+  simControl<T = any>(method: string, path: string, body?: unknown): Promise<T>;
+  addWorker(): Promise<SyncWorker>;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  webs?: number;
+  workers?: number;
+  web?: WebServerOptions;
+  env?: Record<string, string>;
+}
+
+/**
+ * The real stack in this process: the Gmail simulator, web nodes and BullMQ workers over the
+ * test run's PostgreSQL database and a Redis prefix of this stack's own.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const sim = createGmailSimulator();
+  await sim.listen(0, "127.0.0.1");
+  const env = {
+    NODE_ENV: "test",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATABASE_URL: inject("databaseUrl"),
+    REDIS_URL: inject("redisUrl"),
+    QUEUE_PREFIX: `${inject("queuePrefix")}-${randomBytes(3).toString("hex")}`,
+    GMAIL_SIM_URL: sim.url,
+    LOG_LEVEL: "silent",
+    DATA_DIR: ".data/test",
+    WORKER_CONCURRENCY: "4",
+    WORKER_HEARTBEAT_TTL: "3",
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const webs: WebServer[] = [];
+  for (let i = 0; i < (options.webs ?? 1); i++) {
+    // Each node gets a known port up front: its OAuth redirect URI must name it.
+    const port = await freePort();
+    const nodeConfig = loadConfig({ ...env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` });
+    webs.push(await startWebServer(nodeConfig, { migrate: false, ...options.web }));
+  }
+  const workers: SyncWorker[] = [];
+  const addWorker = async () => {
+    const w = await startSyncWorker(config, { migrate: false, sync: { retry: TEST_RETRY } });
+    workers.push(w);
+    return w;
+  };
+  for (let i = 0; i < (options.workers ?? 1); i++) await addWorker();
+
+  const simControl = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${sim.url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`sim ${method} ${path} → ${res.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+
+  return {
+    sim,
+    config,
+    webs,
+    workers,
+    web: webs[0]!,
+    simControl,
+    addWorker,
+    async signIn(email: string, node = 0) {
+      const client = new ApiClient(webs[node]!.url);
+      await client.signIn(email);
+      return client;
+    },
+    async close() {
+      await Promise.allSettled(workers.map((w) => w.close()));
+      await Promise.allSettled(webs.map((w) => w.close()));
+      await sim.close();
+    },
+  };
+}
+
+/** Polls a task's status until it finishes, keeping every snapshot seen. */
+export async function waitForTask(client: ApiClient, taskId: string, timeoutMs = 60_000) {
+  const seen: any[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { status, body } = await client.json("GET", `/api/emails/sync/status/${taskId}`);
+    if (status !== 200) throw new Error(`status answered ${status}: ${JSON.stringify(body)}`);
+    seen.push(body);
+    if (body.state === "completed" || body.state === "failed") return { final: body, seen };
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`task ${taskId} did not finish in ${timeoutMs} ms: ${JSON.stringify(seen.at(-1))}`);
+}

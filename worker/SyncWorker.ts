@@ -1,0 +1,82 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { Emitter } from "@socket.io/redis-emitter";
+import { Worker } from "bullmq";
+import type { Config } from "../core/config";
+import { type CoreContext, createCoreContext } from "../core/context";
+import { migrate } from "../core/db/migrator";
+import { type ServerToClientEvents, socketKey } from "../core/events";
+import { SYNC_QUEUE, type SyncJobData } from "../core/queue";
+import { createRedis } from "../core/redis";
+import type { SyncOptions } from "../core/sync/syncMailbox";
+import { beat, leave } from "../core/workerHeartbeat";
+import { syncMailboxJob } from "./syncMailboxJob";
+
+export interface SyncWorkerOptions {
+  migrate?: boolean;
+  /** Passed to every sync (tests shorten retry delays). */
+  sync?: SyncOptions;
+}
+
+export interface SyncWorker {
+  ctx: CoreContext;
+  worker: Worker<SyncJobData>;
+  id: string;
+  /** Stops taking jobs; running syncs hand their task back to the queue. */
+  close(): Promise<void>;
+}
+
+/** One worker process's BullMQ worker, Socket.IO emitter and liveness heartbeat. */
+export async function startSyncWorker(config: Config, options: SyncWorkerOptions = {}): Promise<SyncWorker> {
+  const ctx = createCoreContext(config, "worker", { poolMax: Math.min(config.workerConcurrency + 2, 30) });
+  const { logger } = ctx;
+  await ctx.sequelize.authenticate();
+  if (options.migrate ?? config.env !== "production") await migrate(ctx.sequelize);
+
+  const connection = createRedis(config.redisUrl, "worker");
+  const publisher = createRedis(config.redisUrl, "worker");
+  for (const c of [connection, publisher])
+    c.on("error", (err) => logger.debug({ err: err.message }, "redis error"));
+  const emitter = new Emitter<ServerToClientEvents>(publisher, { key: socketKey(config.queuePrefix) });
+
+  const shutdown = new AbortController();
+  const worker = new Worker<SyncJobData>(
+    SYNC_QUEUE,
+    syncMailboxJob({ ctx, emitter, shutdown: shutdown.signal, sync: options.sync }),
+    {
+      connection,
+      prefix: config.queuePrefix,
+      concurrency: config.workerConcurrency,
+      // A job whose worker died is picked up again once its lock lapses; the sync resumes by
+      // skipping what is already stored.
+      lockDuration: 60_000,
+      maxStalledCount: 3,
+    },
+  );
+  worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, err: err.message }, "job failed"));
+  worker.on("error", (err) => logger.debug({ err: err.message }, "worker error"));
+
+  const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const heartbeat = () => beat(publisher, config.queuePrefix, id).catch(() => {});
+  await heartbeat();
+  const timer = setInterval(heartbeat, Math.max(1_000, (config.workerHeartbeatTtlSeconds * 1000) / 3));
+  logger.info(
+    { workerId: id, concurrency: config.workerConcurrency, prefix: config.queuePrefix },
+    "worker ready",
+  );
+
+  return {
+    ctx,
+    worker,
+    id,
+    async close() {
+      clearInterval(timer);
+      await leave(publisher, config.queuePrefix, id).catch(() => {});
+      shutdown.abort();
+      await worker.close();
+      await ctx.sequelize.close();
+      connection.disconnect();
+      publisher.disconnect();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { Emitter } from "@socket.io/redis-emitter";
+import { DelayedError, type Job, UnrecoverableError } from "bullmq";
+import type { CoreContext } from "../core/context";
+import { rooms, type ServerToClientEvents, type TaskSnapshot } from "../core/events";
+import { SYNC_JOB_ATTEMPTS, type SyncJobData } from "../core/queue";
+import { runSyncTask } from "../core/services/runSyncTask";
+import type { SyncOptions } from "../core/sync/syncMailbox";
+
+export interface SyncJobDeps {
+  ctx: CoreContext;
+  emitter: Emitter<ServerToClientEvents>;
+  /** Aborted when the worker is asked to stop: running syncs hand their task back to the queue. */
+  shutdown: AbortSignal;
+  sync?: SyncOptions;
+}
+
+/**
+ * The `email-sync` job: runs the task's sync and publishes every snapshot three ways — to the
+ * job (live state for polling), through Redis to the task's and user's Socket.IO rooms, and
+ * (throttled, by TaskRun) to the task row.
+ */
+export function syncMailboxJob(deps: SyncJobDeps) {
+  return async (job: Job<SyncJobData>, token?: string): Promise<TaskSnapshot | { skipped: true }> => {
+    const { taskId, userId } = job.data;
+    const publish = async (snapshot: TaskSnapshot) => {
+      deps.emitter.to(rooms.task(taskId)).to(rooms.user(userId)).emit("sync:progress", snapshot);
+      await job.updateProgress(snapshot);
+    };
+    const attempts = job.opts.attempts ?? SYNC_JOB_ATTEMPTS;
+    const outcome = await runSyncTask(deps.ctx, { id: taskId, userId }, "queue", publish, {
+      sync: { ...deps.sync, signal: deps.shutdown },
+      willRetry: () => deps.shutdown.aborted || job.attemptsMade + 1 < attempts,
+    });
+
+    if (outcome.status === "claimed-elsewhere") return { skipped: true };
+    if (outcome.status === "retrying") {
+      if (deps.shutdown.aborted && token) {
+        // Stopping is not the task's fault: hand it back without spending an attempt. Whatever
+        // was stored stays, and the next run skips it.
+        await job.moveToDelayed(Date.now() + 1_000, token);
+        throw new DelayedError();
+      }
+      throw outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
+    }
+    if (outcome.snapshot.state === "failed") {
+      throw new UnrecoverableError(outcome.snapshot.error?.message ?? "sync failed");
+    }
+    return outcome.snapshot;
+  };
+}
