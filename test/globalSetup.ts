@@ -29,7 +29,7 @@ export default async function setup(project: TestProject) {
   const run = `${process.pid}_${randomBytes(3).toString("hex")}`;
   const server = await provisionPostgres({
     url: env.TEST_DATABASE_URL ?? env.DATABASE_URL,
-    dir: ".data/test-postgres",
+    dir: `.data/test-postgres-${run}`,
     port: await freePort(),
     persistent: false,
   });
