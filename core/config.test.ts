@@ -39,7 +39,11 @@ describe("configuration", () => {
       tokenUrl: "http://127.0.0.1:4010/token",
       revokeUrl: "http://127.0.0.1:4010/revoke",
     });
-    const mixed = loadConfig({ ...base, GMAIL_SIM_URL: "http://sim:4010", GOOGLE_AUTH_URL: "http://localhost:4010/auth" });
+    const mixed = loadConfig({
+      ...base,
+      GMAIL_SIM_URL: "http://sim:4010",
+      GOOGLE_AUTH_URL: "http://localhost:4010/auth",
+    });
     expect(mixed.google.authUrl).toBe("http://localhost:4010/auth");
     expect(mixed.google.tokenUrl).toBe("http://sim:4010/token");
     const google = loadConfig(base);

@@ -1,6 +1,6 @@
 import type { Sequelize } from "sequelize";
 import { type Config, requireDatabaseUrl } from "./config";
-import { createDatabase } from "./db/sequelize";
+import { openDatabase } from "./db/sequelize";
 import { createLogger, type Logger } from "./logger";
 import { AccountService } from "./services/AccountService";
 import { EmailService } from "./services/EmailService";
@@ -16,6 +16,8 @@ export interface CoreContext {
   emails: EmailService;
   sessions: SessionService;
   tasks: TaskService;
+  /** Lets go of the database; the pool closes when the process's last holder lets go. */
+  close(): Promise<void>;
 }
 
 export function createCoreContext(
@@ -24,7 +26,8 @@ export function createCoreContext(
   options: { poolMax?: number } = {},
 ): CoreContext {
   const logger = createLogger(name, config.logLevel);
-  const sequelize = createDatabase(requireDatabaseUrl(config), { poolMax: options.poolMax });
+  const db = openDatabase(requireDatabaseUrl(config), { poolMax: options.poolMax });
+  const { sequelize } = db;
   return {
     config,
     logger,
@@ -33,5 +36,6 @@ export function createCoreContext(
     emails: new EmailService(sequelize),
     sessions: new SessionService(config.sessionSecret),
     tasks: new TaskService(sequelize),
+    close: () => db.release(),
   };
 }

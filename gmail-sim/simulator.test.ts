@@ -7,7 +7,6 @@ import { type gmail_v1, google } from "googleapis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createGmailSimulator, type GmailSimulator } from "./server";
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON answers are inspected loosely in tests
 type Json = any;
 
 const SCOPE = "https://www.googleapis.com/auth/gmail.readonly";

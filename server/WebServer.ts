@@ -76,13 +76,14 @@ export async function startWebServer(config: Config, options: WebServerOptions =
     server,
     url,
     async close() {
-      ctx.io?.disconnectSockets(true);
+      // Only this node's sockets: a plain disconnectSockets would go through the adapter to every node.
+      ctx.io?.local.disconnectSockets(true);
       await new Promise<void>((resolve) => {
         ctx.io?.close(() => resolve()) ?? resolve();
         server.closeAllConnections();
       });
       await queue?.close().catch(() => {});
-      await core.sequelize.close();
+      await core.close();
       if (redisClients) for (const c of Object.values(redisClients)) c.disconnect();
     },
   };

@@ -74,7 +74,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
       await leave(publisher, config.queuePrefix, id).catch(() => {});
       shutdown.abort();
       await worker.close();
-      await ctx.sequelize.close();
+      await ctx.close();
       connection.disconnect();
       publisher.disconnect();
     },

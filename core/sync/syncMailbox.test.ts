@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "v
 import { createGmailSimulator, type GmailSimulator } from "../../gmail-sim/server";
 import { gmailClientFor } from "../../test/simGmail";
 import { GmailAccount, User } from "../db/models";
-import { createDatabase } from "../db/sequelize";
+import { openDatabase } from "../db/sequelize";
 import { PostgresMailStore } from "./PostgresMailStore";
 import { type SyncProgressUpdate, syncMailbox } from "./syncMailbox";
 
@@ -13,6 +13,7 @@ const FAST_RETRY = { attempts: 10, baseDelayMs: 5, maxDelayMs: 50 };
 describe("syncMailbox against the simulator and PostgreSQL", () => {
   let sim: GmailSimulator;
   let sequelize: Sequelize;
+  let releaseDb: () => Promise<void>;
   let email: string;
   let store: PostgresMailStore;
 
@@ -37,10 +38,10 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
   beforeAll(async () => {
     sim = createGmailSimulator();
     await sim.listen(0, "127.0.0.1");
-    sequelize = createDatabase(inject("databaseUrl"));
+    ({ sequelize, release: releaseDb } = openDatabase(inject("databaseUrl")));
   });
   afterAll(async () => {
-    await sequelize?.close();
+    await releaseDb?.();
     await sim?.close();
   });
 

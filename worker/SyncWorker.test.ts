@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Stack, startStack, waitForTask } from "../test/stack";
+
+describe("sync worker", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ workers: 1 });
+  });
+  afterAll(() => stack?.close());
+
+  const countRows = async (email: string) => {
+    const [row] = (await stack.web.ctx.sequelize.query(
+      "SELECT count(*)::int AS n, count(DISTINCT e.gmail_id)::int AS d FROM emails e JOIN users u ON u.id = e.user_id WHERE u.email = :email",
+      { replacements: { email }, type: "SELECT" },
+    )) as Array<{ n: number; d: number }>;
+    return row!;
+  };
+
+  it("a worker stopped mid-sync hands the task back and another one finishes it, losing and doubling nothing", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "handoff@example.com", count: 1200 });
+    await stack.simControl("PUT", "/sim/faults", { latencyMs: 4 });
+    const user = await stack.signIn("handoff@example.com");
+    const { body } = await user.json("POST", "/api/emails/sync");
+
+    // Wait until the first worker is part-way through, then stop it the way SIGTERM does.
+    for (;;) {
+      const { body: s } = await user.json("GET", body.statusUrl);
+      if (s.progress.phase === "fetching" && s.progress.processed >= 200) break;
+      expect(s.state).not.toBe("completed");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const first = stack.workers[0]!;
+    await first.close();
+    stack.workers.splice(stack.workers.indexOf(first), 1);
+    const midway = await countRows("handoff@example.com");
+    expect(midway.n).toBeGreaterThan(0);
+    expect(midway.n).toBeLessThan(1200);
+    const { body: paused } = await user.json("GET", body.statusUrl);
+    expect(paused.state).toBe("queued");
+
+    await stack.addWorker();
+    const { final, seen } = await waitForTask(user, body.taskId);
+    await stack.simControl("DELETE", "/sim/faults");
+    expect(final.state).toBe("completed");
+    expect(final.result.mode).toBe("full");
+    expect(final.result.added).toBe(1200 - midway.n);
+    expect(await countRows("handoff@example.com")).toEqual({ n: 1200, d: 1200 });
+    // The resumed run starts where the first stopped: stored messages count as processed at once.
+    const resumed = seen.filter((s) => s.state === "active" && s.progress.phase === "fetching");
+    expect(resumed[0].progress.processed).toBeGreaterThanOrEqual(midway.n);
+    const seqs = seen.map((s) => s.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+
+  it("syncs through Gmail faults end to end with exact counts", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "faulty@example.com", count: 500 });
+    const user = await stack.signIn("faulty@example.com");
+    await stack.simControl("PUT", "/sim/faults", {
+      rate429: 0.1,
+      rate500: 0.05,
+      rate503: 0.05,
+      rateReset: 0.02,
+    });
+    const { body } = await user.json("POST", "/api/emails/sync");
+    const { final } = await waitForTask(user, body.taskId);
+    await stack.simControl("DELETE", "/sim/faults");
+    expect(final).toMatchObject({ state: "completed", result: { added: 500, mode: "full" } });
+    expect(await countRows("faulty@example.com")).toEqual({ n: 500, d: 500 });
+  });
+});
