@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import { createMetrics } from "./metrics";
 import { requireAuth, requireCsrf } from "./middleware/authenticate";
 import { errorHandler, notFound } from "./middleware/errors";
+import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { emailRoutes } from "./routes/emails";
 import { healthRoutes } from "./routes/health";
@@ -34,6 +36,10 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", 1);
+  const metrics = createMetrics(ctx);
+  app.use(metrics.timing);
+  app.get("/metrics", metrics.handler);
+  app.use(adminRoutes(ctx));
   app.use(securityHeaders);
 
   app.use(healthRoutes(ctx));

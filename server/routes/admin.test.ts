@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Stack, startStack, waitForTask } from "../../test/stack";
+
+describe("operations: queue dashboard and metrics", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { ADMIN_EMAILS: "boss@example.com" } });
+    await stack.simControl("POST", "/sim/accounts", { email: "boss@example.com", count: 40 });
+    await stack.simControl("POST", "/sim/accounts", { email: "staff@example.com", count: 5 });
+  });
+  afterAll(() => stack?.close());
+
+  it("opens /admin/queues to admins only", async () => {
+    const anonymous = await fetch(`${stack.web.url}/admin/queues`, { redirect: "manual" });
+    expect(anonymous.status).toBe(401);
+    const staff = await stack.signIn("staff@example.com");
+    const refused = await staff.raw("GET", "/admin/queues");
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error.code).toBe("not_admin");
+
+    const boss = await stack.signIn("boss@example.com");
+    const page = await boss.raw("GET", "/admin/queues");
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<html/i);
+    const { body } = await boss.json("POST", "/api/emails/sync");
+    await waitForTask(boss, body.taskId);
+    const queues = await boss.json(
+      "GET",
+      "/admin/queues/api/queues?activeQueue=email-sync&status=completed&page=1",
+    );
+    expect(queues.status).toBe(200);
+    const names = queues.body.queues.map((q: any) => q.name);
+    expect(names).toContain("email-sync");
+  });
+
+  it("exports Prometheus metrics for the queue, workers, tasks and requests", async () => {
+    const user = await stack.signIn("staff@example.com");
+    const { body } = await user.json("POST", "/api/emails/sync");
+    await waitForTask(user, body.taskId);
+    const res = await fetch(`${stack.web.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/^inbox_sync_workers_alive 1$/m);
+    expect(text).toMatch(/^inbox_sync_tasks\{state="completed"\} [1-9]/m);
+    expect(text).toMatch(/^inbox_sync_queue_jobs\{state="completed"\} [1-9]/m);
+    expect(text).toMatch(/^inbox_sync_sync_requests_total\{outcome="accepted"\} [1-9]/m);
+    expect(text).toMatch(
+      /inbox_sync_http_request_duration_seconds_count\{method="GET",route="\/api\/emails\/sync\/status\/:taskId",status="200"\} [1-9]/,
+    );
+  });
+});
