@@ -140,6 +140,29 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
     expect(stored.map((r) => r.gmail_id)).toEqual((await simIds()).map((m) => m.id).sort());
   });
 
+  it("asks the quota gate before every Gmail call, retries included", async () => {
+    const gmail = await gmailClientFor(sim.url, email);
+    const asked: Record<string, number> = {};
+    const quota = {
+      take: async (method: string) => {
+        asked[method] = (asked[method] ?? 0) + 1;
+      },
+    };
+    await control("PUT", "/sim/faults", { rate500: 0.05 });
+    try {
+      await syncMailbox(gmail, store, () => {}, { quota, retry: FAST_RETRY });
+    } finally {
+      await control("DELETE", "/sim/faults");
+    }
+    const calls = await stats();
+    expect(asked).toEqual({
+      "users.getProfile": calls["users.getProfile"],
+      "messages.list": calls["messages.list"],
+      "messages.get": calls["messages.get"],
+    });
+    expect(asked["messages.get"]).toBeGreaterThanOrEqual(600);
+  });
+
   it("a revoked grant stops the sync with reauth_required", async () => {
     const gmail = await gmailClientFor(sim.url, email);
     await control("POST", `/sim/accounts/${email}/revoke`);

@@ -2,6 +2,7 @@ import type { gmail_v1 } from "googleapis";
 import type { SyncPhase, SyncResult } from "../events";
 import { classifyGmailError, gmailCall, type RetryOptions } from "./gmailCall";
 import type { MailMessage, MailStore } from "./MailStore";
+import { type GmailMethod, type QuotaGate, UNLIMITED } from "./QuotaGate";
 
 export interface SyncProgressUpdate {
   phase: SyncPhase;
@@ -26,6 +27,8 @@ export interface SyncOptions {
   /** Ignore the stored historyId and list the whole mailbox (still skipping what is stored). */
   forceFull?: boolean;
   retry?: RetryOptions;
+  /** Asked before every Gmail call (quota shared by all workers); default unlimited. */
+  quota?: QuotaGate;
   signal?: AbortSignal;
 }
 
@@ -95,8 +98,17 @@ class MailboxSync {
     this.pageSize = Math.min(500, Math.max(1, options.pageSize ?? 500));
   }
 
-  private call<T>(fn: () => Promise<{ data: T }>): Promise<T> {
-    return gmailCall(fn, this.options.retry, this.options.signal).then((r) => r.data);
+  private call<T>(method: GmailMethod, fn: () => Promise<{ data: T }>): Promise<T> {
+    const quota = this.options.quota ?? UNLIMITED;
+    const { signal } = this.options;
+    return gmailCall(
+      async () => {
+        await quota.take(method, signal);
+        return fn();
+      },
+      this.options.retry,
+      signal,
+    ).then((r) => r.data);
   }
 
   private checkAborted(): void {
@@ -106,7 +118,7 @@ class MailboxSync {
   async full(): Promise<SyncResult & { historyId: string }> {
     // The profile's historyId is taken before listing: whatever changes during the listing is
     // replayed by the next incremental sync, and every replay step is idempotent.
-    const profile = await this.call(() => this.gmail.users.getProfile({ userId: "me" }));
+    const profile = await this.call("users.getProfile", () => this.gmail.users.getProfile({ userId: "me" }));
     const historyId = String(profile.historyId);
     const estimate = profile.messagesTotal ?? 0;
 
@@ -115,7 +127,7 @@ class MailboxSync {
     let pageToken: string | undefined;
     do {
       this.checkAborted();
-      const page = await this.call(() =>
+      const page = await this.call("messages.list", () =>
         this.gmail.users.messages.list({
           userId: "me",
           maxResults: this.pageSize,
@@ -159,7 +171,7 @@ class MailboxSync {
     try {
       do {
         this.checkAborted();
-        const page = await this.call(() =>
+        const page = await this.call("history.list", () =>
           this.gmail.users.history.list({
             userId: "me",
             startHistoryId,
@@ -266,7 +278,7 @@ class MailboxSync {
         this.checkAborted();
         const id = ids[next++]!;
         try {
-          const message = await this.call(() =>
+          const message = await this.call("messages.get", () =>
             this.gmail.users.messages.get({
               userId: "me",
               id,

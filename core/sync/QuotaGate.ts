@@ -1,0 +1,21 @@
+/** Gmail API methods the sync calls, with their quota cost in units (Gmail's published table). */
+export const GMAIL_METHOD_COSTS = {
+  "users.getProfile": 1,
+  "messages.list": 5,
+  "messages.get": 5,
+  "history.list": 2,
+} as const;
+
+export type GmailMethod = keyof typeof GMAIL_METHOD_COSTS;
+
+/**
+ * Asked before every Gmail call. An implementation shared by all workers (a token bucket in
+ * Redis per Gmail user and one per project) keeps the whole fleet under Google's quota instead
+ * of discovering it through 429s; the default lets every call through.
+ */
+export interface QuotaGate {
+  /** Resolves when `method` may be called now; may wait. */
+  take(method: GmailMethod, signal?: AbortSignal): Promise<void>;
+}
+
+export const UNLIMITED: QuotaGate = { take: async () => {} };
