@@ -80,6 +80,8 @@ export interface Config {
   workerHeartbeatTtlSeconds: number;
   adminEmails: string[];
   logLevel: Env["LOG_LEVEL"];
+  /** Colourful single-line logs for a person at a terminal (development only). */
+  prettyLogs: boolean;
   dataDir: string;
 }
 
@@ -166,8 +168,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
     logLevel: e.LOG_LEVEL,
+    prettyLogs: e.NODE_ENV === "development" && Boolean(process.stdout.isTTY) && prettyAvailable(),
     dataDir: e.DATA_DIR,
   };
+}
+
+function prettyAvailable(): boolean {
+  try {
+    import.meta.resolve("pino-pretty");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Database URL or a one-line failure: web, worker and migrate cannot run without it. */

@@ -25,7 +25,7 @@ export function createCoreContext(
   name: string,
   options: { poolMax?: number } = {},
 ): CoreContext {
-  const logger = createLogger(name, config.logLevel);
+  const logger = createLogger(name, config.logLevel, { pretty: config.prettyLogs });
   const db = openDatabase(requireDatabaseUrl(config), { poolMax: options.poolMax });
   const { sequelize } = db;
   return {

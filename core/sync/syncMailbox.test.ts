@@ -105,6 +105,31 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
     for (const m of truth) expect(byId.get(m.id)).toEqual([...m.labelIds].sort());
   });
 
+  it("treats a move into spam or trash as a deletion, and a move back out as an arrival", async () => {
+    const gmail = await gmailClientFor(sim.url, email);
+    await syncMailbox(gmail, store, () => {});
+    const [a, b] = await simIds();
+    await control("POST", `/sim/accounts/${email}/messages/${a!.id}/labels`, {
+      add: ["SPAM"],
+      remove: ["INBOX"],
+    });
+    await control("POST", `/sim/accounts/${email}/messages/${b!.id}/labels`, { add: ["TRASH"] });
+    const moved = await syncMailbox(gmail, store, () => {});
+    expect(moved).toMatchObject({ mode: "incremental", deleted: 2, added: 0 });
+    expect((await rows()).map((r) => r.gmail_id)).not.toContain(a!.id);
+
+    await control("POST", `/sim/accounts/${email}/messages/${a!.id}/labels`, {
+      remove: ["SPAM"],
+      add: ["INBOX"],
+    });
+    await control("DELETE", "/sim/stats");
+    const back = await syncMailbox(gmail, store, () => {});
+    expect(back).toMatchObject({ mode: "incremental", added: 1, deleted: 0 });
+    expect((await stats())["messages.get"]).toBe(1);
+    expect((await rows()).map((r) => r.gmail_id)).toContain(a!.id);
+    expect(await rows()).toHaveLength(599);
+  });
+
   it("expired history falls back to a full sync that skips what is stored", async () => {
     const gmail = await gmailClientFor(sim.url, email);
     await syncMailbox(gmail, store, () => {});
