@@ -7,8 +7,19 @@ import type { Redis } from "ioredis";
  */
 const key = (prefix: string) => `${prefix}:workers:heartbeat`;
 
-export async function beat(redis: Redis, prefix: string, workerId: string): Promise<void> {
-  await redis.zadd(key(prefix), Date.now(), workerId);
+export async function beat(
+  redis: Redis,
+  prefix: string,
+  workerId: string,
+  ttlSeconds: number,
+): Promise<void> {
+  const now = Date.now();
+  // Each beat also sweeps out workers that have been silent for two TTLs (they died).
+  await redis
+    .multi()
+    .zadd(key(prefix), now, workerId)
+    .zremrangebyscore(key(prefix), "-inf", `(${now - 2 * ttlSeconds * 1000}`)
+    .exec();
 }
 
 export async function leave(redis: Redis, prefix: string, workerId: string): Promise<void> {
@@ -16,7 +27,5 @@ export async function leave(redis: Redis, prefix: string, workerId: string): Pro
 }
 
 export async function aliveWorkers(redis: Redis, prefix: string, ttlSeconds: number): Promise<number> {
-  const since = Date.now() - ttlSeconds * 1000;
-  await redis.zremrangebyscore(key(prefix), "-inf", `(${since - ttlSeconds * 1000}`);
-  return redis.zcount(key(prefix), since, "+inf");
+  return redis.zcount(key(prefix), Date.now() - ttlSeconds * 1000, "+inf");
 }

@@ -68,11 +68,18 @@ export function attachRealtime(
     void socket.join(rooms.user(userId));
     if (sessionId) void socket.join(rooms.session(sessionId));
 
-    socket.on("task:subscribe", async (payload, ack) => {
-      if (typeof ack !== "function") return;
-      const reply = (answer: SubscribeAck) => ack(answer);
+    socket.on("task:subscribe", async (payload: unknown, ack: unknown) => {
+      // `emit("task:subscribe", ack)` without a payload still deserves an answer.
+      const callback = typeof ack === "function" ? ack : typeof payload === "function" ? payload : null;
+      if (!callback) return;
+      const reply = (answer: SubscribeAck) => callback(answer);
       try {
-        const taskId = typeof payload?.taskId === "string" ? payload.taskId : "";
+        const taskId =
+          payload &&
+          typeof payload === "object" &&
+          typeof (payload as { taskId?: unknown }).taskId === "string"
+            ? (payload as { taskId: string }).taskId
+            : "";
         const task = await ctx.tasks.findForUser(userId, taskId);
         if (!task) return reply({ ok: false, error: { code: "not_found" } });
         // Join before reading: an update published between the two still reaches this socket,

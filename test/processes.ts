@@ -85,7 +85,9 @@ async function spawnService(
     const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
     for (;;) {
       if (exitedOf(child)) {
-        throw new Error(`${entry} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
+        throw new Error(
+          `${entry} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`,
+        );
       }
       if (await ready(proc).catch(() => false)) break;
       if (Date.now() > deadline) throw new Error(`${entry} was not ready in time:\n${output}`);

@@ -17,9 +17,7 @@ export interface PushLatencyResult {
 
 /** The samples of one task from a log that has received its events. */
 export function pushLatencyOf(log: SnapshotLog, taskId: string): number[] {
-  return log.received
-    .filter((r) => r.snapshot.taskId === taskId)
-    .map((r) => r.receivedAt - r.snapshot.at);
+  return log.received.filter((r) => r.snapshot.taskId === taskId).map((r) => r.receivedAt - r.snapshot.at);
 }
 
 export interface MeasurePushLatencyOptions {

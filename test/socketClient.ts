@@ -20,6 +20,8 @@ export interface SocketAuth {
   token?: string;
   /** An Origin header, as a browser would send it. */
   origin?: string;
+  /** Default websocket only; ["polling", "websocket"] is what a browser starts with. */
+  transports?: ("polling" | "websocket")[];
 }
 
 /** A socket that has not connected yet (autoConnect off), websocket only, no reconnection. */
@@ -29,7 +31,7 @@ export function openSocket(baseUrl: string, auth: SocketAuth = {}): TaskSocket {
   if (auth.origin) extraHeaders.origin = auth.origin;
   return io(baseUrl, {
     path: "/socket.io",
-    transports: ["websocket"],
+    transports: auth.transports ?? ["websocket"],
     extraHeaders,
     auth: auth.token ? { token: auth.token } : {},
     autoConnect: false,
@@ -180,7 +182,10 @@ export class SnapshotLog {
 export function disconnection(socket: TaskSocket, timeoutMs = 10_000): Promise<string> {
   if (!socket.connected) return Promise.resolve("already disconnected");
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`socket still connected after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`socket still connected after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.once("disconnect", (reason) => {
       clearTimeout(timer);
       resolve(reason);

@@ -57,7 +57,8 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
   worker.on("error", (err) => logger.debug({ err: err.message }, "worker error"));
 
   const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const heartbeat = () => beat(publisher, config.queuePrefix, id).catch(() => {});
+  const heartbeat = () =>
+    beat(publisher, config.queuePrefix, id, config.workerHeartbeatTtlSeconds).catch(() => {});
   await heartbeat();
   const timer = setInterval(heartbeat, Math.max(1_000, (config.workerHeartbeatTtlSeconds * 1000) / 3));
   logger.info(

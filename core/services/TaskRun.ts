@@ -62,6 +62,7 @@ export class TaskRun {
     const interval = this.options.publishIntervalMs ?? 100;
     const now = Date.now();
     if (phaseChanged || now - this.lastPublish >= interval) {
+      this.stopTimer();
       await this.flushProgress();
     } else {
       this.timer ??= setTimeout(

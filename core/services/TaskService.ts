@@ -1,4 +1,4 @@
-import { QueryTypes, type Sequelize, UniqueConstraintError } from "sequelize";
+import { QueryTypes, type Sequelize } from "sequelize";
 import { SyncTask, type TaskRunner } from "../db/models/SyncTask";
 import type { SyncResult, TaskError, TaskProgress, TaskSnapshot, TaskState } from "../events";
 import type { SyncProgressUpdate } from "../sync/syncMailbox";
@@ -15,11 +15,17 @@ export function isTaskId(value: unknown): value is string {
  */
 export const SEQ_SPAN = 1_000_000;
 
+/**
+ * Progress as a client shows it. Percent counts stored messages against the mailbox; while ids
+ * are still being listed it stays at 0, so the bar only ever moves forward.
+ */
 export function progressOf(update: Pick<SyncProgressUpdate, "phase" | "processed" | "total">): TaskProgress {
   const total = Math.max(0, update.total);
   const processed = Math.min(Math.max(0, update.processed), total || update.processed);
-  const percent =
-    update.phase === "done" ? 100 : total > 0 ? Math.min(99, Math.floor((processed / total) * 100)) : 0;
+  let percent = 0;
+  if (update.phase === "done") percent = 100;
+  else if (update.phase !== "listing" && total > 0)
+    percent = Math.min(99, Math.floor((processed / total) * 100));
   return { phase: update.phase, processed, total, percent };
 }
 
@@ -39,6 +45,12 @@ export function snapshotOf(task: SyncTask, overrides: Partial<TaskSnapshot> = {}
   return { ...snapshot, ...overrides };
 }
 
+/** Columns under their attribute names, so a raw RETURNING row builds a proper model. */
+const RETURNING_ATTRIBUTES = (): string =>
+  Object.entries(SyncTask.getAttributes())
+    .map(([attr, def]) => `"${def.field ?? attr}" AS "${attr}"`)
+    .join(", ");
+
 /** The lifecycle of sync tasks in PostgreSQL, the durable record every view reads at the end. */
 export class TaskService {
   constructor(private readonly sequelize: Sequelize) {}
@@ -49,13 +61,18 @@ export class TaskService {
    */
   async createOrJoin(userId: string, runner: TaskRunner): Promise<{ task: SyncTask; joined: boolean }> {
     for (let attempt = 0; attempt < 3; attempt++) {
+      // One round trip on the hot path: the insert either wins or meets the open task's index entry.
+      const created = await this.sequelize.query<Record<string, unknown>>(
+        `INSERT INTO sync_tasks (id, user_id, runner) VALUES (gen_random_uuid(), :userId, :runner)
+         ON CONFLICT (user_id) WHERE state IN ('queued', 'active') DO NOTHING
+         RETURNING ${RETURNING_ATTRIBUTES()}`,
+        { replacements: { userId, runner }, type: QueryTypes.SELECT },
+      );
+      if (created[0])
+        return { task: SyncTask.build(created[0], { isNewRecord: false, raw: false }), joined: false };
       const open = await this.openTaskOf(userId);
       if (open) return { task: open, joined: true };
-      try {
-        return { task: await SyncTask.create({ userId, runner }), joined: false };
-      } catch (err) {
-        if (!(err instanceof UniqueConstraintError)) throw err;
-      }
+      // The open task finished between the two statements: try again.
     }
     throw new Error("Could not create or join a sync task");
   }

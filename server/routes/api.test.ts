@@ -14,7 +14,8 @@ describe("HTTP API", () => {
     user = await stack.signIn("reader@example.com");
     const { body } = await user.json("POST", "/api/emails/sync");
     await waitForTask(user, body.taskId);
-    simMessages = (await stack.simControl("GET", "/sim/accounts/reader@example.com/messages?limit=1000")).messages;
+    simMessages = (await stack.simControl("GET", "/sim/accounts/reader@example.com/messages?limit=1000"))
+      .messages;
   });
   afterAll(() => stack?.close());
 
@@ -31,7 +32,16 @@ describe("HTTP API", () => {
     expect(seen.map((e) => e.id)).toEqual(simMessages.map((m) => m.id));
     const dates = seen.map((e) => Date.parse(e.date));
     expect(dates).toEqual([...dates].sort((a, b) => b - a));
-    expect(Object.keys(seen[0]).sort()).toEqual(["date", "from", "id", "labels", "snippet", "subject", "threadId", "to"]);
+    expect(Object.keys(seen[0]).sort()).toEqual([
+      "date",
+      "from",
+      "id",
+      "labels",
+      "snippet",
+      "subject",
+      "threadId",
+      "to",
+    ]);
     expect(seen[0].to).toContain("reader@example.com");
   });
 
@@ -107,10 +117,15 @@ describe("HTTP API", () => {
     expect(issued.body.token).toMatch(/^isk_/);
 
     const script = stack.web.url;
-    const viaToken = await fetch(`${script}/api/emails?limit=2`, { headers: { authorization: `Bearer ${issued.body.token}` } });
+    const viaToken = await fetch(`${script}/api/emails?limit=2`, {
+      headers: { authorization: `Bearer ${issued.body.token}` },
+    });
     expect(viaToken.status).toBe(200);
     expect((await viaToken.json()).emails).toHaveLength(2);
-    const sync = await fetch(`${script}/api/emails/sync`, { method: "POST", headers: { authorization: `Bearer ${issued.body.token}` } });
+    const sync = await fetch(`${script}/api/emails/sync`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${issued.body.token}` },
+    });
     expect(sync.status).toBe(202);
     await waitForTask(user, (await sync.json()).taskId);
     const bad = await fetch(`${script}/api/me`, { headers: { authorization: "Bearer isk_wrong" } });
@@ -129,6 +144,9 @@ describe("HTTP API", () => {
   it("logs out: the session cookie stops working", async () => {
     await stack.simControl("POST", "/sim/accounts", { email: "leaver@example.com", count: 1 });
     const leaver = await stack.signIn("leaver@example.com");
+    const forged = await leaver.raw("POST", "/auth/logout", { headers: { "x-csrf-token": "forged" } });
+    expect(forged.status).toBe(403);
+    expect((await leaver.json("GET", "/api/me")).status).toBe(200);
     const res = await leaver.raw("POST", "/auth/logout");
     expect(res.status).toBe(204);
     expect((await leaver.json("GET", "/api/me")).status).toBe(401);

@@ -5,7 +5,7 @@ import type { Credentials } from "google-auth-library";
 import { ValidationError } from "../../core/errors";
 import { rooms } from "../../core/events";
 import { consentUrl, createGmailClient, createOAuthClient } from "../../core/gmail/googleClients";
-import { principalOf, SESSION_COOKIE } from "../middleware/authenticate";
+import { principalOf, requireCsrf, SESSION_COOKIE } from "../middleware/authenticate";
 import type { WebContext } from "../WebContext";
 
 const STATE_COOKIE = "oauth_state";
@@ -67,6 +67,9 @@ export function authRoutes(ctx: WebContext): Router {
 
   router.post("/auth/logout", async (req: Request, res: Response) => {
     const principal = await principalOf(ctx.sessions, { cookie: req.headers.cookie });
+    // Another site must not be able to sign the user out: the CSRF header is required here too.
+    req.principal = principal ?? undefined;
+    requireCsrf(req, res, () => {});
     if (principal?.sessionId) {
       await ctx.sessions.destroy(principal.sessionId);
       ctx.io?.in(rooms.session(principal.sessionId)).disconnectSockets(true);

@@ -74,6 +74,9 @@ describe("sync pipeline through the queue", () => {
     ]);
     expect([a.status, b.status, c.status]).toEqual([202, 202, 202]);
     expect(new Set([a.body.taskId, b.body.taskId, c.body.taskId]).size).toBe(1);
+    expect([a, b, c].filter((r) => r.body.joined === false)).toHaveLength(1);
+    const status = await user.json("GET", a.body.statusUrl);
+    expect(status.body).toMatchObject({ taskId: a.body.taskId, createdAt: expect.stringMatching(/^\d{4}-/) });
     const { final } = await waitForTask(user, a.body.taskId);
     expect(final.result.added).toBe(200);
   });

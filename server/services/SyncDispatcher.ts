@@ -22,6 +22,9 @@ export interface SyncDispatcherOptions {
  * cannot take the task right now.
  */
 export class SyncDispatcher {
+  /** Until when a positive liveness answer is trusted: one Redis read per second, not per request. */
+  private workersSeenUntil = 0;
+
   constructor(
     private readonly tasks: TaskService,
     private readonly options: SyncDispatcherOptions,
@@ -30,13 +33,16 @@ export class SyncDispatcher {
   async request(userId: string): Promise<{ task: SyncTask; joined: boolean }> {
     const { queue, redis } = this.options;
     if (!queue || !redis || !isRedisReady(redis)) throw new QueueUnavailableError(STREAM_FALLBACK);
-    let alive: number;
-    try {
-      alive = await aliveWorkers(redis, this.options.queuePrefix, this.options.heartbeatTtlSeconds);
-    } catch {
-      throw new QueueUnavailableError(STREAM_FALLBACK);
+    if (Date.now() > this.workersSeenUntil) {
+      let alive: number;
+      try {
+        alive = await aliveWorkers(redis, this.options.queuePrefix, this.options.heartbeatTtlSeconds);
+      } catch {
+        throw new QueueUnavailableError(STREAM_FALLBACK);
+      }
+      if (alive === 0) throw new NoWorkersError(STREAM_FALLBACK);
+      this.workersSeenUntil = Date.now() + 1_000;
     }
-    if (alive === 0) throw new NoWorkersError(STREAM_FALLBACK);
 
     const { task, joined } = await this.tasks.createOrJoin(userId, "queue");
     if (task.state === "queued") {
