@@ -67,4 +67,29 @@ describe("sync worker", () => {
     expect(final).toMatchObject({ state: "completed", result: { added: 500, mode: "full" } });
     expect(await countRows("faulty@example.com")).toEqual({ n: 500, d: 500 });
   });
+
+  it("an active task whose job vanished from Redis is enqueued again by the next request", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "lostjob@example.com", count: 30 });
+    const user = await stack.signIn("lostjob@example.com");
+    const { queue, tasks } = stack.web.ctx;
+    const worker = stack.workers[0]!.worker;
+    await worker.pause();
+    let taskId: string;
+    try {
+      const first = await user.json("POST", "/api/emails/sync");
+      taskId = first.body.taskId;
+      // A worker took the task, then Redis lost the job (a flush, a failover without persistence).
+      expect(await tasks.claim(taskId, "queue")).not.toBeNull();
+      await queue!.remove(taskId);
+      expect(await queue!.getJob(taskId)).toBeUndefined();
+
+      const again = await user.json("POST", "/api/emails/sync");
+      expect(again.body).toMatchObject({ taskId, joined: true, state: "active" });
+      expect(await queue!.getJob(taskId)).toBeDefined();
+    } finally {
+      worker.resume();
+    }
+    const { final } = await waitForTask(user, taskId);
+    expect(final).toMatchObject({ state: "completed", result: { added: 30 } });
+  });
 });

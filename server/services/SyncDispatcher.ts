@@ -45,20 +45,19 @@ export class SyncDispatcher {
     }
 
     const { task, joined } = await this.tasks.createOrJoin(userId, "queue");
-    if (task.state === "queued") {
-      // Re-adding a joined task is harmless (the job id dedupes) and heals an enqueue that was
-      // lost between the row's commit and Redis.
-      try {
-        await queue.add("sync", { taskId: task.id, userId }, { jobId: task.id });
-      } catch {
-        if (!joined) {
-          await this.tasks.abandon(task.id, {
-            code: "queue_unavailable",
-            message: "The sync queue could not be reached.",
-          });
-        }
-        throw new QueueUnavailableError(STREAM_FALLBACK);
+    // Re-adding a joined task is harmless (the job id dedupes; the claim decides who runs it)
+    // and heals a job that was lost: an enqueue that failed after the row's commit, or Redis
+    // data gone while the task was open.
+    try {
+      await queue.add("sync", { taskId: task.id, userId }, { jobId: task.id });
+    } catch {
+      if (!joined) {
+        await this.tasks.abandon(task.id, {
+          code: "queue_unavailable",
+          message: "The sync queue could not be reached.",
+        });
       }
+      throw new QueueUnavailableError(STREAM_FALLBACK);
     }
     return { task, joined };
   }
