@@ -19,6 +19,8 @@ export interface Provisioned {
   /** How it was found, for the one line the launcher prints. */
   source: string;
   stop(): Promise<void>;
+  /** Stops and starts the server again (embedded only): for tests of a database restart. */
+  restart?(pauseMs?: number): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -68,6 +70,16 @@ export async function provisionPostgres(options: {
     url: `postgres://postgres:postgres@127.0.0.1:${options.port}/postgres`,
     source: `embedded PostgreSQL in ${path.relative(process.cwd(), dir)}`,
     stop: () => embedded.stop(),
+    async restart(pauseMs = 0) {
+      // stop() deletes a non-persistent data folder; a restart must keep it.
+      const options = (embedded as unknown as { options: { persistent: boolean } }).options;
+      const persistent = options.persistent;
+      options.persistent = true;
+      await embedded.stop();
+      options.persistent = persistent;
+      await new Promise((r) => setTimeout(r, pauseMs));
+      await embedded.start();
+    },
   };
 }
 
@@ -162,7 +174,7 @@ export async function deleteRedisPrefix(url: string, prefix: string): Promise<vo
 export async function provisionScratchDatabase(
   name: string,
   serverUrl: string | undefined,
-): Promise<{ url: string; drop(): Promise<void> }> {
+): Promise<{ url: string; drop(): Promise<void>; server: Provisioned }> {
   const server = await provisionPostgres({
     url: serverUrl,
     dir: `.data/${name.replaceAll("_", "-")}-postgres`,
@@ -178,6 +190,7 @@ export async function provisionScratchDatabase(
   }
   return {
     url,
+    server,
     async drop() {
       await dropDatabase(server.url, name).catch(() => {});
       await server.stop();

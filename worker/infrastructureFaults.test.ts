@@ -1,0 +1,120 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, it } from "vitest";
+import { freePort, provisionScratchDatabase } from "../scripts/lib/devServices";
+import type { ApiClient } from "../test/ApiClient";
+import { type Stack, startStack, waitForTask } from "../test/stack";
+
+/**
+ * Restarts of the services themselves, on private instances so nothing else is disturbed: the
+ * sync in flight must finish with every message stored exactly once.
+ */
+
+async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function midSync(user: ApiClient, statusUrl: string, atLeast: number) {
+  await waitUntil(async () => {
+    const { body } = await user.json("GET", statusUrl);
+    if (body.state === "completed") throw new Error("finished before the fault");
+    return body.progress.phase === "fetching" && body.progress.processed >= atLeast;
+  }, "the sync to get going");
+}
+
+async function storedCount(stack: Stack, email: string) {
+  const [row] = (await stack.web.ctx.sequelize.query(
+    "SELECT count(*)::int AS n, count(DISTINCT e.gmail_id)::int AS d FROM emails e JOIN users u ON u.id = e.user_id WHERE u.email = :email",
+    { replacements: { email }, type: "SELECT" },
+  )) as Array<{ n: number; d: number }>;
+  return row!;
+}
+
+describe("infrastructure restarts during a sync", () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+  });
+
+  it("Redis restarting mid-sync: the sync resumes and stores every message once", async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(path.join(tmpdir(), "inbox-redis-"));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const url = `redis://127.0.0.1:${port}`;
+    // Append-only, as production Redis for BullMQ should run: a restart keeps the queue.
+    const startRedis = () =>
+      spawn(
+        "redis-server",
+        ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", dir],
+        {
+          stdio: "ignore",
+        },
+      );
+    const answers = async () => {
+      const c = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      c.on("error", () => {});
+      try {
+        await c.connect();
+        return (await c.ping()) === "PONG";
+      } finally {
+        c.disconnect();
+      }
+    };
+    let redis: ChildProcess = startRedis();
+    cleanups.push(async () => redis.kill("SIGKILL"));
+    await waitUntil(answers, "redis");
+
+    const stack = await startStack({ env: { REDIS_URL: url } });
+    cleanups.push(() => stack.close());
+    await stack.simControl("POST", "/sim/accounts", { email: "redis-restart@example.com", count: 1200 });
+    await stack.simControl("PUT", "/sim/faults", { latencyMs: 4 });
+    const user = await stack.signIn("redis-restart@example.com");
+    const { body } = await user.json("POST", "/api/emails/sync");
+    await midSync(user, body.statusUrl, 150);
+
+    redis.kill("SIGTERM");
+    await once(redis, "exit");
+    // While Redis is away the status still answers, from PostgreSQL.
+    const during = await user.json("GET", body.statusUrl);
+    expect(during.status).toBe(200);
+    expect(["active", "queued"]).toContain(during.body.state);
+    await new Promise((r) => setTimeout(r, 500));
+    redis = startRedis();
+    await waitUntil(answers, "redis to come back");
+
+    const { final } = await waitForTask(user, body.taskId, 90_000);
+    await stack.simControl("DELETE", "/sim/faults");
+    expect(final.state).toBe("completed");
+    expect(await storedCount(stack, "redis-restart@example.com")).toEqual({ n: 1200, d: 1200 });
+  });
+
+  it("PostgreSQL restarting mid-sync: the job retries and stores every message once", async () => {
+    // A private embedded server: the shared one must not be restarted under other tests.
+    const database = await provisionScratchDatabase("inbox_sync_pg_restart", undefined);
+    cleanups.push(() => database.drop());
+
+    const stack = await startStack({ env: { DATABASE_URL: database.url } });
+    cleanups.push(() => stack.close());
+    await stack.simControl("POST", "/sim/accounts", { email: "pg-restart@example.com", count: 1200 });
+    await stack.simControl("PUT", "/sim/faults", { latencyMs: 4 });
+    const user = await stack.signIn("pg-restart@example.com");
+    const { body } = await user.json("POST", "/api/emails/sync");
+    await midSync(user, body.statusUrl, 150);
+
+    await database.server.restart!(500);
+
+    const { final } = await waitForTask(user, body.taskId, 90_000);
+    await stack.simControl("DELETE", "/sim/faults");
+    expect(final.state).toBe("completed");
+    expect(await storedCount(stack, "pg-restart@example.com")).toEqual({ n: 1200, d: 1200 });
+  });
+});
