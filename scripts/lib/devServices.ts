@@ -23,15 +23,27 @@ export interface Provisioned {
   restart?(pauseMs?: number): Promise<void>;
 }
 
+const handedOut = new Set<number>();
+
+/**
+ * A port nobody listens on now. The OS may offer a just-freed port again, so ports already
+ * handed out by this process are skipped: two services asked for in a row never share one.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.once("error", reject);
+      srv.listen(0, "127.0.0.1", () => {
+        const { port } = srv.address() as { port: number };
+        srv.close(() => resolve(port));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** A PostgreSQL server: DATABASE_URL's, or an embedded one kept in `dir`. */

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { parse as parseCookies } from "cookie";
 import { type Request, type Response, Router } from "express";
 import type { Credentials } from "google-auth-library";
-import { ValidationError } from "../../core/errors";
+import { AppError, ValidationError } from "../../core/errors";
 import { rooms } from "../../core/events";
 import { consentUrl, createGmailClient, createOAuthClient } from "../../core/gmail/googleClients";
 import { principalOf, requireCsrf, SESSION_COOKIE } from "../middleware/authenticate";
@@ -27,43 +27,63 @@ export function authRoutes(ctx: WebContext): Router {
     res.redirect(302, consentUrl(createOAuthClient(ctx.config.google), state, hint || undefined));
   });
 
-  router.get("/auth/google/callback", async (req: Request, res: Response) => {
-    const { code, state, error } = req.query;
-    if (typeof error === "string") throw new ValidationError(`Google declined: ${error}`, "oauth_denied");
-    const expected = parseCookies(req.headers.cookie ?? "")[STATE_COOKIE];
-    if (typeof state !== "string" || !expected || state !== expected) {
-      throw new ValidationError(
-        "The sign-in link expired or was not started here. Sign in again.",
-        "oauth_state_mismatch",
-      );
-    }
-    if (typeof code !== "string" || code.length === 0 || code.length > 2048) {
-      throw new ValidationError("The callback has no authorization code.", "oauth_code_missing");
-    }
-    const oauth = createOAuthClient(ctx.config.google);
-    let tokens: Credentials;
-    try {
-      ({ tokens } = await oauth.getToken(code));
-    } catch {
-      throw new ValidationError(
-        "Google did not accept the authorization code. Sign in again.",
-        "oauth_exchange_failed",
-      );
-    }
-    oauth.setCredentials(tokens);
-    const profile = await createGmailClient(oauth, ctx.config.google.apiRoot).users.getProfile({
-      userId: "me",
-    });
-    const email = profile.data.emailAddress;
-    if (!email) throw new ValidationError("Gmail did not say which account this is.", "oauth_no_email");
+  /**
+   * A browser that lands here from Google gets a page, not JSON: failures go back to the app,
+   * which says what happened in words. Scripts that ask for JSON get the usual error body.
+   */
+  const backToApp =
+    (handler: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+      try {
+        await handler(req, res);
+      } catch (err) {
+        if (err instanceof AppError && err.status < 500 && req.accepts(["json", "html"]) === "html") {
+          res.redirect(302, `/?auth_error=${encodeURIComponent(err.code)}`);
+          return;
+        }
+        throw err;
+      }
+    };
 
-    const user = await ctx.accounts.connect(email, tokens);
-    const { cookie } = await ctx.sessions.create(user.id);
-    ctx.logger.info({ userId: user.id }, "signed in");
-    res.clearCookie(STATE_COOKIE, cookieOptions);
-    res.cookie(SESSION_COOKIE, cookie, { ...cookieOptions, maxAge: 30 * 86_400_000 });
-    res.redirect(302, "/");
-  });
+  router.get(
+    "/auth/google/callback",
+    backToApp(async (req: Request, res: Response) => {
+      const { code, state, error } = req.query;
+      if (typeof error === "string") throw new ValidationError(`Google declined: ${error}`, "oauth_denied");
+      const expected = parseCookies(req.headers.cookie ?? "")[STATE_COOKIE];
+      if (typeof state !== "string" || !expected || state !== expected) {
+        throw new ValidationError(
+          "The sign-in link expired or was not started here. Sign in again.",
+          "oauth_state_mismatch",
+        );
+      }
+      if (typeof code !== "string" || code.length === 0 || code.length > 2048) {
+        throw new ValidationError("The callback has no authorization code.", "oauth_code_missing");
+      }
+      const oauth = createOAuthClient(ctx.config.google);
+      let tokens: Credentials;
+      try {
+        ({ tokens } = await oauth.getToken(code));
+      } catch {
+        throw new ValidationError(
+          "Google did not accept the authorization code. Sign in again.",
+          "oauth_exchange_failed",
+        );
+      }
+      oauth.setCredentials(tokens);
+      const profile = await createGmailClient(oauth, ctx.config.google.apiRoot).users.getProfile({
+        userId: "me",
+      });
+      const email = profile.data.emailAddress;
+      if (!email) throw new ValidationError("Gmail did not say which account this is.", "oauth_no_email");
+
+      const user = await ctx.accounts.connect(email, tokens);
+      const { cookie } = await ctx.sessions.create(user.id);
+      ctx.logger.info({ userId: user.id }, "signed in");
+      res.clearCookie(STATE_COOKIE, cookieOptions);
+      res.cookie(SESSION_COOKIE, cookie, { ...cookieOptions, maxAge: 30 * 86_400_000 });
+      res.redirect(302, "/");
+    }),
+  );
 
   router.post("/auth/logout", async (req: Request, res: Response) => {
     const principal = await principalOf(ctx.sessions, { cookie: req.headers.cookie });

@@ -1,0 +1,75 @@
+import type { Me } from "./api";
+import { byId, show } from "./dom";
+import { formatCount, formatRelative } from "./format";
+
+export interface AccountMenuOptions {
+  onSignOut(): void;
+}
+
+/** The account button in the top bar and its panel: email, last sync, count, reconnect, sign out. */
+export class AccountMenu {
+  private readonly root = byId("account");
+  private readonly button = byId<HTMLButtonElement>("account-button");
+  private readonly panel = byId("account-panel");
+  private readonly avatar = byId("account-avatar");
+  private readonly email = byId("account-email");
+  private readonly panelEmail = byId("account-panel-email");
+  private readonly lastSync = byId("account-last-sync");
+  private readonly count = byId("account-count");
+  private readonly status = byId("account-gmail-status");
+  private readonly reconnect = byId<HTMLAnchorElement>("account-reconnect");
+  private readonly signOut = byId<HTMLButtonElement>("signout");
+  private me: Me | null = null;
+
+  constructor(options: AccountMenuOptions) {
+    this.button.addEventListener("click", () => this.toggle(this.panel.hidden));
+    this.signOut.addEventListener("click", () => options.onSignOut());
+    document.addEventListener("click", (event) => {
+      if (!this.panel.hidden && !this.root.contains(event.target as Node)) this.toggle(false);
+    });
+    this.root.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !this.panel.hidden) {
+        event.preventDefault();
+        this.toggle(false);
+        this.button.focus();
+      }
+    });
+    // "last sync 5 minutes ago" must not go stale while the page is open.
+    setInterval(() => this.renderLastSync(), 30_000);
+  }
+
+  render(me: Me, reauth: boolean): void {
+    this.me = me;
+    show(this.root);
+    this.avatar.textContent = me.email.charAt(0).toUpperCase();
+    this.email.textContent = me.email;
+    this.panelEmail.textContent = me.email;
+    this.count.textContent = formatCount(me.emailCount);
+    this.status.textContent = reauth ? "Needs reconnecting" : "Connected";
+    this.reconnect.href = reconnectHref(me.email);
+    show(this.reconnect, reauth);
+    this.renderLastSync();
+  }
+
+  hide(): void {
+    this.me = null;
+    this.toggle(false);
+    show(this.root, false);
+  }
+
+  private renderLastSync(): void {
+    if (!this.me) return;
+    this.lastSync.textContent = formatRelative(this.me.lastSyncAt);
+    if (this.me.lastSyncAt) this.lastSync.title = new Date(this.me.lastSyncAt).toLocaleString();
+  }
+
+  private toggle(open: boolean): void {
+    show(this.panel, open);
+    this.button.setAttribute("aria-expanded", String(open));
+  }
+}
+
+/** Where "Reconnect Gmail" goes: the consent page again, for the same account. */
+export function reconnectHref(email: string): string {
+  return `/auth/google?login_hint=${encodeURIComponent(email)}`;
+}

@@ -1,0 +1,317 @@
+import { api, type EmailPage, type EmailSummary, isAbort } from "./api";
+import { byId, h, show } from "./dom";
+import { displayName, formatCount, formatDateLong, formatListDate, visibleLabels } from "./format";
+
+const PAGE_SIZE = 50;
+const SEARCH_DEBOUNCE_MS = 300;
+/** While a sync stores mail, the first page is read again at most this often. */
+const LIVE_REFRESH_MS = 1_500;
+
+export interface EmailListOptions {
+  onOpen(id: string, trigger: HTMLElement): void;
+  onError(err: unknown): void;
+}
+
+/** Newest first, as the API orders: date, then Gmail id, both descending. */
+function newestFirst(a: EmailSummary, b: EmailSummary): number {
+  if (a.date !== b.date) return a.date < b.date ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/**
+ * The mailbox list: pages of 50 with "Load more" (and infinite scroll when the button comes into
+ * view), a debounced search box, and live refreshes of the first page while a sync runs. DOM
+ * nodes are keyed by Gmail id and never rebuilt for a refresh, so focus and scroll stay put.
+ */
+export class EmailList {
+  private readonly list = byId<HTMLUListElement>("email-list");
+  private readonly empty = byId("list-empty");
+  private readonly count = byId("list-count");
+  private readonly more = byId<HTMLButtonElement>("load-more");
+  private readonly search = byId<HTMLInputElement>("search");
+  private readonly form = byId<HTMLFormElement>("search-form");
+
+  private items: EmailSummary[] = [];
+  private readonly nodes = new Map<string, HTMLLIElement>();
+  private signatures = new Map<string, string>();
+  private nextCursor: string | null = null;
+  /** The cursor the last page was read with: re-read when the end grew during a sync. */
+  private lastPageCursor: string | null = null;
+  private pages = 0;
+  private query = "";
+  private total: number | null = null;
+  private loaded = false;
+  private generation = 0;
+  private inflight: AbortController | null = null;
+  private debounce: ReturnType<typeof setTimeout> | undefined;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastRefreshAt = 0;
+  private refreshing = false;
+  private readonly observer: IntersectionObserver | null;
+
+  constructor(private readonly options: EmailListOptions) {
+    this.search.addEventListener("input", () => {
+      clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => this.setQuery(this.search.value), SEARCH_DEBOUNCE_MS);
+    });
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      clearTimeout(this.debounce);
+      this.setQuery(this.search.value, true);
+    });
+    this.more.addEventListener("click", () => void this.loadMore());
+    this.list.addEventListener("click", (event) => {
+      const button = (event.target as Element).closest<HTMLButtonElement>("button.email-item");
+      if (button?.dataset.id) this.options.onOpen(button.dataset.id, button);
+    });
+    this.observer =
+      typeof IntersectionObserver === "function"
+        ? new IntersectionObserver(
+            (entries) => {
+              if (entries.some((e) => e.isIntersecting) && !this.inflight && this.nextCursor)
+                void this.loadMore();
+            },
+            { rootMargin: "200px" },
+          )
+        : null;
+    this.observer?.observe(this.more);
+  }
+
+  /** Total stored mail (from /api/me), for the "Showing x of y" line. */
+  setTotal(total: number): void {
+    this.total = total;
+    this.renderChrome();
+  }
+
+  /** Reads the first page of the current query from scratch. */
+  async reload(): Promise<void> {
+    const generation = ++this.generation;
+    this.inflight?.abort();
+    const control = new AbortController();
+    this.inflight = control;
+    this.list.setAttribute("aria-busy", "true");
+    try {
+      const page = await this.fetchPage(null, control.signal);
+      if (generation !== this.generation) return;
+      this.pages = 1;
+      this.lastPageCursor = null;
+      this.nextCursor = page.nextCursor;
+      this.loaded = true;
+      this.reconcile(page.emails);
+    } catch (err) {
+      if (!isAbort(err) && generation === this.generation) this.options.onError(err);
+    } finally {
+      if (this.inflight === control) {
+        this.inflight = null;
+        this.list.setAttribute("aria-busy", "false");
+      }
+    }
+  }
+
+  async loadMore(): Promise<void> {
+    if (this.inflight) return;
+    const cursor = this.nextCursor ?? this.lastPageCursor;
+    if (!this.nextCursor && !this.mayHaveMore()) return;
+    const generation = this.generation;
+    const control = new AbortController();
+    this.inflight = control;
+    this.more.disabled = true;
+    this.more.textContent = "Loading…";
+    this.list.setAttribute("aria-busy", "true");
+    try {
+      const page = await this.fetchPage(cursor, control.signal);
+      if (generation !== this.generation) return;
+      this.pages += 1;
+      this.lastPageCursor = cursor;
+      this.nextCursor = page.nextCursor;
+      this.reconcile(this.merge(page.emails, null));
+    } catch (err) {
+      if (!isAbort(err) && generation === this.generation) this.options.onError(err);
+    } finally {
+      if (this.inflight === control) this.inflight = null;
+      this.more.disabled = false;
+      this.more.textContent = "Load more";
+      this.list.setAttribute("aria-busy", "false");
+      this.renderChrome();
+    }
+  }
+
+  /** Asks for a refresh of the first page, at most every ~1.5 s (used while a sync is active). */
+  scheduleRefresh(): void {
+    if (this.refreshTimer !== undefined) return;
+    const wait = Math.max(0, this.lastRefreshAt + LIVE_REFRESH_MS - Date.now());
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      void this.refreshFirstPage();
+    }, wait);
+  }
+
+  /** Reads the first page again and folds it into what is shown, keeping loaded pages. */
+  async refreshFirstPage(): Promise<void> {
+    if (this.refreshing) return;
+    if (this.inflight) {
+      this.scheduleRefresh();
+      return;
+    }
+    this.refreshing = true;
+    this.lastRefreshAt = Date.now();
+    const generation = this.generation;
+    try {
+      const page = await this.fetchPage(null);
+      if (generation !== this.generation || this.inflight) return;
+      if (this.pages <= 1) {
+        this.pages = 1;
+        this.nextCursor = page.nextCursor;
+        this.loaded = true;
+        this.reconcile(page.emails);
+      } else {
+        this.reconcile(this.merge(page.emails, page.nextCursor ? (page.emails.at(-1) ?? null) : null));
+      }
+    } catch (err) {
+      if (!isAbort(err)) this.options.onError(err);
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  clear(): void {
+    this.generation += 1;
+    this.inflight?.abort();
+    this.inflight = null;
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    this.items = [];
+    this.nodes.clear();
+    this.signatures.clear();
+    this.list.replaceChildren();
+    this.nextCursor = null;
+    this.lastPageCursor = null;
+    this.pages = 0;
+    this.loaded = false;
+    this.total = null;
+    this.query = "";
+    this.search.value = "";
+    this.renderChrome();
+  }
+
+  /** Focuses the item of a Gmail id, if it is shown (back from the detail view). */
+  focusItem(id: string): boolean {
+    const button = this.nodes.get(id)?.querySelector<HTMLButtonElement>("button");
+    button?.focus();
+    return Boolean(button);
+  }
+
+  // ---- internals ----
+
+  private setQuery(raw: string, force = false): void {
+    const q = raw.trim();
+    if (q === this.query && !force) return;
+    this.query = q;
+    this.items = [];
+    this.nodes.clear();
+    this.signatures.clear();
+    this.list.replaceChildren();
+    this.nextCursor = null;
+    this.pages = 0;
+    this.loaded = false;
+    this.renderChrome();
+    void this.reload();
+  }
+
+  private fetchPage(cursor: string | null, signal?: AbortSignal): Promise<EmailPage> {
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (cursor) params.set("cursor", cursor);
+    if (this.query) params.set("q", this.query);
+    return api.get<EmailPage>(`/api/emails?${params}`, signal);
+  }
+
+  private mayHaveMore(): boolean {
+    return !this.query && this.total !== null && this.items.length < this.total;
+  }
+
+  /**
+   * What is shown plus a fresh page. When `through` is given (the fresh page's last item), the
+   * page is the whole truth down to it: shown items in that range that it lacks were deleted.
+   */
+  private merge(fresh: EmailSummary[], through: EmailSummary | null): EmailSummary[] {
+    const byId = new Map(this.items.map((e) => [e.id, e]));
+    if (through) {
+      const freshIds = new Set(fresh.map((e) => e.id));
+      for (const e of this.items) if (newestFirst(e, through) <= 0 && !freshIds.has(e.id)) byId.delete(e.id);
+    }
+    for (const e of fresh) byId.set(e.id, e);
+    return [...byId.values()].sort(newestFirst);
+  }
+
+  /** Makes the DOM list match `wanted`, reusing each item's node. */
+  private reconcile(wanted: EmailSummary[]): void {
+    const keep = new Set(wanted.map((e) => e.id));
+    for (const [id, node] of this.nodes) {
+      if (!keep.has(id)) {
+        node.remove();
+        this.nodes.delete(id);
+        this.signatures.delete(id);
+      }
+    }
+    wanted.forEach((email, index) => {
+      let node = this.nodes.get(email.id);
+      const signature = `${email.subject}\u0000${email.from}\u0000${email.snippet}\u0000${email.labels.join(",")}\u0000${email.date}`;
+      if (!node) {
+        node = h("li", { dataset: { id: email.id } }, h("button", { className: "email-item" }));
+        this.nodes.set(email.id, node);
+      }
+      if (this.signatures.get(email.id) !== signature) {
+        this.fillItem(node.firstElementChild as HTMLButtonElement, email);
+        this.signatures.set(email.id, signature);
+      }
+      const here = this.list.children[index] ?? null;
+      if (here !== node) this.list.insertBefore(node, here);
+    });
+    this.items = wanted;
+    this.renderChrome();
+  }
+
+  private fillItem(button: HTMLButtonElement, email: EmailSummary): void {
+    button.type = "button";
+    button.dataset.testid = "email-item";
+    button.dataset.id = email.id;
+    button.dataset.unread = String(email.labels.includes("UNREAD"));
+    const from = displayName(email.from);
+    const subject = email.subject || "(no subject)";
+    button.setAttribute("aria-label", `${from}: ${subject}, ${formatDateLong(email.date)}`);
+    const chips = visibleLabels(email.labels).map((l) => h("span", { className: "label-chip", text: l }));
+    button.replaceChildren(
+      h("span", { className: "email-from", text: from }),
+      h(
+        "span",
+        { className: "email-date" },
+        h("time", { attrs: { datetime: email.date }, text: formatListDate(email.date) }),
+      ),
+      h("span", { className: "email-subject", dataset: { testid: "email-subject" } }, ...chips, subject),
+      h("span", { className: "email-snippet", text: email.snippet }),
+    );
+  }
+
+  private renderChrome(): void {
+    const shown = this.items.length;
+    show(this.more, Boolean(this.nextCursor) || (this.loaded && this.mayHaveMore()));
+    if (!this.loaded) {
+      this.count.textContent = "";
+      show(this.empty, false);
+      return;
+    }
+    if (shown === 0) {
+      this.empty.textContent = this.query
+        ? `No emails match “${this.query}”.`
+        : "No emails yet. Press “Fetch emails” to copy your Gmail here.";
+      show(this.empty);
+    } else show(this.empty, false);
+    if (this.query) {
+      this.count.textContent = `${formatCount(shown)}${this.nextCursor ? "+" : ""} ${shown === 1 ? "match" : "matches"} for “${this.query}”`;
+    } else if (this.total !== null && this.total >= shown) {
+      this.count.textContent = `Showing ${formatCount(shown)} of ${formatCount(this.total)}`;
+    } else {
+      this.count.textContent = `Showing ${formatCount(shown)}`;
+    }
+  }
+}

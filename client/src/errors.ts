@@ -1,0 +1,34 @@
+import { ApiError } from "./api";
+
+/** What to tell a person for each error code; the server's own message is the fallback. */
+const WORDS: Record<string, string> = {
+  network: "Can't reach inbox-sync right now. Check your connection and try again.",
+  unauthorized: "Your session has ended. Please sign in again.",
+  csrf_failed: "This page is out of date. Reload it and try again.",
+  queue_unavailable: "The background queue is unavailable, so the sync runs in this page instead.",
+  no_workers: "No background worker is running, so the sync runs in this page instead.",
+  reauth_required: "Gmail access was revoked or has expired. Reconnect Gmail to keep syncing.",
+  gmail_unavailable: "Gmail isn't answering right now. Please try again in a few minutes.",
+  not_found: "That item no longer exists.",
+  internal: "Something went wrong on our side. Please try again.",
+  invalid_query: "That search is too long. Use at most 200 characters.",
+  invalid_cursor: "The list changed underneath us. Reload the list and try again.",
+  stream_interrupted: "The connection dropped during the sync. It may still be running; reload to check.",
+  rate_limited: "Too many requests. Wait a moment and try again.",
+};
+
+export function errorCode(err: unknown): string {
+  if (err instanceof ApiError) return err.code;
+  if (err && typeof err === "object" && "code" in err && typeof err.code === "string") return err.code;
+  return "internal";
+}
+
+/** One sentence a person can act on. */
+export function humanError(err: unknown): string {
+  const code = errorCode(err);
+  const known = WORDS[code];
+  if (known) return known;
+  if (err instanceof ApiError && err.status >= 500) return WORDS.internal!;
+  const message = err && typeof err === "object" && "message" in err ? String(err.message) : "";
+  return message || WORDS.internal!;
+}

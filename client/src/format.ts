@@ -1,0 +1,104 @@
+import type { SyncMode, SyncPhase, TaskState } from "../../core/events";
+
+/** Human wording for numbers, times, phases and states. */
+
+const numberFormat = new Intl.NumberFormat("en-US");
+
+export function formatCount(n: number): string {
+  return numberFormat.format(n);
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+/** 4 s, 1 min 05 s, 1 h 02 min. */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  if (total < 60) return `${total} s`;
+  const minutes = Math.floor(total / 60);
+  const seconds = total % 60;
+  if (minutes < 60) return `${minutes} min ${String(seconds).padStart(2, "0")} s`;
+  const hours = Math.floor(minutes / 60);
+  return `${hours} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
+const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+
+/** "just now", "5 minutes ago", "yesterday"… */
+export function formatRelative(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return "Never";
+  const then = Date.parse(iso);
+  if (Number.isNaN(then)) return "Unknown";
+  const seconds = Math.round((then - now) / 1000);
+  const abs = Math.abs(seconds);
+  if (abs < 45) return "just now";
+  if (abs < 3600) return relative.format(Math.round(seconds / 60), "minute");
+  if (abs < 86_400) return relative.format(Math.round(seconds / 3600), "hour");
+  if (abs < 30 * 86_400) return relative.format(Math.round(seconds / 86_400), "day");
+  return formatDateLong(iso);
+}
+
+const timeOnly = new Intl.DateTimeFormat("en-US", { hour: "numeric", minute: "2-digit" });
+const monthDay = new Intl.DateTimeFormat("en-US", { month: "short", day: "numeric" });
+const fullDate = new Intl.DateTimeFormat("en-US", { year: "numeric", month: "short", day: "numeric" });
+const longDate = new Intl.DateTimeFormat("en-US", { dateStyle: "medium", timeStyle: "short" });
+
+/** The list's date column: a time for today, "Mar 5" this year, "Mar 5, 2023" before. */
+export function formatListDate(iso: string, now = new Date()): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  if (d.toDateString() === now.toDateString()) return timeOnly.format(d);
+  if (d.getFullYear() === now.getFullYear()) return monthDay.format(d);
+  return fullDate.format(d);
+}
+
+export function formatDateLong(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : longDate.format(d);
+}
+
+/** "Jane Doe <jane@example.com>" → "Jane Doe"; a bare address stays as it is. */
+export function displayName(address: string): string {
+  const match = address.match(/^\s*"?([^"<]*?)"?\s*<([^>]+)>\s*$/);
+  if (match) return match[1]?.trim() || match[2]!.trim();
+  return address.trim() || "(unknown sender)";
+}
+
+export const PHASE_WORDS: Record<SyncPhase, string> = {
+  listing: "Listing messages",
+  fetching: "Fetching messages",
+  storing: "Storing messages",
+  done: "Done",
+};
+
+export const STATE_WORDS: Record<TaskState, string> = {
+  queued: "Queued",
+  active: "Syncing",
+  completed: "Completed",
+  failed: "Failed",
+};
+
+export const MODE_WORDS: Record<SyncMode, string> = {
+  full: "full sync",
+  incremental: "incremental sync",
+};
+
+/** Labels worth showing in the list: Gmail's system labels and bare user-label ids are not. */
+const QUIET_LABELS = new Set([
+  "INBOX",
+  "UNREAD",
+  "SENT",
+  "DRAFT",
+  "CATEGORY_PERSONAL",
+  "CATEGORY_UPDATES",
+  "CATEGORY_PROMOTIONS",
+  "CATEGORY_SOCIAL",
+  "CATEGORY_FORUMS",
+]);
+
+export function visibleLabels(labels: readonly string[]): string[] {
+  return labels
+    .filter((l) => !QUIET_LABELS.has(l) && !/^Label_\d+$/.test(l))
+    .map((l) => (l === "IMPORTANT" ? "Important" : l === "STARRED" ? "Starred" : l));
+}

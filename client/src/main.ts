@@ -1,0 +1,66 @@
+import { ApiError, api, type Me } from "./api";
+import { byId, h, show } from "./dom";
+import { humanError } from "./errors";
+import { wireErrorDismiss } from "./notices";
+import { Session } from "./session";
+
+/** Entry point: asks /api/me who is signed in and shows the signed-out or signed-in page. */
+
+function showSignedOut(notice?: string): void {
+  show(byId("boot"), false);
+  show(byId("signed-in"), false);
+  show(byId("signed-out"));
+  const note = byId("signed-out-notice");
+  note.textContent = notice ?? "";
+  show(note, Boolean(notice));
+  // After a sign-out the focused control is gone: start again at the top of the content.
+  if (notice) byId("main").focus();
+}
+
+const AUTH_ERRORS: Record<string, string> = {
+  oauth_state_mismatch: "That sign-in link expired or was opened in another browser. Please sign in again.",
+  oauth_denied: "Google sign-in was cancelled, so nothing was connected.",
+  oauth_exchange_failed: "Google didn't accept that sign-in. Please try again.",
+  oauth_code_missing: "The sign-in didn't finish. Please try again.",
+};
+
+/** A failed sign-in comes back as `/?auth_error=<code>`; say it once, then tidy the address. */
+function takeAuthError(): string | undefined {
+  const params = new URLSearchParams(window.location.search);
+  const code = params.get("auth_error");
+  if (!code) return undefined;
+  params.delete("auth_error");
+  const rest = params.toString();
+  window.history.replaceState(null, "", `${window.location.pathname}${rest ? `?${rest}` : ""}`);
+  return AUTH_ERRORS[code] ?? "Signing in didn't work. Please try again.";
+}
+
+async function boot(): Promise<void> {
+  const authError = takeAuthError();
+  const bootLine = byId("boot");
+  show(bootLine);
+  bootLine.textContent = "Loading…";
+  let me: Me;
+  try {
+    me = await api.get<Me>("/api/me");
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      showSignedOut(authError);
+      return;
+    }
+    const retry = h("button", {
+      className: "button button-secondary",
+      text: "Try again",
+      attrs: { type: "button" },
+    });
+    retry.addEventListener("click", () => void boot());
+    bootLine.replaceChildren(h("span", { text: `${humanError(err)} ` }), retry);
+    return;
+  }
+  show(bootLine, false);
+  show(byId("signed-out"), false);
+  new Session(me, showSignedOut).start();
+}
+
+wireErrorDismiss();
+void boot();

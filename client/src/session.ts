@@ -1,0 +1,210 @@
+import { isTerminal, type TaskSnapshot, type TaskState } from "../../core/events";
+import { AccountMenu, reconnectHref } from "./account";
+import { ApiError, api, type Me, setCsrfToken } from "./api";
+import { byId, show } from "./dom";
+import { EmailDetailView } from "./emailDetail";
+import { EmailList } from "./emailList";
+import { errorCode, humanError } from "./errors";
+import { formatCount, formatRelative } from "./format";
+import { announce, clearError, showError } from "./notices";
+import { ProgressView } from "./progressView";
+import { LiveChannel } from "./socket";
+import { SyncTransport } from "./syncTransport";
+import { taskStore } from "./taskStore";
+
+const ME_REFRESH_MS = 3_000;
+
+/**
+ * The signed-in page: account menu, Fetch button, the sync card fed by the transport chain, and
+ * the email list and detail. Lives until sign-out (sign-in is always a full page load).
+ */
+export class Session {
+  private readonly fetchButton = byId<HTMLButtonElement>("fetch");
+  private readonly fetchHint = byId("fetch-hint");
+  private readonly reauthBanner = byId("reauth-banner");
+  private readonly reauthLink = byId<HTMLAnchorElement>("reauth-banner-link");
+  private readonly progress: ProgressView;
+  private readonly list: EmailList;
+  private readonly detail: EmailDetailView;
+  private readonly account: AccountMenu;
+  private readonly live: LiveChannel;
+  private readonly transport: SyncTransport;
+  private readonly lastState = new Map<string, TaskState>();
+  private taskFailedReauth = false;
+  private disposed = false;
+  private meRefreshTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private me: Me,
+    private readonly onSignedOut: (notice?: string) => void,
+  ) {
+    setCsrfToken(me.csrfToken);
+    this.progress = new ProgressView(() => reconnectHref(this.me.email));
+    this.account = new AccountMenu({ onSignOut: () => void this.signOut() });
+    this.detail = new EmailDetailView({ onClose: (id) => this.list.focusItem(id) });
+    this.list = new EmailList({
+      onOpen: (id) => void this.detail.open(id),
+      onError: (err) => this.reportError(err),
+    });
+    this.live = new LiveChannel();
+    this.transport = new SyncTransport(this.live, {
+      onFollow: (taskId) => {
+        this.progress.begin(taskId);
+        taskStore.save(this.me.email, taskId);
+        this.setBusy(true);
+      },
+      onSnapshot: (snapshot) => this.onSnapshot(snapshot),
+      onMode: (mode) => this.progress.setMode(mode),
+      onLost: (taskId) => {
+        taskStore.clear(this.me.email, taskId);
+        this.progress.abandon(taskId);
+        this.setBusy(this.transport.busy);
+      },
+      onError: (err) => {
+        this.setBusy(this.transport.busy);
+        this.reportError(err);
+      },
+    });
+    this.fetchButton.addEventListener("click", () => void this.fetchEmails());
+  }
+
+  start(): void {
+    show(byId("signed-in"));
+    this.renderMe();
+    void this.list.reload();
+    // A sync that was running when this page (re)loaded: follow it to its end.
+    const running = taskStore.load(this.me.email);
+    if (running) this.transport.follow(running);
+  }
+
+  private async fetchEmails(): Promise<void> {
+    if (this.transport.busy) return;
+    clearError();
+    this.setBusy(true);
+    await this.transport.start();
+    this.setBusy(this.transport.busy);
+  }
+
+  private onSnapshot(s: TaskSnapshot): void {
+    if (this.disposed) return;
+    this.progress.render(s);
+    const terminal = isTerminal(s.state);
+    this.setBusy(!terminal);
+    if (terminal) taskStore.clear(this.me.email, s.taskId);
+    else taskStore.save(this.me.email, s.taskId);
+    if (s.state === "active") {
+      this.list.scheduleRefresh();
+      this.scheduleMeRefresh();
+    }
+
+    const before = this.lastState.get(s.taskId);
+    this.lastState.set(s.taskId, s.state);
+    if (before === s.state) return;
+    switch (s.state) {
+      case "queued":
+        announce("Sync queued.");
+        break;
+      case "active":
+        announce("Sync started.");
+        break;
+      case "completed": {
+        const r = s.result;
+        announce(
+          r
+            ? `Sync complete: ${formatCount(r.added)} added, ${formatCount(r.updated)} updated, ${formatCount(r.deleted)} deleted.`
+            : "Sync complete.",
+        );
+        this.taskFailedReauth = false;
+        break;
+      }
+      case "failed":
+        announce(`Sync failed. ${humanError(s.error ?? { code: "internal" })}`);
+        if (s.error?.code === "reauth_required") this.taskFailedReauth = true;
+        break;
+    }
+    if (terminal) {
+      void this.list.refreshFirstPage();
+      void this.refreshMe();
+    }
+  }
+
+  private setBusy(busy: boolean): void {
+    this.fetchButton.disabled = busy;
+    this.fetchButton.setAttribute("aria-busy", String(busy));
+    this.fetchButton.textContent = busy ? "Syncing…" : "Fetch emails";
+  }
+
+  /** While a sync stores mail, the stored count (account menu, "Showing x of y") follows every ~3 s. */
+  private scheduleMeRefresh(): void {
+    if (this.meRefreshTimer !== undefined) return;
+    this.meRefreshTimer = setTimeout(() => {
+      this.meRefreshTimer = undefined;
+      void this.refreshMe();
+    }, ME_REFRESH_MS);
+  }
+
+  private async refreshMe(): Promise<void> {
+    try {
+      const me = await api.get<Me>("/api/me");
+      if (this.disposed) return;
+      this.me = me;
+      setCsrfToken(me.csrfToken);
+      this.renderMe();
+    } catch (err) {
+      this.reportError(err);
+    }
+  }
+
+  private renderMe(): void {
+    const reauth = this.me.gmailStatus === "reauth_required" || this.taskFailedReauth;
+    this.account.render(this.me, reauth);
+    this.list.setTotal(this.me.emailCount);
+    this.reauthLink.href = reconnectHref(this.me.email);
+    show(this.reauthBanner, reauth);
+    this.fetchHint.textContent = this.me.lastSyncAt
+      ? `Last synced ${formatRelative(this.me.lastSyncAt)}.`
+      : "Copy your Gmail into your own database.";
+  }
+
+  private reportError(err: unknown): void {
+    if (this.disposed) return;
+    if (err instanceof ApiError && err.status === 401) {
+      this.dispose();
+      this.onSignedOut("Your session has ended. Please sign in again.");
+      return;
+    }
+    if (errorCode(err) === "reauth_required") {
+      this.taskFailedReauth = true;
+      this.renderMe();
+    }
+    showError(humanError(err));
+  }
+
+  private async signOut(): Promise<void> {
+    try {
+      await api.post("/auth/logout");
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 401)) {
+        showError(humanError(err));
+        return;
+      }
+    }
+    this.dispose();
+    this.onSignedOut("You are signed out.");
+  }
+
+  private dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    clearTimeout(this.meRefreshTimer);
+    this.transport.stop();
+    this.live.close();
+    if (this.detail.isOpen) this.detail.close();
+    this.list.clear();
+    this.progress.hide();
+    this.account.hide();
+    clearError();
+    setCsrfToken(null);
+    show(byId("signed-in"), false);
+  }
+}
