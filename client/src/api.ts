@@ -90,22 +90,11 @@ export interface Me {
   csrfToken: string | null;
 }
 
-export interface EmailSummary {
-  id: string;
-  threadId: string;
-  from: string;
-  to: string;
-  subject: string;
-  snippet: string;
-  date: string;
-  labels: string[];
-}
+// One definition of the email shapes: the server's, imported as types only (nothing of the
+// server reaches the bundle).
+export type { EmailDetail, EmailSummary } from "../../core/services/EmailService";
 
-export interface EmailDetail extends EmailSummary {
-  sizeEstimate: number;
-  historyId: string | null;
-  headers: Record<string, string>;
-}
+import type { EmailSummary } from "../../core/services/EmailService";
 
 export interface EmailPage {
   emails: EmailSummary[];
