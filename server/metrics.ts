@@ -48,8 +48,9 @@ export function createMetrics(ctx: WebContext) {
     help: "Worker processes with a fresh heartbeat",
     registers: [registry],
     async collect() {
-      if (!ctx.redis || ctx.redis.status !== "ready") return this.set(0);
-      this.set(await aliveWorkers(ctx.redis, ctx.config.queuePrefix, ctx.config.workerHeartbeatTtlSeconds));
+      const redis = ctx.redis;
+      if (redis?.status !== "ready") return this.set(0);
+      this.set(await aliveWorkers(redis, ctx.config.queuePrefix, ctx.config.workerHeartbeatTtlSeconds));
     },
   });
   new Gauge({
