@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import { type Config, loadConfig } from "../core/config";
-import { createGmailSimulator, type GmailSimulator } from "../gmail-sim/server";
+import { createGmailSimulator, type GmailSimulator, type GmailSimulatorOptions } from "../gmail-sim/server";
 import { freePort } from "../scripts/lib/devServices";
 import { startWebServer, type WebServer, type WebServerOptions } from "../server/WebServer";
 import { type SyncWorker, startSyncWorker } from "../worker/SyncWorker";
@@ -25,6 +25,8 @@ export interface Stack {
 }
 
 export interface StackOptions {
+  /** Simulator options, e.g. a short access-token lifetime. */
+  sim?: GmailSimulatorOptions;
   webs?: number;
   workers?: number;
   web?: WebServerOptions;
@@ -36,7 +38,7 @@ export interface StackOptions {
  * test run's PostgreSQL database and a Redis prefix of this stack's own.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const sim = createGmailSimulator();
+  const sim = createGmailSimulator(options.sim);
   await sim.listen(0, "127.0.0.1");
   const env = {
     NODE_ENV: "test",
