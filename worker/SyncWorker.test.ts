@@ -1,4 +1,6 @@
+import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnWorker } from "../test/processes";
 import { type Stack, startStack, waitForTask } from "../test/stack";
 
 describe("sync worker", () => {
@@ -91,5 +93,41 @@ describe("sync worker", () => {
     }
     const { final } = await waitForTask(user, taskId);
     expect(final).toMatchObject({ state: "completed", result: { added: 30 } });
+  });
+
+  it("a worker process stopped with SIGTERM mid-sync exits cleanly; its task finishes elsewhere", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "sigterm@example.com", count: 1200 });
+    await stack.simControl("PUT", "/sim/faults", { latencyMs: 4 });
+    const user = await stack.signIn("sigterm@example.com");
+    const inProcess = stack.workers[0]!.worker;
+    await inProcess.pause();
+    const proc = await spawnWorker({
+      databaseUrl: stack.config.databaseUrl!,
+      redisUrl: stack.config.redisUrl,
+      queuePrefix: stack.config.queuePrefix,
+      simUrl: stack.sim.url,
+    });
+    try {
+      const { body } = await user.json("POST", "/api/emails/sync");
+      for (;;) {
+        const { body: s } = await user.json("GET", body.statusUrl);
+        if (s.progress.phase === "fetching" && s.progress.processed >= 200) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const exited = once(proc.child, "exit");
+      proc.child.kill("SIGTERM");
+      const [code] = await exited;
+      expect(code).toBe(0);
+      expect((await user.json("GET", body.statusUrl)).body.state).toBe("queued");
+
+      inProcess.resume();
+      const { final } = await waitForTask(user, body.taskId);
+      expect(final).toMatchObject({ state: "completed", result: { mode: "full" } });
+      expect(await countRows("sigterm@example.com")).toEqual({ n: 1200, d: 1200 });
+    } finally {
+      inProcess.resume();
+      await proc.stop();
+      await stack.simControl("DELETE", "/sim/faults");
+    }
   });
 });
