@@ -51,6 +51,11 @@ const envSchema = z.object({
   ADMIN_EMAILS: z.string().default(""),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATA_DIR: z.string().default(".data"),
+  /**
+   * Seconds a worker's job lock lasts without renewal: how soon a job whose worker died without
+   * warning (SIGKILL, out of memory, a lost machine) is given to another worker.
+   */
+  WORKER_LOCK_SECONDS: z.coerce.number().int().min(2).max(3600).default(30),
   /** Seconds after which a worker that stopped beating counts as gone. */
   WORKER_HEARTBEAT_TTL: z.coerce.number().int().min(2).max(600).default(15),
 });
@@ -77,6 +82,7 @@ export interface Config {
   sessionSecret: string;
   tokenEncryptionKey: Buffer;
   workerConcurrency: number;
+  workerLockSeconds: number;
   workerHeartbeatTtlSeconds: number;
   adminEmails: string[];
   logLevel: Env["LOG_LEVEL"];
@@ -163,6 +169,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         devSecret(e.DATA_DIR, "token-encryption-key", () => randomBytes(32).toString("hex")),
     ),
     workerConcurrency: e.WORKER_CONCURRENCY,
+    workerLockSeconds: e.WORKER_LOCK_SECONDS,
     workerHeartbeatTtlSeconds: e.WORKER_HEARTBEAT_TTL,
     adminEmails: e.ADMIN_EMAILS.split(",")
       .map((s) => s.trim().toLowerCase())

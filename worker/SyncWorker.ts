@@ -47,9 +47,10 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
       connection,
       prefix: config.queuePrefix,
       concurrency: config.workerConcurrency,
-      // A job whose worker died is picked up again once its lock lapses; the sync resumes by
-      // skipping what is already stored.
-      lockDuration: 60_000,
+      // A job whose worker died is picked up again once its lock lapses (checked every half
+      // lock); the sync resumes by skipping what is already stored.
+      lockDuration: config.workerLockSeconds * 1000,
+      stalledInterval: (config.workerLockSeconds * 1000) / 2,
       maxStalledCount: 3,
     },
   );

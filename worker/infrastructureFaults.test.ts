@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort, provisionScratchDatabase } from "../scripts/lib/devServices";
 import type { ApiClient } from "../test/ApiClient";
+import { spawnWorker } from "../test/processes";
 import { type Stack, startStack, waitForTask } from "../test/stack";
 
 /**
@@ -116,5 +117,38 @@ describe("infrastructure restarts during a sync", () => {
     await stack.simControl("DELETE", "/sim/faults");
     expect(final.state).toBe("completed");
     expect(await storedCount(stack, "pg-restart@example.com")).toEqual({ n: 1200, d: 1200 });
+  });
+
+  it("a worker process killed without warning: its job's lock lapses and another worker finishes the sync", async () => {
+    const stack = await startStack({ env: { WORKER_LOCK_SECONDS: "2" } });
+    cleanups.push(() => stack.close());
+    await stack.simControl("POST", "/sim/accounts", { email: "sigkill@example.com", count: 1200 });
+    await stack.simControl("PUT", "/sim/faults", { latencyMs: 4 });
+    const user = await stack.signIn("sigkill@example.com");
+    const survivor = stack.workers[0]!.worker;
+    await survivor.pause();
+    const doomed = await spawnWorker({
+      databaseUrl: stack.config.databaseUrl!,
+      redisUrl: stack.config.redisUrl,
+      queuePrefix: stack.config.queuePrefix,
+      simUrl: stack.sim.url,
+      env: { WORKER_LOCK_SECONDS: "2" },
+    });
+    cleanups.push(() => doomed.stop(0));
+
+    const { body } = await user.json("POST", "/api/emails/sync");
+    await midSync(user, body.statusUrl, 200);
+    const exited = once(doomed.child, "exit");
+    doomed.child.kill("SIGKILL");
+    await exited;
+    survivor.resume();
+
+    const { final, seen } = await waitForTask(user, body.taskId, 90_000);
+    await stack.simControl("DELETE", "/sim/faults");
+    expect(final).toMatchObject({ state: "completed", result: { mode: "full" } });
+    expect(final.result.added).toBeLessThan(1200);
+    expect(await storedCount(stack, "sigkill@example.com")).toEqual({ n: 1200, d: 1200 });
+    const seqs = seen.map((s) => s.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
   });
 });
