@@ -8,6 +8,7 @@ export default defineConfig({
       "worker/**/*.test.ts",
       "gmail-sim/**/*.test.ts",
       "scripts/**/*.test.ts",
+      "cli/**/*.test.ts",
     ],
     globalSetup: ["./test/globalSetup.ts"],
     // Integration tests share one PostgreSQL database and one Redis; running files one at a

@@ -11,6 +11,7 @@ const entries = {
   "gmail-sim/main": "gmail-sim/main.ts",
   "scripts/migrate": "scripts/migrate.ts",
   "scripts/start": "scripts/start.ts",
+  "cli/inbox-sync": "cli/inbox-sync.ts",
 };
 
 rmSync("dist", { recursive: true, force: true });

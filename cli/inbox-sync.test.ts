@@ -1,0 +1,77 @@
+import { spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Stack, startStack } from "../test/stack";
+
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/inbox-sync.ts", ...args], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("the polling CLI", () => {
+  let stack: Stack;
+  let token: string;
+  beforeAll(async () => {
+    stack = await startStack();
+    await stack.simControl("POST", "/sim/accounts", { email: "cli@example.com", count: 250 });
+    const user = await stack.signIn("cli@example.com");
+    token = (await user.json("POST", "/api/tokens", { name: "cli" })).body.token;
+  });
+  afterAll(() => stack?.close());
+
+  it("starts a sync, follows it by polling to the end, and lists the mail", async () => {
+    const run = await cli(["sync", "--json", "--url", stack.web.url], { INBOX_SYNC_TOKEN: token });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const lines = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.at(-1)).toMatchObject({ state: "completed", result: { added: 250, mode: "full" } });
+    const seqs = lines.map((l) => l.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+
+    const status = await cli(["status", lines[0].taskId, "--url", stack.web.url, "--token", token]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/100%\s+completed/);
+    expect(status.stdout).toMatch(/completed \(full\): 250 added, 0 updated, 0 deleted/);
+
+    const emails = await cli(["emails", "--limit", "3", "--json", "--url", stack.web.url, "--token", token]);
+    expect(emails.code).toBe(0);
+    expect(JSON.parse(emails.stdout).emails).toHaveLength(3);
+  });
+
+  it("says what went wrong, with exit codes a script can branch on", async () => {
+    const noToken = await cli(["sync", "--url", stack.web.url]);
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toMatch(/API token is needed/);
+    const badToken = await cli(["sync", "--url", stack.web.url, "--token", "isk_wrong"]);
+    expect(badToken.code).toBe(3);
+    expect(badToken.stderr).toMatch(/refused \(401\)/);
+    const unknownTask = await cli(["status", "not-a-task", "--url", stack.web.url, "--token", token]);
+    expect(unknownTask.code).toBe(3);
+    expect(unknownTask.stderr).toMatch(/404: not_found/);
+    const nowhere = await cli(["sync", "--url", "http://127.0.0.1:9", "--token", token]);
+    expect(nowhere.code).toBe(3);
+    expect(nowhere.stderr).toMatch(/cannot reach/);
+
+    await stack.simControl("POST", "/sim/accounts/cli@example.com/revoke");
+    const revoked = await cli(["sync", "--url", stack.web.url, "--token", token]);
+    expect(revoked.code).toBe(1);
+    expect(revoked.stdout).toMatch(/failed: reauth_required/);
+  });
+});

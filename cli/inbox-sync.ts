@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+/**
+ * `inbox-sync` — a command-line client for scripts and terminals that can only poll.
+ *
+ *   inbox-sync sync [--no-wait] [--json]    start a sync (or join the running one) and follow it
+ *   inbox-sync status <taskId> [--json]     one task snapshot
+ *   inbox-sync emails [--q WORDS] [--limit N] [--json]
+ *
+ * Options: --url (or INBOX_SYNC_URL, default http://localhost:3000) and --token (or
+ * INBOX_SYNC_TOKEN): an API token from POST /api/tokens. Exit codes: 0 done, 1 the sync failed,
+ * 2 bad usage, 3 the server refused or could not be reached.
+ */
+import { parseArgs } from "node:util";
+import type { TaskSnapshot } from "../core/events";
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+interface Options {
+  url: string;
+  token: string;
+  json: boolean;
+}
+
+async function request<T>(o: Options, method: string, path: string): Promise<{ status: number; body: T }> {
+  let res: Response;
+  try {
+    res = await fetch(`${o.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${o.token}`, accept: "application/json" },
+    });
+  } catch (err) {
+    throw new CliError(`cannot reach ${o.url}: ${(err as Error).message}`, 3);
+  }
+  const text = await res.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    throw new CliError(`${method} ${path} answered ${res.status} with something that is not JSON`, 3);
+  }
+  if (res.status === 401)
+    throw new CliError("the API token was refused (401): create one with POST /api/tokens", 3);
+  return { status: res.status, body: body as T };
+}
+
+const errorText = (body: unknown) => {
+  const e = (body as { error?: { code?: string; message?: string } } | null)?.error;
+  return e ? `${e.code}: ${e.message}` : JSON.stringify(body);
+};
+
+function bar(s: TaskSnapshot): string {
+  const width = 30;
+  const filled = Math.round((s.progress.percent / 100) * width);
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(s.progress.percent).padStart(3)}%  ${s.state.padEnd(9)} ${s.progress.phase.padEnd(8)} ${s.progress.processed}/${s.progress.total}`;
+}
+
+function printFinal(o: Options, s: TaskSnapshot): void {
+  if (o.json) return;
+  if (s.state === "completed" && s.result) {
+    const r = s.result;
+    process.stdout.write(
+      `completed (${r.mode}): ${r.added} added, ${r.updated} updated, ${r.deleted} deleted\n`,
+    );
+  } else if (s.state === "failed") {
+    process.stdout.write(`failed: ${s.error?.code}: ${s.error?.message}\n`);
+  }
+}
+
+/** Follows a task by polling its status once a second, printing each change. */
+async function follow(o: Options, taskId: string): Promise<TaskSnapshot> {
+  let lastSeq = -1;
+  const live = process.stdout.isTTY && !o.json;
+  for (;;) {
+    const { status, body } = await request<TaskSnapshot>(o, "GET", `/api/emails/sync/status/${taskId}`);
+    if (status !== 200) throw new CliError(`status answered ${status}: ${errorText(body)}`, 3);
+    if (body.seq !== lastSeq) {
+      lastSeq = body.seq;
+      if (o.json) process.stdout.write(`${JSON.stringify(body)}\n`);
+      else process.stdout.write(live ? `\r${bar(body)}` : `${bar(body)}\n`);
+    }
+    if (body.state === "completed" || body.state === "failed") {
+      if (live) process.stdout.write("\n");
+      return body;
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
+async function sync(o: Options, wait: boolean): Promise<number> {
+  const { status, body } = await request<{
+    taskId: string;
+    statusUrl: string;
+    joined: boolean;
+    fallback?: string;
+  }>(o, "POST", "/api/emails/sync");
+  if (status === 503 && body.fallback) {
+    throw new CliError(`${errorText(body)} (the browser app would use ${body.fallback}; try again later)`, 3);
+  }
+  if (status !== 202) throw new CliError(`sync answered ${status}: ${errorText(body)}`, 3);
+  if (!o.json) process.stdout.write(`${body.joined ? "joined running" : "started"} task ${body.taskId}\n`);
+  if (!wait) {
+    if (o.json) process.stdout.write(`${JSON.stringify(body)}\n`);
+    return 0;
+  }
+  const final = await follow(o, body.taskId);
+  printFinal(o, final);
+  return final.state === "completed" ? 0 : 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: "string" },
+      token: { type: "string" },
+      json: { type: "boolean", default: false },
+      wait: { type: "boolean", default: true },
+      "no-wait": { type: "boolean", default: false },
+      q: { type: "string" },
+      limit: { type: "string", default: "20" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const [command, arg] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(
+      "usage: inbox-sync sync [--no-wait] | status <taskId> | emails [--q WORDS] [--limit N]  [--url URL] [--token TOKEN] [--json]\n",
+    );
+    return command ? 0 : 2;
+  }
+  const token = values.token ?? process.env.INBOX_SYNC_TOKEN;
+  if (!token)
+    throw new CliError(
+      "an API token is needed: --token or INBOX_SYNC_TOKEN (create one with POST /api/tokens)",
+      2,
+    );
+  const o: Options = {
+    url: (values.url ?? process.env.INBOX_SYNC_URL ?? "http://localhost:3000").replace(/\/+$/, ""),
+    token,
+    json: values.json,
+  };
+  switch (command) {
+    case "sync":
+      return sync(o, values.wait && !values["no-wait"]);
+    case "status": {
+      if (!arg) throw new CliError("status needs a task id", 2);
+      const { status, body } = await request<TaskSnapshot>(
+        o,
+        "GET",
+        `/api/emails/sync/status/${encodeURIComponent(arg)}`,
+      );
+      if (status !== 200) throw new CliError(`status answered ${status}: ${errorText(body)}`, 3);
+      process.stdout.write(o.json ? `${JSON.stringify(body)}\n` : `${bar(body)}\n`);
+      printFinal(o, body);
+      return body.state === "failed" ? 1 : 0;
+    }
+    case "emails": {
+      const params = new URLSearchParams({ limit: values.limit });
+      if (values.q) params.set("q", values.q);
+      const { status, body } = await request<{
+        emails: Array<{ id: string; date: string; from: string; subject: string }>;
+      }>(o, "GET", `/api/emails?${params}`);
+      if (status !== 200)
+        throw new CliError(`emails answered ${status}: ${errorText(body)}`, status >= 500 ? 3 : 2);
+      if (o.json) process.stdout.write(`${JSON.stringify(body)}\n`);
+      else
+        for (const e of body.emails)
+          process.stdout.write(`${e.date.slice(0, 10)}  ${e.from.slice(0, 28).padEnd(28)}  ${e.subject}\n`);
+      return 0;
+    }
+    default:
+      throw new CliError(`unknown command "${command}"`, 2);
+  }
+}
+
+main(process.argv.slice(2))
+  .then((code) => process.exit(code))
+  .catch((err) => {
+    process.stderr.write(`inbox-sync: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(
+      err instanceof CliError ? err.exitCode : err?.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? 2 : 3,
+    );
+  });
