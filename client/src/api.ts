@@ -47,8 +47,16 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message, body);
 }
 
-export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+/**
+ * One same-origin call: CSRF header on writes, network failures and error statuses turned into
+ * `ApiError`. Answers the response for the caller to read (JSON, or a stream of lines).
+ */
+export async function send(
+  method: string,
+  path: string,
+  options: RequestOptions & { accept?: string } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { Accept: options.accept ?? "application/json" };
   if (method !== "GET" && method !== "HEAD") Object.assign(headers, csrfHeaders());
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   let res: Response;
@@ -66,6 +74,11 @@ export async function request<T>(method: string, path: string, options: RequestO
     throw new ApiError(0, "network", "The server could not be reached.");
   }
   if (!res.ok) throw await errorFromResponse(res);
+  return res;
+}
+
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const res = await send(method, path, options);
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   return (text ? JSON.parse(text) : undefined) as T;

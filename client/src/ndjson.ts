@@ -1,5 +1,5 @@
 import type { TaskSnapshot } from "../../core/events";
-import { ApiError, csrfHeaders, errorFromResponse } from "./api";
+import { ApiError, send } from "./api";
 
 export interface StreamOptions {
   signal: AbortSignal;
@@ -17,20 +17,7 @@ export async function streamSync(
   onSnapshot: (snapshot: TaskSnapshot) => void,
   options: StreamOptions,
 ): Promise<TaskSnapshot | null> {
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: "POST",
-      headers: { Accept: "application/x-ndjson", ...csrfHeaders() },
-      credentials: "same-origin",
-      cache: "no-store",
-      signal: options.signal,
-    });
-  } catch (err) {
-    if ((err as Error).name === "AbortError") throw err;
-    throw new ApiError(0, "network", "The server could not be reached.");
-  }
-  if (!res.ok) throw await errorFromResponse(res);
+  const res = await send("POST", url, { accept: "application/x-ndjson", signal: options.signal });
   const headerId = res.headers.get("X-Task-Id");
   if (headerId) options.onTaskId?.(headerId);
   if (!res.body) throw new ApiError(0, "stream_interrupted", "The stream had no body.");
