@@ -47,6 +47,10 @@ const envSchema = z.object({
     .regex(/^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/]{43}=$/, "32 bytes as 64 hex digits or base64")
     .optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
+  /** Gmail quota units per user per second that all workers together may spend; 0 = no limit. */
+  GMAIL_USER_UNITS_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(250),
+  /** Gmail quota units per second for the whole project; 0 = no limit. */
+  GMAIL_PROJECT_UNITS_PER_SECOND: z.coerce.number().min(0).max(10_000_000).default(20_000),
   /** Comma-separated e-mail addresses allowed to open /admin/queues. */
   ADMIN_EMAILS: z.string().default(""),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -83,6 +87,7 @@ export interface Config {
   tokenEncryptionKey: Buffer;
   workerConcurrency: number;
   workerLockSeconds: number;
+  gmailQuota: { userUnitsPerSecond: number; projectUnitsPerSecond: number };
   workerHeartbeatTtlSeconds: number;
   adminEmails: string[];
   logLevel: Env["LOG_LEVEL"];
@@ -170,6 +175,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     ),
     workerConcurrency: e.WORKER_CONCURRENCY,
     workerLockSeconds: e.WORKER_LOCK_SECONDS,
+    gmailQuota: {
+      userUnitsPerSecond: e.GMAIL_USER_UNITS_PER_SECOND,
+      projectUnitsPerSecond: e.GMAIL_PROJECT_UNITS_PER_SECOND,
+    },
     workerHeartbeatTtlSeconds: e.WORKER_HEARTBEAT_TTL,
     adminEmails: e.ADMIN_EMAILS.split(",")
       .map((s) => s.trim().toLowerCase())

@@ -4,6 +4,7 @@ import type { Server as SocketServer } from "socket.io";
 import type { CoreContext } from "../core/context";
 import type { ClientToServerEvents, ServerToClientEvents } from "../core/events";
 import type { SyncJobData } from "../core/queue";
+import type { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { SyncDispatcher } from "./services/SyncDispatcher";
 
 /** Everything a web process's routes and sockets need, built once in server/main.ts. */
@@ -12,6 +13,8 @@ export interface WebContext extends CoreContext {
   queue: Queue<SyncJobData> | null;
   redis: Redis | null;
   dispatcher: SyncDispatcher;
+  /** Gmail quota shared with the workers, for syncs run by the streaming fallback. */
+  quota: GmailQuota | null;
   /** Set once Socket.IO is attached; the streaming fallback pushes through it too. */
   io?: SocketServer<ClientToServerEvents, ServerToClientEvents>;
 }

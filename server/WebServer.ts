@@ -5,6 +5,7 @@ import { createCoreContext } from "../core/context";
 import { migrate } from "../core/db/migrator";
 import { createSyncQueue } from "../core/queue";
 import { createRedis } from "../core/redis";
+import { GmailQuota } from "../core/sync/RedisQuotaGate";
 import { createApp } from "./app";
 import { attachRealtime } from "./realtime";
 import { SyncDispatcher } from "./services/SyncDispatcher";
@@ -48,8 +49,12 @@ export async function startWebServer(config: Config, options: WebServerOptions =
   const queue = redisClients ? createSyncQueue(redisClients.request, config.queuePrefix) : null;
   queue?.on("error", () => {});
 
+  const quota = redisClients
+    ? new GmailQuota(redisClients.request, config.queuePrefix, config.gmailQuota)
+    : null;
   const ctx: WebContext = {
     ...core,
+    quota: quota?.enabled ? quota : null,
     queue,
     redis: redisClients?.request ?? null,
     dispatcher: new SyncDispatcher(core.tasks, {

@@ -8,6 +8,7 @@ import { migrate } from "../core/db/migrator";
 import { type ServerToClientEvents, socketKey } from "../core/events";
 import { SYNC_QUEUE, type SyncJobData } from "../core/queue";
 import { createRedis } from "../core/redis";
+import { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { SyncOptions } from "../core/sync/syncMailbox";
 import { beat, leave } from "../core/workerHeartbeat";
 import { syncMailboxJob } from "./syncMailboxJob";
@@ -39,10 +40,17 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
     c.on("error", (err) => logger.debug({ err: err.message }, "redis error"));
   const emitter = new Emitter<ServerToClientEvents>(publisher, { key: socketKey(config.queuePrefix) });
 
+  const quota = new GmailQuota(publisher, config.queuePrefix, config.gmailQuota);
   const shutdown = new AbortController();
   const worker = new Worker<SyncJobData>(
     SYNC_QUEUE,
-    syncMailboxJob({ ctx, emitter, shutdown: shutdown.signal, sync: options.sync }),
+    syncMailboxJob({
+      ctx,
+      emitter,
+      shutdown: shutdown.signal,
+      sync: options.sync,
+      quota: quota.enabled ? quota : undefined,
+    }),
     {
       connection,
       prefix: config.queuePrefix,

@@ -4,6 +4,7 @@ import type { CoreContext } from "../core/context";
 import { rooms, type ServerToClientEvents, type TaskSnapshot } from "../core/events";
 import { SYNC_JOB_ATTEMPTS, type SyncJobData } from "../core/queue";
 import { runSyncTask } from "../core/services/runSyncTask";
+import type { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { SyncOptions } from "../core/sync/syncMailbox";
 
 export interface SyncJobDeps {
@@ -12,6 +13,8 @@ export interface SyncJobDeps {
   /** Aborted when the worker is asked to stop: running syncs hand their task back to the queue. */
   shutdown: AbortSignal;
   sync?: SyncOptions;
+  /** Gmail quota shared with every other worker; none means unlimited. */
+  quota?: GmailQuota;
 }
 
 /**
@@ -28,7 +31,7 @@ export function syncMailboxJob(deps: SyncJobDeps) {
     };
     const attempts = job.opts.attempts ?? SYNC_JOB_ATTEMPTS;
     const outcome = await runSyncTask(deps.ctx, { id: taskId, userId }, "queue", publish, {
-      sync: { ...deps.sync, signal: deps.shutdown },
+      sync: { ...deps.sync, quota: deps.quota?.forUser(userId), signal: deps.shutdown },
       willRetry: () => deps.shutdown.aborted || job.attemptsMade + 1 < attempts,
     });
 

@@ -74,7 +74,9 @@ export function syncRoutes(ctx: WebContext): Router {
       ctx.io?.to(rooms.task(task.id)).to(rooms.user(userId)).emit("sync:progress", snapshot);
     };
 
-    const outcome = await runSyncTask(ctx, { id: task.id, userId }, "stream", write);
+    const outcome = await runSyncTask(ctx, { id: task.id, userId }, "stream", write, {
+      sync: { quota: ctx.quota?.forUser(userId) },
+    });
     if (outcome.status === "claimed-elsewhere") {
       let lastSeq = -1;
       for (;;) {
