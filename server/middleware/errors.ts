@@ -45,8 +45,14 @@ export function errorHandler(logger: Logger) {
       sendError(res, 413, "payload_too_large", "The request body is too large.");
       return;
     }
-    if (parser?.expose && parser.status && parser.status >= 400 && parser.status < 500) {
-      sendError(res, parser.status, "bad_request", (err as Error).message);
+    if (err instanceof URIError) {
+      sendError(res, 400, "invalid_path", "The address has a malformed %-escape.");
+      return;
+    }
+    // Other client errors raised by Express and its parsers (http-errors carry a 4xx status).
+    if (parser?.status && parser.status >= 400 && parser.status < 500) {
+      const message = parser.expose ? (err as Error).message : "The request could not be understood.";
+      sendError(res, parser.status, "bad_request", message);
       return;
     }
     logger.error({ err, method: req.method, path: req.path }, "request failed");
