@@ -34,7 +34,7 @@ const NASTY = [
   "😀".repeat(50),
   "a".repeat(5000),
   "<script>alert(1)</script>",
-  "${jndi:ldap://x}",
+  "$" + "{jndi:ldap://x}", // a log4j probe, spelled so it is not a template
   "__proto__",
   "constructor",
 ];
@@ -84,7 +84,7 @@ describe("fuzzed input never reaches a 500", () => {
           '{"name":{"$gt":""}}',
           "[1,2,3]",
           "null",
-          '{"name":' + "[".repeat(3000),
+          `{"name":${"[".repeat(3000)}`,
         ];
         requests.push({
           method: "POST",
