@@ -57,7 +57,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
     quota: quota?.enabled ? quota : null,
     queue,
     redis: redisClients?.request ?? null,
-    dispatcher: new SyncDispatcher(core.tasks, {
+    dispatcher: new SyncDispatcher(core.tasks, core.accounts, {
       queue,
       redis: redisClients?.request ?? null,
       queuePrefix: config.queuePrefix,

@@ -130,4 +130,41 @@ describe("sync worker", () => {
       await stack.simControl("DELETE", "/sim/faults");
     }
   });
+
+  it("queued incremental syncs are taken before queued full ones", async () => {
+    const single = await startStack({ env: { WORKER_CONCURRENCY: "1" } });
+    try {
+      for (const [email, count] of [
+        ["blocker@example.com", 50],
+        ["first-time@example.com", 300],
+        ["returning@example.com", 20],
+      ] as const) {
+        await single.simControl("POST", "/sim/accounts", { email, count });
+      }
+      const blocker = await single.signIn("blocker@example.com");
+      const firstTime = await single.signIn("first-time@example.com");
+      const returning = await single.signIn("returning@example.com");
+      await waitForTask(returning, (await returning.json("POST", "/api/emails/sync")).body.taskId);
+
+      const worker = single.workers[0]!.worker;
+      await worker.pause();
+      const b = (await blocker.json("POST", "/api/emails/sync")).body.taskId;
+      const full = (await firstTime.json("POST", "/api/emails/sync")).body.taskId;
+      const quick = (await returning.json("POST", "/api/emails/sync")).body.taskId;
+      worker.resume();
+      const [, fullDone, quickDone] = await Promise.all([
+        waitForTask(blocker, b),
+        waitForTask(firstTime, full),
+        waitForTask(returning, quick),
+      ]);
+      expect(quickDone.final.result.mode).toBe("incremental");
+      expect(fullDone.final.result.mode).toBe("full");
+      // One job at a time: the incremental one, queued last, ran before the full one started.
+      expect(Date.parse(quickDone.final.finishedAt)).toBeLessThanOrEqual(
+        Date.parse(fullDone.final.startedAt),
+      );
+    } finally {
+      await single.close();
+    }
+  });
 });

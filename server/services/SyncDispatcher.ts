@@ -4,10 +4,14 @@ import type { SyncTask } from "../../core/db/models/SyncTask";
 import { NoWorkersError, QueueUnavailableError } from "../../core/errors";
 import type { SyncJobData } from "../../core/queue";
 import { isRedisReady } from "../../core/redis";
+import type { AccountService } from "../../core/services/AccountService";
 import type { TaskService } from "../../core/services/TaskService";
 import { aliveWorkers } from "../../core/workerHeartbeat";
 
 export const STREAM_FALLBACK = "/api/emails/sync/stream";
+
+/** BullMQ priorities: a lower number is taken first. */
+export const PRIORITY = { incremental: 1, full: 10 } as const;
 
 export interface SyncDispatcherOptions {
   queue: Queue<SyncJobData> | null;
@@ -27,8 +31,18 @@ export class SyncDispatcher {
 
   constructor(
     private readonly tasks: TaskService,
+    private readonly accounts: AccountService,
     private readonly options: SyncDispatcherOptions,
   ) {}
+
+  /**
+   * An incremental sync is a few calls; a first sync may be a whole mailbox. Queued work is
+   * taken in priority order, so quick syncs do not wait behind queued full ones.
+   */
+  private async priorityOf(userId: string): Promise<number> {
+    const account = await this.accounts.findAccount(userId);
+    return account?.historyId ? PRIORITY.incremental : PRIORITY.full;
+  }
 
   async request(userId: string): Promise<{ task: SyncTask; joined: boolean }> {
     const { queue, redis } = this.options;
@@ -49,7 +63,11 @@ export class SyncDispatcher {
     // and heals a job that was lost: an enqueue that failed after the row's commit, or Redis
     // data gone while the task was open.
     try {
-      await queue.add("sync", { taskId: task.id, userId }, { jobId: task.id });
+      await queue.add(
+        "sync",
+        { taskId: task.id, userId },
+        { jobId: task.id, priority: await this.priorityOf(userId) },
+      );
     } catch {
       if (!joined) {
         await this.tasks.abandon(task.id, {
