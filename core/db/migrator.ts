@@ -1,12 +1,16 @@
 import type { QueryInterface, Sequelize } from "sequelize";
 import { SequelizeStorage, Umzug } from "umzug";
 import * as initial from "./migrations/0001-initial";
+import * as emailSearchIndex from "./migrations/0002-email-search-index";
 
 /**
  * Migrations are listed here rather than globbed so that a bundled build carries them. Add new
  * ones at the end; never edit one that has shipped.
  */
-const MIGRATIONS = [{ name: "0001-initial", ...initial }];
+const MIGRATIONS = [
+  { name: "0001-initial", ...initial },
+  { name: "0002-email-search-index", ...emailSearchIndex },
+];
 
 export function createMigrator(sequelize: Sequelize, logger?: { info: (msg: string) => void }) {
   return new Umzug<QueryInterface>({

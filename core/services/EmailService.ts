@@ -72,7 +72,8 @@ export class EmailService {
     const after = options.cursor ? decodeCursor(options.cursor) : null;
     const where = ["user_id = :userId"];
     if (after) where.push("(date, gmail_id) < (:afterDate::timestamptz, :afterId)");
-    if (options.q) where.push("(subject ILIKE :q OR from_address ILIKE :q OR snippet ILIKE :q)");
+    // The same expression as the trigram index (migration 0002), so the planner can use it.
+    if (options.q) where.push("(subject || ' ' || from_address || ' ' || snippet) ILIKE :q");
     const rows = await this.sequelize.query<EmailRow>(
       `SELECT gmail_id, thread_id, from_address, to_address, subject, snippet, date, labels
        FROM emails WHERE ${where.join(" AND ")}
