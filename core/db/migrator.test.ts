@@ -1,0 +1,46 @@
+import { randomBytes } from "node:crypto";
+import { QueryTypes } from "sequelize";
+import { describe, expect, inject, it } from "vitest";
+import { dropDatabase, ensureDatabase } from "../../scripts/lib/devServices";
+import { createMigrator, migrate } from "./migrator";
+import { createDatabase } from "./sequelize";
+
+describe("migrations", () => {
+  it("apply on an empty database, roll all the way back, and apply again; concurrent runs wait", async () => {
+    const server = new URL(inject("databaseUrl"));
+    server.pathname = "/postgres";
+    const name = `inbox_sync_migrations_${randomBytes(3).toString("hex")}`;
+    const url = await ensureDatabase(server.toString(), name);
+    const a = createDatabase(url);
+    const b = createDatabase(url);
+    try {
+      // Two processes starting at once (web and worker): the advisory lock makes one wait.
+      const [first, second] = await Promise.all([migrate(a), migrate(b)]);
+      expect([...first, ...second].sort()).toEqual(["0001-initial", "0002-email-search-index"]);
+      const tables = async () =>
+        (
+          await a.query<{ tablename: string }>(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY 1",
+            { type: QueryTypes.SELECT },
+          )
+        ).map((r) => r.tablename);
+      expect(await tables()).toEqual([
+        "api_tokens",
+        "emails",
+        "gmail_accounts",
+        "sessions",
+        "sync_tasks",
+        "users",
+      ]);
+
+      await createMigrator(a).down({ to: 0 });
+      expect(await tables()).toEqual([]);
+      expect(await migrate(a)).toEqual(["0001-initial", "0002-email-search-index"]);
+      expect(await migrate(a)).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+      await dropDatabase(server.toString(), name);
+    }
+  });
+});
