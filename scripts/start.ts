@@ -50,6 +50,9 @@ void runMain("start", async () => {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redis?.url,
     GMAIL_SIM_URL: simUrl,
+    // Google's 250 units/s would make the demo mailboxes take half a minute; 1,000 shows the
+    // progress bar at work for a few seconds.
+    ...(sim && !env.GMAIL_USER_UNITS_PER_SECOND ? { GMAIL_USER_UNITS_PER_SECOND: "1000" } : {}),
   });
   const worker = redis ? await startSyncWorker(config, { migrate: true }) : null;
   const web = await startWebServer(config, { migrate: true, withoutRedis: !redis });
