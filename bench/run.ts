@@ -1,10 +1,16 @@
 import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { GmailAccount, User } from "../core/db/models";
 import { createDatabase } from "../core/db/sequelize";
+import { PostgresMailStore } from "../core/sync/PostgresMailStore";
+import { GmailQuota } from "../core/sync/RedisQuotaGate";
+import { syncMailbox } from "../core/sync/syncMailbox";
 import { createGmailSimulator } from "../gmail-sim/server";
 import { deleteRedisPrefix, provisionRedis, provisionScratchDatabase } from "../scripts/lib/devServices";
 import { ApiClient } from "../test/ApiClient";
 import { type ServiceProcess, spawnWeb, spawnWorker } from "../test/processes";
 import { measurePushLatency, percentile } from "../test/pushLatency";
+import { gmailClientFor } from "../test/simGmail";
 
 /**
  * `npm run bench`: the real stack (two web processes, two worker processes, PostgreSQL, Redis,
@@ -17,6 +23,7 @@ import { measurePushLatency, percentile } from "../test/pushLatency";
 const USERS = Number(process.env.BENCH_USERS ?? 100);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 300);
 const BIG = 1200;
+const QUOTA_MESSAGES = 200;
 
 type Row = [string, string];
 const rows: Row[] = [];
@@ -55,7 +62,13 @@ async function main() {
     redisUrl: redis.url,
     queuePrefix,
     simUrl: sim.url,
-    env: { WORKER_CONCURRENCY: "10" },
+    env: {
+      WORKER_CONCURRENCY: "10",
+      // The stack's own speed: the simulator enforces no quota here, so neither do we. The
+      // quota row below measures the gate against the simulator's Gmail quota.
+      GMAIL_USER_UNITS_PER_SECOND: "0",
+      GMAIL_PROJECT_UNITS_PER_SECOND: "0",
+    },
   };
   try {
     const webA = await spawnWeb(base);
@@ -140,6 +153,37 @@ async function main() {
     rows.push(["1,200 messages via queue + worker", ms(queueMs)]);
     rows.push(["1,200 messages via streaming fallback", ms(streamMs)]);
     rows.push(["ratio stream / queue", (streamMs / queueMs).toFixed(2)]);
+
+    // 6. Under Gmail's real per-user quota (250 units/s), with the shared gate and without it.
+    await control("PUT", "/sim/quota", { userUnitsPerSecond: 250, projectUnitsPerSecond: 1_000_000 });
+    const quotaRedis = new Redis(redis.url, { maxRetriesPerRequest: null });
+    try {
+      for (const gated of [true, false]) {
+        const email = `bench-quota-${gated ? "gated" : "ungated"}@example.com`;
+        await control("POST", "/sim/accounts", { email, count: QUOTA_MESSAGES });
+        const user = await User.create({ email });
+        await GmailAccount.create({ userId: user.id, email, encryptedTokens: "unused" });
+        const gmail = await gmailClientFor(sim.url, email);
+        const quota = new GmailQuota(quotaRedis, queuePrefix, {
+          userUnitsPerSecond: 250,
+          projectUnitsPerSecond: 0,
+        });
+        await control("DELETE", "/sim/stats");
+        const start = stamp();
+        await syncMailbox(gmail, new PostgresMailStore(sequelize, user.id), () => {}, {
+          quota: gated ? quota.forUser(user.id) : undefined,
+        });
+        const seconds = (stamp() - start) / 1000;
+        const rejected = Object.values(
+          (await control("GET", "/sim/stats")).rejected as Record<string, number>,
+        );
+        const label = `${QUOTA_MESSAGES} messages at 250 units/s, ${gated ? "with" : "without"} the shared quota gate`;
+        rows.push([label, `${seconds.toFixed(1)} s, ${rejected.reduce((a, b) => a + b, 0)} × 429`]);
+      }
+    } finally {
+      quotaRedis.disconnect();
+      await control("DELETE", "/sim/quota");
+    }
   } finally {
     await Promise.allSettled(services.map((s) => s.stop()));
     await sim.close();
