@@ -1,5 +1,8 @@
 import { once } from "node:events";
+import type { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { User } from "../core/db/models";
+import { SEQ_SPAN } from "../core/services/TaskService";
 import { spawnWorker } from "../test/processes";
 import { type Stack, startStack, waitForTask } from "../test/stack";
 
@@ -47,8 +50,13 @@ describe("sync worker", () => {
     expect(final.result.mode).toBe("full");
     expect(final.result.added).toBe(1200 - midway.n);
     expect(await countRows("handoff@example.com")).toEqual({ n: 1200, d: 1200 });
-    // The resumed run starts where the first stopped: stored messages count as processed at once.
-    const resumed = seen.filter((s) => s.state === "active" && s.progress.phase === "fetching");
+    // The resumed run (the second claim: its snapshots are numbered from 2 × SEQ_SPAN) starts
+    // where the first stopped: its fetching counts the messages already stored as processed.
+    // Its very first snapshot, at the claim, still carries the first run's last report.
+    const resumed = seen.filter(
+      (s) => s.seq > 2 * SEQ_SPAN + 1 && s.state === "active" && s.progress.phase === "fetching",
+    );
+    expect(resumed.length).toBeGreaterThan(0);
     expect(resumed[0].progress.processed).toBeGreaterThanOrEqual(midway.n);
     const seqs = seen.map((s) => s.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
@@ -167,4 +175,35 @@ describe("sync worker", () => {
       await single.close();
     }
   });
+
+  it("a task left active by a streaming web node that died is taken over once it goes quiet", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "orphan@example.com", count: 40 });
+    const user = await stack.signIn("orphan@example.com");
+    const { tasks, sequelize, queue } = stack.web.ctx;
+    const owner = await User.findOne({ where: { email: "orphan@example.com" } });
+    const { task } = await tasks.createOrJoin(owner!.id, "stream");
+    expect(await tasks.claim(task.id, "stream")).not.toBeNull(); // the stream starts, then its node dies
+
+    const joined = await user.json("POST", "/api/emails/sync");
+    expect(joined.body).toMatchObject({ taskId: task.id, joined: true });
+    // The worker cannot claim a live stream's task: its job waits and asks again later.
+    await waitForJobState(queue!, task.id, "delayed");
+    expect((await user.json("GET", joined.body.statusUrl)).body.state).toBe("active");
+
+    await sequelize.query("UPDATE sync_tasks SET updated_at = now() - interval '3 minutes' WHERE id = :id", {
+      replacements: { id: task.id },
+    });
+    await (await queue!.getJob(task.id))!.promote();
+    const { final } = await waitForTask(user, task.id, 15_000);
+    expect(final).toMatchObject({ state: "completed", result: { added: 40 } });
+  });
 });
+
+async function waitForJobState(queue: Queue, id: string, state: string) {
+  for (let i = 0; i < 200; i++) {
+    const job = await queue.getJob(id);
+    if (job && (await job.getState()) === state) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`job ${id} never became ${state}`);
+}

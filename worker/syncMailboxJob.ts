@@ -1,7 +1,7 @@
 import type { Emitter } from "@socket.io/redis-emitter";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { CoreContext } from "../core/context";
-import { rooms, type ServerToClientEvents, type TaskSnapshot } from "../core/events";
+import { isTerminal, rooms, type ServerToClientEvents, type TaskSnapshot } from "../core/events";
 import { SYNC_JOB_ATTEMPTS, type SyncJobData } from "../core/queue";
 import { runSyncTask } from "../core/services/runSyncTask";
 import type { GmailQuota } from "../core/sync/RedisQuotaGate";
@@ -22,6 +22,9 @@ export interface SyncJobDeps {
  * job (live state for polling), through Redis to the task's and user's Socket.IO rooms, and
  * (throttled, by TaskRun) to the task row.
  */
+/** How often a job whose task another runner holds asks again. */
+const CLAIM_RETRY_MS = 30_000;
+
 export function syncMailboxJob(deps: SyncJobDeps) {
   return async (job: Job<SyncJobData>, token?: string): Promise<TaskSnapshot | { skipped: true }> => {
     const { taskId, userId } = job.data;
@@ -35,7 +38,15 @@ export function syncMailboxJob(deps: SyncJobDeps) {
       willRetry: () => deps.shutdown.aborted || job.attemptsMade + 1 < attempts,
     });
 
-    if (outcome.status === "claimed-elsewhere") return { skipped: true };
+    if (outcome.status === "claimed-elsewhere") {
+      // Finished already, or run right now by the streaming fallback. In the second case the
+      // job waits and asks again: should that web node die, the task goes quiet and this job
+      // takes it over, instead of the task sitting "active" with nobody running it.
+      const task = await deps.ctx.tasks.findById(taskId);
+      if (!task || isTerminal(task.state) || !token) return { skipped: true };
+      await job.moveToDelayed(Date.now() + CLAIM_RETRY_MS, token);
+      throw new DelayedError();
+    }
     if (outcome.status === "retrying") {
       if (deps.shutdown.aborted && token) {
         // Stopping is not the task's fault: hand it back without spending an attempt. Whatever
