@@ -60,6 +60,11 @@ const envSchema = z.object({
    * warning (SIGKILL, out of memory, a lost machine) is given to another worker.
    */
   WORKER_LOCK_SECONDS: z.coerce.number().int().min(2).max(3600).default(30),
+  /**
+   * Longest stretch one sync holds a worker slot while other syncs wait: then it hands its task
+   * back to the queue (behind them) and resumes later where it stopped. 0 = never.
+   */
+  SYNC_SLICE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Seconds after which a worker that stopped beating counts as gone. */
   WORKER_HEARTBEAT_TTL: z.coerce.number().int().min(2).max(600).default(15),
 });
@@ -87,6 +92,7 @@ export interface Config {
   tokenEncryptionKey: Buffer;
   workerConcurrency: number;
   workerLockSeconds: number;
+  syncSliceSeconds: number;
   gmailQuota: { userUnitsPerSecond: number; projectUnitsPerSecond: number };
   workerHeartbeatTtlSeconds: number;
   adminEmails: string[];
@@ -175,6 +181,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     ),
     workerConcurrency: e.WORKER_CONCURRENCY,
     workerLockSeconds: e.WORKER_LOCK_SECONDS,
+    syncSliceSeconds: e.SYNC_SLICE_SECONDS,
     gmailQuota: {
       userUnitsPerSecond: e.GMAIL_USER_UNITS_PER_SECOND,
       projectUnitsPerSecond: e.GMAIL_PROJECT_UNITS_PER_SECOND,

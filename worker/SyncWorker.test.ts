@@ -176,6 +176,40 @@ describe("sync worker", () => {
     }
   });
 
+  it("a huge sync yields its slot to a small one that waits, then resumes and finishes", async () => {
+    const single = await startStack({ env: { WORKER_CONCURRENCY: "1", SYNC_SLICE_SECONDS: "1" } });
+    try {
+      await single.simControl("POST", "/sim/accounts", { email: "huge@example.com", count: 3000 });
+      await single.simControl("POST", "/sim/accounts", { email: "tiny@example.com", count: 10 });
+      const huge = await single.signIn("huge@example.com");
+      const tiny = await single.signIn("tiny@example.com");
+      await single.simControl("PUT", "/sim/faults", { latencyMs: 8 });
+      const big = await huge.json("POST", "/api/emails/sync");
+      for (;;) {
+        const { body } = await huge.json("GET", big.body.statusUrl);
+        if (body.state === "active") break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const small = await tiny.json("POST", "/api/emails/sync");
+      const [bigDone, smallDone] = await Promise.all([
+        waitForTask(huge, big.body.taskId, 120_000),
+        waitForTask(tiny, small.body.taskId, 120_000),
+      ]);
+      await single.simControl("DELETE", "/sim/faults");
+      // One slot: the small sync ran in the middle of the big one, which then picked up again.
+      expect(Date.parse(smallDone.final.finishedAt)).toBeLessThan(Date.parse(bigDone.final.finishedAt));
+      expect(bigDone.seen.some((s) => s.state === "queued" && s.progress.processed > 0)).toBe(true);
+      expect(bigDone.final).toMatchObject({ state: "completed", result: { mode: "full" } });
+      const [row] = (await single.web.ctx.sequelize.query(
+        "SELECT count(*)::int AS n FROM emails e JOIN users u ON u.id = e.user_id WHERE u.email = 'huge@example.com'",
+        { type: "SELECT" },
+      )) as Array<{ n: number }>;
+      expect(row!.n).toBe(3000);
+    } finally {
+      await single.close();
+    }
+  });
+
   it("a task left active by a streaming web node that died is taken over once it goes quiet", async () => {
     await stack.simControl("POST", "/sim/accounts", { email: "orphan@example.com", count: 40 });
     const user = await stack.signIn("orphan@example.com");

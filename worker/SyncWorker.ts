@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Emitter } from "@socket.io/redis-emitter";
-import { Worker } from "bullmq";
+import { Queue, Worker } from "bullmq";
 import type { Config } from "../core/config";
 import { type CoreContext, createCoreContext } from "../core/context";
 import { migrate } from "../core/db/migrator";
@@ -41,6 +41,9 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
   const emitter = new Emitter<ServerToClientEvents>(publisher, { key: socketKey(config.queuePrefix) });
 
   const quota = new GmailQuota(publisher, config.queuePrefix, config.gmailQuota);
+  // Only counts are read through it: are other syncs waiting for a slot?
+  const queue = new Queue<SyncJobData>(SYNC_QUEUE, { connection: publisher, prefix: config.queuePrefix });
+  const othersWaiting = async () => (await queue.getJobCountByTypes("wait", "prioritized", "paused")) > 0;
   const shutdown = new AbortController();
   const worker = new Worker<SyncJobData>(
     SYNC_QUEUE,
@@ -50,6 +53,8 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
       shutdown: shutdown.signal,
       sync: options.sync,
       quota: quota.enabled ? quota : undefined,
+      sliceMs: config.syncSliceSeconds * 1000,
+      othersWaiting,
     }),
     {
       connection,
@@ -84,6 +89,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
       await leave(publisher, config.queuePrefix, id).catch(() => {});
       shutdown.abort();
       await worker.close();
+      await queue.close();
       await ctx.close();
       connection.disconnect();
       publisher.disconnect();

@@ -15,6 +15,34 @@ export interface SyncJobDeps {
   sync?: SyncOptions;
   /** Gmail quota shared with every other worker; none means unlimited. */
   quota?: GmailQuota;
+  /**
+   * After this long a sync yields its slot if other syncs are waiting (`othersWaiting`), so one
+   * huge mailbox cannot hold a worker for half an hour while small ones queue. 0 = never.
+   */
+  sliceMs?: number;
+  othersWaiting?: () => Promise<boolean>;
+}
+
+/** Why a run stopped early: the worker is stopping, or the run's time slice is over. */
+class TimeSliceOver extends Error {
+  constructor() {
+    super("time slice over: other syncs are waiting");
+    this.name = "TimeSliceOver";
+  }
+}
+
+/** Aborts `controller` once the slice is over and others are waiting; checks again otherwise. */
+function armSlice(deps: SyncJobDeps, controller: AbortController): () => void {
+  const { sliceMs, othersWaiting } = deps;
+  if (!sliceMs || !othersWaiting) return () => {};
+  let timer: NodeJS.Timeout;
+  const check = async () => {
+    if (controller.signal.aborted) return;
+    if (await othersWaiting().catch(() => false)) controller.abort(new TimeSliceOver());
+    else timer = setTimeout(check, sliceMs);
+  };
+  timer = setTimeout(check, sliceMs);
+  return () => clearTimeout(timer);
 }
 
 /**
@@ -33,10 +61,13 @@ export function syncMailboxJob(deps: SyncJobDeps) {
       await job.updateProgress(snapshot);
     };
     const attempts = job.opts.attempts ?? SYNC_JOB_ATTEMPTS;
+    const slice = new AbortController();
+    const disarm = armSlice(deps, slice);
+    const signal = AbortSignal.any([deps.shutdown, slice.signal]);
     const outcome = await runSyncTask(deps.ctx, { id: taskId, userId }, "queue", publish, {
-      sync: { ...deps.sync, quota: deps.quota?.forUser(userId), signal: deps.shutdown },
-      willRetry: () => deps.shutdown.aborted || job.attemptsMade + 1 < attempts,
-    });
+      sync: { ...deps.sync, quota: deps.quota?.forUser(userId), signal },
+      willRetry: () => signal.aborted || job.attemptsMade + 1 < attempts,
+    }).finally(disarm);
 
     if (outcome.status === "claimed-elsewhere") {
       // Finished already, or run right now by the streaming fallback. In the second case the
@@ -48,10 +79,11 @@ export function syncMailboxJob(deps: SyncJobDeps) {
       throw new DelayedError();
     }
     if (outcome.status === "retrying") {
-      if (deps.shutdown.aborted && token) {
-        // Stopping is not the task's fault: hand it back without spending an attempt. Whatever
-        // was stored stays, and the next run skips it.
-        await job.moveToDelayed(Date.now() + 1_000, token);
+      if (signal.aborted && token) {
+        // Stopping, or yielding the slot, is not the task's fault: hand it back without spending
+        // an attempt, behind the syncs that were waiting. Whatever was stored stays, and the next
+        // run skips it.
+        await job.moveToDelayed(Date.now() + (deps.shutdown.aborted ? 1_000 : 0), token);
         throw new DelayedError();
       }
       throw outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
