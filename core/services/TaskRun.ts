@@ -90,42 +90,34 @@ export class TaskRun {
     this.timer = null;
   }
 
-  async complete(result: SyncResult): Promise<TaskSnapshot> {
-    this.stopTimer();
+  complete(result: SyncResult): Promise<TaskSnapshot> {
     this.current = { ...this.current, phase: "done", processed: this.current.total };
-    const seq = this.seq + 1;
-    const task = await this.tasks.finish(this.taskId, "completed", {
-      result,
-      progress: progressOf(this.current),
-      seq,
-    });
-    return this.publishFinal(snapshotOf(task, { seq }));
+    return this.end("completed", { result });
   }
 
-  async fail(error: unknown): Promise<TaskSnapshot> {
+  fail(error: unknown): Promise<TaskSnapshot> {
+    return this.end("failed", { error: taskErrorOf(error) });
+  }
+
+  /** The attempt stopped but the queue will run it again: the task waits, queued, with its progress. */
+  requeue(error: unknown): Promise<TaskSnapshot> {
+    return this.end("queued", { error: taskErrorOf(error) });
+  }
+
+  /** Writes the run's last state to the row and publishes it, after any pending progress. */
+  private async end(
+    state: "completed" | "failed" | "queued",
+    outcome: { result?: SyncResult; error?: TaskError },
+  ): Promise<TaskSnapshot> {
     this.stopTimer();
     const seq = this.seq + 1;
-    const task = await this.tasks.finish(this.taskId, "failed", {
-      error: taskErrorOf(error),
+    const task = await this.tasks.finish(this.taskId, state, {
+      ...outcome,
       progress: progressOf(this.current),
       seq,
     });
-    return this.publishFinal(snapshotOf(task, { seq }));
-  }
-
-  /** The attempt failed but the queue will try again: the task waits, queued, with its progress. */
-  async requeue(error: unknown): Promise<TaskSnapshot> {
-    this.stopTimer();
-    const seq = this.seq + 1;
-    const task = await this.tasks.finish(this.taskId, "queued", {
-      error: taskErrorOf(error),
-      progress: progressOf(this.current),
-      seq,
-    });
-    return this.publishFinal(snapshotOf(task, { seq, error: undefined }));
-  }
-
-  private async publishFinal(snapshot: TaskSnapshot): Promise<TaskSnapshot> {
+    // snapshotOf shows `error` only for a failed task: a requeued one keeps it in the row alone.
+    const snapshot = snapshotOf(task, { seq });
     this.seq = snapshot.seq;
     await this.publish(snapshot);
     return snapshot;
