@@ -20,11 +20,15 @@ export function simGoogleConfig(simUrl: string): Config["google"] {
 }
 
 /** A real googleapis Gmail client for `email`, authorised through the simulator's code flow. */
-export async function gmailClientFor(simUrl: string, email: string): Promise<GmailClient> {
+export async function gmailClientFor(
+  simUrl: string,
+  email: string,
+  scope = GMAIL_SCOPE,
+): Promise<GmailClient> {
   const google = simGoogleConfig(simUrl);
   const oauth = createOAuthClient(google);
   const consent = await fetch(
-    oauth.generateAuthUrl({ access_type: "offline", scope: [GMAIL_SCOPE], login_hint: email }),
+    oauth.generateAuthUrl({ access_type: "offline", scope: [scope], login_hint: email }),
     { redirect: "manual" },
   );
   const code = new URL(consent.headers.get("location")!).searchParams.get("code")!;

@@ -22,6 +22,8 @@ const AUTH_ERRORS: Record<string, string> = {
   oauth_denied: "Google sign-in was cancelled, so nothing was connected.",
   oauth_exchange_failed: "Google didn't accept that sign-in. Please try again.",
   oauth_code_missing: "The sign-in didn't finish. Please try again.",
+  gmail_scope_missing:
+    "inbox-sync needs read access to your Gmail. Sign in again and tick the Gmail box on Google's consent screen.",
 };
 
 /** A failed sign-in comes back as `/?auth_error=<code>`; say it once, then tidy the address. */

@@ -69,6 +69,13 @@ export function classifyGmailError(err: unknown): GmailFailure {
   const status = statusOf(e);
   const reason = reasonOf(e);
   if (status === 401 || reason === "invalid_grant" || reason === "unauthorized_client") return "reauth";
+  // The user unticked Gmail access on Google's consent screen: only a new consent helps.
+  if (
+    status === 403 &&
+    (reason === "insufficientPermissions" || reason === "ACCESS_TOKEN_SCOPE_INSUFFICIENT")
+  ) {
+    return "reauth";
+  }
   if (status === 404) return "not_found";
   if (status === 429 || (status !== undefined && status >= 500)) return "retry";
   if (status === 403 && reason && RATE_REASONS.has(reason)) return "retry";

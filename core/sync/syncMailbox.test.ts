@@ -188,6 +188,11 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
     expect(asked["messages.get"]).toBeGreaterThanOrEqual(600);
   });
 
+  it("a grant without Gmail access (403 insufficientPermissions) also asks for reauthorisation", async () => {
+    const gmail = await gmailClientFor(sim.url, email, "openid");
+    await expect(syncMailbox(gmail, store, () => {})).rejects.toMatchObject({ code: "reauth_required" });
+  });
+
   it("a revoked grant stops the sync with reauth_required", async () => {
     const gmail = await gmailClientFor(sim.url, email);
     await control("POST", `/sim/accounts/${email}/revoke`);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ApiClient } from "../../test/ApiClient";
+import { ApiClient } from "../../test/ApiClient";
 import { type Stack, startStack, waitForTask } from "../../test/stack";
 
 /** The read API and the edges of every route: bad input answers 4xx JSON, never a 500. */
@@ -150,6 +150,21 @@ describe("HTTP API", () => {
     const res = await leaver.raw("POST", "/auth/logout");
     expect(res.status).toBe(204);
     expect((await leaver.json("GET", "/api/me")).status).toBe(401);
+  });
+
+  it("refuses a sign-in that did not grant Gmail access, in words", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "noscope@example.com", count: 1 });
+    const client = new ApiClient(stack.web.url);
+    const start = await client.raw("GET", "/auth/google?login_hint=noscope%40example.com");
+    // The person unticks Gmail on the consent screen: Google grants only the other scopes.
+    const consentUrl = new URL(start.headers.get("location")!);
+    consentUrl.searchParams.set("scope", "openid email");
+    const consent = await fetch(consentUrl, { redirect: "manual" });
+    const callbackUrl = consent.headers.get("location")!;
+    const refused = await client.raw("GET", callbackUrl, { headers: { accept: "application/json" } });
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error.code).toBe("gmail_scope_missing");
+    expect((await client.json("GET", "/api/me")).status).toBe(401);
   });
 
   it("answers health and readiness", async () => {

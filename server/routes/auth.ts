@@ -2,9 +2,10 @@ import { randomBytes } from "node:crypto";
 import { parse as parseCookies } from "cookie";
 import { type Request, type Response, Router } from "express";
 import type { Credentials } from "google-auth-library";
-import { AppError, ValidationError } from "../../core/errors";
+import { AppError, ReauthRequiredError, ValidationError } from "../../core/errors";
 import { rooms } from "../../core/events";
 import { consentUrl, createGmailClient, createOAuthClient } from "../../core/gmail/googleClients";
+import { gmailCall } from "../../core/sync/gmailCall";
 import { principalOf, requireCsrf, SESSION_COOKIE } from "../middleware/authenticate";
 import type { WebContext } from "../WebContext";
 
@@ -36,7 +37,7 @@ export function authRoutes(ctx: WebContext): Router {
       try {
         await handler(req, res);
       } catch (err) {
-        if (err instanceof AppError && err.status < 500 && req.accepts(["json", "html"]) === "html") {
+        if (err instanceof AppError && req.accepts(["json", "html"]) === "html") {
           res.redirect(302, `/?auth_error=${encodeURIComponent(err.code)}`);
           return;
         }
@@ -70,10 +71,24 @@ export function authRoutes(ctx: WebContext): Router {
         );
       }
       oauth.setCredentials(tokens);
-      const profile = await createGmailClient(oauth, ctx.config.google.apiRoot).users.getProfile({
-        userId: "me",
-      });
-      const email = profile.data.emailAddress;
+      let email: string | null | undefined;
+      try {
+        const gmail = createGmailClient(oauth, ctx.config.google.apiRoot);
+        email = (await gmailCall(() => gmail.users.getProfile({ userId: "me" }), { attempts: 3 })).data
+          .emailAddress;
+      } catch (err) {
+        if (err instanceof ReauthRequiredError) {
+          throw new ValidationError(
+            "inbox-sync needs read access to Gmail: tick the Gmail box on Google's consent screen.",
+            "gmail_scope_missing",
+          );
+        }
+        throw new AppError(
+          "gmail_unavailable",
+          "Gmail did not answer. Try signing in again in a moment.",
+          502,
+        );
+      }
       if (!email) throw new ValidationError("Gmail did not say which account this is.", "oauth_no_email");
 
       const user = await ctx.accounts.connect(email, tokens);
