@@ -210,6 +210,25 @@ describe("sync worker", () => {
     }
   });
 
+  it("an open task whose job already finished is run again by the next request", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "husk@example.com", count: 25 });
+    const user = await stack.signIn("husk@example.com");
+    const first = await user.json("POST", "/api/emails/sync");
+    await waitForTask(user, first.body.taskId);
+    const { queue, sequelize } = stack.web.ctx;
+    expect(await (await queue!.getJob(first.body.taskId))!.getState()).toBe("completed");
+    // The row never heard that its job ended (the database was away when it did).
+    await sequelize.query("UPDATE sync_tasks SET state = 'active', finished_at = NULL WHERE id = :id", {
+      replacements: { id: first.body.taskId },
+    });
+    await stack.simControl("POST", "/sim/accounts/husk@example.com/messages", { count: 2 });
+
+    const again = await user.json("POST", "/api/emails/sync");
+    expect(again.body).toMatchObject({ taskId: first.body.taskId, joined: true });
+    const { final } = await waitForTask(user, first.body.taskId, 15_000);
+    expect(final).toMatchObject({ state: "completed", result: { added: 2, mode: "incremental" } });
+  });
+
   it("a task left active by a streaming web node that died is taken over once it goes quiet", async () => {
     await stack.simControl("POST", "/sim/accounts", { email: "orphan@example.com", count: 40 });
     const user = await stack.signIn("orphan@example.com");

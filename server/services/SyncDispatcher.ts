@@ -44,6 +44,18 @@ export class SyncDispatcher {
     return account?.historyId ? PRIORITY.incremental : PRIORITY.full;
   }
 
+  /**
+   * The row says the task is open, but its job already finished (it failed for good while the
+   * database could not record that, say). A finished job keeps its id for a day, so a plain add
+   * would be a no-op and the task would hang: remove the husk first.
+   */
+  private async clearFinishedJob(taskId: string): Promise<void> {
+    const job = await this.options.queue?.getJob(taskId);
+    if (!job) return;
+    const state = await job.getState();
+    if (state === "completed" || state === "failed") await job.remove();
+  }
+
   async request(userId: string): Promise<{ task: SyncTask; joined: boolean }> {
     const { queue, redis } = this.options;
     if (!queue || !redis || !isRedisReady(redis)) throw new QueueUnavailableError(STREAM_FALLBACK);
@@ -63,6 +75,7 @@ export class SyncDispatcher {
     // and heals a job that was lost: an enqueue that failed after the row's commit, or Redis
     // data gone while the task was open.
     try {
+      if (joined) await this.clearFinishedJob(task.id);
       await queue.add(
         "sync",
         { taskId: task.id, userId },
