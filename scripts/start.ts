@@ -2,7 +2,7 @@ import { loadConfig, runMain } from "../core/config";
 import { createGmailSimulator } from "../gmail-sim/server";
 import { startWebServer } from "../server/WebServer";
 import { startSyncWorker } from "../worker/SyncWorker";
-import { ensureDatabase, provisionPostgres, provisionRedis } from "./lib/devServices";
+import { ensureDatabase, provisionPostgres, provisionRedis, redisAnswers } from "./lib/devServices";
 
 /**
  * `npm start`: the whole product on one machine with no setup — PostgreSQL (DATABASE_URL or an
@@ -24,7 +24,11 @@ void runMain("start", async () => {
   const databaseUrl = env.DATABASE_URL ?? (await ensureDatabase(postgres.url, "inbox_sync"));
   say(`postgres: ${postgres.source}`);
 
-  const redis = await provisionRedis(env.REDIS_URL);
+  let redis = await provisionRedis(env.REDIS_URL);
+  if (redis && !(await redisAnswers(redis.url))) {
+    say(`redis:    ${redis.url} does not answer`);
+    redis = null;
+  }
   say(
     redis
       ? `redis:    ${redis.source}`

@@ -120,7 +120,7 @@ export async function dropDatabase(serverUrl: string, name: string): Promise<voi
   }
 }
 
-async function redisAnswers(url: string): Promise<boolean> {
+export async function redisAnswers(url: string): Promise<boolean> {
   const client = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
