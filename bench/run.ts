@@ -24,6 +24,7 @@ const USERS = Number(process.env.BENCH_USERS ?? 100);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 300);
 const BIG = 1200;
 const QUOTA_MESSAGES = 200;
+const SOLO = 20;
 
 type Row = [string, string];
 const rows: Row[] = [];
@@ -86,6 +87,22 @@ async function main() {
       await client.signIn(email);
       users.push(client);
     }
+
+    // 0. One request at a time on an idle stack: what a single person waits for. Each of these
+    // creates a task, and each is finished before the next request.
+    const solo: number[] = [];
+    for (let i = 0; i < SOLO; i++) {
+      const email = `bench-solo-${i}@example.com`;
+      await control("POST", "/sim/accounts", { email, count: 5 });
+      const client = new ApiClient(webA.url);
+      await client.signIn(email);
+      const start = stamp();
+      const res = await client.json("POST", "/api/emails/sync");
+      solo.push(stamp() - start);
+      await pollDone(client, res.body.taskId);
+    }
+    rows.push(["POST /api/emails/sync, one at a time: p50", ms(percentile(solo, 50))]);
+    rows.push(["POST /api/emails/sync, one at a time: p95", ms(percentile(solo, 95))]);
 
     // 1. Every user presses "Fetch emails" at the same moment.
     const t0 = stamp();
