@@ -65,6 +65,8 @@ const envSchema = z.object({
    * back to the queue (behind them) and resumes later where it stopped. 0 = never.
    */
   SYNC_SLICE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  /** Port of a worker's own Prometheus /metrics (0 = any free port); unset = not served. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Seconds after which a worker that stopped beating counts as gone. */
   WORKER_HEARTBEAT_TTL: z.coerce.number().int().min(2).max(600).default(15),
 });
@@ -93,6 +95,7 @@ export interface Config {
   workerConcurrency: number;
   workerLockSeconds: number;
   syncSliceSeconds: number;
+  workerMetricsPort: number | undefined;
   gmailQuota: { userUnitsPerSecond: number; projectUnitsPerSecond: number };
   workerHeartbeatTtlSeconds: number;
   adminEmails: string[];
@@ -182,6 +185,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: e.WORKER_CONCURRENCY,
     workerLockSeconds: e.WORKER_LOCK_SECONDS,
     syncSliceSeconds: e.SYNC_SLICE_SECONDS,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
     gmailQuota: {
       userUnitsPerSecond: e.GMAIL_USER_UNITS_PER_SECOND,
       projectUnitsPerSecond: e.GMAIL_PROJECT_UNITS_PER_SECOND,

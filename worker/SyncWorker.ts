@@ -12,6 +12,7 @@ import { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { SyncOptions } from "../core/sync/syncMailbox";
 import { beat, leave } from "../core/workerHeartbeat";
 import { syncMailboxJob } from "./syncMailboxJob";
+import { WorkerMetrics } from "./WorkerMetrics";
 
 export interface SyncWorkerOptions {
   migrate?: boolean;
@@ -21,6 +22,8 @@ export interface SyncWorkerOptions {
 
 export interface SyncWorker {
   ctx: CoreContext;
+  /** Where this worker's Prometheus metrics are served, when WORKER_METRICS_PORT is set. */
+  metricsUrl: string | null;
   worker: Worker<SyncJobData>;
   id: string;
   /** Stops taking jobs; running syncs hand their task back to the queue. */
@@ -44,6 +47,11 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
   // Only counts are read through it: are other syncs waiting for a slot?
   const queue = new Queue<SyncJobData>(SYNC_QUEUE, { connection: publisher, prefix: config.queuePrefix });
   const othersWaiting = async () => (await queue.getJobCountByTypes("wait", "prioritized", "paused")) > 0;
+  const metrics = new WorkerMetrics();
+  const metricsServer =
+    config.workerMetricsPort === undefined
+      ? null
+      : await metrics.serve(config.workerMetricsPort, config.host);
   const shutdown = new AbortController();
   const worker = new Worker<SyncJobData>(
     SYNC_QUEUE,
@@ -55,6 +63,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
       quota: quota.enabled ? quota : undefined,
       sliceMs: config.syncSliceSeconds * 1000,
       othersWaiting,
+      metrics,
     }),
     {
       connection,
@@ -82,6 +91,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
 
   return {
     ctx,
+    metricsUrl: metricsServer?.url ?? null,
     worker,
     id,
     async close() {
@@ -90,6 +100,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
       shutdown.abort();
       await worker.close();
       await queue.close();
+      metricsServer?.server.close();
       await ctx.close();
       connection.disconnect();
       publisher.disconnect();

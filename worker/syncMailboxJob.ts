@@ -6,6 +6,7 @@ import { SYNC_JOB_ATTEMPTS, type SyncJobData } from "../core/queue";
 import { runSyncTask } from "../core/services/runSyncTask";
 import type { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { SyncOptions } from "../core/sync/syncMailbox";
+import type { WorkerMetrics } from "./WorkerMetrics";
 
 export interface SyncJobDeps {
   ctx: CoreContext;
@@ -21,6 +22,7 @@ export interface SyncJobDeps {
    */
   sliceMs?: number;
   othersWaiting?: () => Promise<boolean>;
+  metrics?: WorkerMetrics;
 }
 
 /** Why a run stopped early: the worker is stopping, or the run's time slice is over. */
@@ -64,10 +66,16 @@ export function syncMailboxJob(deps: SyncJobDeps) {
     const slice = new AbortController();
     const disarm = armSlice(deps, slice);
     const signal = AbortSignal.any([deps.shutdown, slice.signal]);
+    const started = performance.now();
+    deps.metrics?.running.inc();
     const outcome = await runSyncTask(deps.ctx, { id: taskId, userId }, "queue", publish, {
       sync: { ...deps.sync, quota: deps.quota?.forUser(userId), signal },
       willRetry: () => signal.aborted || job.attemptsMade + 1 < attempts,
-    }).finally(disarm);
+    }).finally(() => {
+      disarm();
+      deps.metrics?.running.dec();
+    });
+    deps.metrics?.record(outcome, (performance.now() - started) / 1000);
 
     if (outcome.status === "claimed-elsewhere") {
       // Finished already, or run right now by the streaming fallback. In the second case the

@@ -49,4 +49,22 @@ describe("operations: queue dashboard and metrics", () => {
       /inbox_sync_http_request_duration_seconds_count\{method="GET",route="\/api\/emails\/sync\/status\/:taskId",status="200"\} [1-9]/,
     );
   });
+
+  it("a worker serves its own metrics: syncs by outcome, durations and messages written", async () => {
+    const withMetrics = await startStack({ workers: 1, env: { WORKER_METRICS_PORT: "0" } });
+    try {
+      await withMetrics.simControl("POST", "/sim/accounts", { email: "counted@example.com", count: 35 });
+      const user = await withMetrics.signIn("counted@example.com");
+      await waitForTask(user, (await user.json("POST", "/api/emails/sync")).body.taskId);
+      const url = withMetrics.workers[0]!.metricsUrl!;
+      const text = await (await fetch(url)).text();
+      expect(text).toMatch(/^inbox_sync_worker_syncs_total\{outcome="completed",mode="full"\} 1$/m);
+      expect(text).toMatch(/^inbox_sync_worker_messages_total\{change="added"\} 35$/m);
+      expect(text).toMatch(/^inbox_sync_worker_sync_duration_seconds_count\{outcome="completed"\} 1$/m);
+      expect(text).toMatch(/^inbox_sync_worker_syncs_running 0$/m);
+      expect((await fetch(url.replace("/metrics", "/other"))).status).toBe(404);
+    } finally {
+      await withMetrics.close();
+    }
+  });
 });

@@ -1,0 +1,73 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { RunSyncOutcome } from "../core/services/runSyncTask";
+
+/**
+ * What one worker process did, for Prometheus: syncs by outcome and mode, their durations, the
+ * messages they wrote, and how many run right now. (Queue depth and task states are cluster-wide
+ * and come from the web nodes' /metrics.)
+ */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  private readonly syncs = new Counter({
+    name: "inbox_sync_worker_syncs_total",
+    help: "Sync runs by outcome (completed, failed, requeued, skipped) and mode",
+    labelNames: ["outcome", "mode"],
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram({
+    name: "inbox_sync_worker_sync_duration_seconds",
+    help: "Duration of one sync run (a requeued run counts up to its hand-back)",
+    labelNames: ["outcome"],
+    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800],
+    registers: [this.registry],
+  });
+  private readonly messages = new Counter({
+    name: "inbox_sync_worker_messages_total",
+    help: "Messages written by completed syncs, by kind of change",
+    labelNames: ["change"],
+    registers: [this.registry],
+  });
+  readonly running = new Gauge({
+    name: "inbox_sync_worker_syncs_running",
+    help: "Syncs running in this worker process now",
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "inbox_sync_worker_" });
+  }
+
+  record(outcome: RunSyncOutcome, seconds: number): void {
+    if (outcome.status === "claimed-elsewhere") {
+      this.syncs.inc({ outcome: "skipped", mode: "none" });
+      return;
+    }
+    const label = outcome.status === "retrying" ? "requeued" : outcome.snapshot.state;
+    const result = outcome.status === "finished" ? outcome.snapshot.result : undefined;
+    this.syncs.inc({ outcome: label, mode: result?.mode ?? "none" });
+    this.duration.observe({ outcome: label }, seconds);
+    if (result) {
+      this.messages.inc({ change: "added" }, result.added);
+      this.messages.inc({ change: "updated" }, result.updated);
+      this.messages.inc({ change: "deleted" }, result.deleted);
+    }
+  }
+
+  /** Serves GET /metrics on `port` (0 picks a free one); answers the server and its URL. */
+  async serve(port: number, host: string): Promise<{ server: Server; url: string }> {
+    const server = createServer(async (req, res) => {
+      if (req.method === "GET" && req.url === "/metrics") {
+        res.writeHead(200, { "content-type": this.registry.contentType });
+        res.end(await this.registry.metrics());
+        return;
+      }
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "not_found", message: "Only GET /metrics lives here." } }));
+    });
+    await new Promise<void>((resolve) => server.listen(port, host, resolve));
+    const address = server.address() as AddressInfo;
+    return { server, url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${address.port}/metrics` };
+  }
+}
