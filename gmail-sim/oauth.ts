@@ -38,6 +38,8 @@ interface AuthorizationCode {
   readonly redirectUri: string;
   readonly scope: string;
   readonly offline: boolean;
+  /** `prompt=consent`: the person saw the consent screen, so a refresh token comes again. */
+  readonly forceConsent?: boolean;
   readonly challenge?: string;
   readonly challengeMethod?: string;
   readonly expiresAt: number;
@@ -74,6 +76,13 @@ export class OAuthStore {
     public accessTokenLifetimeSeconds: number,
     private readonly now: () => number = Date.now,
   ) {}
+
+  private hasLiveOfflineGrant(email: string, clientId: string): boolean {
+    for (const g of this.grants) {
+      if (!g.revoked && g.refreshToken && g.email === email && g.clientId === clientId) return true;
+    }
+    return false;
+  }
 
   issueCode(code: Omit<AuthorizationCode, "used" | "expiresAt">): string {
     const value = randomToken("4/0Asim");
@@ -140,7 +149,11 @@ export class OAuthStore {
       scope: entry.scope,
       revoked: false,
       accessTokens: new Set(),
-      ...(entry.offline ? { refreshToken: randomToken("1//0sim", 32) } : {}),
+      // As Google does: a refresh token only on the first offline grant of this account to this
+      // client, or when consent was prompted again; later sign-ins get an access token alone.
+      ...(entry.offline && (entry.forceConsent || !this.hasLiveOfflineGrant(entry.email, entry.clientId))
+        ? { refreshToken: randomToken("1//0sim", 32) }
+        : {}),
     };
     this.grants.add(grant);
     if (grant.refreshToken) this.refreshTokens.set(grant.refreshToken, grant);
@@ -352,6 +365,7 @@ export function handleAuthorize(state: SimulatorState, res: ServerResponse, quer
       redirectUri,
       scope,
       offline: query.get("access_type") === "offline",
+      forceConsent: (query.get("prompt") ?? "").split(" ").includes("consent"),
       ...(challenge ? { challenge, challengeMethod: challengeMethod ?? "plain" } : {}),
     });
     redirect(

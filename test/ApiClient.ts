@@ -54,15 +54,22 @@ export class ApiClient {
     return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
   }
 
-  /** The whole OAuth code flow against the simulator, ending with a session and a CSRF token. */
+  /**
+   * The whole OAuth code flow against the simulator, following every redirect as a browser would
+   * (including a second round through the consent screen), ending with a session and a CSRF token.
+   */
   async signIn(email: string): Promise<void> {
-    const start = await this.raw("GET", `/auth/google?login_hint=${encodeURIComponent(email)}`);
-    if (start.status !== 302) throw new Error(`/auth/google answered ${start.status}`);
-    const consent = await fetch(start.headers.get("location")!, { redirect: "manual" });
-    if (consent.status !== 302) throw new Error(`consent answered ${consent.status}`);
-    const callback = await this.raw("GET", consent.headers.get("location")!);
-    if (callback.status !== 302)
-      throw new Error(`callback answered ${callback.status}: ${await callback.text()}`);
+    let res = await this.raw("GET", `/auth/google?login_hint=${encodeURIComponent(email)}`);
+    for (let hop = 0; ; hop++) {
+      if (res.status !== 302)
+        throw new Error(`sign-in hop ${hop} answered ${res.status}: ${await res.text()}`);
+      const next = new URL(res.headers.get("location")!, this.baseUrl).toString();
+      if (next === `${this.baseUrl}/`) break;
+      if (hop > 8) throw new Error("sign-in kept redirecting");
+      res = next.startsWith(this.baseUrl)
+        ? await this.raw("GET", next)
+        : await fetch(next, { redirect: "manual" });
+    }
     const me = await this.json("GET", "/api/me");
     if (me.status !== 200) throw new Error(`/api/me answered ${me.status}`);
     this.csrfToken = me.body.csrfToken;

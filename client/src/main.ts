@@ -22,6 +22,8 @@ const AUTH_ERRORS: Record<string, string> = {
   oauth_denied: "Google sign-in was cancelled, so nothing was connected.",
   oauth_exchange_failed: "Google didn't accept that sign-in. Please try again.",
   oauth_code_missing: "The sign-in didn't finish. Please try again.",
+  oauth_offline_denied:
+    "Google didn't grant lasting access, so inbox-sync can't sync in the background. Please sign in again and allow it.",
   gmail_scope_missing:
     "inbox-sync needs read access to your Gmail. Sign in again and tick the Gmail box on Google's consent screen.",
 };

@@ -22,15 +22,23 @@ export function createOAuthClient(google: Config["google"]): OAuth2Client {
   });
 }
 
-export function consentUrl(client: OAuth2Client, state: string, loginHint?: string): string {
+/**
+ * Google's consent page. Google issues a refresh token only the first time an account grants
+ * offline access to this client, so the consent screen is forced (`prompt=consent`) only when we
+ * need a refresh token we do not hold; otherwise a returning user just signs in.
+ */
+export function consentUrl(
+  client: OAuth2Client,
+  state: string,
+  options: { loginHint?: string; forceConsent?: boolean } = {},
+): string {
   return client.generateAuthUrl({
     access_type: "offline",
-    // Without a consent prompt Google issues a refresh token only the first time.
-    prompt: "consent",
     scope: [GMAIL_SCOPE],
     state,
     include_granted_scopes: true,
-    ...(loginHint ? { login_hint: loginHint } : {}),
+    ...(options.forceConsent ? { prompt: "consent" } : {}),
+    ...(options.loginHint ? { login_hint: options.loginHint } : {}),
   });
 }
 

@@ -53,6 +53,18 @@ export class AccountService {
     });
   }
 
+  /** Whether we hold a refresh token for this Gmail address (Google sends one only once). */
+  async holdsRefreshToken(email: string): Promise<boolean> {
+    const user = await User.findOne({ where: { email: email.trim().toLowerCase() } });
+    const account = user ? await GmailAccount.findOne({ where: { userId: user.id } }) : null;
+    if (!user || !account) return false;
+    try {
+      return Boolean(this.cipher.decrypt(account.encryptedTokens, user.id).refresh_token);
+    } catch {
+      return false;
+    }
+  }
+
   findUser(userId: string): Promise<User | null> {
     return User.findByPk(userId);
   }

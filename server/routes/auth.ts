@@ -10,6 +10,7 @@ import { principalOf, requireCsrf, SESSION_COOKIE } from "../middleware/authenti
 import type { WebContext } from "../WebContext";
 
 const STATE_COOKIE = "oauth_state";
+const CONSENT_COOKIE = "oauth_consent";
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 export function authRoutes(ctx: WebContext): Router {
@@ -24,8 +25,16 @@ export function authRoutes(ctx: WebContext): Router {
     }
     // The state ties the callback to this browser: a callback without the matching cookie is refused.
     const state = randomBytes(24).toString("base64url");
+    const forceConsent = req.query.consent === "1";
     res.cookie(STATE_COOKIE, state, { ...cookieOptions, maxAge: 10 * 60_000 });
-    res.redirect(302, consentUrl(createOAuthClient(ctx.config.google), state, hint || undefined));
+    // Remembered for the callback: if even a forced consent brings no refresh token, say so
+    // rather than send the browser round again.
+    if (forceConsent) res.cookie(CONSENT_COOKIE, "1", { ...cookieOptions, maxAge: 10 * 60_000 });
+    else res.clearCookie(CONSENT_COOKIE, cookieOptions);
+    res.redirect(
+      302,
+      consentUrl(createOAuthClient(ctx.config.google), state, { loginHint: hint || undefined, forceConsent }),
+    );
   });
 
   /**
@@ -83,6 +92,7 @@ export function authRoutes(ctx: WebContext): Router {
             "gmail_scope_missing",
           );
         }
+        ctx.logger.warn({ err }, "Gmail profile lookup failed during sign-in");
         throw new AppError(
           "gmail_unavailable",
           "Gmail did not answer. Try signing in again in a moment.",
@@ -91,6 +101,19 @@ export function authRoutes(ctx: WebContext): Router {
       }
       if (!email) throw new ValidationError("Gmail did not say which account this is.", "oauth_no_email");
 
+      if (!tokens.refresh_token && !(await ctx.accounts.holdsRefreshToken(email))) {
+        // A returning Google account whose refresh token we lost (or never kept): only the
+        // consent screen makes Google issue another.
+        if (parseCookies(req.headers.cookie ?? "")[CONSENT_COOKIE] === "1") {
+          throw new ValidationError(
+            "Google did not grant lasting access to Gmail, so syncing in the background cannot work. Sign in again.",
+            "oauth_offline_denied",
+          );
+        }
+        res.redirect(302, `/auth/google?consent=1&login_hint=${encodeURIComponent(email)}`);
+        return;
+      }
+      res.clearCookie(CONSENT_COOKIE, cookieOptions);
       const user = await ctx.accounts.connect(email, tokens);
       const { cookie } = await ctx.sessions.create(user.id);
       ctx.logger.info({ userId: user.id }, "signed in");
