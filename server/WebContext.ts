@@ -15,6 +15,10 @@ export interface WebContext extends CoreContext {
   dispatcher: SyncDispatcher;
   /** Gmail quota shared with the workers, for syncs run by the streaming fallback. */
   quota: GmailQuota | null;
+  /** Aborted when the node is stopping: syncs running in streams hand their tasks back. */
+  shutdown: AbortSignal;
+  /** Streaming syncs in flight on this node, awaited (briefly) when it stops. */
+  streams: Set<Promise<unknown>>;
   /** Set once Socket.IO is attached; the streaming fallback pushes through it too. */
   io?: SocketServer<ClientToServerEvents, ServerToClientEvents>;
 }

@@ -52,8 +52,11 @@ export async function startWebServer(config: Config, options: WebServerOptions =
   const quota = redisClients
     ? new GmailQuota(redisClients.request, config.queuePrefix, config.gmailQuota)
     : null;
+  const shutdown = new AbortController();
   const ctx: WebContext = {
     ...core,
+    shutdown: shutdown.signal,
+    streams: new Set(),
     quota: quota?.enabled ? quota : null,
     queue,
     redis: redisClients?.request ?? null,
@@ -81,6 +84,12 @@ export async function startWebServer(config: Config, options: WebServerOptions =
     server,
     url,
     async close() {
+      // Streams running a sync stop and put their task back to "queued" before connections go.
+      shutdown.abort();
+      await Promise.race([
+        Promise.allSettled([...ctx.streams]),
+        new Promise((r) => setTimeout(r, 5_000).unref()),
+      ]);
       // Only this node's sockets: a plain disconnectSockets would go through the adapter to every node.
       ctx.io?.local.disconnectSockets(true);
       await new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { User } from "../../core/db/models";
 import { ApiClient } from "../../test/ApiClient";
 import { type Stack, startStack, waitForTask } from "../../test/stack";
 import { startWebServer } from "../WebServer";
@@ -155,6 +156,50 @@ describe("sync pipeline through the queue", () => {
     } finally {
       await cut.close();
     }
+  });
+
+  it("a stream following a task held by a dead stream takes it over once it goes quiet", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "follower@example.com", count: 60 });
+    const user = await stack.signIn("follower@example.com");
+    const { tasks, sequelize } = stack.web.ctx;
+    const userId = (await User.findOne({ where: { email: "follower@example.com" } }))!.id;
+    const { task } = await tasks.createOrJoin(userId, "stream");
+    expect(await tasks.claim(task.id, "stream")).not.toBeNull(); // another node's stream, about to die
+
+    const streaming = readStream(user, "/api/emails/sync/stream");
+    await new Promise((r) => setTimeout(r, 700));
+    await sequelize.query("UPDATE sync_tasks SET updated_at = now() - interval '3 minutes' WHERE id = :id", {
+      replacements: { id: task.id },
+    });
+    const lines = await streaming;
+    expect(lines[0]).toMatchObject({ taskId: task.id, state: "active" });
+    expect(lines.at(-1)).toMatchObject({ taskId: task.id, state: "completed", result: { added: 60 } });
+  });
+
+  it("a web node stopping mid-stream hands the task back, and a worker finishes it", async () => {
+    const node = await startWebServer({ ...stack.webs[0]!.ctx.config, port: 0 }, { migrate: false });
+    await stack.simControl("POST", "/sim/accounts", { email: "leaving@example.com", count: 1200 });
+    await stack.simControl("PUT", "/sim/faults", { latencyMs: 4 });
+    const user = (await stack.signIn("leaving@example.com")).on(node.url);
+    const res = await user.raw("POST", "/api/emails/sync/stream");
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!/"processed":[1-9]\d\d/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const taskId = res.headers.get("x-task-id")!;
+    await node.close();
+    const { body } = await user.on(stack.web.url).json("GET", `/api/emails/sync/status/${taskId}`);
+    expect(body.state).toBe("queued");
+
+    const again = await user.on(stack.web.url).json("POST", "/api/emails/sync");
+    expect(again.body).toMatchObject({ taskId, joined: true });
+    const { final } = await waitForTask(user.on(stack.web.url), taskId);
+    await stack.simControl("DELETE", "/sim/faults");
+    expect(final).toMatchObject({ state: "completed", result: { mode: "full" } });
+    expect((await user.on(stack.web.url).json("GET", "/api/me")).body.emailCount).toBe(1200);
   });
 });
 

@@ -9,6 +9,9 @@ import { snapshotOf } from "../../core/services/TaskService";
 import { userIdOf } from "../middleware/authenticate";
 import type { WebContext } from "../WebContext";
 
+/** How long a stream follows a task another runner holds before it tries to claim it again. */
+const CLAIM_RETRY_MS = 5_000;
+
 const statusUrl = (taskId: string) => `/api/emails/sync/status/${taskId}`;
 
 /**
@@ -74,24 +77,41 @@ export function syncRoutes(ctx: WebContext): Router {
       ctx.io?.to(rooms.task(task.id)).to(rooms.user(userId)).emit("sync:progress", snapshot);
     };
 
-    const outcome = await runSyncTask(ctx, { id: task.id, userId }, "stream", write, {
-      sync: { quota: ctx.quota?.forUser(userId) },
-    });
-    if (outcome.status === "claimed-elsewhere") {
-      let lastSeq = -1;
-      for (;;) {
-        const row = await ctx.tasks.findById(task.id);
-        if (!row) break;
-        const snapshot = await currentSnapshot(ctx, row);
-        if (snapshot.seq !== lastSeq) {
-          lastSeq = snapshot.seq;
-          if (open) res.write(`${JSON.stringify(snapshot)}\n`);
-        }
-        if (isTerminal(snapshot.state) || !open) break;
-        await sleep(500);
-      }
+    // Run the task here; if another runner holds it, follow it, and try again every few
+    // seconds in case that runner died and the task went quiet.
+    const run = streamTask();
+    ctx.streams.add(run);
+    try {
+      await run;
+    } finally {
+      ctx.streams.delete(run);
     }
     res.end();
+
+    async function streamTask(): Promise<void> {
+      let lastSeq = -1;
+      while (open && !ctx.shutdown.aborted) {
+        const outcome = await runSyncTask(ctx, { id: task.id, userId }, "stream", write, {
+          sync: { quota: ctx.quota?.forUser(userId), signal: ctx.shutdown },
+          // This node is stopping: the task goes back to "queued" for a worker or the next request.
+          willRetry: () => ctx.shutdown.aborted,
+        });
+        if (outcome.status !== "claimed-elsewhere") break;
+        let finished = false;
+        for (let waited = 0; waited < CLAIM_RETRY_MS && open && !ctx.shutdown.aborted; waited += 500) {
+          const row = await ctx.tasks.findById(task.id);
+          const snapshot = row ? await currentSnapshot(ctx, row) : null;
+          if (snapshot && snapshot.seq !== lastSeq) {
+            lastSeq = snapshot.seq;
+            if (open) res.write(`${JSON.stringify(snapshot)}\n`);
+          }
+          finished = !snapshot || isTerminal(snapshot.state);
+          if (finished) break;
+          await sleep(500);
+        }
+        if (finished || !open || ctx.shutdown.aborted) break;
+      }
+    }
   });
 
   return router;
