@@ -57,7 +57,12 @@ describe("operations: queue dashboard and metrics", () => {
       const user = await withMetrics.signIn("counted@example.com");
       await waitForTask(user, (await user.json("POST", "/api/emails/sync")).body.taskId);
       const url = withMetrics.workers[0]!.metricsUrl!;
-      const text = await (await fetch(url)).text();
+      // The worker counts a run just after it writes the task's final row: read until it has.
+      let text = "";
+      for (let i = 0; i < 100 && !text.includes('outcome="completed"'); i++) {
+        if (i) await new Promise((r) => setTimeout(r, 20));
+        text = await (await fetch(url)).text();
+      }
       expect(text).toMatch(/^inbox_sync_worker_syncs_total\{outcome="completed",mode="full"\} 1$/m);
       expect(text).toMatch(/^inbox_sync_worker_messages_total\{change="added"\} 35$/m);
       expect(text).toMatch(/^inbox_sync_worker_sync_duration_seconds_count\{outcome="completed"\} 1$/m);
