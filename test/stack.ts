@@ -6,6 +6,7 @@ import { freePort } from "../scripts/lib/devServices";
 import { startWebServer, type WebServer, type WebServerOptions } from "../server/WebServer";
 import { type SyncWorker, startSyncWorker } from "../worker/SyncWorker";
 import { ApiClient } from "./ApiClient";
+import { spawnWorker, type WorkerProcess } from "./processes";
 
 /** Fast retries for tests: faults are injected on purpose, waiting 30 s each proves nothing. */
 export const TEST_RETRY = { attempts: 8, baseDelayMs: 20, maxDelayMs: 200 };
@@ -21,6 +22,8 @@ export interface Stack {
   /** Calls the simulator's control API. */
   simControl<T = any>(method: string, path: string, body?: unknown): Promise<T>;
   addWorker(): Promise<SyncWorker>;
+  /** A worker in a process of its own, on this stack's database, Redis prefix and simulator. */
+  spawnWorker(env?: Record<string, string>): Promise<WorkerProcess>;
   close(): Promise<void>;
 }
 
@@ -92,6 +95,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     web: webs[0]!,
     simControl,
     addWorker,
+    spawnWorker: (extra = {}) =>
+      spawnWorker({
+        databaseUrl: config.databaseUrl!,
+        redisUrl: config.redisUrl,
+        queuePrefix: config.queuePrefix,
+        simUrl: sim.url,
+        env: extra,
+      }),
     async signIn(email: string, node = 0) {
       const client = new ApiClient(webs[node]!.url);
       await client.signIn(email);

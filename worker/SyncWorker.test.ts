@@ -3,7 +3,6 @@ import type { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { User } from "../core/db/models";
 import { SEQ_SPAN } from "../core/services/TaskService";
-import { spawnWorker } from "../test/processes";
 import { type Stack, startStack, waitForTask } from "../test/stack";
 
 describe("sync worker", () => {
@@ -109,12 +108,7 @@ describe("sync worker", () => {
     const user = await stack.signIn("sigterm@example.com");
     const inProcess = stack.workers[0]!.worker;
     await inProcess.pause();
-    const proc = await spawnWorker({
-      databaseUrl: stack.config.databaseUrl!,
-      redisUrl: stack.config.redisUrl,
-      queuePrefix: stack.config.queuePrefix,
-      simUrl: stack.sim.url,
-    });
+    const proc = await stack.spawnWorker();
     try {
       const { body } = await user.json("POST", "/api/emails/sync");
       for (;;) {

@@ -7,7 +7,6 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort, provisionScratchDatabase } from "../scripts/lib/devServices";
 import type { ApiClient } from "../test/ApiClient";
-import { spawnWorker } from "../test/processes";
 import { type Stack, startStack, waitForTask } from "../test/stack";
 
 /**
@@ -127,13 +126,7 @@ describe("infrastructure restarts during a sync", () => {
     const user = await stack.signIn("sigkill@example.com");
     const survivor = stack.workers[0]!.worker;
     await survivor.pause();
-    const doomed = await spawnWorker({
-      databaseUrl: stack.config.databaseUrl!,
-      redisUrl: stack.config.redisUrl,
-      queuePrefix: stack.config.queuePrefix,
-      simUrl: stack.sim.url,
-      env: { WORKER_LOCK_SECONDS: "2" },
-    });
+    const doomed = await stack.spawnWorker({ WORKER_LOCK_SECONDS: "2" });
     cleanups.push(() => doomed.stop(0));
 
     const { body } = await user.json("POST", "/api/emails/sync");
