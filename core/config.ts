@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { MAX_CALL_COST } from "./sync/QuotaGate";
 
 /**
  * The only reader of `process.env`. Every process (web, worker, migrate, start) calls
@@ -16,6 +17,19 @@ const GOOGLE_DEFAULTS = {
 };
 
 const optionalUrl = z.url().optional();
+
+/**
+ * A quota rate below the dearest call's cost could never pay for that call: every sync would wait
+ * for ever. Zero still means "no limit".
+ */
+const quotaRate = (max: number) =>
+  z.coerce
+    .number()
+    .min(0)
+    .max(max)
+    .refine((v) => v === 0 || v >= MAX_CALL_COST, {
+      message: `must be 0 (no limit) or at least ${MAX_CALL_COST}, the cost of one messages.get`,
+    });
 
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -48,18 +62,23 @@ const envSchema = z.object({
     .optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
   /** Gmail quota units per user per second that all workers together may spend; 0 = no limit. */
-  GMAIL_USER_UNITS_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(250),
+  GMAIL_USER_UNITS_PER_SECOND: quotaRate(1_000_000).default(250),
   /** Gmail quota units per second for the whole project; 0 = no limit. */
-  GMAIL_PROJECT_UNITS_PER_SECOND: z.coerce.number().min(0).max(10_000_000).default(20_000),
+  GMAIL_PROJECT_UNITS_PER_SECOND: quotaRate(10_000_000).default(20_000),
   /** Comma-separated e-mail addresses allowed to open /admin/queues. */
   ADMIN_EMAILS: z.string().default(""),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATA_DIR: z.string().default(".data"),
   /**
-   * Seconds a worker's job lock lasts without renewal: how soon a job whose worker died without
-   * warning (SIGKILL, out of memory, a lost machine) is given to another worker.
+   * Seconds a task's owner (a worker's job or a web node's stream) may go without renewing its
+   * lease before another runner may take the task over. The owner renews every third of it.
    */
-  WORKER_LOCK_SECONDS: z.coerce.number().int().min(2).max(3600).default(30),
+  TASK_LEASE_SECONDS: z.coerce.number().int().min(3).max(600).default(10),
+  /**
+   * Seconds a worker's BullMQ job lock lasts without renewal: how soon BullMQ hands a dead
+   * worker's job to another worker. Defaults to TASK_LEASE_SECONDS so both lapse together.
+   */
+  WORKER_LOCK_SECONDS: z.coerce.number().int().min(2).max(3600).optional(),
   /**
    * Longest stretch one sync holds a worker slot while other syncs wait: then it hands its task
    * back to the queue (behind them) and resumes later where it stopped. 0 = never.
@@ -68,7 +87,7 @@ const envSchema = z.object({
   /** Port of a worker's own Prometheus /metrics (0 = any free port); unset = not served. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Seconds after which a worker that stopped beating counts as gone. */
-  WORKER_HEARTBEAT_TTL: z.coerce.number().int().min(2).max(600).default(15),
+  WORKER_HEARTBEAT_TTL: z.coerce.number().int().min(2).max(600).default(10),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -94,6 +113,8 @@ export interface Config {
   tokenEncryptionKey: Buffer;
   workerConcurrency: number;
   workerLockSeconds: number;
+  /** See TASK_LEASE_SECONDS. */
+  taskLeaseSeconds: number;
   syncSliceSeconds: number;
   workerMetricsPort: number | undefined;
   gmailQuota: { userUnitsPerSecond: number; projectUnitsPerSecond: number };
@@ -183,7 +204,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         devSecret(e.DATA_DIR, "token-encryption-key", () => randomBytes(32).toString("hex")),
     ),
     workerConcurrency: e.WORKER_CONCURRENCY,
-    workerLockSeconds: e.WORKER_LOCK_SECONDS,
+    workerLockSeconds: e.WORKER_LOCK_SECONDS ?? e.TASK_LEASE_SECONDS,
+    taskLeaseSeconds: e.TASK_LEASE_SECONDS,
     syncSliceSeconds: e.SYNC_SLICE_SECONDS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     gmailQuota: {

@@ -8,6 +8,9 @@ export const GMAIL_METHOD_COSTS = {
 
 export type GmailMethod = keyof typeof GMAIL_METHOD_COSTS;
 
+/** The dearest call: a quota rate below it could never pay for one. */
+export const MAX_CALL_COST = Math.max(...Object.values(GMAIL_METHOD_COSTS));
+
 /**
  * Asked before every Gmail call. An implementation shared by all workers (a token bucket in
  * Redis per Gmail user and one per project) keeps the whole fleet under Google's quota instead
