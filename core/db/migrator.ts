@@ -2,6 +2,7 @@ import type { QueryInterface, Sequelize } from "sequelize";
 import { SequelizeStorage, Umzug } from "umzug";
 import * as initial from "./migrations/0001-initial";
 import * as emailSearchIndex from "./migrations/0002-email-search-index";
+import * as taskLease from "./migrations/0003-task-lease";
 
 /**
  * Migrations are listed here rather than globbed so that a bundled build carries them. Add new
@@ -10,6 +11,7 @@ import * as emailSearchIndex from "./migrations/0002-email-search-index";
 const MIGRATIONS = [
   { name: "0001-initial", ...initial },
   { name: "0002-email-search-index", ...emailSearchIndex },
+  { name: "0003-task-lease", ...taskLease },
 ];
 
 export function createMigrator(sequelize: Sequelize, logger?: { info: (msg: string) => void }) {

@@ -18,6 +18,11 @@ export class SyncTask extends Model {
   declare total: CreationOptional<number>;
   declare seq: CreationOptional<number>;
   declare attempts: CreationOptional<number>;
+  /** Who holds the task's lease, and until when (core/tasks/TaskLease.ts). */
+  declare leaseOwner: string | null;
+  declare leaseExpiresAt: Date | null;
+  /** When a task waiting out the queue's retry backoff runs again. */
+  declare retryAt: Date | null;
   declare result: SyncResult | null;
   declare error: TaskError | null;
   declare createdAt: CreationOptional<Date>;
@@ -35,8 +40,19 @@ export class SyncTask extends Model {
         phase: { type: DataTypes.TEXT, allowNull: false, defaultValue: "listing" },
         processed: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
         total: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
-        seq: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+        // bigint arrives from pg as a string; seq stays far below 2^53, so a number is exact.
+        seq: {
+          type: DataTypes.BIGINT,
+          allowNull: false,
+          defaultValue: 0,
+          get(this: SyncTask) {
+            return Number(this.getDataValue("seq"));
+          },
+        },
         attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+        leaseOwner: { type: DataTypes.TEXT, allowNull: true },
+        leaseExpiresAt: { type: DataTypes.DATE, allowNull: true },
+        retryAt: { type: DataTypes.DATE, allowNull: true },
         result: { type: DataTypes.JSONB, allowNull: true },
         error: { type: DataTypes.JSONB, allowNull: true },
         startedAt: { type: DataTypes.DATE, allowNull: true },
