@@ -16,7 +16,11 @@ describe("migrations", () => {
     try {
       // Two processes starting at once (web and worker): the advisory lock makes one wait.
       const [first, second] = await Promise.all([migrate(a), migrate(b)]);
-      expect([...first, ...second].sort()).toEqual(["0001-initial", "0002-email-search-index"]);
+      expect([...first, ...second].sort()).toEqual([
+        "0001-initial",
+        "0002-email-search-index",
+        "0004-account-lifecycle",
+      ]);
       const tables = async () =>
         (
           await a.query<{ tablename: string }>(
@@ -35,7 +39,7 @@ describe("migrations", () => {
 
       await createMigrator(a).down({ to: 0 });
       expect(await tables()).toEqual([]);
-      expect(await migrate(a)).toEqual(["0001-initial", "0002-email-search-index"]);
+      expect(await migrate(a)).toEqual(["0001-initial", "0002-email-search-index", "0004-account-lifecycle"]);
       expect(await migrate(a)).toEqual([]);
     } finally {
       await a.close();

@@ -3,6 +3,7 @@ import { SequelizeStorage, Umzug } from "umzug";
 import * as initial from "./migrations/0001-initial";
 import * as emailSearchIndex from "./migrations/0002-email-search-index";
 import * as taskLease from "./migrations/0003-task-lease";
+import * as accountLifecycle from "./migrations/0004-account-lifecycle";
 
 /**
  * Migrations are listed here rather than globbed so that a bundled build carries them. Add new
@@ -11,6 +12,7 @@ import * as taskLease from "./migrations/0003-task-lease";
 const MIGRATIONS = [
   { name: "0001-initial", ...initial },
   { name: "0002-email-search-index", ...emailSearchIndex },
+  { name: "0004-account-lifecycle", ...accountLifecycle },
   { name: "0003-task-lease", ...taskLease },
 ];
 

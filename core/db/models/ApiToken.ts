@@ -7,6 +7,8 @@ export class ApiToken extends Model {
   declare tokenHash: string;
   declare name: string;
   declare lastUsedAt: Date | null;
+  /** Null: the token lasts until it is revoked. */
+  declare expiresAt: Date | null;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -18,6 +20,7 @@ export class ApiToken extends Model {
         tokenHash: { type: DataTypes.TEXT, allowNull: false, unique: true },
         name: { type: DataTypes.TEXT, allowNull: false, defaultValue: "" },
         lastUsedAt: { type: DataTypes.DATE, allowNull: true },
+        expiresAt: { type: DataTypes.DATE, allowNull: true },
       },
       { sequelize, tableName: "api_tokens" },
     );

@@ -1,6 +1,7 @@
 import { type CreationOptional, DataTypes, Model, type Sequelize } from "sequelize";
 
-export type GmailAccountStatus = "connected" | "reauth_required";
+/** `disconnected`: the user disconnected Gmail; the tokens are forgotten and the grant revoked. */
+export type GmailAccountStatus = "connected" | "reauth_required" | "disconnected";
 
 /** A user's Gmail connection: the encrypted OAuth token set and where the last sync stopped. */
 export class GmailAccount extends Model {

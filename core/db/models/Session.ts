@@ -10,6 +10,8 @@ export class Session extends Model {
   declare userId: string;
   declare csrfToken: string;
   declare expiresAt: Date;
+  /** Last use, written at most once a minute: the idle expiry counts from it. */
+  declare lastSeenAt: CreationOptional<Date>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -20,6 +22,7 @@ export class Session extends Model {
         userId: { type: DataTypes.UUID, allowNull: false },
         csrfToken: { type: DataTypes.TEXT, allowNull: false },
         expiresAt: { type: DataTypes.DATE, allowNull: false },
+        lastSeenAt: { type: DataTypes.DATE, allowNull: false, defaultValue: DataTypes.NOW },
       },
       { sequelize, tableName: "sessions" },
     );
