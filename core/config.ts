@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { keyWeakness, textSecretWeakness } from "./secretStrength";
 import { MAX_CALL_COST } from "./sync/QuotaGate";
 
 /**
@@ -84,6 +85,16 @@ const envSchema = z.object({
    * back to the queue (behind them) and resumes later where it stopped. 0 = never.
    */
   SYNC_SLICE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  /**
+   * The demo switch: lets a production process run against the Gmail simulator (or any plain-http
+   * Google stand-in) with the dev OAuth client. Never set it where real people sign in.
+   */
+  INBOX_SYNC_DEMO: z.enum(["0", "1"], "must be 1 (demo) or 0").default("0"),
+  /**
+   * Bearer token that /metrics asks for; unset = /metrics is not served on the web port. Metrics
+   * name users' queue depth and request volumes: not for the public.
+   */
+  METRICS_TOKEN: z.string().min(32, "at least 32 characters").optional(),
   /** Port of a worker's own Prometheus /metrics (0 = any free port); unset = not served. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Seconds after which a worker that stopped beating counts as gone. */
@@ -141,6 +152,10 @@ function withSlash(url: string): string {
   return url.endsWith("/") ? url : `${url}/`;
 }
 
+  /** INBOX_SYNC_DEMO=1: production may use the simulator and plain http; every start says so. */
+  demo: boolean;
+  /** Bearer token for /metrics; undefined = /metrics is not served on the web port. */
+  metricsToken: string | undefined;
 function parseKey(value: string): Buffer {
   return /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, "hex") : Buffer.from(value, "base64");
 }
@@ -170,6 +185,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const realGoogle = Boolean(e.GOOGLE_CLIENT_ID || e.GOOGLE_CLIENT_SECRET);
+/** What web and worker log at start while INBOX_SYNC_DEMO=1, so no operator misses it. */
+export const DEMO_SWITCH_LINE =
+  "demo switch on (INBOX_SYNC_DEMO=1): the Gmail simulator, plain-http Google endpoints and the dev OAuth client are allowed; never let real users in";
+
   if (realGoogle && !(e.GOOGLE_CLIENT_ID && e.GOOGLE_CLIENT_SECRET)) {
     throw new ConfigError(
       e.GOOGLE_CLIENT_ID ? "GOOGLE_CLIENT_SECRET" : "GOOGLE_CLIENT_ID",
@@ -181,6 +200,60 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
 
   return {
+/** The OAuth client of development and of the simulator, which accepts any client. */
+const DEV_CLIENT = { id: "inbox-sync-dev", secret: "inbox-sync-dev-secret" };
+
+/**
+ * The bits a secret must at least measure. Generated secrets measure far more: 32 random hex
+ * digits (the shortest allowed) never fell below 94 in 20,000 draws; 32 random bytes never below 142.
+ */
+const MIN_TEXT_SECRET_BITS = 80;
+const MIN_KEY_BITS = 128;
+const GENERATE = "generate one with `openssl rand -hex 32`";
+
+/** Production secrets must be ones nobody can guess: one line names the first weak one. */
+function requireStrongSecrets(e: Env): void {
+  const texts = [
+    ["SESSION_SECRET", e.SESSION_SECRET],
+    ["METRICS_TOKEN", e.METRICS_TOKEN],
+  ] as const;
+  for (const [name, value] of texts) {
+    const weakness = value === undefined ? undefined : textSecretWeakness(value, MIN_TEXT_SECRET_BITS);
+    if (weakness) throw new ConfigError(name, `is too weak for production: it ${weakness}; ${GENERATE}`);
+  }
+  const keyWeak = keyWeakness(parseKey(e.TOKEN_ENCRYPTION_KEY!), MIN_KEY_BITS);
+  if (keyWeak) {
+    throw new ConfigError("TOKEN_ENCRYPTION_KEY", `is too weak for production: it ${keyWeak}; ${GENERATE}`);
+  }
+}
+
+/**
+ * Production talks to the real Google over TLS with a real OAuth client: the simulator's consent
+ * page signs anyone in as any account, and plain http exposes codes and tokens on the wire.
+ * INBOX_SYNC_DEMO=1 is the one way round this.
+ */
+function refuseDemo(e: Env, google: Config["google"], publicUrl: string): void {
+  const hint = "when NODE_ENV=production (INBOX_SYNC_DEMO=1 allows it for a demo)";
+  if (e.GMAIL_SIM_URL) throw new ConfigError("GMAIL_SIM_URL", `must not be set ${hint}`);
+  if (!e.GOOGLE_CLIENT_ID) throw new ConfigError("GOOGLE_CLIENT_ID", `is required ${hint}`);
+  if (e.GOOGLE_CLIENT_ID === DEV_CLIENT.id) {
+    throw new ConfigError("GOOGLE_CLIENT_ID", `must be a real Google OAuth client id ${hint}`);
+  }
+  if (e.GOOGLE_CLIENT_SECRET === DEV_CLIENT.secret) {
+    throw new ConfigError("GOOGLE_CLIENT_SECRET", `must be a real Google OAuth client secret ${hint}`);
+  }
+  const endpoints = [
+    ["GMAIL_API_ROOT", google.apiRoot],
+    ["GOOGLE_AUTH_URL", google.authUrl],
+    ["GOOGLE_TOKEN_URL", google.tokenUrl],
+    ["GOOGLE_REVOKE_URL", google.revokeUrl],
+    ["PUBLIC_URL", publicUrl],
+  ] as const;
+  for (const [name, url] of endpoints) {
+    if (new URL(url).protocol !== "https:") throw new ConfigError(name, `must be an https:// URL ${hint}`);
+  }
+}
+
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
@@ -188,15 +261,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     queuePrefix: e.QUEUE_PREFIX,
     publicUrl,
-    google: {
-      clientId: e.GOOGLE_CLIENT_ID ?? "inbox-sync-dev",
-      clientSecret: e.GOOGLE_CLIENT_SECRET ?? "inbox-sync-dev-secret",
-      redirectUri: `${publicUrl}/auth/google/callback`,
-      apiRoot: withSlash(e.GMAIL_API_ROOT ?? (sim ? `${sim}/` : GOOGLE_DEFAULTS.apiRoot)),
-      authUrl: e.GOOGLE_AUTH_URL ?? (sim ? `${sim}/o/oauth2/v2/auth` : GOOGLE_DEFAULTS.authUrl),
-      tokenUrl: e.GOOGLE_TOKEN_URL ?? (sim ? `${sim}/token` : GOOGLE_DEFAULTS.tokenUrl),
-      revokeUrl: e.GOOGLE_REVOKE_URL ?? (sim ? `${sim}/revoke` : GOOGLE_DEFAULTS.revokeUrl),
-    },
+    google,
+    demo,
+    metricsToken: e.METRICS_TOKEN,
     sessionSecret:
       e.SESSION_SECRET ?? devSecret(e.DATA_DIR, "session-secret", () => randomBytes(32).toString("hex")),
     tokenEncryptionKey: parseKey(
@@ -208,10 +275,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     taskLeaseSeconds: e.TASK_LEASE_SECONDS,
     syncSliceSeconds: e.SYNC_SLICE_SECONDS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
+  const demo = e.INBOX_SYNC_DEMO === "1";
+
     gmailQuota: {
       userUnitsPerSecond: e.GMAIL_USER_UNITS_PER_SECOND,
       projectUnitsPerSecond: e.GMAIL_PROJECT_UNITS_PER_SECOND,
     },
+    requireStrongSecrets(e);
     workerHeartbeatTtlSeconds: e.WORKER_HEARTBEAT_TTL,
     adminEmails: e.ADMIN_EMAILS.split(",")
       .map((s) => s.trim().toLowerCase())
@@ -223,6 +293,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 }
 
 function prettyAvailable(): boolean {
+  const google = {
+    clientId: e.GOOGLE_CLIENT_ID ?? DEV_CLIENT.id,
+    clientSecret: e.GOOGLE_CLIENT_SECRET ?? DEV_CLIENT.secret,
+    redirectUri: `${publicUrl}/auth/google/callback`,
+    apiRoot: withSlash(e.GMAIL_API_ROOT ?? (sim ? `${sim}/` : GOOGLE_DEFAULTS.apiRoot)),
+    authUrl: e.GOOGLE_AUTH_URL ?? (sim ? `${sim}/o/oauth2/v2/auth` : GOOGLE_DEFAULTS.authUrl),
+    tokenUrl: e.GOOGLE_TOKEN_URL ?? (sim ? `${sim}/token` : GOOGLE_DEFAULTS.tokenUrl),
+    revokeUrl: e.GOOGLE_REVOKE_URL ?? (sim ? `${sim}/revoke` : GOOGLE_DEFAULTS.revokeUrl),
+  };
+  if (production && !demo) refuseDemo(e, google, publicUrl);
   try {
     import.meta.resolve("pino-pretty");
     return true;
