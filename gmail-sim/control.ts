@@ -2,7 +2,8 @@
  * The simulator's control API (JSON), for tests and benchmarks:
  *
  *   GET    /sim/accounts                              every account's summary
- *   POST   /sim/accounts {email, count}               create, or reset (grants revoked)
+ *   POST   /sim/accounts {email, count, sub?}         create, or reset (grants revoked); `sub` sets
+ *                                                     the account's stable id (409 if another holds it)
  *   GET    /sim/accounts/:email                       {email, messagesTotal, threadsTotal, historyId, historyFloor}
  *   DELETE /sim/accounts/:email                       remove the account
  *   GET    /sim/accounts/:email/messages?limit=       newest first: {id, threadId, labelIds, historyId, internalDate}
@@ -19,6 +20,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { controlError } from "./errors";
 import { parseFaultSettings } from "./faults";
 import { messageSummary } from "./gmailApi";
+import { isSub } from "./identity";
 import type { Mailbox } from "./Mailbox";
 import { parseQuotaSettings } from "./quota";
 import { BodyError, readJsonObject, sendJson } from "./respond";
@@ -36,9 +38,10 @@ class ControlError extends Error {
 
 const badRequest = (message: string) => new ControlError(400, "invalid_request", message);
 
-function summary(mailbox: Mailbox) {
+function summary(mailbox: Mailbox, state: SimulatorState) {
   return {
     email: mailbox.email,
+    sub: state.identities.subOf(mailbox.email),
     messagesTotal: mailbox.messagesTotal,
     threadsTotal: mailbox.threadsTotal,
     historyId: String(mailbox.historyId),
@@ -87,19 +90,26 @@ async function route(
 
   if (resource === "accounts") {
     if (emailPart === undefined) {
-      if (method === "GET") return [200, { accounts: [...state.accounts.values()].map(summary) }];
+      if (method === "GET")
+        return [200, { accounts: [...state.accounts.values()].map((m) => summary(m, state)) }];
       if (method === "POST") {
         if (!isEmail(body.email)) throw badRequest("email must be an email address.");
+        if (body.sub !== undefined && !isSub(body.sub)) throw badRequest("sub must be a string of digits.");
+        const holder = body.sub === undefined ? undefined : state.identities.holder(body.sub);
+        if (holder !== undefined && holder !== body.email.trim().toLowerCase()) {
+          throw new ControlError(409, "sub_taken", `The account ${holder} has sub ${body.sub}.`);
+        }
         const mailbox = state.createAccount(
           body.email,
           count(body.count ?? 0, "count", 0, MAX_MESSAGES_PER_ACCOUNT),
+          body.sub,
         );
-        return [201, summary(mailbox)];
+        return [201, summary(mailbox, state)];
       }
     } else {
       const email = decode(emailPart);
       if (sub === undefined) {
-        if (method === "GET") return [200, summary(mailboxOf(state, email))];
+        if (method === "GET") return [200, summary(mailboxOf(state, email), state)];
         if (method === "DELETE") {
           mailboxOf(state, email);
           state.deleteAccount(email);

@@ -30,6 +30,13 @@ describe("environment", () => {
     expect(() => readEnv({ SIM_BASE_TIME: "yesterday" })).toThrow(/SIM_BASE_TIME/);
     expect(readEnv({ SIM_BASE_TIME: "2025-01-02T03:04:05Z" }).baseTime).toBe(Date.UTC(2025, 0, 2, 3, 4, 5));
   });
+
+  it("takes the ID tokens' issuer from SIM_ISSUER when it is a URL", () => {
+    expect(readEnv({ SIM_ISSUER: "https://accounts.example.test" }).issuer).toBe(
+      "https://accounts.example.test",
+    );
+    expect(() => readEnv({ SIM_ISSUER: "accounts" })).toThrow(/SIM_ISSUER/);
+  });
 });
 
 function run(env: Record<string, string>, onLine?: (line: string, kill: () => void) => void) {

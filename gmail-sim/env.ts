@@ -1,4 +1,4 @@
-/** Reads the simulator's environment (SIM_PORT, SIM_HOST, SIM_ACCOUNTS, SIM_SEED, SIM_BASE_TIME, SIM_TOKEN_TTL, SIM_LOG). */
+/** Reads the simulator's environment (SIM_PORT, SIM_HOST, SIM_ACCOUNTS, SIM_SEED, SIM_BASE_TIME, SIM_TOKEN_TTL, SIM_ISSUER, SIM_LOG). */
 
 import type { SimulatorAccountSpec } from "./server";
 import { isEmail, MAX_MESSAGES_PER_ACCOUNT } from "./state";
@@ -13,6 +13,7 @@ export interface SimulatorEnv {
   seed?: string;
   accessTokenLifetimeSeconds?: number;
   baseTime?: number;
+  issuer?: string;
   log: boolean;
 }
 
@@ -70,6 +71,11 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): SimulatorEnv {
       throw new EnvError(`SIM_TOKEN_TTL must be a whole number of seconds (at least 1), not "${ttl}".`);
     }
     result.accessTokenLifetimeSeconds = Number(ttl);
+  }
+  const issuer = env.SIM_ISSUER?.trim();
+  if (issuer) {
+    if (!URL.canParse(issuer)) throw new EnvError(`SIM_ISSUER must be a URL, not "${issuer}".`);
+    result.issuer = issuer;
   }
   return result;
 }

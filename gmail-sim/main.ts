@@ -24,6 +24,7 @@ async function main(): Promise<void> {
       ? {}
       : { accessTokenLifetimeSeconds: env.accessTokenLifetimeSeconds }),
     ...(env.baseTime === undefined ? {} : { baseTime: env.baseTime }),
+    ...(env.issuer === undefined ? {} : { issuer: env.issuer }),
     log: env.log,
   });
 

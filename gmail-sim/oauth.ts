@@ -5,20 +5,43 @@
  *                           client credentials in the body or a Basic header)
  *   POST /revoke            revokes a grant given any of its tokens (query or body `token`)
  *   GET  /tokeninfo         what an access token is worth
+ * A grant whose scope holds `openid` also gets an ID token (see identity.ts). PKCE (RFC 7636) is
+ * enforced as Google does: a code issued for a `code_challenge` is exchanged only with its
+ * `code_verifier`.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { oauthError } from "./errors";
+import { accessTokenHash, ID_TOKEN_LIFETIME_SECONDS, type IdTokenSigner, issuerFor } from "./identity";
 import { BodyError, escapeHtml, readFields, redirect, sendHtml, sendJson } from "./respond";
 import type { SimulatorState } from "./state";
 
 export const DEFAULT_SCOPE = "https://www.googleapis.com/auth/gmail.readonly";
+/** Google answers the short scope names with their full URLs (`openid` stays as it is). */
+const SCOPE_ALIASES: Record<string, string> = {
+  email: "https://www.googleapis.com/auth/userinfo.email",
+  profile: "https://www.googleapis.com/auth/userinfo.profile",
+};
+/** RFC 7636 4.1/4.2: 43 to 128 unreserved characters, for a verifier and (S256 or plain) a challenge. */
+const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/;
+
+export function normalizeScope(scope: string): string {
+  const scopes = scope
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((s) => SCOPE_ALIASES[s] ?? s);
+  return [...new Set(scopes)].join(" ");
+}
+
+const hasOpenId = (scope: string) => scope.split(" ").includes("openid");
 const CODE_LIFETIME_MS = 10 * 60 * 1000;
 const EXPIRED_OR_REVOKED = "Token has been expired or revoked.";
 
 export interface Grant {
   readonly id: number;
   readonly email: string;
+  /** The account's stable id at the time of consent. */
+  readonly sub?: string;
   readonly clientId: string;
   readonly scope: string;
   readonly refreshToken?: string;
@@ -34,6 +57,8 @@ export interface AccessToken {
 
 interface AuthorizationCode {
   readonly email: string;
+  readonly sub?: string;
+  readonly nonce?: string;
   readonly clientId: string;
   readonly redirectUri: string;
   readonly scope: string;
@@ -52,6 +77,13 @@ export interface TokenResponse {
   refresh_token?: string;
   scope: string;
   token_type: "Bearer";
+  id_token?: string;
+}
+
+/** What the token endpoint needs to sign an ID token. */
+export interface IdTokenContext {
+  issuer: string;
+  signer: IdTokenSigner;
 }
 
 export type TokenOutcome =
@@ -114,7 +146,7 @@ export class OAuthStore {
     }
   }
 
-  exchangeCode(fields: Record<string, string>): TokenOutcome {
+  exchangeCode(fields: Record<string, string>, identity?: IdTokenContext): TokenOutcome {
     const code = fields.code;
     if (!code)
       return {
@@ -132,11 +164,14 @@ export class OAuthStore {
     }
     if (entry.challenge) {
       const verifier = fields.code_verifier ?? "";
+      if (!verifier) {
+        return { ok: false, status: 400, error: "invalid_grant", description: "Missing code verifier." };
+      }
       const computed =
         entry.challengeMethod === "S256"
           ? createHash("sha256").update(verifier).digest("base64url")
           : verifier;
-      if (computed !== entry.challenge) {
+      if (!PKCE_VALUE.test(verifier) || computed !== entry.challenge) {
         return { ok: false, status: 400, error: "invalid_grant", description: "Invalid code verifier." };
       }
     }
@@ -145,6 +180,7 @@ export class OAuthStore {
     const grant: Grant = {
       id: this.nextGrantId++,
       email: entry.email,
+      ...(entry.sub ? { sub: entry.sub } : {}),
       clientId: entry.clientId,
       scope: entry.scope,
       revoked: false,
@@ -159,6 +195,21 @@ export class OAuthStore {
     if (grant.refreshToken) this.refreshTokens.set(grant.refreshToken, grant);
     const body = this.issueAccessToken(grant);
     if (grant.refreshToken) body.refresh_token = grant.refreshToken;
+    if (identity && grant.sub && hasOpenId(grant.scope)) {
+      const iat = Math.floor(this.now() / 1000);
+      body.id_token = identity.signer.sign({
+        iss: identity.issuer,
+        azp: grant.clientId,
+        aud: grant.clientId,
+        sub: grant.sub,
+        email: grant.email,
+        email_verified: true,
+        at_hash: accessTokenHash(body.access_token),
+        ...(entry.nonce ? { nonce: entry.nonce } : {}),
+        iat,
+        exp: iat + ID_TOKEN_LIFETIME_SECONDS,
+      });
+    }
     return { ok: true, body };
   }
 
@@ -354,13 +405,21 @@ export function handleAuthorize(state: SimulatorState, res: ServerResponse, quer
     errorPage(res, "invalid_request", "Invalid code_challenge_method.");
     return;
   }
+  const challenge = query.get("code_challenge") ?? undefined;
+  if (challenge !== undefined && !PKCE_VALUE.test(challenge)) {
+    errorPage(res, "invalid_request", "Invalid code_challenge.");
+    return;
+  }
 
   const hint = query.get("login_hint")?.trim().toLowerCase();
   if (hint && state.accounts.has(hint)) {
-    const scope = (query.get("scope") ?? "").trim() || DEFAULT_SCOPE;
-    const challenge = query.get("code_challenge") ?? undefined;
+    const scope = normalizeScope((query.get("scope") ?? "").trim() || DEFAULT_SCOPE);
+    const nonce = query.get("nonce") ?? undefined;
+    const sub = state.identities.subOf(hint);
     const code = state.oauth.issueCode({
       email: hint,
+      ...(sub ? { sub } : {}),
+      ...(nonce ? { nonce } : {}),
       clientId,
       redirectUri,
       scope,
@@ -441,7 +500,10 @@ export async function handleToken(
   let outcome: TokenOutcome;
   if (grantType === "authorization_code") {
     state.stats.call("oauth.exchange");
-    outcome = state.oauth.exchangeCode(fields);
+    outcome = state.oauth.exchangeCode(fields, {
+      issuer: issuerFor(req, state.issuer),
+      signer: state.signer,
+    });
   } else if (grantType === "refresh_token") {
     state.stats.call("oauth.refresh");
     outcome = state.oauth.refresh(fields);
@@ -497,6 +559,7 @@ export function handleTokenInfo(state: SimulatorState, res: ServerResponse, quer
     scope: entry.grant.scope,
     exp: String(Math.floor(entry.expiresAt / 1000)),
     expires_in: String(expiresIn),
+    ...(entry.grant.sub ? { sub: entry.grant.sub } : {}),
     email: entry.grant.email,
     email_verified: "true",
     access_type: entry.grant.refreshToken ? "offline" : "online",

@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import { handleControl } from "./control";
 import { controlError, gmailErrors } from "./errors";
 import { GMAIL_PREFIX, handleGmailApi } from "./gmailApi";
+import { handleCerts, handleDiscovery } from "./identity";
 import { handleAuthorize, handleRevoke, handleToken, handleTokenInfo } from "./oauth";
 import { sendApiError, sendJson, splitUrl } from "./respond";
 import { SimulatorState } from "./state";
@@ -32,6 +33,8 @@ export interface GmailSimulatorOptions {
   baseTime?: number;
   /** Log one line per request: `true` for stdout, or a function. */
   log?: boolean | ((line: string) => void);
+  /** The `iss` of ID tokens (default: the address each token request came to). */
+  issuer?: string;
 }
 
 export interface GmailSimulator {
@@ -52,6 +55,7 @@ export function createGmailSimulator(options: GmailSimulatorOptions = {}): Gmail
     seed: String(options.seed ?? DEFAULT_SEED),
     accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
     ...(options.baseTime === undefined ? {} : { baseTime: options.baseTime }),
+    ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
   });
   for (const account of options.accounts ?? []) state.createAccount(account.email, account.count);
 
@@ -159,13 +163,32 @@ function dispatch(state: SimulatorState, req: IncomingMessage, res: ServerRespon
       handleTokenInfo(state, res, query);
       return;
     }
+    case "/oauth2/v3/certs":
+    case "/oauth2/v1/certs":
+      if (method === "GET" || method === "HEAD") {
+        handleCerts(state.signer, res, path === "/oauth2/v3/certs" ? "jwk" : "pem");
+        return;
+      }
+      break;
+    case "/.well-known/openid-configuration":
+      if (method === "GET" || method === "HEAD") {
+        handleDiscovery(req, res, state.issuer);
+        return;
+      }
+      break;
     case "/":
     case "/healthz": {
       sendJson(res, 200, {
         name: "gmail-sim",
         accounts: [...state.accounts.keys()],
         gmailApi: "/gmail/v1/users/{userId}/…",
-        oauth: { auth: "/o/oauth2/v2/auth", token: "/token", revoke: "/revoke" },
+        oauth: {
+          auth: "/o/oauth2/v2/auth",
+          token: "/token",
+          revoke: "/revoke",
+          certs: "/oauth2/v3/certs",
+          discovery: "/.well-known/openid-configuration",
+        },
         control: "/sim/…",
       });
       return;

@@ -1,5 +1,6 @@
 /** Everything the simulator knows: accounts, OAuth grants, fault and quota settings, counters. */
 import { FaultInjector } from "./faults";
+import { Identities, IdTokenSigner } from "./identity";
 import { DEFAULT_HISTORY_BASE, Mailbox } from "./Mailbox";
 import { OAuthStore } from "./oauth";
 import { QuotaLimiter } from "./quota";
@@ -11,6 +12,8 @@ export interface StateOptions {
   accessTokenLifetimeSeconds: number;
   baseTime?: number;
   now?: () => number;
+  /** The `iss` of ID tokens; default: the address each token request came to. */
+  issuer?: string;
 }
 
 export const MAX_MESSAGES_PER_ACCOUNT = 1_000_000;
@@ -30,6 +33,9 @@ export class SimulatorState {
   readonly faults: FaultInjector;
   readonly quota = new QuotaLimiter();
   readonly stats = new SimStats();
+  readonly identities: Identities;
+  readonly signer = new IdTokenSigner();
+  readonly issuer: string | undefined;
   readonly baseTime: number;
   readonly now: () => number;
 
@@ -39,6 +45,8 @@ export class SimulatorState {
     this.baseTime = options.baseTime ?? DEFAULT_BASE_TIME;
     this.oauth = new OAuthStore(options.accessTokenLifetimeSeconds, this.now);
     this.faults = new FaultInjector(hashString(`faults:${options.seed}`));
+    this.identities = new Identities(options.seed);
+    this.issuer = options.issuer;
   }
 
   account(email: string): Mailbox | undefined {
@@ -48,11 +56,14 @@ export class SimulatorState {
   /**
    * Creates an account with `count` seeded messages, or resets an existing one: its grants are
    * revoked and its history ids continue above the old ones (old startHistoryIds answer 404).
+   * The account keeps its `sub` unless another is given (an address that passed to a new
+   * Google account); the caller makes sure no other account holds that `sub`.
    */
-  createAccount(email: string, count: number): Mailbox {
+  createAccount(email: string, count: number, sub?: string): Mailbox {
     const address = normalizeEmail(email);
     const previous = this.accounts.get(address);
     if (previous) this.oauth.revokeAccount(address);
+    this.identities.assign(address, sub);
     const historyBase = previous
       ? Math.max(DEFAULT_HISTORY_BASE, Math.ceil((previous.historyId + 1000) / 1000) * 1000)
       : DEFAULT_HISTORY_BASE;
@@ -71,6 +82,7 @@ export class SimulatorState {
     if (!this.accounts.has(address)) return false;
     this.oauth.revokeAccount(address);
     this.accounts.delete(address);
+    this.identities.release(address);
     return true;
   }
 }
