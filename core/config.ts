@@ -66,6 +66,16 @@ const envSchema = z.object({
   GMAIL_USER_UNITS_PER_SECOND: quotaRate(1_000_000).default(250),
   /** Gmail quota units per second for the whole project; 0 = no limit. */
   GMAIL_PROJECT_UNITS_PER_SECOND: quotaRate(10_000_000).default(20_000),
+  /**
+   * The demo switch: lets a production process run against the Gmail simulator (or any plain-http
+   * Google stand-in) with the dev OAuth client. Never set it where real people sign in.
+   */
+  INBOX_SYNC_DEMO: z.enum(["0", "1"], "must be 1 (demo) or 0").default("0"),
+  /**
+   * Bearer token that /metrics asks for; unset = /metrics is not served on the web port. Metrics
+   * name users' queue depth and request volumes: not for the public.
+   */
+  METRICS_TOKEN: z.string().min(32, "at least 32 characters").optional(),
   /** Comma-separated e-mail addresses allowed to open /admin/queues. */
   ADMIN_EMAILS: z.string().default(""),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -85,16 +95,6 @@ const envSchema = z.object({
    * back to the queue (behind them) and resumes later where it stopped. 0 = never.
    */
   SYNC_SLICE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
-  /**
-   * The demo switch: lets a production process run against the Gmail simulator (or any plain-http
-   * Google stand-in) with the dev OAuth client. Never set it where real people sign in.
-   */
-  INBOX_SYNC_DEMO: z.enum(["0", "1"], "must be 1 (demo) or 0").default("0"),
-  /**
-   * Bearer token that /metrics asks for; unset = /metrics is not served on the web port. Metrics
-   * name users' queue depth and request volumes: not for the public.
-   */
-  METRICS_TOKEN: z.string().min(32, "at least 32 characters").optional(),
   /** Port of a worker's own Prometheus /metrics (0 = any free port); unset = not served. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Seconds after which a worker that stopped beating counts as gone. */
@@ -120,6 +120,10 @@ export interface Config {
     tokenUrl: string;
     revokeUrl: string;
   };
+  /** INBOX_SYNC_DEMO=1: production may use the simulator and plain http; every start says so. */
+  demo: boolean;
+  /** Bearer token for /metrics; undefined = /metrics is not served on the web port. */
+  metricsToken: string | undefined;
   sessionSecret: string;
   tokenEncryptionKey: Buffer;
   workerConcurrency: number;
@@ -137,6 +141,10 @@ export interface Config {
   dataDir: string;
 }
 
+/** What web and worker log at start while INBOX_SYNC_DEMO=1, so no operator misses it. */
+export const DEMO_SWITCH_LINE =
+  "demo switch on (INBOX_SYNC_DEMO=1): the Gmail simulator, plain-http Google endpoints and the dev OAuth client are allowed; never let real users in";
+
 /** A configuration problem, reported as one line naming the variable. */
 export class ConfigError extends Error {
   constructor(
@@ -148,58 +156,6 @@ export class ConfigError extends Error {
   }
 }
 
-function withSlash(url: string): string {
-  return url.endsWith("/") ? url : `${url}/`;
-}
-
-  /** INBOX_SYNC_DEMO=1: production may use the simulator and plain http; every start says so. */
-  demo: boolean;
-  /** Bearer token for /metrics; undefined = /metrics is not served on the web port. */
-  metricsToken: string | undefined;
-function parseKey(value: string): Buffer {
-  return /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, "hex") : Buffer.from(value, "base64");
-}
-
-/** Dev secrets are generated once and kept under DATA_DIR so sessions and tokens survive restarts. */
-function devSecret(dataDir: string, name: string, make: () => string): string {
-  const file = path.join(dataDir, name);
-  if (existsSync(file)) return readFileSync(file, "utf8").trim();
-  mkdirSync(dataDir, { recursive: true });
-  const value = make();
-  writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  return value;
-}
-
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(source);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(String(issue.path[0] ?? "environment"), issue.message);
-  }
-  const e = parsed.data;
-  const production = e.NODE_ENV === "production";
-
-  if (production) {
-    for (const name of ["DATABASE_URL", "SESSION_SECRET", "TOKEN_ENCRYPTION_KEY", "PUBLIC_URL"] as const) {
-      if (!e[name]) throw new ConfigError(name, "is required when NODE_ENV=production");
-    }
-  }
-  const realGoogle = Boolean(e.GOOGLE_CLIENT_ID || e.GOOGLE_CLIENT_SECRET);
-/** What web and worker log at start while INBOX_SYNC_DEMO=1, so no operator misses it. */
-export const DEMO_SWITCH_LINE =
-  "demo switch on (INBOX_SYNC_DEMO=1): the Gmail simulator, plain-http Google endpoints and the dev OAuth client are allowed; never let real users in";
-
-  if (realGoogle && !(e.GOOGLE_CLIENT_ID && e.GOOGLE_CLIENT_SECRET)) {
-    throw new ConfigError(
-      e.GOOGLE_CLIENT_ID ? "GOOGLE_CLIENT_SECRET" : "GOOGLE_CLIENT_ID",
-      "must be set together with its pair",
-    );
-  }
-
-  const sim = e.GMAIL_SIM_URL ? e.GMAIL_SIM_URL.replace(/\/+$/, "") : undefined;
-  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
-
-  return {
 /** The OAuth client of development and of the simulator, which accepts any client. */
 const DEV_CLIENT = { id: "inbox-sync-dev", secret: "inbox-sync-dev-secret" };
 
@@ -254,6 +210,63 @@ function refuseDemo(e: Env, google: Config["google"], publicUrl: string): void {
   }
 }
 
+function withSlash(url: string): string {
+  return url.endsWith("/") ? url : `${url}/`;
+}
+
+function parseKey(value: string): Buffer {
+  return /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, "hex") : Buffer.from(value, "base64");
+}
+
+/** Dev secrets are generated once and kept under DATA_DIR so sessions and tokens survive restarts. */
+function devSecret(dataDir: string, name: string, make: () => string): string {
+  const file = path.join(dataDir, name);
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(dataDir, { recursive: true });
+  const value = make();
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? "environment"), issue.message);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === "production";
+
+  const demo = e.INBOX_SYNC_DEMO === "1";
+
+  if (production) {
+    for (const name of ["DATABASE_URL", "SESSION_SECRET", "TOKEN_ENCRYPTION_KEY", "PUBLIC_URL"] as const) {
+      if (!e[name]) throw new ConfigError(name, "is required when NODE_ENV=production");
+    }
+    requireStrongSecrets(e);
+  }
+  const realGoogle = Boolean(e.GOOGLE_CLIENT_ID || e.GOOGLE_CLIENT_SECRET);
+  if (realGoogle && !(e.GOOGLE_CLIENT_ID && e.GOOGLE_CLIENT_SECRET)) {
+    throw new ConfigError(
+      e.GOOGLE_CLIENT_ID ? "GOOGLE_CLIENT_SECRET" : "GOOGLE_CLIENT_ID",
+      "must be set together with its pair",
+    );
+  }
+
+  const sim = e.GMAIL_SIM_URL ? e.GMAIL_SIM_URL.replace(/\/+$/, "") : undefined;
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
+  const google = {
+    clientId: e.GOOGLE_CLIENT_ID ?? DEV_CLIENT.id,
+    clientSecret: e.GOOGLE_CLIENT_SECRET ?? DEV_CLIENT.secret,
+    redirectUri: `${publicUrl}/auth/google/callback`,
+    apiRoot: withSlash(e.GMAIL_API_ROOT ?? (sim ? `${sim}/` : GOOGLE_DEFAULTS.apiRoot)),
+    authUrl: e.GOOGLE_AUTH_URL ?? (sim ? `${sim}/o/oauth2/v2/auth` : GOOGLE_DEFAULTS.authUrl),
+    tokenUrl: e.GOOGLE_TOKEN_URL ?? (sim ? `${sim}/token` : GOOGLE_DEFAULTS.tokenUrl),
+    revokeUrl: e.GOOGLE_REVOKE_URL ?? (sim ? `${sim}/revoke` : GOOGLE_DEFAULTS.revokeUrl),
+  };
+  if (production && !demo) refuseDemo(e, google, publicUrl);
+
+  return {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
@@ -275,13 +288,10 @@ function refuseDemo(e: Env, google: Config["google"], publicUrl: string): void {
     taskLeaseSeconds: e.TASK_LEASE_SECONDS,
     syncSliceSeconds: e.SYNC_SLICE_SECONDS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
-  const demo = e.INBOX_SYNC_DEMO === "1";
-
     gmailQuota: {
       userUnitsPerSecond: e.GMAIL_USER_UNITS_PER_SECOND,
       projectUnitsPerSecond: e.GMAIL_PROJECT_UNITS_PER_SECOND,
     },
-    requireStrongSecrets(e);
     workerHeartbeatTtlSeconds: e.WORKER_HEARTBEAT_TTL,
     adminEmails: e.ADMIN_EMAILS.split(",")
       .map((s) => s.trim().toLowerCase())
@@ -293,16 +303,6 @@ function refuseDemo(e: Env, google: Config["google"], publicUrl: string): void {
 }
 
 function prettyAvailable(): boolean {
-  const google = {
-    clientId: e.GOOGLE_CLIENT_ID ?? DEV_CLIENT.id,
-    clientSecret: e.GOOGLE_CLIENT_SECRET ?? DEV_CLIENT.secret,
-    redirectUri: `${publicUrl}/auth/google/callback`,
-    apiRoot: withSlash(e.GMAIL_API_ROOT ?? (sim ? `${sim}/` : GOOGLE_DEFAULTS.apiRoot)),
-    authUrl: e.GOOGLE_AUTH_URL ?? (sim ? `${sim}/o/oauth2/v2/auth` : GOOGLE_DEFAULTS.authUrl),
-    tokenUrl: e.GOOGLE_TOKEN_URL ?? (sim ? `${sim}/token` : GOOGLE_DEFAULTS.tokenUrl),
-    revokeUrl: e.GOOGLE_REVOKE_URL ?? (sim ? `${sim}/revoke` : GOOGLE_DEFAULTS.revokeUrl),
-  };
-  if (production && !demo) refuseDemo(e, google, publicUrl);
   try {
     import.meta.resolve("pino-pretty");
     return true;
