@@ -32,6 +32,25 @@ const quotaRate = (max: number) =>
       message: `must be 0 (no limit) or at least ${MAX_CALL_COST}, the cost of one messages.get`,
     });
 
+/** At most `points` in any `duration` seconds; one variable holds both, as "points/seconds". */
+export interface RateLimit {
+  points: number;
+  duration: number;
+}
+
+const rateLimit = (fallback: `${number}/${number}`) => {
+  const [points, duration] = fallback.split("/").map(Number) as [number, number];
+  return z
+    .string()
+    .regex(/^\d{1,9}\/\d{1,7}$/, 'must be "points/seconds", for example 20/60')
+    .transform((v): RateLimit => {
+      const [p, d] = v.split("/").map(Number) as [number, number];
+      return { points: p, duration: d };
+    })
+    .refine((r) => r.points >= 1 && r.duration >= 1, "needs at least 1 point and 1 second")
+    .default({ points, duration });
+};
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -99,6 +118,15 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Seconds after which a worker that stopped beating counts as gone. */
   WORKER_HEARTBEAT_TTL: z.coerce.number().int().min(2).max(600).default(10),
+  // Abuse limits as "points/seconds"; server/middleware/rateLimit.ts says what each one counts.
+  RATE_LIMIT_SIGN_IN: rateLimit("30/60"),
+  RATE_LIMIT_BAD_TOKEN: rateLimit("10/60"),
+  RATE_LIMIT_SYNC: rateLimit("20/60"),
+  RATE_LIMIT_TOKEN_CREATE: rateLimit("10/3600"),
+  RATE_LIMIT_SOCKET_CONNECT: rateLimit("30/60"),
+  RATE_LIMIT_SUBSCRIBE: rateLimit("60/60"),
+  /** Streaming syncs one user may hold open at once, across every web node. */
+  RATE_LIMIT_STREAMS: z.coerce.number().int().min(1).max(1000).default(2),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -134,6 +162,16 @@ export interface Config {
   workerMetricsPort: number | undefined;
   gmailQuota: { userUnitsPerSecond: number; projectUnitsPerSecond: number };
   workerHeartbeatTtlSeconds: number;
+  /** See server/middleware/rateLimit.ts; per IP, per user or per socket as each names. */
+  rateLimits: {
+    signIn: RateLimit;
+    badToken: RateLimit;
+    sync: RateLimit;
+    tokenCreate: RateLimit;
+    socketConnect: RateLimit;
+    subscribe: RateLimit;
+    streams: number;
+  };
   adminEmails: string[];
   logLevel: Env["LOG_LEVEL"];
   /** Colourful single-line logs for a person at a terminal (development only). */
@@ -293,6 +331,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       projectUnitsPerSecond: e.GMAIL_PROJECT_UNITS_PER_SECOND,
     },
     workerHeartbeatTtlSeconds: e.WORKER_HEARTBEAT_TTL,
+    rateLimits: {
+      signIn: e.RATE_LIMIT_SIGN_IN,
+      badToken: e.RATE_LIMIT_BAD_TOKEN,
+      sync: e.RATE_LIMIT_SYNC,
+      tokenCreate: e.RATE_LIMIT_TOKEN_CREATE,
+      socketConnect: e.RATE_LIMIT_SOCKET_CONNECT,
+      subscribe: e.RATE_LIMIT_SUBSCRIBE,
+      streams: e.RATE_LIMIT_STREAMS,
+    },
     adminEmails: e.ADMIN_EMAILS.split(",")
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
