@@ -249,12 +249,13 @@ export class OAuthStore {
     this.grants.delete(grant);
   }
 
-  /** Revokes the grant that `token` (access or refresh token) belongs to. */
-  revokeToken(token: string): boolean {
-    const grant = this.refreshTokens.get(token) ?? this.accessTokens.get(token)?.grant;
-    if (!grant) return false;
+  /** Revokes the grant that `token` (access or refresh token) belongs to; answers what it revoked. */
+  revokeToken(token: string): { grant: Grant; kind: "refresh_token" | "access_token" } | undefined {
+    const byRefresh = this.refreshTokens.get(token);
+    const grant = byRefresh ?? this.accessTokens.get(token)?.grant;
+    if (!grant) return undefined;
     this.revokeGrant(grant);
-    return true;
+    return { grant, kind: byRefresh ? "refresh_token" : "access_token" };
   }
 
   /** Revokes every grant of an account; answers how many. */
@@ -538,10 +539,17 @@ export async function handleRevoke(
     sendJson(res, 400, oauthError("invalid_request", "Missing required parameter: token"));
     return;
   }
-  if (!state.oauth.revokeToken(token)) {
+  const revoked = state.oauth.revokeToken(token);
+  if (!revoked) {
     sendJson(res, 400, oauthError("invalid_token", "Token expired or revoked"));
     return;
   }
+  state.stats.revoked({
+    email: revoked.grant.email,
+    clientId: revoked.grant.clientId,
+    tokenType: revoked.kind,
+    inBody: !query.has("token"),
+  });
   sendJson(res, 200, {});
 }
 

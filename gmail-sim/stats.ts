@@ -20,6 +20,17 @@ export const GMAIL_METHODS: readonly GmailMethod[] = [
 
 export type FaultKind = "429" | "500" | "503" | "reset";
 
+/** One grant revoked through the revocation endpoint (what an app does when a user leaves). */
+export interface Revocation {
+  email: string;
+  clientId: string;
+  /** Which of the grant's tokens the app presented. */
+  tokenType: "refresh_token" | "access_token";
+  /** The token came in the form body (true) rather than the URL's query string. */
+  inBody: boolean;
+  at: string;
+}
+
 export interface StatsSnapshot {
   /** Every Gmail API request received, by method (faulted and rejected ones included), plus OAuth calls. */
   calls: Record<string, number>;
@@ -27,6 +38,8 @@ export interface StatsSnapshot {
   rejected: Record<string, number>;
   /** Injected faults by kind. */
   faults: Record<FaultKind, number>;
+  /** Grants revoked through `/revoke`, oldest first. */
+  revocations: Revocation[];
   since: string;
 }
 
@@ -34,6 +47,7 @@ export class SimStats {
   private calls: Record<string, number> = {};
   private rejected: Record<string, number> = {};
   private faults: Record<FaultKind, number> = { "429": 0, "500": 0, "503": 0, reset: 0 };
+  private revocations: Revocation[] = [];
   private since = new Date();
 
   constructor() {
@@ -48,6 +62,7 @@ export class SimStats {
     this.calls["oauth.revoke"] = 0;
     this.rejected = {};
     this.faults = { "429": 0, "500": 0, "503": 0, reset: 0 };
+    this.revocations = [];
     this.since = new Date();
   }
 
@@ -59,6 +74,12 @@ export class SimStats {
     this.rejected[method] = (this.rejected[method] ?? 0) + 1;
   }
 
+  revoked(revocation: Omit<Revocation, "at">): void {
+    // Bounded: a long benchmark run must not grow the simulator without end.
+    if (this.revocations.length >= 10_000) this.revocations.shift();
+    this.revocations.push({ ...revocation, at: new Date().toISOString() });
+  }
+
   fault(kind: FaultKind): void {
     this.faults[kind]++;
   }
@@ -68,6 +89,7 @@ export class SimStats {
       calls: { ...this.calls },
       rejected: { ...this.rejected },
       faults: { ...this.faults },
+      revocations: this.revocations.map((r) => ({ ...r })),
       since: this.since.toISOString(),
     };
   }
