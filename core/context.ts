@@ -6,6 +6,8 @@ import { AccountService } from "./services/AccountService";
 import { EmailService } from "./services/EmailService";
 import { SessionService } from "./services/SessionService";
 import { TaskService } from "./services/TaskService";
+import { TaskDriver } from "./tasks/TaskDriver";
+import { TaskLease } from "./tasks/TaskLease";
 
 /** What every process holds once: configuration, logger, database and the services over it. */
 export interface CoreContext {
@@ -16,6 +18,10 @@ export interface CoreContext {
   emails: EmailService;
   sessions: SessionService;
   tasks: TaskService;
+  /** Who runs which task (core/tasks/TaskLease.ts). */
+  lease: TaskLease;
+  /** Runs a task under its lease, for a worker's job and a web node's stream alike. */
+  driver: TaskDriver;
   /** Lets go of the database; the pool closes when the process's last holder lets go. */
   close(): Promise<void>;
 }
@@ -28,11 +34,15 @@ export function createCoreContext(
   const logger = createLogger(name, config.logLevel, { pretty: config.prettyLogs });
   const db = openDatabase(requireDatabaseUrl(config), { poolMax: options.poolMax });
   const { sequelize } = db;
+  const accounts = new AccountService(sequelize, config.google, config.tokenEncryptionKey);
+  const lease = new TaskLease(sequelize, config.taskLeaseSeconds * 1000);
   return {
     config,
     logger,
     sequelize,
-    accounts: new AccountService(sequelize, config.google, config.tokenEncryptionKey),
+    accounts,
+    lease,
+    driver: new TaskDriver({ accounts, logger, sequelize }, lease),
     emails: new EmailService(sequelize),
     sessions: new SessionService(config.sessionSecret),
     tasks: new TaskService(sequelize),

@@ -27,6 +27,15 @@ export interface TaskError {
   message: string;
 }
 
+/**
+ * Why a task that is not finished is not moving right now:
+ * - `worker`: queued (or its runner vanished), and a live worker will take it;
+ * - `no_workers`: nobody alive can take it; a client should run it through the streaming fallback;
+ * - `retry`: an attempt failed (Gmail 5xx, a restart…) and it runs again at `retryAt`;
+ * - `quota`: Gmail's per-user quota is spent; calls resume at `retryAt`.
+ */
+export type WaitReason = "worker" | "no_workers" | "retry" | "quota";
+
 export interface TaskSnapshot {
   taskId: string;
   state: TaskState;
@@ -40,6 +49,10 @@ export interface TaskSnapshot {
   finishedAt?: string;
   /** When this snapshot was made, ms since the epoch. */
   at: number;
+  /** Absent while the task moves, and once it has finished. */
+  waiting?: WaitReason;
+  /** When the wait is expected to end (ms since the epoch), when that is known. */
+  retryAt?: number;
   /**
    * Grows with every snapshot of one task, across processes and retries, so a client keeps the
    * highest it has seen and drops duplicates and stale ones.
@@ -68,6 +81,8 @@ export const rooms = {
   task: (taskId: string) => `task:${taskId}`,
   user: (userId: string) => `user:${userId}`,
   session: (sessionId: string) => `session:${sessionId}`,
+  /** Sockets opened with an API token: revoking the token closes them on every node. */
+  token: (tokenId: string) => `token:${tokenId}`,
 };
 
 /** The Redis channel prefix shared by every web node's adapter and every worker's emitter. */

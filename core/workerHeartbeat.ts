@@ -29,3 +29,31 @@ export async function leave(redis: Redis, prefix: string, workerId: string): Pro
 export async function aliveWorkers(redis: Redis, prefix: string, ttlSeconds: number): Promise<number> {
   return redis.zcount(key(prefix), Date.now() - ttlSeconds * 1000, "+inf");
 }
+
+/**
+ * "Is any worker alive?" asked on hot paths (every sync request, every status read): a positive
+ * answer is trusted for a second, so a burst of requests costs one Redis read. A negative one is
+ * never cached, so a worker that comes back is seen at once.
+ */
+export class WorkerLiveness {
+  private aliveUntil = 0;
+  private lastAlive = 0;
+
+  constructor(
+    private readonly redis: Redis | null,
+    private readonly prefix: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  /** Live workers; throws when Redis cannot answer (then no worker can take work either). */
+  async count(): Promise<number> {
+    if (!this.redis) return 0;
+    if (Date.now() < this.aliveUntil) return this.lastAlive;
+    const alive = await aliveWorkers(this.redis, this.prefix, this.ttlSeconds);
+    if (alive > 0) {
+      this.lastAlive = alive;
+      this.aliveUntil = Date.now() + 1_000;
+    }
+    return alive;
+  }
+}

@@ -5,6 +5,7 @@ import type { CoreContext } from "../core/context";
 import type { ClientToServerEvents, ServerToClientEvents } from "../core/events";
 import type { SyncJobData } from "../core/queue";
 import type { GmailQuota } from "../core/sync/RedisQuotaGate";
+import type { TaskStatus } from "../core/tasks/TaskStatus";
 import type { SyncDispatcher } from "./services/SyncDispatcher";
 
 /** Everything a web process's routes and sockets need, built once in server/main.ts. */
@@ -13,6 +14,10 @@ export interface WebContext extends CoreContext {
   queue: Queue<SyncJobData> | null;
   redis: Redis | null;
   dispatcher: SyncDispatcher;
+  /** The freshest snapshot of a task, with why it waits (status route, subscribe, streams). */
+  status: TaskStatus;
+  /** Names this node's stream runs in task leases. */
+  nodeId: string;
   /** Gmail quota shared with the workers, for syncs run by the streaming fallback. */
   quota: GmailQuota | null;
   /** Aborted when the node is stopping: syncs running in streams hand their tasks back. */

@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
+import { hostname } from "node:os";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../core/config";
 import { createCoreContext } from "../core/context";
@@ -6,6 +8,8 @@ import { migrate } from "../core/db/migrator";
 import { createSyncQueue } from "../core/queue";
 import { createRedis } from "../core/redis";
 import { GmailQuota } from "../core/sync/RedisQuotaGate";
+import { TaskStatus } from "../core/tasks/TaskStatus";
+import { WorkerLiveness } from "../core/workerHeartbeat";
 import { createApp } from "./app";
 import { attachRealtime } from "./realtime";
 import { SyncDispatcher } from "./services/SyncDispatcher";
@@ -53,6 +57,11 @@ export async function startWebServer(config: Config, options: WebServerOptions =
     ? new GmailQuota(redisClients.request, config.queuePrefix, config.gmailQuota)
     : null;
   const shutdown = new AbortController();
+  const workers = new WorkerLiveness(
+    redisClients?.request ?? null,
+    config.queuePrefix,
+    config.workerHeartbeatTtlSeconds,
+  );
   const ctx: WebContext = {
     ...core,
     shutdown: shutdown.signal,
@@ -63,9 +72,10 @@ export async function startWebServer(config: Config, options: WebServerOptions =
     dispatcher: new SyncDispatcher(core.tasks, core.accounts, {
       queue,
       redis: redisClients?.request ?? null,
-      queuePrefix: config.queuePrefix,
-      heartbeatTtlSeconds: config.workerHeartbeatTtlSeconds,
+      workers,
     }),
+    status: new TaskStatus({ queue, workersAlive: () => workers.count() }),
+    nodeId: `web:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
   };
   const server = createServer(createApp(ctx, { clientDir: options.clientDir }));
   ctx.io = attachRealtime(

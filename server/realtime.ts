@@ -11,7 +11,6 @@ import {
 } from "../core/events";
 import type { Principal } from "../core/services/SessionService";
 import { principalOf } from "./middleware/authenticate";
-import { currentSnapshot } from "./routes/sync";
 import type { WebContext } from "./WebContext";
 
 export type RealtimeServer = Server<
@@ -86,7 +85,7 @@ export function attachRealtime(
         // and the client's sequence numbers drop whichever copy is older.
         await socket.join(rooms.task(task.id));
         const fresh = (await ctx.tasks.findById(task.id)) ?? task;
-        reply({ ok: true, snapshot: await currentSnapshot(ctx, fresh) });
+        reply({ ok: true, snapshot: await ctx.status.snapshot(fresh) });
       } catch (err) {
         ctx.logger.warn({ err }, "task:subscribe failed");
         reply({ ok: false, error: { code: "unavailable" } });

@@ -55,6 +55,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     DATA_DIR: ".data/test",
     WORKER_CONCURRENCY: "4",
     WORKER_HEARTBEAT_TTL: "3",
+    // Takeovers within seconds: a dead holder's task moves on quickly enough to test.
+    TASK_LEASE_SECONDS: "4",
     // The simulator enforces no quota unless a test asks it to; tests of the quota gate set these.
     GMAIL_USER_UNITS_PER_SECOND: "0",
     GMAIL_PROJECT_UNITS_PER_SECOND: "0",

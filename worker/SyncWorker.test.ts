@@ -2,7 +2,7 @@ import { once } from "node:events";
 import type { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { User } from "../core/db/models";
-import { SEQ_SPAN } from "../core/services/TaskService";
+import { SEQ_SPAN } from "../core/tasks/TaskLease";
 import { type Stack, startStack, waitForTask } from "../test/stack";
 
 describe("sync worker", () => {
@@ -49,7 +49,7 @@ describe("sync worker", () => {
     expect(final.result.mode).toBe("full");
     expect(final.result.added).toBe(1200 - midway.n);
     expect(await countRows("handoff@example.com")).toEqual({ n: 1200, d: 1200 });
-    // The resumed run (the second claim: its snapshots are numbered from 2 × SEQ_SPAN) starts
+    // The resumed run (the second claim moves seq on by another SEQ_SPAN) starts
     // where the first stopped: its fetching counts the messages already stored as processed.
     // Its very first snapshot, at the claim, still carries the first run's last report.
     const resumed = seen.filter(
@@ -80,7 +80,7 @@ describe("sync worker", () => {
   it("an active task whose job vanished from Redis is enqueued again by the next request", async () => {
     await stack.simControl("POST", "/sim/accounts", { email: "lostjob@example.com", count: 30 });
     const user = await stack.signIn("lostjob@example.com");
-    const { queue, tasks } = stack.web.ctx;
+    const { queue, lease } = stack.web.ctx;
     const worker = stack.workers[0]!.worker;
     await worker.pause();
     let taskId: string;
@@ -88,7 +88,7 @@ describe("sync worker", () => {
       const first = await user.json("POST", "/api/emails/sync");
       taskId = first.body.taskId;
       // A worker took the task, then Redis lost the job (a flush, a failover without persistence).
-      expect(await tasks.claim(taskId, "queue")).not.toBeNull();
+      expect(await lease.claim(taskId, { owner: "lost-worker", runner: "queue" })).toMatchObject({ ok: true });
       await queue!.remove(taskId);
       expect(await queue!.getJob(taskId)).toBeUndefined();
 
@@ -232,26 +232,45 @@ describe("sync worker", () => {
     expect(final).toMatchObject({ state: "completed", result: { added: 2, mode: "incremental" } });
   });
 
-  it("a task left active by a streaming web node that died is taken over once it goes quiet", async () => {
+  it("a task left active by a streaming web node that died is taken over by a worker once its lease lapses", async () => {
     await stack.simControl("POST", "/sim/accounts", { email: "orphan@example.com", count: 40 });
     const user = await stack.signIn("orphan@example.com");
-    const { tasks, sequelize, queue } = stack.web.ctx;
+    const { tasks, lease, queue } = stack.web.ctx;
     const owner = await User.findOne({ where: { email: "orphan@example.com" } });
     const { task } = await tasks.createOrJoin(owner!.id, "stream");
-    expect(await tasks.claim(task.id, "stream")).not.toBeNull(); // the stream starts, then its node dies
+    // The stream starts, then its node dies: nobody renews the lease, and no job exists.
+    expect(await lease.claim(task.id, { owner: "dead-node", runner: "stream" })).toMatchObject({ ok: true });
+    expect(await queue!.getJob(task.id)).toBeUndefined();
+    const claimedAt = Date.now();
 
-    const joined = await user.json("POST", "/api/emails/sync");
-    expect(joined.body).toMatchObject({ taskId: task.id, joined: true });
-    // The worker cannot claim a live stream's task: its job waits and asks again later.
-    await waitForJobState(queue!, task.id, "delayed");
-    expect((await user.json("GET", joined.body.statusUrl)).body.state).toBe("active");
-
-    await sequelize.query("UPDATE sync_tasks SET updated_at = now() - interval '3 minutes' WHERE id = :id", {
-      replacements: { id: task.id },
-    });
-    await (await queue!.getJob(task.id))!.promote();
-    const { final } = await waitForTask(user, task.id, 15_000);
+    // Nobody asks: the workers' orphan sweep gives the task a job once the lease lapses.
+    const { final } = await waitForTask(user, task.id, 20_000);
     expect(final).toMatchObject({ state: "completed", result: { added: 40 } });
+    expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(lease.leaseMs);
+    expect(await queue!.getJob(task.id)).toBeDefined();
+  });
+
+  it("a job whose task a live stream holds waits, and takes the task over once the stream stops renewing", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "heldjob@example.com", count: 25 });
+    const user = await stack.signIn("heldjob@example.com");
+    const { tasks, lease, queue } = stack.web.ctx;
+    const owner = await User.findOne({ where: { email: "heldjob@example.com" } });
+    const { task } = await tasks.createOrJoin(owner!.id, "stream");
+    expect(await lease.claim(task.id, { owner: "live-node", runner: "stream" })).toMatchObject({ ok: true });
+    // The stream renews for a while: the worker's job must wait rather than run the task twice.
+    const renewals = setInterval(() => void lease.renew(task.id, "live-node"), 500);
+    try {
+      const joined = await user.json("POST", "/api/emails/sync");
+      expect(joined.body).toMatchObject({ taskId: task.id, joined: true });
+      await waitForJobState(queue!, task.id, "delayed");
+      await new Promise((r) => setTimeout(r, lease.leaseMs));
+      const held = (await user.json("GET", joined.body.statusUrl)).body;
+      expect(held).toMatchObject({ state: "active", progress: { processed: 0 } });
+    } finally {
+      clearInterval(renewals);
+    }
+    const { final } = await waitForTask(user, task.id, 20_000);
+    expect(final).toMatchObject({ state: "completed", result: { added: 25 } });
   });
 });
 

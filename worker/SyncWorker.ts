@@ -1,23 +1,25 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Emitter } from "@socket.io/redis-emitter";
-import { Queue, Worker } from "bullmq";
+import { Worker } from "bullmq";
 import type { Config } from "../core/config";
 import { type CoreContext, createCoreContext } from "../core/context";
 import { migrate } from "../core/db/migrator";
 import { type ServerToClientEvents, socketKey } from "../core/events";
-import { SYNC_QUEUE, type SyncJobData } from "../core/queue";
+import { createSyncQueue, SYNC_QUEUE, type SyncJobData } from "../core/queue";
 import { createRedis } from "../core/redis";
 import { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { SyncOptions } from "../core/sync/syncMailbox";
 import { beat, leave } from "../core/workerHeartbeat";
+import { startMaintenance } from "./maintenance";
 import { syncMailboxJob } from "./syncMailboxJob";
+import { OrphanSweeper } from "./OrphanSweeper";
 import { WorkerMetrics } from "./WorkerMetrics";
 
 export interface SyncWorkerOptions {
   migrate?: boolean;
   /** Passed to every sync (tests shorten retry delays). */
-  sync?: SyncOptions;
+  sync?: Omit<SyncOptions, "signal" | "quota" | "onWait">;
 }
 
 export interface SyncWorker {
@@ -44,8 +46,8 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
   const emitter = new Emitter<ServerToClientEvents>(publisher, { key: socketKey(config.queuePrefix) });
 
   const quota = new GmailQuota(publisher, config.queuePrefix, config.gmailQuota);
-  // Only counts are read through it: are other syncs waiting for a slot?
-  const queue = new Queue<SyncJobData>(SYNC_QUEUE, { connection: publisher, prefix: config.queuePrefix });
+  // Counts (are other syncs waiting for a slot?) and the orphan sweeper's jobs go through it.
+  const queue = createSyncQueue(publisher, config.queuePrefix);
   const othersWaiting = async () => (await queue.getJobCountByTypes("wait", "prioritized", "paused")) > 0;
   const metrics = new WorkerMetrics();
   const metricsServer =
@@ -53,11 +55,13 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
       ? null
       : await metrics.serve(config.workerMetricsPort, config.host);
   const shutdown = new AbortController();
+  const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const worker = new Worker<SyncJobData>(
     SYNC_QUEUE,
     syncMailboxJob({
       ctx,
       emitter,
+      workerId: id,
       shutdown: shutdown.signal,
       sync: options.sync,
       quota: quota.enabled ? quota : undefined,
@@ -70,7 +74,8 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
       prefix: config.queuePrefix,
       concurrency: config.workerConcurrency,
       // A job whose worker died is picked up again once its lock lapses (checked every half
-      // lock); the sync resumes by skipping what is already stored.
+      // lock); the lock lasts as long as the task lease, so the new run can take the task over
+      // at once. The sync resumes by skipping what is already stored.
       lockDuration: config.workerLockSeconds * 1000,
       stalledInterval: (config.workerLockSeconds * 1000) / 2,
       maxStalledCount: 3,
@@ -79,7 +84,9 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
   worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, err: err.message }, "job failed"));
   worker.on("error", (err) => logger.debug({ err: err.message }, "worker error"));
 
-  const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const sweeper = new OrphanSweeper(ctx.lease, queue, logger);
+  sweeper.start();
+  const maintenance = await startMaintenance(ctx);
   const heartbeat = () =>
     beat(publisher, config.queuePrefix, id, config.workerHeartbeatTtlSeconds).catch(() => {});
   await heartbeat();
@@ -96,11 +103,13 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
     id,
     async close() {
       clearInterval(timer);
+      await sweeper.stop();
       await leave(publisher, config.queuePrefix, id).catch(() => {});
       shutdown.abort();
       await worker.close();
       await queue.close();
       metricsServer?.server.close();
+      await maintenance.close();
       await ctx.close();
       connection.disconnect();
       publisher.disconnect();

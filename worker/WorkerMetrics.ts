@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { RunSyncOutcome } from "../core/services/runSyncTask";
+import type { DriveOutcome } from "../core/tasks/TaskDriver";
 
 /**
  * What one worker process did, for Prometheus: syncs by outcome and mode, their durations, the
@@ -12,7 +12,7 @@ export class WorkerMetrics {
   readonly registry = new Registry();
   private readonly syncs = new Counter({
     name: "inbox_sync_worker_syncs_total",
-    help: "Sync runs by outcome (completed, failed, requeued, skipped) and mode",
+    help: "Sync runs by outcome (completed, failed, requeued, skipped, lost) and mode",
     labelNames: ["outcome", "mode"],
     registers: [this.registry],
   });
@@ -39,12 +39,12 @@ export class WorkerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: "inbox_sync_worker_" });
   }
 
-  record(outcome: RunSyncOutcome, seconds: number): void {
-    if (outcome.status === "claimed-elsewhere") {
-      this.syncs.inc({ outcome: "skipped", mode: "none" });
+  record(outcome: DriveOutcome, seconds: number): void {
+    if (outcome.status === "held" || outcome.status === "gone" || outcome.status === "lost") {
+      this.syncs.inc({ outcome: outcome.status === "lost" ? "lost" : "skipped", mode: "none" });
       return;
     }
-    const label = outcome.status === "retrying" ? "requeued" : outcome.snapshot.state;
+    const label = outcome.status === "finished" ? outcome.snapshot.state : "requeued";
     const result = outcome.status === "finished" ? outcome.snapshot.result : undefined;
     this.syncs.inc({ outcome: label, mode: result?.mode ?? "none" });
     this.duration.observe({ outcome: label }, seconds);

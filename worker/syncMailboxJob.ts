@@ -1,9 +1,8 @@
 import type { Emitter } from "@socket.io/redis-emitter";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { CoreContext } from "../core/context";
-import { isTerminal, rooms, type ServerToClientEvents, type TaskSnapshot } from "../core/events";
-import { SYNC_JOB_ATTEMPTS, type SyncJobData } from "../core/queue";
-import { runSyncTask } from "../core/services/runSyncTask";
+import { rooms, type ServerToClientEvents, type TaskSnapshot } from "../core/events";
+import { retryDelayMs, SYNC_JOB_ATTEMPTS, type SyncJobData } from "../core/queue";
 import type { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { SyncOptions } from "../core/sync/syncMailbox";
 import type { WorkerMetrics } from "./WorkerMetrics";
@@ -11,9 +10,11 @@ import type { WorkerMetrics } from "./WorkerMetrics";
 export interface SyncJobDeps {
   ctx: CoreContext;
   emitter: Emitter<ServerToClientEvents>;
+  /** This worker process's id; each job run holds the task's lease under `<workerId>:<job token>`. */
+  workerId: string;
   /** Aborted when the worker is asked to stop: running syncs hand their task back to the queue. */
   shutdown: AbortSignal;
-  sync?: SyncOptions;
+  sync?: Omit<SyncOptions, "signal" | "quota" | "onWait">;
   /** Gmail quota shared with every other worker; none means unlimited. */
   quota?: GmailQuota;
   /**
@@ -25,7 +26,7 @@ export interface SyncJobDeps {
   metrics?: WorkerMetrics;
 }
 
-/** Why a run stopped early: the worker is stopping, or the run's time slice is over. */
+/** Why a run stopped early: the run's time slice is over and others are waiting. */
 class TimeSliceOver extends Error {
   constructor() {
     super("time slice over: other syncs are waiting");
@@ -47,18 +48,18 @@ function armSlice(deps: SyncJobDeps, controller: AbortController): () => void {
   return () => clearTimeout(timer);
 }
 
-/**
- * The `email-sync` job: runs the task's sync and publishes every snapshot three ways — to the
- * job (live state for polling), through Redis to the task's and user's Socket.IO rooms, and
- * (throttled, by TaskRun) to the task row.
- */
-/** How often a job whose task another runner holds asks again. */
-const CLAIM_RETRY_MS = 30_000;
+/** A job that finds its task held by a live runner asks again just after that lease would lapse. */
+const HELD_RECHECK_MARGIN_MS = 250;
 
+/**
+ * The `email-sync` job: runs the task through the driver and publishes every snapshot two ways,
+ * to the job (live state for polling) and through Redis to the task's and user's Socket.IO rooms;
+ * the driver's TaskRun writes the row. Who may run the task is the lease's decision alone.
+ */
 export function syncMailboxJob(deps: SyncJobDeps) {
   return async (job: Job<SyncJobData>, token?: string): Promise<TaskSnapshot | { skipped: true }> => {
-    const { taskId, userId } = job.data;
-    const publish = async (snapshot: TaskSnapshot) => {
+    const { taskId } = job.data;
+    const publish = async (snapshot: TaskSnapshot, userId: string) => {
       deps.emitter.to(rooms.task(taskId)).to(rooms.user(userId)).emit("sync:progress", snapshot);
       await job.updateProgress(snapshot);
     };
@@ -68,37 +69,50 @@ export function syncMailboxJob(deps: SyncJobDeps) {
     const signal = AbortSignal.any([deps.shutdown, slice.signal]);
     const started = performance.now();
     deps.metrics?.running.inc();
-    const outcome = await runSyncTask(deps.ctx, { id: taskId, userId }, "queue", publish, {
-      sync: { ...deps.sync, quota: deps.quota?.forUser(userId), signal },
-      willRetry: () => signal.aborted || job.attemptsMade + 1 < attempts,
-    }).finally(() => {
-      disarm();
-      deps.metrics?.running.dec();
-    });
+    const outcome = await deps.ctx.driver
+      .run(
+        taskId,
+        { owner: `${deps.workerId}:${token ?? job.id}`, runner: "queue" },
+        publish,
+        {
+          sync: deps.sync,
+          quotaFor: (userId) => deps.quota?.forUser(userId),
+          signal,
+          retryAt: () =>
+            job.attemptsMade + 1 < attempts ? Date.now() + retryDelayMs(job.attemptsMade + 1) : null,
+        },
+      )
+      .finally(() => {
+        disarm();
+        deps.metrics?.running.dec();
+      });
     deps.metrics?.record(outcome, (performance.now() - started) / 1000);
 
-    if (outcome.status === "claimed-elsewhere") {
-      // Finished already, or run right now by the streaming fallback. In the second case the
-      // job waits and asks again: should that web node die, the task goes quiet and this job
-      // takes it over, instead of the task sitting "active" with nobody running it.
-      const task = await deps.ctx.tasks.findById(taskId);
-      if (!task || isTerminal(task.state) || !token) return { skipped: true };
-      await job.moveToDelayed(Date.now() + CLAIM_RETRY_MS, token);
-      throw new DelayedError();
-    }
-    if (outcome.status === "retrying") {
-      if (signal.aborted && token) {
+    switch (outcome.status) {
+      case "gone":
+      case "lost":
+        // Finished already, deleted, or taken over by a runner that carries on.
+        return { skipped: true };
+      case "held":
+        // A live runner (a stream) has it. Ask again once its lease could have lapsed: should
+        // that runner die, this job takes the task over within one lease time.
+        if (!token) return { skipped: true };
+        await job.moveToDelayed(outcome.until + HELD_RECHECK_MARGIN_MS, token);
+        throw new DelayedError();
+      case "released":
         // Stopping, or yielding the slot, is not the task's fault: hand it back without spending
-        // an attempt, behind the syncs that were waiting. Whatever was stored stays, and the next
-        // run skips it.
+        // an attempt, behind the syncs that were waiting. The next run skips what is stored.
+        if (!token) return { skipped: true };
         await job.moveToDelayed(Date.now() + (deps.shutdown.aborted ? 1_000 : 0), token);
         throw new DelayedError();
-      }
-      throw outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
+      case "retrying":
+        // BullMQ's backoff runs it again at the `retryAt` the task row already shows.
+        throw outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
+      case "finished":
+        if (outcome.snapshot.state === "failed") {
+          throw new UnrecoverableError(outcome.snapshot.error?.message ?? "sync failed");
+        }
+        return outcome.snapshot;
     }
-    if (outcome.snapshot.state === "failed") {
-      throw new UnrecoverableError(outcome.snapshot.error?.message ?? "sync failed");
-    }
-    return outcome.snapshot;
   };
 }

@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize } from "sequelize";
 import { SyncTask, type TaskRunner } from "../db/models/SyncTask";
-import type { SyncResult, TaskError, TaskProgress, TaskSnapshot, TaskState } from "../events";
+import type { TaskError, TaskProgress, TaskSnapshot } from "../events";
 import type { SyncProgressUpdate } from "../sync/syncMailbox";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -8,12 +8,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isTaskId(value: unknown): value is string {
   return typeof value === "string" && UUID.test(value);
 }
-
-/**
- * Sequence numbers grow across attempts: attempt N numbers its snapshots from N * SEQ_SPAN, so
- * a retry's first snapshot outranks everything the crashed attempt sent.
- */
-export const SEQ_SPAN = 1_000_000;
 
 /**
  * Progress as a client shows it. Percent counts stored messages against the mailbox; while ids
@@ -51,7 +45,10 @@ const RETURNING_ATTRIBUTES = (): string =>
     .map(([attr, def]) => `"${def.field ?? attr}" AS "${attr}"`)
     .join(", ");
 
-/** The lifecycle of sync tasks in PostgreSQL, the durable record every view reads at the end. */
+/**
+ * Sync task rows in PostgreSQL, the durable record every view reads at the end: creating or
+ * joining a user's task, and finding tasks. Who may run a task is core/tasks/TaskLease.ts.
+ */
 export class TaskService {
   constructor(private readonly sequelize: Sequelize) {}
 
@@ -89,60 +86,6 @@ export class TaskService {
 
   findById(taskId: string): Promise<SyncTask | null> {
     return isTaskId(taskId) ? SyncTask.findByPk(taskId) : Promise.resolve(null);
-  }
-
-  /**
-   * Marks the task active for a runner. A queued task can be claimed by either runner. An active
-   * queue task only by the queue again (BullMQ re-runs a stalled job after a worker died); an
-   * active stream task only once it has gone quiet for two minutes (the web process serving it
-   * died). Finished tasks never run again. Answers null when the claim is refused.
-   */
-  async claim(taskId: string, runner: TaskRunner): Promise<SyncTask | null> {
-    const rows = await this.sequelize.query<{ id: string }>(
-      `UPDATE sync_tasks SET state = 'active', runner = :runner, attempts = attempts + 1,
-              seq = (attempts + 1) * ${SEQ_SPAN}, started_at = coalesce(started_at, now()),
-              error = NULL, updated_at = now()
-       WHERE id = :taskId AND (
-         state = 'queued'
-         OR (state = 'active' AND runner = 'queue' AND :runner = 'queue')
-         OR (state = 'active' AND runner = 'stream' AND updated_at < now() - interval '2 minutes'))
-       RETURNING id`,
-      { replacements: { taskId, runner }, type: QueryTypes.SELECT },
-    );
-    return rows.length ? SyncTask.findByPk(taskId) : null;
-  }
-
-  async saveProgress(taskId: string, progress: TaskProgress, seq: number): Promise<void> {
-    await SyncTask.update(
-      { phase: progress.phase, processed: progress.processed, total: progress.total, seq },
-      { where: { id: taskId, state: "active" } },
-    );
-  }
-
-  async finish(
-    taskId: string,
-    state: Extract<TaskState, "completed" | "failed" | "queued">,
-    outcome: { result?: SyncResult; error?: TaskError; progress?: TaskProgress; seq: number },
-  ): Promise<SyncTask> {
-    const terminal = state !== "queued";
-    await SyncTask.update(
-      {
-        state,
-        result: outcome.result ?? null,
-        error: outcome.error ?? null,
-        seq: outcome.seq,
-        ...(outcome.progress
-          ? {
-              phase: outcome.progress.phase,
-              processed: outcome.progress.processed,
-              total: outcome.progress.total,
-            }
-          : {}),
-        ...(terminal ? { finishedAt: new Date() } : {}),
-      },
-      { where: { id: taskId } },
-    );
-    return (await SyncTask.findByPk(taskId))!;
   }
 
   /** A task that could not be enqueued must not block the user's next attempt. */

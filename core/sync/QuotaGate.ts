@@ -17,8 +17,8 @@ export const MAX_CALL_COST = Math.max(...Object.values(GMAIL_METHOD_COSTS));
  * of discovering it through 429s; the default lets every call through.
  */
 export interface QuotaGate {
-  /** Resolves when `method` may be called now; may wait. */
-  take(method: GmailMethod, signal?: AbortSignal): Promise<void>;
+  /** Resolves when `method` may be called now; may wait, and then says until when first. */
+  take(method: GmailMethod, signal?: AbortSignal, onWait?: (until: number) => void): Promise<void>;
 }
 
 export const UNLIMITED: QuotaGate = { take: async () => {} };

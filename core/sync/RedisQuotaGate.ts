@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { GMAIL_METHOD_COSTS, type GmailMethod, type QuotaGate } from "./QuotaGate";
+import { TokenBucket } from "./TokenBucket";
 
 /** Gmail's quota, in units per second. Zero turns a limit off. */
 export interface QuotaLimits {
@@ -50,12 +51,37 @@ return 0
  * a small one down; they share only the project bucket, one call at a time.
  */
 export class GmailQuota {
+  /**
+   * Used while Redis cannot answer: this process's own buckets at the same rates. A user's sync
+   * runs in one place at a time (the task lease), so the per-user pace stays right; only the
+   * project's share is then this process's alone.
+   */
+  private readonly local = new Map<string, TokenBucket>();
+  private readonly localProject: TokenBucket;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly limits: QuotaLimits,
   ) {
     redis.defineCommand("gmailQuotaTake", { numberOfKeys: 2, lua: TAKE });
+    this.localProject = new TokenBucket(limits.projectUnitsPerSecond);
+  }
+
+  private takeLocally(userId: string, cost: number): number {
+    let bucket = this.local.get(userId);
+    if (!bucket) {
+      // Forget idle users' buckets: a full bucket is what a new one starts as anyway.
+      if (this.local.size > 10_000) this.local.clear();
+      bucket = new TokenBucket(this.limits.userUnitsPerSecond);
+      this.local.set(userId, bucket);
+    }
+    const wait = bucket.take(cost);
+    if (wait > 0) return wait;
+    const projectWait = this.localProject.take(cost);
+    // Both or neither, as in Redis: give the user's units back when the project cannot pay.
+    if (projectWait > 0) bucket.refund(cost);
+    return projectWait;
   }
 
   get enabled(): boolean {
@@ -71,7 +97,7 @@ export class GmailQuota {
       gmailQuotaTake(k1: string, k2: string, cost: number, user: number, project: number): Promise<number>;
     };
     return {
-      take: async (method: GmailMethod, signal?: AbortSignal) => {
+      take: async (method: GmailMethod, signal?: AbortSignal, onWait?: (until: number) => void) => {
         const cost = GMAIL_METHOD_COSTS[method];
         for (;;) {
           let wait: number;
@@ -84,11 +110,12 @@ export class GmailQuota {
               projectUnitsPerSecond,
             );
           } catch {
-            // Without Redis the quota cannot be shared; Gmail's own 429s and our backoff still
-            // keep the sync correct, so the call goes ahead rather than the sync stopping.
-            return;
+            // Redis is unreachable: the sync goes on at the same pace from this process's own
+            // buckets rather than stopping, or spending Google's patience on 429s.
+            wait = this.takeLocally(userId, cost);
           }
           if (wait <= 0) return;
+          onWait?.(Date.now() + wait);
           await sleep(wait, undefined, { signal });
         }
       },

@@ -9,6 +9,8 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Upper bound of one delay. Default 32 s, as Google's exponential backoff guide says. */
   maxDelayMs?: number;
+  /** Told when the call waits before its next attempt (ms since the epoch). */
+  onWait?: (until: number) => void;
 }
 
 interface HttpishError {
@@ -40,14 +42,29 @@ function reasonOf(err: HttpishError): string | undefined {
   return e?.errors?.[0]?.reason;
 }
 
+/** Longest Retry-After we honour: a server asking for an hour gets our own backoff's cap. */
+const RETRY_AFTER_CAP_MS = 5 * 60_000;
+
+/**
+ * `Retry-After` in either form RFC 9110 allows: delay-seconds ("120") or an HTTP-date
+ * ("Fri, 31 Dec 1999 23:59:59 GMT"). Answers ms from `now`, or undefined when absent or unreadable.
+ */
+export function parseRetryAfter(raw: string | null | undefined, now = Date.now()): number | undefined {
+  const value = raw?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Math.min(Number(value) * 1000, RETRY_AFTER_CAP_MS);
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return undefined;
+  return Math.min(Math.max(0, at - now), RETRY_AFTER_CAP_MS);
+}
+
 function retryAfterMs(err: HttpishError): number | undefined {
   const headers = err.response?.headers;
   const raw =
     headers && typeof (headers as { get?: unknown }).get === "function"
       ? (headers as { get: (n: string) => string | null }).get("retry-after")
       : (headers as Record<string, string> | undefined)?.["retry-after"];
-  const seconds = raw ? Number(raw) : Number.NaN;
-  return Number.isFinite(seconds) ? seconds * 1000 : undefined;
+  return parseRetryAfter(raw);
 }
 
 const NETWORK_CODES = new Set([
@@ -112,7 +129,9 @@ export async function gmailCall<T>(
         );
       }
       const backoff = Math.random() * Math.min(cap, base * 2 ** (attempt - 1));
-      await sleep(Math.max(backoff, retryAfterMs(err as HttpishError) ?? 0), undefined, { signal });
+      const delay = Math.max(backoff, retryAfterMs(err as HttpishError) ?? 0);
+      options.onWait?.(Date.now() + delay);
+      await sleep(delay, undefined, { signal });
     }
   }
 }

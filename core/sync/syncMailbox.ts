@@ -16,6 +16,13 @@ export interface SyncProgressUpdate {
  */
 export type ProgressSink = (update: SyncProgressUpdate) => void | Promise<void>;
 
+/** The sync is about to wait: for Gmail's quota, or before retrying a failed call. */
+export interface SyncWait {
+  reason: "quota" | "retry";
+  /** When the wait ends, ms since the epoch. */
+  until: number;
+}
+
 /** How one sync runs. */
 export interface SyncOptions {
   /** `messages.get` calls in flight at once for this mailbox. Default 10. */
@@ -30,6 +37,8 @@ export interface SyncOptions {
   /** Asked before every Gmail call (quota shared by all workers); default unlimited. */
   quota?: QuotaGate;
   signal?: AbortSignal;
+  /** Told before every wait, so whoever watches can say why the bar is still. */
+  onWait?: (wait: SyncWait) => void;
 }
 
 /** Labels whose messages are not part of the mailbox we mirror, as in Gmail's own list. */
@@ -100,13 +109,13 @@ class MailboxSync {
 
   private call<T>(method: GmailMethod, fn: () => Promise<{ data: T }>): Promise<T> {
     const quota = this.options.quota ?? UNLIMITED;
-    const { signal } = this.options;
+    const { signal, onWait } = this.options;
     return gmailCall(
       async () => {
-        await quota.take(method, signal);
+        await quota.take(method, signal, onWait && ((until) => onWait({ reason: "quota", until })));
         return fn();
       },
-      this.options.retry,
+      { ...this.options.retry, onWait: onWait && ((until) => onWait({ reason: "retry", until })) },
       signal,
     ).then((r) => r.data);
   }

@@ -1,0 +1,182 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { CoreContext } from "../context";
+import { SyncTask } from "../db/models/SyncTask";
+import { ReauthRequiredError } from "../errors";
+import { isTerminal, type TaskSnapshot } from "../events";
+import { PostgresMailStore } from "../sync/PostgresMailStore";
+import type { QuotaGate } from "../sync/QuotaGate";
+import { type SyncOptions, syncMailbox } from "../sync/syncMailbox";
+import { LeaseKeeper, LeaseLostError } from "./LeaseKeeper";
+import { claimVerdict, type LeaseHolder, type TaskLease } from "./TaskLease";
+import { type SnapshotPublisher, TaskRun, type TaskRunOptions } from "./TaskRun";
+import type { TaskStatus } from "./TaskStatus";
+
+export interface DriveOptions extends TaskRunOptions {
+  sync?: Omit<SyncOptions, "signal" | "quota" | "onWait">;
+  /** The Gmail quota gate for the task's user; none means unlimited. */
+  quotaFor?: (userId: string) => QuotaGate | undefined;
+  /** Aborted when the runner must stop (its process is stopping, its time slice is over). */
+  signal?: AbortSignal;
+  /**
+   * After a failed attempt: when the task runs again (ms since the epoch), or null when this
+   * failure ends it. The queue says "after its backoff" while attempts remain; a stream, never.
+   */
+  retryAt?: (error: unknown) => number | null;
+}
+
+export type DriveOutcome =
+  /** Another runner holds a live lease until `until`. */
+  | { status: "held"; until: number }
+  /** Finished already, or deleted with its account: nothing to do. */
+  | { status: "gone" }
+  | { status: "finished"; snapshot: TaskSnapshot }
+  /** Handed back as queued because `signal` aborted: no attempt spent. */
+  | { status: "released"; snapshot: TaskSnapshot }
+  /** The attempt failed; the task waits, queued, until `retryAt`. */
+  | { status: "retrying"; snapshot: TaskSnapshot; error: unknown }
+  /** The lease was lost mid-run (taken over, or the task deleted): this run stopped and wrote nothing more. */
+  | { status: "lost" };
+
+/** How often a stream that follows another runner's task reads its state. */
+const FOLLOW_POLL_MS = 500;
+
+/**
+ * Runs sync tasks under their lease, the same way for both runners: a worker's job and a web
+ * node's stream. It claims the task (`TaskLease`), keeps the lease alive (`LeaseKeeper`), runs
+ * `syncMailbox` for the user the task row names, and writes the run's end as the lease holder.
+ * It knows nothing of HTTP, queues or sockets: the caller says where snapshots go.
+ */
+export class TaskDriver {
+  constructor(
+    private readonly ctx: Pick<CoreContext, "accounts" | "logger" | "sequelize">,
+    private readonly lease: TaskLease,
+  ) {}
+
+  /** One run: claim, sync, end. Answers why it stopped. */
+  async run(
+    taskId: string,
+    holder: LeaseHolder,
+    publish: SnapshotPublisher,
+    options: DriveOptions = {},
+  ): Promise<DriveOutcome> {
+    const claim = await this.lease.claim(taskId, holder);
+    if (!claim.ok) return claim.reason === "held" ? { status: "held", until: claim.until } : { status: "gone" };
+    const { task } = claim;
+    // The user comes from the claimed row, never from a job payload or a request.
+    const { userId } = task;
+    const log = this.ctx.logger.child({ taskId, userId, runner: holder.runner });
+    if (claim.takeover) log.info("took over a task whose previous holder stopped renewing its lease");
+
+    const keeper = new LeaseKeeper(taskId, {
+      renew: () => this.lease.renew(taskId, holder.owner),
+      expiresAt: task.leaseExpiresAt ?? new Date(Date.now() + this.lease.leaseMs),
+      leaseMs: this.lease.leaseMs,
+    });
+    const signal = options.signal ? AbortSignal.any([keeper.signal, options.signal]) : keeper.signal;
+    const run = new TaskRun(this.lease, task, holder.owner, publish, options);
+    const started = Date.now();
+    try {
+      await run.start();
+      const gmail = await this.ctx.accounts.gmailFor(userId);
+      const store = new PostgresMailStore(this.ctx.sequelize, userId);
+      const { historyId: _h, ...result } = await syncMailbox(gmail, store, run.progress, {
+        ...options.sync,
+        quota: options.quotaFor?.(userId),
+        signal,
+        onWait: run.wait,
+      });
+      log.info({ result, ms: Date.now() - started }, "sync completed");
+      return { status: "finished", snapshot: await run.complete(result) };
+    } catch (error) {
+      return await this.afterFailure(error, run, keeper, userId, log, options);
+    } finally {
+      keeper.stop();
+    }
+  }
+
+  private async afterFailure(
+    error: unknown,
+    run: TaskRun,
+    keeper: LeaseKeeper,
+    userId: string,
+    log: CoreContext["logger"],
+    options: DriveOptions,
+  ): Promise<DriveOutcome> {
+    try {
+      if (keeper.signal.aborted || error instanceof LeaseLostError) {
+        log.warn("lost the task's lease; its new holder carries on");
+        return { status: "lost" };
+      }
+      if (error instanceof ReauthRequiredError) {
+        await this.ctx.accounts.markReauthRequired(userId);
+        log.warn("sync failed: Gmail grant revoked or expired");
+        return { status: "finished", snapshot: await run.fail(error) };
+      }
+      if (options.signal?.aborted) {
+        log.info("run stopped; the task goes back to the queue");
+        return { status: "released", snapshot: await run.release() };
+      }
+      const retryAt = options.retryAt?.(error) ?? null;
+      if (retryAt !== null) {
+        log.warn({ err: error, retryAt }, "sync attempt failed; it will be retried");
+        return { status: "retrying", snapshot: await run.release(error, retryAt), error };
+      }
+      log.error({ err: error }, "sync failed");
+      return { status: "finished", snapshot: await run.fail(error) };
+    } catch (endError) {
+      if (endError instanceof LeaseLostError) return { status: "lost" };
+      throw endError;
+    }
+  }
+
+  /**
+   * The streaming fallback's whole life: run the task here; while another runner holds it,
+   * follow it (every snapshot goes to `publish`) and take it over if that runner's lease lapses.
+   * Ends when the task has finished, or when `signal` aborts (the client left, the node stops).
+   */
+  async stream(
+    taskId: string,
+    holder: LeaseHolder,
+    publish: SnapshotPublisher,
+    status: TaskStatus,
+    options: DriveOptions & { signal: AbortSignal },
+  ): Promise<DriveOutcome> {
+    for (;;) {
+      const outcome = await this.run(taskId, holder, publish, options);
+      if (outcome.status !== "held" && outcome.status !== "lost") return outcome;
+      if (!(await this.follow(taskId, publish, status, options.signal))) return outcome;
+    }
+  }
+
+  /**
+   * Publishes another runner's snapshots until the task can be claimed (answers true) or has
+   * finished, or `signal` aborts (false).
+   */
+  private async follow(
+    taskId: string,
+    publish: SnapshotPublisher,
+    status: TaskStatus,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    let lastSeq = -1;
+    let lastWaiting: string | undefined;
+    while (!signal.aborted) {
+      const row = await SyncTask.findByPk(taskId);
+      if (!row) return false;
+      const snapshot = await status.snapshot(row);
+      if (snapshot.seq !== lastSeq || snapshot.waiting !== lastWaiting) {
+        lastSeq = snapshot.seq;
+        lastWaiting = snapshot.waiting;
+        await publish(snapshot, row.userId);
+      }
+      if (isTerminal(row.state)) return false;
+      const verdict = claimVerdict(
+        { state: row.state, leaseOwner: row.leaseOwner, leaseExpiresAt: row.leaseExpiresAt?.getTime() ?? null },
+        Date.now(),
+      );
+      if (verdict.ok) return true;
+      await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => {});
+    }
+    return false;
+  }
+}

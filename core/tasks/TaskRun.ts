@@ -1,0 +1,171 @@
+import type { SyncTask } from "../db/models/SyncTask";
+import { AppError } from "../errors";
+import type { SyncResult, TaskError, TaskSnapshot, WaitReason } from "../events";
+import { progressOf, snapshotOf } from "../services/TaskService";
+import type { ProgressSink, SyncProgressUpdate, SyncWait } from "../sync/syncMailbox";
+import { LeaseLostError } from "./LeaseKeeper";
+import type { TaskLease } from "./TaskLease";
+
+/**
+ * Where a run's snapshots go: sockets and the job (worker), or response lines (stream). `userId`
+ * is the task row's owner, for the user's room.
+ */
+export type SnapshotPublisher = (snapshot: TaskSnapshot, userId: string) => void | Promise<void>;
+
+export interface TaskRunOptions {
+  /** Least time between two published progress snapshots of one task. Default 100 ms. */
+  publishIntervalMs?: number;
+  /** Least time between two progress writes to the task row. Default 1 s. */
+  persistIntervalMs?: number;
+  /** A wait shorter than this is part of the normal pace, not news. Default 2 s. */
+  reportWaitsOverMs?: number;
+}
+
+/**
+ * Turns one claimed run of a task into snapshots: throttles progress, persists it, says when the
+ * run waits (Gmail's quota, a retry), and writes the final state. Shared by the worker job and the
+ * streaming fallback so both tell the same story in the same shape. Every write is the lease
+ * holder's: a run that lost its lease writes nothing more (`LeaseLostError`).
+ */
+export class TaskRun {
+  private seq: number;
+  private lastPublish = 0;
+  private lastPersist = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly base: TaskSnapshot;
+  private readonly userId: string;
+  private current: SyncProgressUpdate;
+  private waiting: { reason: WaitReason; until: number } | null = null;
+
+  constructor(
+    private readonly lease: TaskLease,
+    task: SyncTask,
+    private readonly owner: string,
+    private readonly publish: SnapshotPublisher,
+    private readonly options: TaskRunOptions = {},
+  ) {
+    this.seq = task.seq;
+    this.userId = task.userId;
+    this.base = snapshotOf(task);
+    this.current = { phase: task.phase, processed: task.processed, total: task.total };
+  }
+
+  get taskId(): string {
+    return this.base.taskId;
+  }
+
+  /** Publishes the claimed state (`active`, with the progress stored so far). */
+  async start(): Promise<void> {
+    await this.publish(this.snapshot(), this.userId);
+  }
+
+  private snapshot(overrides: Partial<TaskSnapshot> = {}): TaskSnapshot {
+    const waiting = this.waiting ? { waiting: this.waiting.reason, retryAt: this.waiting.until } : {};
+    return {
+      ...this.base,
+      progress: progressOf(this.current),
+      ...waiting,
+      ...overrides,
+      at: Date.now(),
+      seq: ++this.seq,
+    };
+  }
+
+  /** The sink handed to `syncMailbox`. */
+  readonly progress: ProgressSink = async (update) => {
+    const phaseChanged = update.phase !== this.current.phase;
+    this.current = update;
+    // Progress means the wait is over.
+    const waitEnded = this.waiting !== null;
+    this.waiting = null;
+    const interval = this.options.publishIntervalMs ?? 100;
+    const now = Date.now();
+    if (phaseChanged || waitEnded || now - this.lastPublish >= interval) {
+      this.stopTimer();
+      await this.flushProgress();
+    } else {
+      this.timer ??= setTimeout(
+        () => {
+          this.timer = null;
+          void this.flushProgress().catch(() => {});
+        },
+        interval - (now - this.lastPublish),
+      );
+    }
+  };
+
+  /** The wait hook handed to `syncMailbox`: a long wait is published at once, with its end. */
+  readonly wait = (wait: SyncWait): void => {
+    if (wait.until - Date.now() < (this.options.reportWaitsOverMs ?? 2_000)) return;
+    this.waiting = { reason: wait.reason, until: wait.until };
+    this.stopTimer();
+    void this.flushProgress().catch(() => {});
+  };
+
+  private async flushProgress(): Promise<void> {
+    this.lastPublish = Date.now();
+    const snapshot = this.snapshot();
+    await this.publish(snapshot, this.userId);
+    if (Date.now() - this.lastPersist >= (this.options.persistIntervalMs ?? 1_000)) {
+      this.lastPersist = Date.now();
+      await this.lease.saveProgress(this.taskId, this.owner, snapshot.progress, snapshot.seq);
+    }
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  complete(result: SyncResult): Promise<TaskSnapshot> {
+    this.current = { ...this.current, phase: "done", processed: this.current.total };
+    return this.end("completed", { result });
+  }
+
+  fail(error: unknown): Promise<TaskSnapshot> {
+    return this.end("failed", { error: taskErrorOf(error) });
+  }
+
+  /**
+   * The run stopped, but the task goes on: it waits, queued, with its progress. `retryAt` says
+   * when the queue runs it again after a failed attempt; a release without one (the node is
+   * stopping, the time slice is over) spends no attempt and runs as soon as a runner is free.
+   */
+  release(error?: unknown, retryAt?: number): Promise<TaskSnapshot> {
+    return this.end("queued", {
+      error: error === undefined ? undefined : taskErrorOf(error),
+      retryAt: retryAt ? new Date(retryAt) : null,
+    });
+  }
+
+  /** Writes the run's last state to the row and publishes it, after any pending progress. */
+  private async end(
+    state: "completed" | "failed" | "queued",
+    outcome: { result?: SyncResult; error?: TaskError; retryAt?: Date | null },
+  ): Promise<TaskSnapshot> {
+    this.stopTimer();
+    this.waiting = null;
+    const seq = this.seq + 1;
+    const task = await this.lease.end(this.taskId, this.owner, state, {
+      ...outcome,
+      progress: progressOf(this.current),
+      seq,
+    });
+    if (!task) throw new LeaseLostError(this.taskId);
+    // snapshotOf shows `error` only for a failed task: a released one keeps it in the row alone.
+    const snapshot = snapshotOf(task, { seq });
+    if (state === "queued" && outcome.retryAt) {
+      snapshot.waiting = "retry";
+      snapshot.retryAt = outcome.retryAt.getTime();
+    }
+    this.seq = snapshot.seq;
+    await this.publish(snapshot, this.userId);
+    return snapshot;
+  }
+}
+
+/** What a user may read about a failure: our own codes verbatim, anything else generically. */
+export function taskErrorOf(error: unknown): TaskError {
+  if (error instanceof AppError) return { code: error.code, message: error.message };
+  return { code: "sync_failed", message: "The sync failed unexpectedly. Try again in a moment." };
+}

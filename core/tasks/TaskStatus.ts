@@ -1,0 +1,82 @@
+import type { Queue } from "bullmq";
+import type { SyncTask } from "../db/models/SyncTask";
+import { isTerminal, type TaskSnapshot, type WaitReason } from "../events";
+import type { SyncJobData } from "../queue";
+import { snapshotOf } from "../services/TaskService";
+import { leaseLapsed } from "./TaskLease";
+
+export interface WaitFacts {
+  state: SyncTask["state"];
+  leaseExpiresAt: number | null;
+  retryAt: number | null;
+  /** Live workers, or 0 when that cannot be known (Redis away: no worker can take work then). */
+  workersAlive: number;
+  /** What the running holder last said it waits for, if anything. */
+  reported?: { waiting?: WaitReason; retryAt?: number };
+}
+
+/**
+ * Why an unfinished task is not moving, as a client should hear it. Nobody alive to run it is
+ * said first, whatever else is true, because then only the client (the streaming fallback) can
+ * move it on.
+ */
+export function waitingOf(f: WaitFacts, now: number): Pick<TaskSnapshot, "waiting" | "retryAt"> {
+  if (f.state === "completed" || f.state === "failed") return {};
+  const unheld = f.state === "queued" || leaseLapsed({ state: f.state, leaseOwner: null, leaseExpiresAt: f.leaseExpiresAt }, now);
+  if (unheld) {
+    if (f.workersAlive === 0) return { waiting: "no_workers" };
+    if (f.state === "queued" && f.retryAt !== null && f.retryAt > now) return { waiting: "retry", retryAt: f.retryAt };
+    return { waiting: "worker" };
+  }
+  const r = f.reported;
+  if (r?.waiting && (r.retryAt === undefined || r.retryAt > now)) {
+    return r.retryAt === undefined ? { waiting: r.waiting } : { waiting: r.waiting, retryAt: r.retryAt };
+  }
+  return {};
+}
+
+export interface TaskStatusDeps {
+  /** Null when the process runs without Redis (streaming-fallback mode). */
+  queue: Queue<SyncJobData> | null;
+  /** Live workers; may throw when it cannot tell. */
+  workersAlive: () => Promise<number>;
+}
+
+/**
+ * The freshest snapshot of a task, the one home of "what is this task doing": the status route,
+ * `task:subscribe` and a stream that follows another runner's task all read it here. While a
+ * worker runs the task, its job's progress in Redis is newer than the row (written every step,
+ * the row once a second); `waiting` says why a task is still.
+ */
+export class TaskStatus {
+  constructor(private readonly deps: TaskStatusDeps) {}
+
+  async snapshot(task: SyncTask): Promise<TaskSnapshot> {
+    const stored = snapshotOf(task);
+    if (isTerminal(task.state)) return stored;
+    let current = stored;
+    if (task.state === "active" && task.runner === "queue" && this.deps.queue) {
+      try {
+        const live = (await this.deps.queue.getJob(task.id))?.progress as TaskSnapshot | undefined;
+        if (live && typeof live === "object" && live.taskId === task.id && live.seq > stored.seq) current = live;
+      } catch {
+        // Redis went away mid-request: the row is a little older but true.
+      }
+    }
+    const workersAlive = await this.deps.workersAlive().catch(() => 0);
+    const { waiting: _w, retryAt: _r, ...rest } = current;
+    return {
+      ...rest,
+      ...waitingOf(
+        {
+          state: current.state,
+          leaseExpiresAt: task.leaseExpiresAt?.getTime() ?? null,
+          retryAt: task.retryAt?.getTime() ?? null,
+          workersAlive,
+          reported: current,
+        },
+        Date.now(),
+      ),
+    };
+  }
+}
