@@ -9,6 +9,10 @@
  * Options: --url (or INBOX_SYNC_URL, default http://localhost:3000) and --token (or
  * INBOX_SYNC_TOKEN): an API token from POST /api/tokens. Exit codes: 0 done, 1 the sync failed,
  * 2 bad usage, 3 the server refused or could not be reached.
+ *
+ * When no worker can run the task (POST answers 503 with a fallback, or a followed task says
+ * `waiting: "no_workers"`), it runs the sync through the streaming endpoint instead, as the
+ * browser does, so a script never waits for a worker that will not come.
  */
 import { parseArgs } from "node:util";
 import type { TaskSnapshot } from "../core/events";
@@ -55,10 +59,87 @@ const errorText = (body: unknown) => {
   return e ? `${e.code}: ${e.message}` : JSON.stringify(body);
 };
 
+const WAIT_WORDS: Record<NonNullable<TaskSnapshot["waiting"]>, string> = {
+  worker: "waiting for a worker",
+  no_workers: "no worker alive: streaming",
+  retry: "retrying",
+  quota: "waiting for Gmail's quota",
+};
+
 function bar(s: TaskSnapshot): string {
   const width = 30;
   const filled = Math.round((s.progress.percent / 100) * width);
-  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(s.progress.percent).padStart(3)}%  ${s.state.padEnd(9)} ${s.progress.phase.padEnd(8)} ${s.progress.processed}/${s.progress.total}`;
+  const wait = s.waiting
+    ? `  (${WAIT_WORDS[s.waiting] ?? s.waiting}${s.retryAt ? ` until ${new Date(s.retryAt).toISOString().slice(11, 19)}` : ""})`
+    : "";
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(s.progress.percent).padStart(3)}%  ${s.state.padEnd(9)} ${s.progress.phase.padEnd(8)} ${s.progress.processed}/${s.progress.total}${wait}`;
+}
+
+/** Prints one snapshot when it says something new (a step, or a new reason to wait). */
+function printer(o: Options) {
+  let last = "";
+  const live = process.stdout.isTTY && !o.json;
+  return {
+    print(s: TaskSnapshot) {
+      const key = `${s.seq}:${s.waiting ?? ""}`;
+      if (key === last) return;
+      last = key;
+      if (o.json) process.stdout.write(`${JSON.stringify(s)}\n`);
+      else process.stdout.write(live ? `\r${bar(s)}` : `${bar(s)}\n`);
+    },
+    end() {
+      if (live) process.stdout.write("\n");
+    },
+  };
+}
+
+/**
+ * Runs the sync inside a streaming request and prints each NDJSON line; `taskId` takes over that
+ * task rather than starting one. Answers the last snapshot.
+ */
+async function streamSync(o: Options, path: string, out: ReturnType<typeof printer>): Promise<TaskSnapshot> {
+  let res: Response;
+  try {
+    res = await fetch(`${o.url}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${o.token}`, accept: "application/x-ndjson" },
+    });
+  } catch (err) {
+    throw new CliError(`cannot reach ${o.url}: ${(err as Error).message}`, 3);
+  }
+  if (res.status !== 200 || !res.body) {
+    const text = await res.text().catch(() => "");
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {}
+    throw new CliError(`the stream answered ${res.status}: ${errorText(body)}`, 3);
+  }
+  let last: TaskSnapshot | null = null;
+  let buffer = "";
+  const decoder = new TextDecoder();
+  const take = (line: string) => {
+    if (!line.trim()) return;
+    try {
+      last = JSON.parse(line) as TaskSnapshot;
+    } catch {
+      return;
+    }
+    out.print(last);
+  };
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+      take(buffer.slice(0, nl));
+      buffer = buffer.slice(nl + 1);
+    }
+  }
+  take(buffer);
+  if (!last) throw new CliError("the stream ended without a snapshot", 3);
+  return last;
 }
 
 function printFinal(o: Options, s: TaskSnapshot): void {
@@ -73,21 +154,23 @@ function printFinal(o: Options, s: TaskSnapshot): void {
   }
 }
 
-/** Follows a task by polling its status once a second, printing each change. */
+/**
+ * Follows a task by polling its status once a second, printing each change. When the task says
+ * no worker is alive to run it, the stream takes it over; if the stream ends before the task
+ * does (the web node stopped), polling resumes.
+ */
 async function follow(o: Options, taskId: string): Promise<TaskSnapshot> {
-  let lastSeq = -1;
-  const live = process.stdout.isTTY && !o.json;
+  const out = printer(o);
+  const stream = `/api/emails/sync/stream?taskId=${encodeURIComponent(taskId)}`;
   for (;;) {
     const { status, body } = await request<TaskSnapshot>(o, "GET", `/api/emails/sync/status/${taskId}`);
     if (status !== 200) throw new CliError(`status answered ${status}: ${errorText(body)}`, 3);
-    if (body.seq !== lastSeq) {
-      lastSeq = body.seq;
-      if (o.json) process.stdout.write(`${JSON.stringify(body)}\n`);
-      else process.stdout.write(live ? `\r${bar(body)}` : `${bar(body)}\n`);
-    }
-    if (body.state === "completed" || body.state === "failed") {
-      if (live) process.stdout.write("\n");
-      return body;
+    out.print(body);
+    let current = body;
+    if (current.waiting === "no_workers") current = await streamSync(o, stream, out);
+    if (current.state === "completed" || current.state === "failed") {
+      out.end();
+      return current;
     }
     await new Promise((r) => setTimeout(r, 1_000));
   }
@@ -100,8 +183,15 @@ async function sync(o: Options, wait: boolean): Promise<number> {
     joined: boolean;
     fallback?: string;
   }>(o, "POST", "/api/emails/sync");
-  if (status === 503 && body.fallback) {
-    throw new CliError(`${errorText(body)} (the browser app would use ${body.fallback}; try again later)`, 3);
+  if (status === 503 && body.fallback?.startsWith("/")) {
+    // The queue cannot take the task: run it in a streaming request, as the browser does.
+    if (!wait) throw new CliError(`${errorText(body)} (with --no-wait there is nothing to fall back to)`, 3);
+    if (!o.json) process.stdout.write(`${errorText(body)}: syncing through ${body.fallback}\n`);
+    const out = printer(o);
+    const final = await streamSync(o, body.fallback, out);
+    out.end();
+    if (final.state !== "completed" && final.state !== "failed") return follow(o, final.taskId).then(finish);
+    return finish(final);
   }
   if (status !== 202) throw new CliError(`sync answered ${status}: ${errorText(body)}`, 3);
   if (!o.json) process.stdout.write(`${body.joined ? "joined running" : "started"} task ${body.taskId}\n`);
@@ -109,9 +199,12 @@ async function sync(o: Options, wait: boolean): Promise<number> {
     if (o.json) process.stdout.write(`${JSON.stringify(body)}\n`);
     return 0;
   }
-  const final = await follow(o, body.taskId);
-  printFinal(o, final);
-  return final.state === "completed" ? 0 : 1;
+  return finish(await follow(o, body.taskId));
+
+  function finish(final: TaskSnapshot): number {
+    printFinal(o, final);
+    return final.state === "completed" ? 0 : 1;
+  }
 }
 
 async function main(argv: string[]): Promise<number> {

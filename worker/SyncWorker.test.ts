@@ -88,7 +88,9 @@ describe("sync worker", () => {
       const first = await user.json("POST", "/api/emails/sync");
       taskId = first.body.taskId;
       // A worker took the task, then Redis lost the job (a flush, a failover without persistence).
-      expect(await lease.claim(taskId, { owner: "lost-worker", runner: "queue" })).toMatchObject({ ok: true });
+      expect(await lease.claim(taskId, { owner: "lost-worker", runner: "queue" })).toMatchObject({
+        ok: true,
+      });
       await queue!.remove(taskId);
       expect(await queue!.getJob(taskId)).toBeUndefined();
 

@@ -12,8 +12,8 @@ import { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { SyncOptions } from "../core/sync/syncMailbox";
 import { beat, leave } from "../core/workerHeartbeat";
 import { startMaintenance } from "./maintenance";
-import { syncMailboxJob } from "./syncMailboxJob";
 import { OrphanSweeper } from "./OrphanSweeper";
+import { syncMailboxJob } from "./syncMailboxJob";
 import { WorkerMetrics } from "./WorkerMetrics";
 
 export interface SyncWorkerOptions {

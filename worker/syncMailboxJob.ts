@@ -70,18 +70,13 @@ export function syncMailboxJob(deps: SyncJobDeps) {
     const started = performance.now();
     deps.metrics?.running.inc();
     const outcome = await deps.ctx.driver
-      .run(
-        taskId,
-        { owner: `${deps.workerId}:${token ?? job.id}`, runner: "queue" },
-        publish,
-        {
-          sync: deps.sync,
-          quotaFor: (userId) => deps.quota?.forUser(userId),
-          signal,
-          retryAt: () =>
-            job.attemptsMade + 1 < attempts ? Date.now() + retryDelayMs(job.attemptsMade + 1) : null,
-        },
-      )
+      .run(taskId, { owner: `${deps.workerId}:${token ?? job.id}`, runner: "queue" }, publish, {
+        sync: deps.sync,
+        quotaFor: (userId) => deps.quota?.forUser(userId),
+        signal,
+        retryAt: () =>
+          job.attemptsMade + 1 < attempts ? Date.now() + retryDelayMs(job.attemptsMade + 1) : null,
+      })
       .finally(() => {
         disarm();
         deps.metrics?.running.dec();

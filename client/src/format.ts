@@ -1,4 +1,4 @@
-import type { SyncMode, SyncPhase, TaskState } from "../../core/events";
+import type { SyncMode, SyncPhase, TaskState, WaitReason } from "../../core/events";
 
 /** Human wording for numbers, times, phases and states. */
 
@@ -101,4 +101,38 @@ export function visibleLabels(labels: readonly string[]): string[] {
   return labels
     .filter((l) => !QUIET_LABELS.has(l) && !/^Label_\d+$/.test(l))
     .map((l) => (l === "IMPORTANT" ? "Important" : l === "STARRED" ? "Starred" : l));
+}
+
+/** After this long without news of a running task, the page says so rather than look frozen. */
+export const QUIET_AFTER_MS = 5_000;
+
+export interface WaitFacts {
+  state: TaskState;
+  waiting?: WaitReason;
+  retryAt?: number;
+  /** How long since the last progress arrived. */
+  quietMs: number;
+}
+
+/** What an unfinished task is waiting for, in words; null while it moves. */
+export function waitWords(f: WaitFacts, now = Date.now()): string | null {
+  if (f.state === "completed" || f.state === "failed") return null;
+  const inTime = f.retryAt && f.retryAt > now ? ` in ${formatDuration(f.retryAt - now)}` : " soon";
+  switch (f.waiting) {
+    case "worker":
+      return f.state === "queued"
+        ? "Waiting for a worker"
+        : "The worker stopped answering; waiting for another to take over";
+    case "no_workers":
+      return "No worker is running; continuing the sync from this page";
+    case "retry":
+      return `Gmail did not answer; trying again${inTime}`;
+    case "quota":
+      return `Waiting for Gmail's rate limit; resuming${inTime}`;
+    default:
+      if (f.state === "queued") return "Waiting for a worker";
+      return f.quietMs >= QUIET_AFTER_MS
+        ? `No progress for ${formatDuration(f.quietMs)}; checking on the sync`
+        : null;
+  }
 }

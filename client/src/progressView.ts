@@ -1,7 +1,7 @@
-import { isTerminal, type TaskSnapshot } from "../../core/events";
+import { isTerminal, type TaskSnapshot, type WaitReason } from "../../core/events";
 import { byId, show } from "./dom";
 import { humanError } from "./errors";
-import { formatCount, formatDuration, MODE_WORDS, PHASE_WORDS, STATE_WORDS } from "./format";
+import { formatCount, formatDuration, MODE_WORDS, PHASE_WORDS, STATE_WORDS, waitWords } from "./format";
 import { overallPercent } from "./percent";
 import { MODE_LABELS, type TransportMode } from "./syncTransport";
 
@@ -29,6 +29,9 @@ export class ProgressView {
   /** The highest percent shown for this task: the bar never moves backwards. */
   private shown = 0;
   private ticker: ReturnType<typeof setInterval> | undefined;
+  /** When the last snapshot with news arrived: a long silence is said in words. */
+  private newsAt = Date.now();
+  private waiting: { waiting?: WaitReason; retryAt?: number; at: number } = { at: 0 };
 
   constructor(private readonly reconnectHref: () => string) {}
 
@@ -38,6 +41,8 @@ export class ProgressView {
       this.taskId = taskId;
       this.snapshot = null;
       this.shown = 0;
+      this.newsAt = Date.now();
+      this.waiting = { at: 0 };
       this.setPercent(0, "queued");
       this.title.textContent = "Starting sync…";
       this.state.textContent = STATE_WORDS.queued;
@@ -65,10 +70,21 @@ export class ProgressView {
     show(this.mode);
   }
 
+  /**
+   * Why the task waits, from any snapshot as fresh as the last (a status read that repeats an
+   * older step still knows that the worker is gone).
+   */
+  setWaiting(taskId: string, w: { waiting?: WaitReason; retryAt?: number; at: number }): void {
+    if (this.taskId !== taskId || w.at < this.waiting.at) return;
+    this.waiting = { waiting: w.waiting, retryAt: w.retryAt, at: w.at };
+    this.renderWords();
+  }
+
   render(s: TaskSnapshot): void {
     if (this.taskId !== s.taskId) this.begin(s.taskId);
     this.snapshot = s;
-    const { phase, processed, total } = s.progress;
+    this.newsAt = Date.now();
+    if (s.at >= this.waiting.at) this.waiting = { waiting: s.waiting, retryAt: s.retryAt, at: s.at };
     const percent = Math.max(this.shown, overallPercent(s));
     this.shown = percent;
 
@@ -84,13 +100,7 @@ export class ProgressView {
             ? "Sync queued"
             : "Syncing your mailbox";
 
-    const counts = total > 0 ? `${formatCount(processed)} / ${formatCount(total)}` : "";
-    const words = s.state === "queued" ? "Waiting for a worker" : PHASE_WORDS[phase];
-    this.text.textContent = [`${percent}%`, counts, words].filter(Boolean).join(" · ");
-    this.bar.setAttribute(
-      "aria-valuetext",
-      `${percent}%, ${words.toLowerCase()}${counts ? `, ${counts}` : ""}`,
-    );
+    this.renderWords();
     this.renderTiming();
 
     if (s.state === "completed" && s.result) {
@@ -111,6 +121,24 @@ export class ProgressView {
 
     if (isTerminal(s.state)) this.stopTicking();
     else this.startTicking();
+  }
+
+  /** Percent, counts and what is happening (or, when the bar is still, what it waits for). */
+  private renderWords(): void {
+    const s = this.snapshot;
+    if (!s) return;
+    const { phase, processed, total } = s.progress;
+    const percent = this.shown;
+    const counts = total > 0 ? `${formatCount(processed)} / ${formatCount(total)}` : "";
+    const wait = waitWords({ state: s.state, ...this.waiting, quietMs: Date.now() - this.newsAt });
+    const words = wait ?? PHASE_WORDS[phase];
+    const text = [`${percent}%`, counts, words].filter(Boolean).join(" · ");
+    if (this.text.textContent !== text) this.text.textContent = text;
+    this.text.dataset.waiting = this.waiting.waiting ?? (wait ? "quiet" : "");
+    this.bar.setAttribute(
+      "aria-valuetext",
+      `${percent}%, ${words.toLowerCase()}${counts ? `, ${counts}` : ""}`,
+    );
   }
 
   private setPercent(percent: number, state: string): void {
@@ -142,7 +170,10 @@ export class ProgressView {
   }
 
   private startTicking(): void {
-    this.ticker ??= setInterval(() => this.renderTiming(), 1_000);
+    this.ticker ??= setInterval(() => {
+      this.renderTiming();
+      this.renderWords();
+    }, 1_000);
   }
 
   private stopTicking(): void {

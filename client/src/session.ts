@@ -54,6 +54,11 @@ export class Session {
         this.setBusy(true);
       },
       onSnapshot: (snapshot) => this.onSnapshot(snapshot),
+      onWaiting: (taskId, wait) => {
+        this.progress.setWaiting(taskId, wait);
+        if (wait.waiting === "no_workers")
+          announce("No worker is running; continuing the sync from this page.");
+      },
       onMode: (mode) => this.progress.setMode(mode),
       onLost: (taskId) => {
         taskStore.clear(this.me.email, taskId);

@@ -1,4 +1,4 @@
-import { isTerminal, type TaskSnapshot } from "../../core/events";
+import { isTerminal, type TaskSnapshot, type WaitReason } from "../../core/events";
 import { ApiError, api, isAbort, type SyncAccepted } from "./api";
 import { streamSync } from "./ndjson";
 import { pollTaskStatus } from "./polling";
@@ -9,7 +9,9 @@ import type { LiveChannel } from "./socket";
  * The fallback chain that follows one sync task to its end:
  *   1. push over Socket.IO (`task:subscribe`, then `sync:progress` events),
  *   2. polling the status URL every second when no socket connects within ~3 s or it drops,
- *   3. the NDJSON streaming endpoint when POST /api/emails/sync answers 503 with a fallback.
+ *   3. the NDJSON streaming endpoint when POST /api/emails/sync answers 503 with a fallback, or
+ *      when a followed task says `waiting: "no_workers"` (its worker died and none is left): the
+ *      stream takes the task over and resumes it where it stopped.
  * Whatever the channel, snapshots pass one seq gate, so the page only ever moves forwards.
  */
 
@@ -23,14 +25,23 @@ export const MODE_LABELS: Record<TransportMode, string> = {
 
 /** How long the push channel may take to connect before the page polls instead. */
 export const SOCKET_GRACE_MS = 3_000;
-/** With push, a status read when nothing arrived for this long (a lost event must not stall the bar). */
-const LIVE_SILENCE_MS = 8_000;
+/**
+ * With push, a status read when nothing arrived for this long, and again as often while the
+ * silence lasts: a lost event, or a worker that died, must not leave the bar frozen.
+ */
+const LIVE_SILENCE_MS = 3_000;
+/** The streaming endpoint, when no 503 has named it. */
+const STREAM_URL = "/api/emails/sync/stream";
+/** Least time between two takeovers by stream, so a stream refused at once does not loop. */
+const TAKEOVER_BACKOFF_MS = 5_000;
 
 export interface TransportHandlers {
   /** The page now follows this task (a new sync, a resumed one, or one another tab started). */
   onFollow(taskId: string): void;
   /** A snapshot of the followed task, newer than every one before it. */
   onSnapshot(snapshot: TaskSnapshot): void;
+  /** Why the followed task waits, from a snapshot at least as fresh as any before (`at`). */
+  onWaiting(taskId: string, wait: { waiting?: WaitReason; retryAt?: number; at: number }): void;
   onMode(mode: TransportMode): void;
   /** The server does not know the task (any more), or it belongs to someone else. */
   onLost(taskId: string): void;
@@ -47,6 +58,10 @@ interface Followed {
   subscribing: boolean;
   checking: boolean;
   lastNewsAt: number;
+  lastCheckAt: number;
+  /** `at` of the freshest snapshot whose waiting reason was passed on. */
+  waitingAt: number;
+  waiting: WaitReason | undefined;
 }
 
 export class SyncTransport {
@@ -54,6 +69,7 @@ export class SyncTransport {
   private readonly gate = new SnapshotGate();
   private readonly watchdog: ReturnType<typeof setInterval>;
   private starting = false;
+  private lastTakeover = 0;
 
   constructor(
     private readonly live: LiveChannel,
@@ -62,7 +78,7 @@ export class SyncTransport {
     live.onProgress((snapshot) => this.onPush(snapshot));
     live.onConnect(() => this.onLiveUp());
     live.onDrop(() => this.onLiveDown());
-    this.watchdog = setInterval(() => void this.checkSilence(), 2_000);
+    this.watchdog = setInterval(() => void this.checkSilence(), 1_000);
   }
 
   /** True while a task is being followed and has not finished. */
@@ -123,6 +139,9 @@ export class SyncTransport {
       subscribing: false,
       checking: false,
       lastNewsAt: Date.now(),
+      lastCheckAt: 0,
+      waitingAt: 0,
+      waiting: undefined,
     };
   }
 
@@ -179,10 +198,14 @@ export class SyncTransport {
     f.poll = null;
   }
 
-  private async stream(url: string): Promise<void> {
+  /**
+   * Runs the sync through the streaming endpoint. With `taskId` it takes over that task (and
+   * never starts another); should the stream fail, the page goes back to following the task.
+   */
+  private async stream(url: string, taskId = ""): Promise<void> {
     this.drop();
     const control = new AbortController();
-    const f = this.newFollowed("");
+    const f = this.newFollowed(taskId);
     f.stream = control;
     this.current = f;
     this.setMode(f, "streaming");
@@ -207,7 +230,7 @@ export class SyncTransport {
     } catch (err) {
       f.stream = null;
       if (isAbort(err) || this.current !== f || f.terminal) return;
-      if (f.taskId && !(err instanceof ApiError && err.status >= 400)) this.attach(f);
+      if (f.taskId && (taskId || !(err instanceof ApiError && err.status >= 400))) this.attach(f);
       else {
         this.current = null;
         this.handlers.onError(err);
@@ -219,14 +242,42 @@ export class SyncTransport {
 
   private deliver(f: Followed, snapshot: TaskSnapshot): void {
     if (this.current !== f || snapshot.taskId !== f.taskId) return;
-    if (!this.gate.accept(snapshot)) return;
-    f.lastNewsAt = Date.now();
-    this.handlers.onSnapshot(snapshot);
-    if (isTerminal(snapshot.state)) {
-      f.terminal = true;
-      this.stopPolling(f);
-      this.live.unsubscribe(f.taskId);
+    if (this.gate.accept(snapshot)) {
+      f.lastNewsAt = Date.now();
+      this.handlers.onSnapshot(snapshot);
+      if (isTerminal(snapshot.state)) {
+        f.terminal = true;
+        this.stopPolling(f);
+        this.live.unsubscribe(f.taskId);
+        return;
+      }
     }
+    this.noteWaiting(f, snapshot);
+  }
+
+  /**
+   * A status read may repeat an older step (the row lags the live progress) yet carry fresh news
+   * of why the task waits: that news is taken by time (`at`), not by `seq`.
+   */
+  private noteWaiting(f: Followed, snapshot: TaskSnapshot): void {
+    if (typeof snapshot.at !== "number" || snapshot.at < f.waitingAt) return;
+    f.waitingAt = snapshot.at;
+    if (snapshot.waiting !== f.waiting) {
+      f.waiting = snapshot.waiting;
+      this.handlers.onWaiting(f.taskId, {
+        waiting: snapshot.waiting,
+        retryAt: snapshot.retryAt,
+        at: snapshot.at,
+      });
+    }
+    if (snapshot.waiting === "no_workers") this.takeOver(f);
+  }
+
+  /** Nobody alive can run the task: run it here, through the stream, where it stopped. */
+  private takeOver(f: Followed): void {
+    if (f.stream || f.terminal || Date.now() - this.lastTakeover < TAKEOVER_BACKOFF_MS) return;
+    this.lastTakeover = Date.now();
+    void this.stream(`${STREAM_URL}?taskId=${encodeURIComponent(f.taskId)}`, f.taskId);
   }
 
   /** Every `sync:progress` of this user arrives here, whichever tab started the task. */
@@ -250,11 +301,14 @@ export class SyncTransport {
     if (f && !f.terminal && !f.stream && f.mode === "live") this.startPolling(f);
   }
 
-  /** With push, a quiet spell gets one status read, so a lost event cannot stall the page. */
+  /**
+   * With push, a quiet spell gets a status read every few seconds while it lasts, so a lost event
+   * cannot stall the page and a dead worker is noticed (the answer says why the task waits).
+   */
   private async checkSilence(): Promise<void> {
     const f = this.current;
-    if (!f || f.terminal || f.mode !== "live" || f.checking) return;
-    if (Date.now() - f.lastNewsAt < LIVE_SILENCE_MS) return;
+    if (!f || f.terminal || f.mode !== "live" || f.checking || f.stream) return;
+    if (Date.now() - Math.max(f.lastNewsAt, f.lastCheckAt) < LIVE_SILENCE_MS) return;
     f.checking = true;
     try {
       const snapshot = await api.get<TaskSnapshot>(`/api/emails/sync/status/${encodeURIComponent(f.taskId)}`);
@@ -263,7 +317,7 @@ export class SyncTransport {
       if (err instanceof ApiError && err.status === 404 && this.current === f) this.lose(f);
     } finally {
       f.checking = false;
-      f.lastNewsAt = Date.now();
+      f.lastCheckAt = Date.now();
     }
   }
 

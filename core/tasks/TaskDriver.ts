@@ -60,7 +60,8 @@ export class TaskDriver {
     options: DriveOptions = {},
   ): Promise<DriveOutcome> {
     const claim = await this.lease.claim(taskId, holder);
-    if (!claim.ok) return claim.reason === "held" ? { status: "held", until: claim.until } : { status: "gone" };
+    if (!claim.ok)
+      return claim.reason === "held" ? { status: "held", until: claim.until } : { status: "gone" };
     const { task } = claim;
     // The user comes from the claimed row, never from a job payload or a request.
     const { userId } = task;
@@ -171,7 +172,11 @@ export class TaskDriver {
       }
       if (isTerminal(row.state)) return false;
       const verdict = claimVerdict(
-        { state: row.state, leaseOwner: row.leaseOwner, leaseExpiresAt: row.leaseExpiresAt?.getTime() ?? null },
+        {
+          state: row.state,
+          leaseOwner: row.leaseOwner,
+          leaseExpiresAt: row.leaseExpiresAt?.getTime() ?? null,
+        },
         Date.now(),
       );
       if (verdict.ok) return true;

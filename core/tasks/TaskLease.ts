@@ -64,7 +64,9 @@ export interface LeaseHolder {
   runner: TaskRunner;
 }
 
-export type ClaimResult = { ok: true; task: SyncTask; takeover: boolean } | Extract<ClaimVerdict, { ok: false }>;
+export type ClaimResult =
+  | { ok: true; task: SyncTask; takeover: boolean }
+  | Extract<ClaimVerdict, { ok: false }>;
 
 export interface EndOutcome {
   result?: SyncResult;
@@ -118,7 +120,12 @@ export class TaskLease {
                 started_at = coalesce(started_at, now()), updated_at = now()
          WHERE id = :taskId`,
         {
-          replacements: { taskId, runner: holder.runner, owner: holder.owner, leaseSeconds: this.leaseMs / 1000 },
+          replacements: {
+            taskId,
+            runner: holder.runner,
+            owner: holder.owner,
+            leaseSeconds: this.leaseMs / 1000,
+          },
           transaction,
         },
       );
@@ -165,7 +172,11 @@ export class TaskLease {
         leaseExpiresAt: null,
         retryAt: state === "queued" ? (outcome.retryAt ?? null) : null,
         ...(outcome.progress
-          ? { phase: outcome.progress.phase, processed: outcome.progress.processed, total: outcome.progress.total }
+          ? {
+              phase: outcome.progress.phase,
+              processed: outcome.progress.processed,
+              total: outcome.progress.total,
+            }
           : {}),
         ...(state !== "queued" ? { finishedAt: new Date() } : {}),
       },

@@ -22,10 +22,13 @@ export interface WaitFacts {
  */
 export function waitingOf(f: WaitFacts, now: number): Pick<TaskSnapshot, "waiting" | "retryAt"> {
   if (f.state === "completed" || f.state === "failed") return {};
-  const unheld = f.state === "queued" || leaseLapsed({ state: f.state, leaseOwner: null, leaseExpiresAt: f.leaseExpiresAt }, now);
+  const unheld =
+    f.state === "queued" ||
+    leaseLapsed({ state: f.state, leaseOwner: null, leaseExpiresAt: f.leaseExpiresAt }, now);
   if (unheld) {
     if (f.workersAlive === 0) return { waiting: "no_workers" };
-    if (f.state === "queued" && f.retryAt !== null && f.retryAt > now) return { waiting: "retry", retryAt: f.retryAt };
+    if (f.state === "queued" && f.retryAt !== null && f.retryAt > now)
+      return { waiting: "retry", retryAt: f.retryAt };
     return { waiting: "worker" };
   }
   const r = f.reported;
@@ -58,7 +61,8 @@ export class TaskStatus {
     if (task.state === "active" && task.runner === "queue" && this.deps.queue) {
       try {
         const live = (await this.deps.queue.getJob(task.id))?.progress as TaskSnapshot | undefined;
-        if (live && typeof live === "object" && live.taskId === task.id && live.seq > stored.seq) current = live;
+        if (live && typeof live === "object" && live.taskId === task.id && live.seq > stored.seq)
+          current = live;
       } catch {
         // Redis went away mid-request: the row is a little older but true.
       }

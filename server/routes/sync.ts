@@ -28,7 +28,13 @@ export function syncRoutes(ctx: WebContext): Router {
    */
   router.post("/emails/sync/stream", async (req: Request, res: Response) => {
     const userId = userIdOf(req);
-    const { task } = await ctx.tasks.createOrJoin(userId, "stream");
+    // `?taskId=` takes over that task (a client whose worker died) and never starts another.
+    const wanted = req.query.taskId;
+    const task =
+      wanted === undefined
+        ? (await ctx.tasks.createOrJoin(userId, "stream")).task
+        : await ctx.tasks.findForUser(userId, String(wanted));
+    if (!task) throw new NotFoundError("task");
     res.status(200).set({
       "Content-Type": "application/x-ndjson; charset=utf-8",
       "Cache-Control": "no-store",
@@ -57,7 +63,11 @@ export function syncRoutes(ctx: WebContext): Router {
     );
     ctx.streams.add(run);
     try {
-      await run;
+      // A task that had already finished: its last state is the stream's one line.
+      if ((await run).status === "gone") {
+        const row = await ctx.tasks.findById(task.id);
+        if (row) write(await ctx.status.snapshot(row));
+      }
     } finally {
       ctx.streams.delete(run);
     }
