@@ -385,7 +385,7 @@ describe("Socket.IO progress: two web nodes, a worker process, Redis in between"
     expect(log.socket.connected).toBe(true);
   });
 
-  it("measures push latency from the worker to a client on another node", async () => {
+  it("every push reaches a client on another node within a second of the worker publishing it", async () => {
     const user = await newUser(250, 0);
     const result = await withLatency(2, () =>
       measurePushLatency({
@@ -399,6 +399,9 @@ describe("Socket.IO progress: two web nodes, a worker process, Redis in between"
     for (const sample of result.samples) {
       expect(Number.isFinite(sample)).toBe(true);
       expect(sample).toBeGreaterThanOrEqual(-50);
+      // A delivery bound, not a speed figure (npm run bench measures that): a push stuck behind
+      // a reconnect or a lost subscription would take seconds.
+      expect(sample).toBeLessThan(1_000);
     }
   });
 });

@@ -103,7 +103,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         redisUrl: config.redisUrl,
         queuePrefix: config.queuePrefix,
         simUrl: sim.url,
-        env: extra,
+        // The same lease as the in-process nodes, so takeovers keep one rhythm.
+        env: { TASK_LEASE_SECONDS: env.TASK_LEASE_SECONDS, ...extra },
       }),
     async signIn(email: string, node = 0) {
       const client = new ApiClient(webs[node]!.url);

@@ -116,6 +116,10 @@ describe("infrastructure restarts during a sync", () => {
     await stack.simControl("DELETE", "/sim/faults");
     expect(final.state).toBe("completed");
     expect(await storedCount(stack, "pg-restart@example.com")).toEqual({ n: 1200, d: 1200 });
+    // The retry happened: the task was claimed again, and the finishing run resumed part-way.
+    const row = await stack.web.ctx.tasks.findById(body.taskId);
+    expect(row!.attempts).toBeGreaterThanOrEqual(2);
+    expect(final.result.added).toBeLessThan(1200);
   });
 
   it("a worker process killed without warning: its job's lock lapses and another worker finishes the sync", async () => {
