@@ -9,6 +9,7 @@ export default defineConfig({
       "gmail-sim/**/*.test.ts",
       "scripts/**/*.test.ts",
       "cli/**/*.test.ts",
+      "client/**/*.test.ts",
     ],
     globalSetup: ["./test/globalSetup.ts"],
     // Integration tests share one PostgreSQL database and one Redis; running files one at a

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { QUIET_AFTER_MS, waitWords } from "./format";
+
+const NOW = 1_764_336_000_000;
+
+describe("waitWords: what the progress bar says while a task is still", () => {
+  it("says nothing for a finished task, whatever it last waited for", () => {
+    for (const state of ["completed", "failed"] as const) {
+      expect(waitWords({ state, waiting: "no_workers", quietMs: 60_000 }, NOW)).toBeNull();
+      expect(waitWords({ state, quietMs: 60_000 }, NOW)).toBeNull();
+    }
+  });
+
+  it("a queued task waits for a worker, whether or not the server said so", () => {
+    expect(waitWords({ state: "queued", waiting: "worker", quietMs: 0 }, NOW)).toBe("Waiting for a worker");
+    expect(waitWords({ state: "queued", quietMs: 0 }, NOW)).toBe("Waiting for a worker");
+  });
+
+  it("an active task waiting for a worker lost its runner: another takes over", () => {
+    expect(waitWords({ state: "active", waiting: "worker", quietMs: 0 }, NOW)).toBe(
+      "The worker stopped answering; waiting for another to take over",
+    );
+  });
+
+  it("no_workers says the page carries on with the sync itself", () => {
+    for (const state of ["queued", "active"] as const) {
+      expect(waitWords({ state, waiting: "no_workers", quietMs: 0 }, NOW)).toBe(
+        "No worker is running; continuing the sync from this page",
+      );
+    }
+  });
+
+  it("a retry ahead names how long until it", () => {
+    expect(waitWords({ state: "queued", waiting: "retry", retryAt: NOW + 5_000, quietMs: 0 }, NOW)).toBe(
+      "Gmail did not answer; trying again in 5 s",
+    );
+    expect(waitWords({ state: "active", waiting: "retry", retryAt: NOW + 65_000, quietMs: 0 }, NOW)).toBe(
+      "Gmail did not answer; trying again in 1 min 05 s",
+    );
+  });
+
+  it("a retry with no time, or a time already past, says soon rather than a negative wait", () => {
+    expect(waitWords({ state: "queued", waiting: "retry", quietMs: 0 }, NOW)).toBe(
+      "Gmail did not answer; trying again soon",
+    );
+    expect(waitWords({ state: "queued", waiting: "retry", retryAt: NOW - 3_000, quietMs: 0 }, NOW)).toBe(
+      "Gmail did not answer; trying again soon",
+    );
+    expect(waitWords({ state: "queued", waiting: "retry", retryAt: NOW, quietMs: 0 }, NOW)).toBe(
+      "Gmail did not answer; trying again soon",
+    );
+  });
+
+  it("a quota wait names when the sync resumes", () => {
+    expect(waitWords({ state: "active", waiting: "quota", retryAt: NOW + 3_000, quietMs: 0 }, NOW)).toBe(
+      "Waiting for Gmail's rate limit; resuming in 3 s",
+    );
+    expect(waitWords({ state: "active", waiting: "quota", quietMs: 0 }, NOW)).toBe(
+      "Waiting for Gmail's rate limit; resuming soon",
+    );
+  });
+
+  it("a moving active task says nothing until it has been quiet for QUIET_AFTER_MS", () => {
+    expect(QUIET_AFTER_MS).toBe(5_000);
+    expect(waitWords({ state: "active", quietMs: 0 }, NOW)).toBeNull();
+    expect(waitWords({ state: "active", quietMs: QUIET_AFTER_MS - 1 }, NOW)).toBeNull();
+    expect(waitWords({ state: "active", quietMs: QUIET_AFTER_MS }, NOW)).toBe(
+      "No progress for 5 s; checking on the sync",
+    );
+    expect(waitWords({ state: "active", quietMs: 125_000 }, NOW)).toBe(
+      "No progress for 2 min 05 s; checking on the sync",
+    );
+  });
+
+  it("a known wait is named at once, without waiting for the quiet time", () => {
+    expect(
+      waitWords({ state: "active", waiting: "quota", retryAt: NOW + 2_000, quietMs: 0 }, NOW),
+    ).not.toBeNull();
+  });
+});
