@@ -28,6 +28,8 @@ export interface RunningStack {
   redis: Provisioned | null;
   serverUrl: string | null;
   databaseName: string;
+  /** Web node C's own database: a deployment of its own, so no other worker sweeps its tasks. */
+  databaseNameC: string;
   queuePrefixes: string[];
   stopped: boolean;
 }
@@ -110,7 +112,10 @@ export async function stopStack(stack: RunningStack | undefined): Promise<void> 
       await deleteRedisPrefix(stack.redis.url, prefix).catch(() => {});
     await stack.redis.stop().catch(() => {});
   }
-  if (stack.serverUrl) await dropDatabase(stack.serverUrl, stack.databaseName).catch(() => {});
+  if (stack.serverUrl) {
+    await dropDatabase(stack.serverUrl, stack.databaseName).catch(() => {});
+    await dropDatabase(stack.serverUrl, stack.databaseNameC).catch(() => {});
+  }
   await stack.postgres?.stop().catch(() => {});
 }
 
@@ -131,7 +136,12 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     redis: null,
     serverUrl: null,
     databaseName: `inbox_sync_e2e_${run}`,
-    queuePrefixes: [`inbox-sync-e2e-${run}`, `inbox-sync-e2e-${run}-noworker`],
+    databaseNameC: `inbox_sync_e2e_${run}_c`,
+    queuePrefixes: [
+      `inbox-sync-e2e-${run}`,
+      `inbox-sync-e2e-${run}-noworker`,
+      `inbox-sync-e2e-${run}-killable`,
+    ],
     stopped: false,
   };
   globalThis.__inboxSyncE2E = stack;
@@ -147,15 +157,17 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     });
     stack.serverUrl = stack.postgres.url;
     const databaseUrl = await ensureDatabase(stack.postgres.url, stack.databaseName);
+    const databaseUrlC = await ensureDatabase(stack.postgres.url, stack.databaseNameC);
 
     stack.redis = await provisionRedis(env.REDIS_URL);
     if (!stack.redis) throw new Error("the e2e tests need Redis: set REDIS_URL or put redis-server on PATH");
 
-    const [simPort, portA, portB] = await distinctPorts(3);
+    const [simPort, portA, portB, portC] = await distinctPorts(4);
     const simUrl = `http://127.0.0.1:${simPort}`;
     const webA = `http://127.0.0.1:${portA}`;
     const webB = `http://127.0.0.1:${portB}`;
-    const [prefixA, prefixB] = stack.queuePrefixes as [string, string];
+    const webC = `http://127.0.0.1:${portC}`;
+    const [prefixA, prefixB, prefixC] = stack.queuePrefixes as [string, string, string];
 
     // Every process gets the same secrets up front: generated ones would race for the files.
     const inherited: NodeJS.ProcessEnv = { ...env };
@@ -210,6 +222,17 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       PUBLIC_URL: webB,
       QUEUE_PREFIX: prefixB,
     });
+    // Node C and the workers its specs start use the product's default lease and heartbeat.
+    const { WORKER_HEARTBEAT_TTL: _ttl, ...defaults } = common;
+    const workerEnvC = { ...defaults, DATABASE_URL: databaseUrlC, QUEUE_PREFIX: prefixC } as Record<
+      string,
+      string
+    >;
+    const c = spawnProcess(stack, "web-c", "server/main.ts", {
+      ...workerEnvC,
+      PORT: String(portC),
+      PUBLIC_URL: webC,
+    });
     const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1 });
     try {
       await waitFor(
@@ -221,6 +244,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       redis.disconnect();
     }
     await waitFor("web node B", b, answers(`${webB}/healthz`));
+    await waitFor("web node C", c, answers(`${webC}/healthz`));
     // A process that lost a port race would exit while another answered its URL: check all live.
     await sleep(300);
     for (const { name, child } of stack.children) {
@@ -232,8 +256,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       simUrl,
       webA,
       webB,
+      webC,
       queuePrefix: prefixA,
       queuePrefixB: prefixB,
+      queuePrefixC: prefixC,
+      workerEnvC,
       databaseName: stack.databaseName,
       logDir: LOG_DIR,
     };

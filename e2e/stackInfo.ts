@@ -12,8 +12,17 @@ export interface StackInfo {
   webA: string;
   /** Web node B: its queue prefix has no worker, so syncs there take the streaming fallback. */
   webB: string;
+  /**
+   * Web node C: its queue prefix has no standing worker; the worker-death specs start their own
+   * worker on it (`workerEnvC`) and kill it. Lease, heartbeat and liveness run at the product's
+   * defaults there, so those specs show the times a user would see.
+   */
+  webC: string;
   queuePrefix: string;
   queuePrefixB: string;
+  queuePrefixC: string;
+  /** The environment that starts a worker for web node C (test-only secrets included). */
+  workerEnvC: Record<string, string>;
   databaseName: string;
   logDir: string;
 }
@@ -32,6 +41,8 @@ export const ACCOUNTS = {
   revoked: "e2e-grace@example.com",
   search: "e2e-heidi@example.com",
   socketDrop: "e2e-ivan@example.com",
+  workerDiesMidSync: "e2e-judy@example.com",
+  workerDiesQueued: "e2e-ken@example.com",
 } as const;
 
 export const SIM_ACCOUNTS = Object.values(ACCOUNTS)

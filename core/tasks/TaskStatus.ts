@@ -71,6 +71,8 @@ export class TaskStatus {
     const { waiting: _w, retryAt: _r, ...rest } = current;
     return {
       ...rest,
+      // Made now: its `waiting` is news even when its progress repeats a step already shown.
+      at: Date.now(),
       ...waitingOf(
         {
           state: current.state,
