@@ -84,7 +84,8 @@ test.describe("the only worker dies", () => {
     const started = Date.now();
     await page.getByTestId("fetch-button").click();
     await expect(page.getByTestId("mode")).toHaveText("Live (WebSocket)");
-    await expect.poll(() => progressValue(page), { timeout: 30_000 }).toBeGreaterThanOrEqual(5);
+    // Part-way through fetching: some messages stored, most not.
+    await expect.poll(() => progressValue(page), { timeout: 30_000 }).toBeGreaterThanOrEqual(20);
     const percentAtKill = await progressValue(page);
     const killedAt = await kill(worker);
     const uptoKill = killedAt - started;

@@ -159,9 +159,11 @@ export class ProgressView {
     const elapsed = Math.max(0, end - started);
     const parts = [`Elapsed ${formatDuration(elapsed)}`];
     const percent = this.shown;
+    // While the bar is still, a time left computed from the pace so far would be a guess.
+    const still = waitWords({ state: s.state, ...this.waiting, quietMs: Date.now() - this.newsAt }) !== null;
     if (s.state === "active") {
       parts.push(
-        percent >= 2 && percent < 100
+        !still && percent >= 2 && percent < 100
           ? `about ${formatDuration((elapsed * (100 - percent)) / percent)} left`
           : "ETA —",
       );

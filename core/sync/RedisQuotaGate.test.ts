@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import type { Sequelize } from "sequelize";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createGmailSimulator, type GmailSimulator } from "../../gmail-sim/server";
+import { freePort } from "../../scripts/lib/devServices";
 import { gmailClientFor } from "../../test/simGmail";
 import { GmailAccount, User } from "../db/models";
 import { openDatabase } from "../db/sequelize";
@@ -102,5 +103,100 @@ describe("Gmail quota shared through Redis", () => {
   it("with no limits configured, it is off", () => {
     expect(workerQuota({ userUnitsPerSecond: 0, projectUnitsPerSecond: 0 }).enabled).toBe(false);
     expect(workerQuota({ userUnitsPerSecond: 250, projectUnitsPerSecond: 0 }).enabled).toBe(true);
+  });
+});
+
+describe("Gmail quota while Redis is unreachable", () => {
+  /**
+   * A client that cannot reach Redis and says so at once: nothing listens on the port, commands
+   * are not queued offline, and it does not reconnect.
+   */
+  const unreachableRedis = async () => {
+    const redis = new Redis(`redis://127.0.0.1:${await freePort()}`, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    redis.on("error", () => {});
+    return redis;
+  };
+
+  it("paces calls from this process's own buckets: at 10 units/s two messages.get pass at once, the third is told to wait about 500 ms", async () => {
+    const redis = await unreachableRedis();
+    try {
+      const quota = new GmailQuota(redis, "unreachable", {
+        userUnitsPerSecond: 10,
+        projectUnitsPerSecond: 0,
+      });
+      const gate = quota.forUser("user-1");
+      const waits: number[] = [];
+      const record = (until: number) => void waits.push(until);
+      const before = Date.now();
+      await gate.take("messages.get", undefined, record);
+      await gate.take("messages.get", undefined, record);
+      expect(waits).toEqual([]);
+
+      // The third would overspend: it reports when it may go, and the test stops it there.
+      const stop = new AbortController();
+      let toldAt = 0;
+      const third = gate.take("messages.get", stop.signal, (until) => {
+        toldAt = Date.now();
+        record(until);
+        stop.abort();
+      });
+      await expect(third).rejects.toMatchObject({ name: "AbortError" });
+      expect(waits).toHaveLength(1);
+      // 5 units at 10 units/s, counted from the first take: no sooner, and no later than 500 ms
+      // from when it was told.
+      expect(waits[0]).toBeGreaterThanOrEqual(before + 500);
+      expect(waits[0]).toBeLessThanOrEqual(toldAt + 500);
+
+      // Redis really was out of reach the whole time: the gate did not get its answers there.
+      expect(redis.status).not.toBe("ready");
+      await expect(redis.ping()).rejects.toThrow();
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("keeps one local bucket per user, so one user's spent quota does not hold another back", async () => {
+    const redis = await unreachableRedis();
+    try {
+      const quota = new GmailQuota(redis, "unreachable", {
+        userUnitsPerSecond: 10,
+        projectUnitsPerSecond: 0,
+      });
+      const waits: string[] = [];
+      const first = quota.forUser("user-1");
+      await first.take("messages.get");
+      await first.take("messages.get");
+      const second = quota.forUser("user-2");
+      await second.take("messages.get", undefined, () => waits.push("user-2"));
+      await second.take("messages.get", undefined, () => waits.push("user-2"));
+      expect(waits).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("a paced call goes ahead after its wait instead of failing", async () => {
+    const redis = await unreachableRedis();
+    try {
+      const quota = new GmailQuota(redis, "unreachable", {
+        userUnitsPerSecond: 10,
+        projectUnitsPerSecond: 0,
+      });
+      const gate = quota.forUser("user-1");
+      const waits: number[] = [];
+      await gate.take("messages.get");
+      await gate.take("messages.get");
+      await gate.take("messages.get", undefined, (until) => waits.push(until));
+      // It waited (a timer may wake a millisecond before the bucket has refilled, and then tops
+      // up with one more tiny wait), and then it went ahead.
+      expect(waits.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
