@@ -132,3 +132,30 @@ export async function waitForTask(client: ApiClient, taskId: string, timeoutMs =
   }
   throw new Error(`task ${taskId} did not finish in ${timeoutMs} ms: ${JSON.stringify(seen.at(-1))}`);
 }
+
+/**
+ * Polls `check` until it answers something other than false (a thrown error counts as false), and
+ * answers that value.
+ */
+export async function waitUntil<T>(
+  check: () => Promise<T | false>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check().catch(() => false as const);
+    if (value !== false) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Stored emails of one account: rows, and distinct Gmail ids (equal when nothing is doubled). */
+export async function storedCount(stack: Stack, email: string): Promise<{ n: number; d: number }> {
+  const [row] = (await stack.web.ctx.sequelize.query(
+    "SELECT count(*)::int AS n, count(DISTINCT e.gmail_id)::int AS d FROM emails e JOIN users u ON u.id = e.user_id WHERE u.email = :email",
+    { replacements: { email }, type: "SELECT" },
+  )) as Array<{ n: number; d: number }>;
+  return row!;
+}

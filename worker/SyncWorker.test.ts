@@ -3,7 +3,7 @@ import type { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { User } from "../core/db/models";
 import { SEQ_SPAN } from "../core/tasks/TaskLease";
-import { type Stack, startStack, waitForTask } from "../test/stack";
+import { type Stack, startStack, storedCount, waitForTask } from "../test/stack";
 
 describe("sync worker", () => {
   let stack: Stack;
@@ -12,13 +12,7 @@ describe("sync worker", () => {
   });
   afterAll(() => stack?.close());
 
-  const countRows = async (email: string) => {
-    const [row] = (await stack.web.ctx.sequelize.query(
-      "SELECT count(*)::int AS n, count(DISTINCT e.gmail_id)::int AS d FROM emails e JOIN users u ON u.id = e.user_id WHERE u.email = :email",
-      { replacements: { email }, type: "SELECT" },
-    )) as Array<{ n: number; d: number }>;
-    return row!;
-  };
+  const countRows = (email: string) => storedCount(stack, email);
 
   it("a worker stopped mid-sync hands the task back and another one finishes it, losing and doubling nothing", async () => {
     await stack.simControl("POST", "/sim/accounts", { email: "handoff@example.com", count: 1200 });

@@ -7,36 +7,23 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort, provisionScratchDatabase } from "../scripts/lib/devServices";
 import type { ApiClient } from "../test/ApiClient";
-import { type Stack, startStack, waitForTask } from "../test/stack";
+import { startStack, storedCount, waitForTask, waitUntil } from "../test/stack";
 
 /**
  * Restarts of the services themselves, on private instances so nothing else is disturbed: the
  * sync in flight must finish with every message stored exactly once.
  */
 
-async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 async function midSync(user: ApiClient, statusUrl: string, atLeast: number) {
-  await waitUntil(async () => {
-    const { body } = await user.json("GET", statusUrl);
-    if (body.state === "completed") throw new Error("finished before the fault");
-    return body.progress.phase === "fetching" && body.progress.processed >= atLeast;
-  }, "the sync to get going");
-}
-
-async function storedCount(stack: Stack, email: string) {
-  const [row] = (await stack.web.ctx.sequelize.query(
-    "SELECT count(*)::int AS n, count(DISTINCT e.gmail_id)::int AS d FROM emails e JOIN users u ON u.id = e.user_id WHERE u.email = :email",
-    { replacements: { email }, type: "SELECT" },
-  )) as Array<{ n: number; d: number }>;
-  return row!;
+  await waitUntil(
+    async () => {
+      const { body } = await user.json("GET", statusUrl);
+      if (body.state === "completed") throw new Error("finished before the fault");
+      return body.progress.phase === "fetching" && body.progress.processed >= atLeast;
+    },
+    "the sync to get going",
+    20_000,
+  );
 }
 
 describe("infrastructure restarts during a sync", () => {

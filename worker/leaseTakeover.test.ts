@@ -1,31 +1,13 @@
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import { spawnWeb } from "../test/processes";
-import { type Stack, startStack, waitForTask } from "../test/stack";
+import { startStack, storedCount, waitForTask, waitUntil } from "../test/stack";
 
 /**
  * Owners that die for real (SIGKILL: an out-of-memory kill, a lost host) and the task lease that
  * hands their task on. Each test kills a real process mid-sync and checks that the task finishes
  * by itself, with every message stored once.
  */
-
-async function waitUntil<T>(check: () => Promise<T | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check().catch(() => false as const);
-    if (value !== false) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function stored(stack: Stack, email: string) {
-  const [row] = (await stack.web.ctx.sequelize.query(
-    "SELECT count(*)::int AS n, count(DISTINCT e.gmail_id)::int AS d FROM emails e JOIN users u ON u.id = e.user_id WHERE u.email = :email",
-    { replacements: { email }, type: "SELECT" },
-  )) as Array<{ n: number; d: number }>;
-  return row!;
-}
 
 describe("task lease: a dead owner's task moves on", () => {
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -69,7 +51,7 @@ describe("task lease: a dead owner's task moves on", () => {
     const stats = await stack.simControl("GET", "/sim/stats");
     await stack.simControl("DELETE", "/sim/faults");
     expect(final).toMatchObject({ state: "completed", result: { mode: "full" } });
-    expect(await stored(stack, "kill-mid@example.com")).toEqual({ n: total, d: total });
+    expect(await storedCount(stack, "kill-mid@example.com")).toEqual({ n: total, d: total });
     // Refetched: what the dead worker had fetched but not yet written (one batch of 100 at most,
     // plus the 10 calls in flight).
     expect(stats.calls["messages.get"]).toBeGreaterThanOrEqual(total);
@@ -118,7 +100,7 @@ describe("task lease: a dead owner's task moves on", () => {
     expect(byWorker.at - killedAt).toBeLessThan(3 * stack.config.taskLeaseSeconds * 1000);
     expect(final).toMatchObject({ state: "completed", result: { mode: "full" } });
     expect(final.result.added).toBeLessThan(total);
-    expect(await stored(stack, "kill-stream@example.com")).toEqual({ n: total, d: total });
+    expect(await storedCount(stack, "kill-stream@example.com")).toEqual({ n: total, d: total });
     expect(await stack.web.ctx.tasks.findById(taskId)).toMatchObject({ runner: "queue", attempts: 2 });
   });
 
@@ -141,7 +123,10 @@ describe("task lease: a dead owner's task moves on", () => {
       const r = await user.json("POST", "/api/emails/sync");
       return r.status === 503 ? { ...r, at: Date.now() } : false;
     }, "no_workers after SIGTERM");
-    expect(afterTerm.body).toMatchObject({ error: { code: "no_workers" }, fallback: "/api/emails/sync/stream" });
+    expect(afterTerm.body).toMatchObject({
+      error: { code: "no_workers" },
+      fallback: "/api/emails/sync/stream",
+    });
     expect(afterTerm.at - stoppedAt).toBeLessThan(2_000);
 
     // SIGKILL: nothing is said; the heartbeat goes stale after WORKER_HEARTBEAT_TTL (3 s here).
@@ -174,7 +159,10 @@ describe("task lease: a dead owner's task moves on", () => {
     await stack.web.ctx.queue!.pause();
     const { body } = await user.json("POST", "/api/emails/sync");
     expect(body.state).toBe("queued");
-    expect((await user.json("GET", body.statusUrl)).body).toMatchObject({ state: "queued", waiting: "worker" });
+    expect((await user.json("GET", body.statusUrl)).body).toMatchObject({
+      state: "queued",
+      waiting: "worker",
+    });
     worker.child.kill("SIGKILL");
     await once(worker.child, "exit");
     await stack.web.ctx.queue!.resume();
@@ -186,8 +174,11 @@ describe("task lease: a dead owner's task moves on", () => {
     expect(waiting.state).toBe("queued");
 
     const res = await user.raw("POST", `/api/emails/sync/stream?taskId=${body.taskId}`);
-    const lines = (await res.text()).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const lines = (await res.text())
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     expect(lines.at(-1)).toMatchObject({ taskId: body.taskId, state: "completed", result: { added: 300 } });
-    expect(await stored(stack, "queued-orphan@example.com")).toEqual({ n: 300, d: 300 });
+    expect(await storedCount(stack, "queued-orphan@example.com")).toEqual({ n: 300, d: 300 });
   });
 });
