@@ -88,14 +88,13 @@ function serve(
       req.socket.destroy();
       return;
     }
-    sendApiError(
-      res,
-      fault === "429"
-        ? gmailErrors.rateLimited()
-        : fault === "500"
-          ? gmailErrors.backendError()
-          : gmailErrors.unavailable(),
-    );
+    if (fault === "500") {
+      sendApiError(res, gmailErrors.backendError());
+      return;
+    }
+    const error = fault === "429" ? gmailErrors.rateLimited() : gmailErrors.unavailable();
+    const headers = state.faults.retryAfterHeaders();
+    sendApiError(res, headers ? { ...error, headers: { ...error.headers, ...headers } } : error);
     return;
   }
 
