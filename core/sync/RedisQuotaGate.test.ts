@@ -171,10 +171,16 @@ describe("Gmail quota while Redis is unreachable", () => {
       const first = quota.forUser("user-1");
       await first.take("messages.get");
       await first.take("messages.get");
+      const stop = new AbortController();
+      const spent = first.take("messages.get", stop.signal, () => {
+        waits.push("user-1");
+        stop.abort();
+      });
+      await expect(spent).rejects.toMatchObject({ name: "AbortError" });
       const second = quota.forUser("user-2");
       await second.take("messages.get", undefined, () => waits.push("user-2"));
       await second.take("messages.get", undefined, () => waits.push("user-2"));
-      expect(waits).toEqual([]);
+      expect(waits).toEqual(["user-1"]);
     } finally {
       redis.disconnect();
     }
