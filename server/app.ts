@@ -4,6 +4,14 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { createMetrics } from "./metrics";
 import { requireAuth, requireCsrf } from "./middleware/authenticate";
 import { errorHandler, notFound } from "./middleware/errors";
+import {
+  bearerGate,
+  countFailedBearer,
+  limitByIp,
+  limitByUser,
+  rateLimitsFor,
+  streamSlot,
+} from "./middleware/rateLimit";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { emailRoutes } from "./routes/emails";
@@ -43,12 +51,19 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   app.use(securityHeaders);
 
   app.use(healthRoutes(ctx));
+  const limits = rateLimitsFor(ctx);
+  app.get(["/auth/google", "/auth/google/callback"], limitByIp(limits.signIn));
   app.use(authRoutes(ctx));
 
   const api = express.Router();
   api.use(express.json({ limit: "64kb" }));
+  api.use(bearerGate(limits));
   api.use(requireAuth(ctx.sessions));
+  api.use(countFailedBearer(limits));
   api.use(requireCsrf);
+  api.post(["/emails/sync", "/emails/sync/stream"], limitByUser(limits.sync));
+  api.post("/emails/sync/stream", streamSlot(limits));
+  api.post("/tokens", limitByUser(limits.tokenCreate));
   api.use(meRoutes(ctx));
   api.use(syncRoutes(ctx));
   api.use(emailRoutes(ctx));

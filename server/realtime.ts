@@ -11,6 +11,7 @@ import {
 } from "../core/events";
 import type { Principal } from "../core/services/SessionService";
 import { principalOf } from "./middleware/authenticate";
+import { applySocketLimits, rateLimitsFor, socketAuthFailed, socketBearerGate } from "./middleware/rateLimit";
 import type { WebContext } from "./WebContext";
 
 export type RealtimeServer = Server<
@@ -46,6 +47,8 @@ export function attachRealtime(
   });
   if (redis) io.adapter(createAdapter(redis.pub, redis.sub, { key: socketKey(ctx.config.queuePrefix) }));
 
+  const limits = rateLimitsFor(ctx);
+  io.use(socketBearerGate(limits));
   io.use(async (socket, next) => {
     try {
       const token =
@@ -54,13 +57,18 @@ export function attachRealtime(
         cookie: token ? undefined : socket.handshake.headers.cookie,
         authorization: token ? `Bearer ${token}` : undefined,
       });
-      if (!principal) return next(new Error("unauthorized"));
+      if (!principal) {
+        await socketAuthFailed(limits, socket);
+        return next(new Error("unauthorized"));
+      }
       socket.data.principal = principal;
       next();
     } catch {
       next(new Error("unavailable"));
     }
   });
+
+  applySocketLimits(io, limits);
 
   io.on("connection", (socket) => {
     const { userId, sessionId } = socket.data.principal;
