@@ -118,6 +118,10 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Seconds after which a worker that stopped beating counts as gone. */
   WORKER_HEARTBEAT_TTL: z.coerce.number().int().min(2).max(600).default(10),
+  /** Hours a browser session may go unused before it ends (besides its 30-day lifetime). */
+  SESSION_IDLE_HOURS: z.coerce.number().positive().max(720).default(72),
+  /** How often each web node checks that its sockets' sessions and API tokens are still valid. */
+  SOCKET_RECHECK_SECONDS: z.coerce.number().positive().max(3600).default(30),
   // Abuse limits as "points/seconds"; server/middleware/rateLimit.ts says what each one counts.
   RATE_LIMIT_SIGN_IN: rateLimit("30/60"),
   RATE_LIMIT_BAD_TOKEN: rateLimit("10/60"),
@@ -162,6 +166,8 @@ export interface Config {
   workerMetricsPort: number | undefined;
   gmailQuota: { userUnitsPerSecond: number; projectUnitsPerSecond: number };
   workerHeartbeatTtlSeconds: number;
+  sessionIdleHours: number;
+  socketRecheckSeconds: number;
   /** See server/middleware/rateLimit.ts; per IP, per user or per socket as each names. */
   rateLimits: {
     signIn: RateLimit;
@@ -331,6 +337,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       projectUnitsPerSecond: e.GMAIL_PROJECT_UNITS_PER_SECOND,
     },
     workerHeartbeatTtlSeconds: e.WORKER_HEARTBEAT_TTL,
+    sessionIdleHours: e.SESSION_IDLE_HOURS,
+    socketRecheckSeconds: e.SOCKET_RECHECK_SECONDS,
     rateLimits: {
       signIn: e.RATE_LIMIT_SIGN_IN,
       badToken: e.RATE_LIMIT_BAD_TOKEN,

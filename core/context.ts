@@ -44,7 +44,7 @@ export function createCoreContext(
     lease,
     driver: new TaskDriver({ accounts, logger, sequelize }, lease),
     emails: new EmailService(sequelize),
-    sessions: new SessionService(config.sessionSecret),
+    sessions: new SessionService(config.sessionSecret, { idleHours: config.sessionIdleHours }),
     tasks: new TaskService(sequelize),
     close: () => db.release(),
   };

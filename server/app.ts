@@ -12,12 +12,14 @@ import {
   rateLimitsFor,
   streamSlot,
 } from "./middleware/rateLimit";
+import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { emailRoutes } from "./routes/emails";
 import { healthRoutes } from "./routes/health";
 import { meRoutes } from "./routes/me";
 import { syncRoutes } from "./routes/sync";
+import { tokenRoutes } from "./routes/tokens";
 import type { WebContext } from "./WebContext";
 
 /** Where `npm run build` puts the browser app, seen from the sources or from the bundle in dist/. */
@@ -65,6 +67,8 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   api.post("/emails/sync/stream", streamSlot(limits));
   api.post("/tokens", limitByUser(limits.tokenCreate));
   api.use(meRoutes(ctx));
+  api.use(tokenRoutes(ctx));
+  api.use(accountRoutes(ctx));
   api.use(syncRoutes(ctx));
   api.use(emailRoutes(ctx));
   api.use(notFound);

@@ -12,6 +12,7 @@ import {
 import type { Principal } from "../core/services/SessionService";
 import { principalOf } from "./middleware/authenticate";
 import { applySocketLimits, rateLimitsFor, socketAuthFailed, socketBearerGate } from "./middleware/rateLimit";
+import { startSocketRecheck } from "./socketRecheck";
 import type { WebContext } from "./WebContext";
 
 export type RealtimeServer = Server<
@@ -46,6 +47,7 @@ export function attachRealtime(
     },
   });
   if (redis) io.adapter(createAdapter(redis.pub, redis.sub, { key: socketKey(ctx.config.queuePrefix) }));
+  startSocketRecheck(io, ctx, httpServer);
 
   const limits = rateLimitsFor(ctx);
   io.use(socketBearerGate(limits));
@@ -71,9 +73,10 @@ export function attachRealtime(
   applySocketLimits(io, limits);
 
   io.on("connection", (socket) => {
-    const { userId, sessionId } = socket.data.principal;
+    const { userId, sessionId, tokenId } = socket.data.principal;
     void socket.join(rooms.user(userId));
     if (sessionId) void socket.join(rooms.session(sessionId));
+    if (tokenId) void socket.join(rooms.token(tokenId));
 
     socket.on("task:subscribe", async (payload: unknown, ack: unknown) => {
       // `emit("task:subscribe", ack)` without a payload still deserves an answer.

@@ -92,13 +92,40 @@ export class AccountService {
       };
       void GmailAccount.update(
         { encryptedTokens: this.cipher.encrypt(merged, userId) },
-        { where: { userId } },
+        // A refresh finishing after a disconnect must not bring the forgotten tokens back.
+        { where: { userId, status: "connected" } },
       ).catch(() => {});
     });
     return createGmailClient(auth, this.google.apiRoot);
   }
 
   async markReauthRequired(userId: string): Promise<void> {
-    await GmailAccount.update({ status: "reauth_required" }, { where: { userId } });
+    // A disconnected account stays so: the sync that found the grant gone is not news.
+    await GmailAccount.update({ status: "reauth_required" }, { where: { userId, status: "connected" } });
+  }
+
+  /**
+   * Disconnects Gmail: `revoke` gets the tokens held (to revoke the grant at Google); once it has
+   * returned, they are forgotten and the account is marked disconnected. The mail stays.
+   */
+  async disconnect(
+    userId: string,
+    revoke: (tokens: StoredTokens | null) => Promise<unknown>,
+  ): Promise<boolean> {
+    const account = await this.findAccount(userId);
+    if (!account) return false;
+    let held: StoredTokens | null = null;
+    try {
+      held = this.cipher.decrypt(account.encryptedTokens, userId);
+    } catch {
+      // Unreadable (a key no longer configured): nothing to revoke with, still forget it.
+    }
+    await revoke(held);
+    await account.update({
+      encryptedTokens: this.cipher.encrypt({}, userId),
+      scope: null,
+      status: "disconnected",
+    });
+    return true;
   }
 }

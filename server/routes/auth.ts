@@ -115,6 +115,10 @@ export function authRoutes(ctx: WebContext): Router {
       }
       res.clearCookie(CONSENT_COOKIE, cookieOptions);
       const user = await ctx.accounts.connect(email, tokens);
+      // Signing in ends the session this browser had (and its sockets), whoever it belonged to.
+      const previous = await ctx.sessions.fromCookie(parseCookies(req.headers.cookie ?? "")[SESSION_COOKIE]);
+      if (previous?.sessionId) await ctx.sessions.destroy(previous.sessionId);
+      if (previous?.sessionId) ctx.io?.in(rooms.session(previous.sessionId)).disconnectSockets(true);
       const { cookie } = await ctx.sessions.create(user.id);
       ctx.logger.info({ userId: user.id }, "signed in");
       res.clearCookie(STATE_COOKIE, cookieOptions);
