@@ -10,7 +10,7 @@ import {
   socketKey,
 } from "../core/events";
 import type { Principal } from "../core/services/SessionService";
-import { principalOf } from "./middleware/authenticate";
+import { cookiePolicy, principalOf } from "./middleware/authenticate";
 import { applySocketLimits, rateLimitsFor, socketAuthFailed, socketBearerGate } from "./middleware/rateLimit";
 import { startSocketRecheck } from "./socketRecheck";
 import type { WebContext } from "./WebContext";
@@ -51,14 +51,19 @@ export function attachRealtime(
 
   const limits = rateLimitsFor(ctx);
   io.use(socketBearerGate(limits));
+  const sessionCookie = cookiePolicy(ctx.config).session;
   io.use(async (socket, next) => {
     try {
       const token =
         typeof socket.handshake.auth?.token === "string" ? socket.handshake.auth.token : undefined;
-      const principal = await principalOf(ctx.sessions, {
-        cookie: token ? undefined : socket.handshake.headers.cookie,
-        authorization: token ? `Bearer ${token}` : undefined,
-      });
+      const principal = await principalOf(
+        ctx.sessions,
+        {
+          cookie: token ? undefined : socket.handshake.headers.cookie,
+          authorization: token ? `Bearer ${token}` : undefined,
+        },
+        sessionCookie,
+      );
       if (!principal) {
         await socketAuthFailed(limits, socket);
         return next(new Error("unauthorized"));

@@ -6,7 +6,7 @@ import { AppError, ReauthRequiredError, ValidationError } from "../../core/error
 import { rooms } from "../../core/events";
 import { consentUrl, createGmailClient, createOAuthClient } from "../../core/gmail/googleClients";
 import { gmailCall } from "../../core/sync/gmailCall";
-import { principalOf, requireCsrf, SESSION_COOKIE } from "../middleware/authenticate";
+import { cookiePolicy, principalOf, requireCsrf } from "../middleware/authenticate";
 import type { WebContext } from "../WebContext";
 
 const STATE_COOKIE = "oauth_state";
@@ -15,8 +15,7 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 export function authRoutes(ctx: WebContext): Router {
   const router = Router();
-  const secure = ctx.config.publicUrl.startsWith("https://");
-  const cookieOptions = { httpOnly: true, sameSite: "lax" as const, secure, path: "/" };
+  const { session: sessionCookie, options: cookieOptions } = cookiePolicy(ctx.config);
 
   router.get("/auth/google", (req: Request, res: Response) => {
     const hint = typeof req.query.login_hint === "string" ? req.query.login_hint.trim() : undefined;
@@ -116,19 +115,19 @@ export function authRoutes(ctx: WebContext): Router {
       res.clearCookie(CONSENT_COOKIE, cookieOptions);
       const user = await ctx.accounts.connect(email, tokens);
       // Signing in ends the session this browser had (and its sockets), whoever it belonged to.
-      const previous = await ctx.sessions.fromCookie(parseCookies(req.headers.cookie ?? "")[SESSION_COOKIE]);
+      const previous = await ctx.sessions.fromCookie(parseCookies(req.headers.cookie ?? "")[sessionCookie]);
       if (previous?.sessionId) await ctx.sessions.destroy(previous.sessionId);
       if (previous?.sessionId) ctx.io?.in(rooms.session(previous.sessionId)).disconnectSockets(true);
       const { cookie } = await ctx.sessions.create(user.id);
       ctx.logger.info({ userId: user.id }, "signed in");
       res.clearCookie(STATE_COOKIE, cookieOptions);
-      res.cookie(SESSION_COOKIE, cookie, { ...cookieOptions, maxAge: 30 * 86_400_000 });
+      res.cookie(sessionCookie, cookie, { ...cookieOptions, maxAge: 30 * 86_400_000 });
       res.redirect(302, "/");
     }),
   );
 
   router.post("/auth/logout", async (req: Request, res: Response) => {
-    const principal = await principalOf(ctx.sessions, { cookie: req.headers.cookie });
+    const principal = await principalOf(ctx.sessions, { cookie: req.headers.cookie }, sessionCookie);
     // Another site must not be able to sign the user out: the CSRF header is required here too.
     req.principal = principal ?? undefined;
     requireCsrf(req, res, () => {});
@@ -136,7 +135,7 @@ export function authRoutes(ctx: WebContext): Router {
       await ctx.sessions.destroy(principal.sessionId);
       ctx.io?.in(rooms.session(principal.sessionId)).disconnectSockets(true);
     }
-    res.clearCookie(SESSION_COOKIE, cookieOptions);
+    res.clearCookie(sessionCookie, cookieOptions);
     res.status(204).end();
   });
 
