@@ -15,7 +15,13 @@ const GOOGLE_DEFAULTS = {
   authUrl: "https://accounts.google.com/o/oauth2/v2/auth",
   tokenUrl: "https://oauth2.googleapis.com/token",
   revokeUrl: "https://oauth2.googleapis.com/revoke",
+  /** Google's ID-token signing keys as PEM certificates, the form google-auth-library reads in Node. */
+  certsUrl: "https://www.googleapis.com/oauth2/v1/certs",
+  /** OpenID Connect Core 3.1.3.7 / Google's docs: its ID tokens carry either form. */
+  issuers: ["https://accounts.google.com", "accounts.google.com"],
 };
+
+const KEY_FORMAT = /^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/]{43}=$/;
 
 const optionalUrl = z.url().optional();
 
@@ -75,11 +81,26 @@ const envSchema = z.object({
   GOOGLE_AUTH_URL: optionalUrl,
   GOOGLE_TOKEN_URL: optionalUrl,
   GOOGLE_REVOKE_URL: optionalUrl,
+  /** Where the ID-token signing certificates are (PEM, keyed by kid); see GOOGLE_DEFAULTS. */
+  GOOGLE_CERTS_URL: optionalUrl,
+  /** The one `iss` accepted in ID tokens; default Google's two forms (or the simulator's URL). */
+  GOOGLE_ISSUER: z.string().trim().min(1).optional(),
   SESSION_SECRET: z.string().min(32, "at least 32 characters").optional(),
-  TOKEN_ENCRYPTION_KEY: z
+  TOKEN_ENCRYPTION_KEY: z.string().regex(KEY_FORMAT, "32 bytes as 64 hex digits or base64").optional(),
+  /** Keys being rotated out: they still open stored tokens, which are sealed again with the current key. */
+  TOKEN_ENCRYPTION_KEYS_OLD: z
     .string()
-    .regex(/^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/]{43}=$/, "32 bytes as 64 hex digits or base64")
-    .optional(),
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (keys) => keys.every((k) => KEY_FORMAT.test(k)),
+      "comma-separated keys, each 32 bytes as 64 hex digits or base64",
+    ),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
   /** Gmail quota units per user per second that all workers together may spend; 0 = no limit. */
   GMAIL_USER_UNITS_PER_SECOND: quotaRate(1_000_000).default(250),
@@ -151,6 +172,10 @@ export interface Config {
     authUrl: string;
     tokenUrl: string;
     revokeUrl: string;
+    /** See GOOGLE_CERTS_URL. */
+    certsUrl: string;
+    /** The `iss` values an ID token may carry. */
+    issuers: string[];
   };
   /** INBOX_SYNC_DEMO=1: production may use the simulator and plain http; every start says so. */
   demo: boolean;
@@ -158,6 +183,8 @@ export interface Config {
   metricsToken: string | undefined;
   sessionSecret: string;
   tokenEncryptionKey: Buffer;
+  /** TOKEN_ENCRYPTION_KEYS_OLD: keys that still open stored tokens during a rotation. */
+  tokenEncryptionKeysOld: Buffer[];
   workerConcurrency: number;
   workerLockSeconds: number;
   /** See TASK_LEASE_SECONDS. */
@@ -247,6 +274,7 @@ function refuseDemo(e: Env, google: Config["google"], publicUrl: string): void {
     ["GOOGLE_AUTH_URL", google.authUrl],
     ["GOOGLE_TOKEN_URL", google.tokenUrl],
     ["GOOGLE_REVOKE_URL", google.revokeUrl],
+    ["GOOGLE_CERTS_URL", google.certsUrl],
     ["PUBLIC_URL", publicUrl],
   ] as const;
   for (const [name, url] of endpoints) {
@@ -307,6 +335,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     authUrl: e.GOOGLE_AUTH_URL ?? (sim ? `${sim}/o/oauth2/v2/auth` : GOOGLE_DEFAULTS.authUrl),
     tokenUrl: e.GOOGLE_TOKEN_URL ?? (sim ? `${sim}/token` : GOOGLE_DEFAULTS.tokenUrl),
     revokeUrl: e.GOOGLE_REVOKE_URL ?? (sim ? `${sim}/revoke` : GOOGLE_DEFAULTS.revokeUrl),
+    certsUrl: e.GOOGLE_CERTS_URL ?? (sim ? `${sim}/oauth2/v1/certs` : GOOGLE_DEFAULTS.certsUrl),
+    issuers: e.GOOGLE_ISSUER ? [e.GOOGLE_ISSUER] : sim ? [sim] : [...GOOGLE_DEFAULTS.issuers],
   };
   if (production && !demo) refuseDemo(e, google, publicUrl);
 
@@ -327,6 +357,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       e.TOKEN_ENCRYPTION_KEY ??
         devSecret(e.DATA_DIR, "token-encryption-key", () => randomBytes(32).toString("hex")),
     ),
+    tokenEncryptionKeysOld: e.TOKEN_ENCRYPTION_KEYS_OLD.map(parseKey),
     workerConcurrency: e.WORKER_CONCURRENCY,
     workerLockSeconds: e.WORKER_LOCK_SECONDS ?? e.TASK_LEASE_SECONDS,
     taskLeaseSeconds: e.TASK_LEASE_SECONDS,
