@@ -15,6 +15,24 @@ import { applySocketLimits, rateLimitsFor, socketAuthFailed, socketBearerGate } 
 import { startSocketRecheck } from "./socketRecheck";
 import type { WebContext } from "./WebContext";
 
+/**
+ * Whether a handshake's Origin may use the session cookie: it must be exactly PUBLIC_URL's origin
+ * (scheme, host and port), the address users open. The Host header proves nothing: whoever sends
+ * the request chooses it, and behind a proxy it names the proxy's upstream. Browsers always send
+ * Origin on WebSocket handshakes and cross-site requests; a request without one is not a page of
+ * another site (the SameSite=Lax cookie stays home on cross-site subresource loads), such as the
+ * CLI or a script with an API token.
+ */
+export function originAllowed(origin: string | undefined, publicUrl: string): boolean {
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).origin === new URL(publicUrl).origin;
+  } catch {
+    // "null" (sandboxed frames, file: pages) and anything unparsable.
+    return false;
+  }
+}
+
 export type RealtimeServer = Server<
   ClientToServerEvents,
   ServerToClientEvents,
@@ -35,16 +53,7 @@ export function attachRealtime(
   const io: RealtimeServer = new Server(httpServer, {
     path: "/socket.io",
     serveClient: false,
-    // Browsers send Origin; a page from another site must not ride the user's cookie.
-    allowRequest: (req, callback) => {
-      const origin = req.headers.origin;
-      if (!origin) return callback(null, true);
-      try {
-        callback(null, new URL(origin).host === req.headers.host);
-      } catch {
-        callback(null, false);
-      }
-    },
+    allowRequest: (req, callback) => callback(null, originAllowed(req.headers.origin, ctx.config.publicUrl)),
   });
   if (redis) io.adapter(createAdapter(redis.pub, redis.sub, { key: socketKey(ctx.config.queuePrefix) }));
   startSocketRecheck(io, ctx, httpServer);
