@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { Redis } from "ioredis";
 import { io } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ApiError, errorFromResponse } from "../../client/src/api";
+import { humanError } from "../../client/src/errors";
 import { ConfigError, loadConfig } from "../../core/config";
 import { freePort } from "../../scripts/lib/devServices";
 import type { ApiClient } from "../../test/ApiClient";
@@ -76,7 +79,7 @@ describe("rate limits shared by two web nodes through Redis", () => {
     stack = await startStack({
       webs: 2,
       env: {
-        RATE_LIMIT_SIGN_IN: "20/60",
+        RATE_LIMIT_SIGN_IN: "40/60",
         RATE_LIMIT_BAD_TOKEN: "5/60",
         RATE_LIMIT_SYNC: "4/60",
         RATE_LIMIT_TOKEN_CREATE: "2/3600",
@@ -119,6 +122,24 @@ describe("rate limits shared by two web nodes through Redis", () => {
       expect(res.status).toBe(202);
       await waitForTask(client, res.body.taskId);
     }
+  });
+
+  it("the polling CLI says it was rate limited and how long to wait (exit 3)", async () => {
+    const user = await newUser();
+    const { body } = await user.json("POST", "/api/tokens", { name: "cli" });
+    for (let i = 0; i < 4; i++) expect((await user.raw("POST", "/api/emails/sync")).status).toBe(202);
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/inbox-sync.ts", "sync", "--no-wait"], {
+      env: { PATH: process.env.PATH ?? "", INBOX_SYNC_URL: url(1), INBOX_SYNC_TOKEN: body.token },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const [code] = await once(child, "exit");
+    expect(code).toBe(3);
+    expect(stderr).toMatch(
+      /^inbox-sync: POST \/api\/emails\/sync was rate limited \(429\): try again in \d+ s\n$/,
+    );
   });
 
   it("token creation is limited per user", async () => {
@@ -185,7 +206,7 @@ describe("rate limits shared by two web nodes through Redis", () => {
     const from = (ip: string, path: string, node = 0) =>
       fetch(`${url(node)}${path}`, { headers: { "x-forwarded-for": ip }, redirect: "manual" });
     const ip = "203.0.113.50";
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 20; i++) {
       expect((await from(ip, "/auth/google?login_hint=x%40example.com", i % 2)).status).toBe(302);
       // A callback without its state cookie is refused (400), and still spends a point.
       expect((await from(ip, "/auth/google/callback?code=c&state=s", i % 2)).status).toBe(400);
@@ -230,6 +251,31 @@ describe("rate limits shared by two web nodes through Redis", () => {
     const again = await grace.on(url(1)).raw("POST", "/api/emails/sync/stream");
     expect(again.status).toBe(200);
     expect((await readStream(again)).at(-1)).toMatchObject({ state: "completed" });
+  });
+});
+
+describe("the browser app's words for a 429", () => {
+  const answer = (retryAfter?: string) =>
+    errorFromResponse(
+      new Response(JSON.stringify({ error: { code: "rate_limited", message: "Too many sync requests." } }), {
+        status: 429,
+        headers: retryAfter ? { "retry-after": retryAfter } : {},
+      }),
+    );
+
+  it("say how long to wait, from Retry-After in seconds or as a date", async () => {
+    expect(humanError(await answer("42"))).toBe("Too many requests. Try again in 42 seconds.");
+    expect(humanError(await answer("1"))).toBe("Too many requests. Try again in 1 second.");
+    expect(humanError(await answer("150"))).toBe("Too many requests. Try again in about 3 minutes.");
+    expect(humanError(await answer("3600"))).toBe("Too many requests. Try again in about an hour.");
+    const inTwoMinutes = new Date(Date.now() + 120_000).toUTCString();
+    expect((await answer(inTwoMinutes)).retryAfter).toBeGreaterThanOrEqual(119);
+  });
+
+  it("fall back to a plain sentence without Retry-After", async () => {
+    const err = await answer();
+    expect(err).toBeInstanceOf(ApiError);
+    expect(humanError(err)).toBe("Too many requests. Wait a moment and try again.");
   });
 });
 
