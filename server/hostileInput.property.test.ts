@@ -831,7 +831,10 @@ describe("malformed input against two web nodes (property-based)", () => {
           } else {
             const s = socket?.connected ? socket : await fresh();
             if (m.kind === "raw") (s.io.engine as unknown as { write(data: string): void }).write(m.packet);
-            else s.emit("task:subscribe", { taskId: "x".repeat(1_100_000) });
+            else
+              (s.emit as (ev: string, ...args: unknown[]) => void)("task:subscribe", {
+                taskId: "x".repeat(1_100_000),
+              });
             // The server may drop this socket for it; the next message gets a new one.
             socket = null;
             setTimeout(() => s.close(), 100);
