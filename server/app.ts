@@ -5,7 +5,6 @@ import { createMetrics } from "./metrics";
 import { cookiePolicy, requireAuth, requireCsrf } from "./middleware/authenticate";
 import { errorHandler, notFound } from "./middleware/errors";
 import { requireMetricsToken } from "./middleware/metricsToken";
-import { securityHeaders } from "./middleware/securityHeaders";
 import {
   bearerGate,
   countFailedBearer,
@@ -14,6 +13,7 @@ import {
   rateLimitsFor,
   streamSlot,
 } from "./middleware/rateLimit";
+import { securityHeaders } from "./middleware/securityHeaders";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
