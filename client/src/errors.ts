@@ -15,6 +15,9 @@ const WORDS: Record<string, string> = {
   invalid_cursor: "The list changed underneath us. Reload the list and try again.",
   stream_interrupted: "The connection dropped during the sync. It may still be running; reload to check.",
   rate_limited: "Too many requests. Wait a moment and try again.",
+  too_many_tokens: "You have 20 API tokens already. Revoke one you no longer use, then create the new one.",
+  revoke_failed: "Google didn't answer, so Gmail is still connected. Please try again in a moment.",
+  session_required: "Sign in again in this browser to do that.",
 };
 
 export function errorCode(err: unknown): string {
