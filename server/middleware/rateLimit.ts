@@ -40,7 +40,7 @@ interface Store {
   logger: Logger;
 }
 
-/** One limit: at most `points` in any window of `duration` seconds, per key. */
+/** One limit: at most `points` per key in each fixed window of `duration` seconds. */
 export class Limit {
   private readonly limiter: RateLimiterAbstract;
 
