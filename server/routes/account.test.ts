@@ -135,13 +135,16 @@ describe("leaving and sessions", () => {
     const bystanderBefore = await rowsOf(bystanderId);
 
     const socketsClosed = [disconnection(cookieSocket, 1_500), disconnection(tokenSocket, 1_500)];
-    const deleted = await browserA.json("DELETE", "/api/account");
+    const cookieA = browserA.cookieHeader;
+    const deleted = await browserA.raw("DELETE", "/api/account");
     expect(deleted.status).toBe(204);
+    // The browser is told to drop the cookie too (an expired Set-Cookie for it).
+    expect(deleted.headers.getSetCookie().join("\n")).toMatch(/^isid=;.*Expires=Thu, 01 Jan 1970/m);
     expect(await Promise.all(socketsClosed)).toEqual(["io server disconnect", "io server disconnect"]);
 
     // Every credential of theirs is dead on every node.
     for (const node of [0, 1]) {
-      expect(await withCookie(node, browserA.cookieHeader)).toBe(401);
+      expect(await withCookie(node, cookieA)).toBe(401);
       expect(await withCookie(node, browserB.cookieHeader)).toBe(401);
       expect(await withToken(node, token)).toBe(401);
     }

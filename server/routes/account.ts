@@ -3,7 +3,7 @@ import { deleteAccount } from "../../core/commands/deleteAccount";
 import { disconnectGmail } from "../../core/commands/disconnectGmail";
 import type { LeavingDeps } from "../../core/commands/leaving";
 import { rooms } from "../../core/events";
-import { userIdOf } from "../middleware/authenticate";
+import { cookiePolicy, userIdOf } from "../middleware/authenticate";
 import type { WebContext } from "../WebContext";
 import { requireSession } from "./tokens";
 
@@ -25,6 +25,7 @@ export function leavingDeps(ctx: WebContext): LeavingDeps {
  */
 export function accountRoutes(ctx: WebContext): Router {
   const router = Router();
+  const cookie = cookiePolicy(ctx.config);
 
   router.post("/account/disconnect", async (req: Request, res: Response) => {
     requireSession(req);
@@ -35,14 +36,14 @@ export function accountRoutes(ctx: WebContext): Router {
   router.delete("/account", async (req: Request, res: Response) => {
     requireSession(req);
     await deleteAccount(leavingDeps(ctx), userIdOf(req));
-    res.status(204).end();
+    res.clearCookie(cookie.session, cookie.options).status(204).end();
   });
 
   router.delete("/sessions", async (req: Request, res: Response) => {
     requireSession(req);
     const ended = await ctx.sessions.destroyAllOf(userIdOf(req));
     leavingDeps(ctx).disconnectSockets(ended.map(rooms.session));
-    res.status(204).end();
+    res.clearCookie(cookie.session, cookie.options).status(204).end();
   });
 
   return router;
