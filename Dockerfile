@@ -1,17 +1,23 @@
-# One image for every process: web, worker, the Gmail simulator and the migrate step.
-FROM node:20-bookworm-slim AS build
+# One image for every process: web, worker, the Gmail simulator (demo only) and the migrate step.
+# Node 26 is the Active LTS line (since October 2026). The bundles in dist/ target Node 20, the
+# oldest Node the code supports (package.json engines), so they run on both.
+
+# Build: every package, the type-check and the bundles.
+FROM node:26-trixie-slim AS build
 WORKDIR /app
 ENV PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 COPY package.json package-lock.json ./
-RUN npm ci
+RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build && npm prune --omit=dev
+RUN npm run build
 
-FROM node:20-bookworm-slim
+# Runtime: the production dependencies alone (no compilers, test tools, tsx or embedded
+# PostgreSQL), the bundles, and an unprivileged user.
+FROM node:26-trixie-slim
 WORKDIR /app
 ENV NODE_ENV=production
-COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000

@@ -51,6 +51,11 @@ async function request<T>(o: Options, method: string, path: string): Promise<{ s
   }
   if (res.status === 401)
     throw new CliError("the API token was refused (401): create one with POST /api/tokens", 3);
+  if (res.status === 429) {
+    const wait = res.headers.get("retry-after");
+    const when = wait ? `try again in ${wait} s` : "try again later";
+    throw new CliError(`${method} ${path} was rate limited (429): ${when}`, 3);
+  }
   return { status: res.status, body: body as T };
 }
 

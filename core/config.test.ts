@@ -185,6 +185,13 @@ describe("production refuses the demo", () => {
     }
   });
 
+  it("takes an empty variable as unset, as the production compose file writes GMAIL_SIM_URL=''", () => {
+    const config = loadConfig({ ...production, GMAIL_SIM_URL: "", GOOGLE_AUTH_URL: "", METRICS_TOKEN: "" });
+    expect(config.google.authUrl).toBe("https://accounts.google.com/o/oauth2/v2/auth");
+    expect(config.metricsToken).toBeUndefined();
+    expect(refusal({ ...production, SESSION_SECRET: "" }).message).toMatch(/SESSION_SECRET is required/);
+  });
+
   it("development still generates its own secrets and accepts anything", () => {
     const dev = loadConfig({ DATA_DIR: ".data/test", GMAIL_SIM_URL: "http://127.0.0.1:4010" });
     expect(dev.sessionSecret.length).toBeGreaterThanOrEqual(32);

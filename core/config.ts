@@ -15,7 +15,13 @@ const GOOGLE_DEFAULTS = {
   authUrl: "https://accounts.google.com/o/oauth2/v2/auth",
   tokenUrl: "https://oauth2.googleapis.com/token",
   revokeUrl: "https://oauth2.googleapis.com/revoke",
+  /** Google's ID-token signing keys as PEM certificates, the form google-auth-library reads in Node. */
+  certsUrl: "https://www.googleapis.com/oauth2/v1/certs",
+  /** OpenID Connect Core 3.1.3.7 / Google's docs: its ID tokens carry either form. */
+  issuers: ["https://accounts.google.com", "accounts.google.com"],
 };
+
+const KEY_FORMAT = /^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/]{43}=$/;
 
 const optionalUrl = z.url().optional();
 
@@ -75,11 +81,26 @@ const envSchema = z.object({
   GOOGLE_AUTH_URL: optionalUrl,
   GOOGLE_TOKEN_URL: optionalUrl,
   GOOGLE_REVOKE_URL: optionalUrl,
+  /** Where the ID-token signing certificates are (PEM, keyed by kid); see GOOGLE_DEFAULTS. */
+  GOOGLE_CERTS_URL: optionalUrl,
+  /** The one `iss` accepted in ID tokens; default Google's two forms (or the simulator's URL). */
+  GOOGLE_ISSUER: z.string().trim().min(1).optional(),
   SESSION_SECRET: z.string().min(32, "at least 32 characters").optional(),
-  TOKEN_ENCRYPTION_KEY: z
+  TOKEN_ENCRYPTION_KEY: z.string().regex(KEY_FORMAT, "32 bytes as 64 hex digits or base64").optional(),
+  /** Keys being rotated out: they still open stored tokens, which are sealed again with the current key. */
+  TOKEN_ENCRYPTION_KEYS_OLD: z
     .string()
-    .regex(/^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/]{43}=$/, "32 bytes as 64 hex digits or base64")
-    .optional(),
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (keys) => keys.every((k) => KEY_FORMAT.test(k)),
+      "comma-separated keys, each 32 bytes as 64 hex digits or base64",
+    ),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
   /** Gmail quota units per user per second that all workers together may spend; 0 = no limit. */
   GMAIL_USER_UNITS_PER_SECOND: quotaRate(1_000_000).default(250),
@@ -118,6 +139,10 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Seconds after which a worker that stopped beating counts as gone. */
   WORKER_HEARTBEAT_TTL: z.coerce.number().int().min(2).max(600).default(10),
+  /** Hours a browser session may go unused before it ends (besides its 30-day lifetime). */
+  SESSION_IDLE_HOURS: z.coerce.number().positive().max(720).default(72),
+  /** How often each web node checks that its sockets' sessions and API tokens are still valid. */
+  SOCKET_RECHECK_SECONDS: z.coerce.number().positive().max(3600).default(30),
   // Abuse limits as "points/seconds"; server/middleware/rateLimit.ts says what each one counts.
   RATE_LIMIT_SIGN_IN: rateLimit("30/60"),
   RATE_LIMIT_BAD_TOKEN: rateLimit("10/60"),
@@ -147,6 +172,10 @@ export interface Config {
     authUrl: string;
     tokenUrl: string;
     revokeUrl: string;
+    /** See GOOGLE_CERTS_URL. */
+    certsUrl: string;
+    /** The `iss` values an ID token may carry. */
+    issuers: string[];
   };
   /** INBOX_SYNC_DEMO=1: production may use the simulator and plain http; every start says so. */
   demo: boolean;
@@ -154,6 +183,8 @@ export interface Config {
   metricsToken: string | undefined;
   sessionSecret: string;
   tokenEncryptionKey: Buffer;
+  /** TOKEN_ENCRYPTION_KEYS_OLD: keys that still open stored tokens during a rotation. */
+  tokenEncryptionKeysOld: Buffer[];
   workerConcurrency: number;
   workerLockSeconds: number;
   /** See TASK_LEASE_SECONDS. */
@@ -162,6 +193,8 @@ export interface Config {
   workerMetricsPort: number | undefined;
   gmailQuota: { userUnitsPerSecond: number; projectUnitsPerSecond: number };
   workerHeartbeatTtlSeconds: number;
+  sessionIdleHours: number;
+  socketRecheckSeconds: number;
   /** See server/middleware/rateLimit.ts; per IP, per user or per socket as each names. */
   rateLimits: {
     signIn: RateLimit;
@@ -241,6 +274,7 @@ function refuseDemo(e: Env, google: Config["google"], publicUrl: string): void {
     ["GOOGLE_AUTH_URL", google.authUrl],
     ["GOOGLE_TOKEN_URL", google.tokenUrl],
     ["GOOGLE_REVOKE_URL", google.revokeUrl],
+    ["GOOGLE_CERTS_URL", google.certsUrl],
     ["PUBLIC_URL", publicUrl],
   ] as const;
   for (const [name, url] of endpoints) {
@@ -267,7 +301,9 @@ function devSecret(dataDir: string, name: string, make: () => string): string {
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(source);
+  // An empty variable counts as unset: compose files and .env templates write `VAR=` for "none".
+  const given = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ""));
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new ConfigError(String(issue.path[0] ?? "environment"), issue.message);
@@ -301,6 +337,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     authUrl: e.GOOGLE_AUTH_URL ?? (sim ? `${sim}/o/oauth2/v2/auth` : GOOGLE_DEFAULTS.authUrl),
     tokenUrl: e.GOOGLE_TOKEN_URL ?? (sim ? `${sim}/token` : GOOGLE_DEFAULTS.tokenUrl),
     revokeUrl: e.GOOGLE_REVOKE_URL ?? (sim ? `${sim}/revoke` : GOOGLE_DEFAULTS.revokeUrl),
+    certsUrl: e.GOOGLE_CERTS_URL ?? (sim ? `${sim}/oauth2/v1/certs` : GOOGLE_DEFAULTS.certsUrl),
+    issuers: e.GOOGLE_ISSUER ? [e.GOOGLE_ISSUER] : sim ? [sim] : [...GOOGLE_DEFAULTS.issuers],
   };
   if (production && !demo) refuseDemo(e, google, publicUrl);
 
@@ -321,6 +359,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       e.TOKEN_ENCRYPTION_KEY ??
         devSecret(e.DATA_DIR, "token-encryption-key", () => randomBytes(32).toString("hex")),
     ),
+    tokenEncryptionKeysOld: e.TOKEN_ENCRYPTION_KEYS_OLD.map(parseKey),
     workerConcurrency: e.WORKER_CONCURRENCY,
     workerLockSeconds: e.WORKER_LOCK_SECONDS ?? e.TASK_LEASE_SECONDS,
     taskLeaseSeconds: e.TASK_LEASE_SECONDS,
@@ -331,6 +370,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       projectUnitsPerSecond: e.GMAIL_PROJECT_UNITS_PER_SECOND,
     },
     workerHeartbeatTtlSeconds: e.WORKER_HEARTBEAT_TTL,
+    sessionIdleHours: e.SESSION_IDLE_HOURS,
+    socketRecheckSeconds: e.SOCKET_RECHECK_SECONDS,
     rateLimits: {
       signIn: e.RATE_LIMIT_SIGN_IN,
       badToken: e.RATE_LIMIT_BAD_TOKEN,

@@ -34,7 +34,12 @@ export function createCoreContext(
   const logger = createLogger(name, config.logLevel, { pretty: config.prettyLogs });
   const db = openDatabase(requireDatabaseUrl(config), { poolMax: options.poolMax });
   const { sequelize } = db;
-  const accounts = new AccountService(sequelize, config.google, config.tokenEncryptionKey);
+  const accounts = new AccountService(
+    sequelize,
+    config.google,
+    config.tokenEncryptionKey,
+    config.tokenEncryptionKeysOld,
+  );
   const lease = new TaskLease(sequelize, config.taskLeaseSeconds * 1000);
   return {
     config,
@@ -44,7 +49,7 @@ export function createCoreContext(
     lease,
     driver: new TaskDriver({ accounts, logger, sequelize }, lease),
     emails: new EmailService(sequelize),
-    sessions: new SessionService(config.sessionSecret),
+    sessions: new SessionService(config.sessionSecret, { idleHours: config.sessionIdleHours }),
     tasks: new TaskService(sequelize),
     close: () => db.release(),
   };

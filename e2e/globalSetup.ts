@@ -13,6 +13,7 @@ import {
   provisionPostgres,
   provisionRedis,
 } from "../scripts/lib/devServices";
+import { GENEROUS_RATE_LIMITS } from "../test/rateLimits";
 import { E2E_DIR, SIM_ACCOUNTS, STACK_FILE, type StackInfo } from "./stackInfo";
 
 /**
@@ -195,6 +196,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       WORKER_HEARTBEAT_TTL: "3",
       // The shared Gmail quota runs for real, at a rate that keeps the specs quick.
       GMAIL_USER_UNITS_PER_SECOND: "4000",
+      // The specs sign in many times from one address; the limits have tests of their own.
+      ...GENEROUS_RATE_LIMITS,
+      // csp.spec.ts opens Bull Board as this account.
+      ADMIN_EMAILS: "e2e-admin@example.com",
       SESSION_SECRET: randomBytes(32).toString("hex"),
       TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
     };

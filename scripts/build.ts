@@ -10,6 +10,7 @@ const entries = {
   "worker/main": "worker/main.ts",
   "gmail-sim/main": "gmail-sim/main.ts",
   "scripts/migrate": "scripts/migrate.ts",
+  "scripts/rotate-keys": "scripts/rotate-keys.ts",
   "scripts/start": "scripts/start.ts",
   "cli/inbox-sync": "cli/inbox-sync.ts",
 };

@@ -1,15 +1,27 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import express, { type Express, type Response } from "express";
 import { createMetrics } from "./metrics";
-import { requireAuth, requireCsrf } from "./middleware/authenticate";
+import { cookiePolicy, requireAuth, requireCsrf } from "./middleware/authenticate";
 import { errorHandler, notFound } from "./middleware/errors";
+import { requireMetricsToken } from "./middleware/metricsToken";
+import {
+  bearerGate,
+  countFailedBearer,
+  limitByIp,
+  limitByUser,
+  rateLimitsFor,
+  streamSlot,
+} from "./middleware/rateLimit";
+import { securityHeaders } from "./middleware/securityHeaders";
+import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { emailRoutes } from "./routes/emails";
 import { healthRoutes } from "./routes/health";
 import { meRoutes } from "./routes/me";
 import { syncRoutes } from "./routes/sync";
+import { tokenRoutes } from "./routes/tokens";
 import type { WebContext } from "./WebContext";
 
 /** Where `npm run build` puts the browser app, seen from the sources or from the bundle in dist/. */
@@ -20,17 +32,6 @@ export const CLIENT_DIR =
   ].find((dir) => existsSync(path.join(dir, "index.html")) && existsSync(path.join(dir, "app.js"))) ??
   path.resolve(import.meta.dirname, "..", "dist", "client");
 
-function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
-  res.set({
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy":
-      "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
-  });
-  next();
-}
-
 /** The web process's HTTP surface, built from a context so tests can run it in-process. */
 export function createApp(ctx: WebContext, options: { clientDir?: string } = {}): Express {
   const app = express();
@@ -38,18 +39,28 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   app.set("trust proxy", 1);
   const metrics = createMetrics(ctx);
   app.use(metrics.timing);
-  app.get("/metrics", metrics.handler);
+  // Headers first, so every answer has them: errors, metrics and Bull Board included.
+  app.use(securityHeaders(ctx.config));
+  app.get("/metrics", requireMetricsToken(ctx.config), metrics.handler);
   app.use(adminRoutes(ctx));
-  app.use(securityHeaders);
 
   app.use(healthRoutes(ctx));
+  const limits = rateLimitsFor(ctx);
+  app.get(["/auth/google", "/auth/google/callback"], limitByIp(limits.signIn));
   app.use(authRoutes(ctx));
 
   const api = express.Router();
   api.use(express.json({ limit: "64kb" }));
-  api.use(requireAuth(ctx.sessions));
+  api.use(bearerGate(limits));
+  api.use(requireAuth(ctx.sessions, cookiePolicy(ctx.config).session));
+  api.use(countFailedBearer(limits));
   api.use(requireCsrf);
+  api.post(["/emails/sync", "/emails/sync/stream"], limitByUser(limits.sync));
+  api.post("/emails/sync/stream", streamSlot(limits));
+  api.post("/tokens", limitByUser(limits.tokenCreate));
   api.use(meRoutes(ctx));
+  api.use(tokenRoutes(ctx));
+  api.use(accountRoutes(ctx));
   api.use(syncRoutes(ctx));
   api.use(emailRoutes(ctx));
   api.use(notFound);

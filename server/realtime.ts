@@ -10,8 +10,28 @@ import {
   socketKey,
 } from "../core/events";
 import type { Principal } from "../core/services/SessionService";
-import { principalOf } from "./middleware/authenticate";
+import { cookiePolicy, principalOf } from "./middleware/authenticate";
+import { applySocketLimits, rateLimitsFor, socketAuthFailed, socketBearerGate } from "./middleware/rateLimit";
+import { startSocketRecheck } from "./socketRecheck";
 import type { WebContext } from "./WebContext";
+
+/**
+ * Whether a handshake's Origin may use the session cookie: it must be exactly PUBLIC_URL's origin
+ * (scheme, host and port), the address users open. The Host header proves nothing: whoever sends
+ * the request chooses it, and behind a proxy it names the proxy's upstream. Browsers always send
+ * Origin on WebSocket handshakes and cross-site requests; a request without one is not a page of
+ * another site (the SameSite=Lax cookie stays home on cross-site subresource loads), such as the
+ * CLI or a script with an API token.
+ */
+export function originAllowed(origin: string | undefined, publicUrl: string): boolean {
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).origin === new URL(publicUrl).origin;
+  } catch {
+    // "null" (sandboxed frames, file: pages) and anything unparsable.
+    return false;
+  }
+}
 
 export type RealtimeServer = Server<
   ClientToServerEvents,
@@ -33,28 +53,30 @@ export function attachRealtime(
   const io: RealtimeServer = new Server(httpServer, {
     path: "/socket.io",
     serveClient: false,
-    // Browsers send Origin; a page from another site must not ride the user's cookie.
-    allowRequest: (req, callback) => {
-      const origin = req.headers.origin;
-      if (!origin) return callback(null, true);
-      try {
-        callback(null, new URL(origin).host === req.headers.host);
-      } catch {
-        callback(null, false);
-      }
-    },
+    allowRequest: (req, callback) => callback(null, originAllowed(req.headers.origin, ctx.config.publicUrl)),
   });
   if (redis) io.adapter(createAdapter(redis.pub, redis.sub, { key: socketKey(ctx.config.queuePrefix) }));
+  startSocketRecheck(io, ctx, httpServer);
 
+  const limits = rateLimitsFor(ctx);
+  io.use(socketBearerGate(limits));
+  const sessionCookie = cookiePolicy(ctx.config).session;
   io.use(async (socket, next) => {
     try {
       const token =
         typeof socket.handshake.auth?.token === "string" ? socket.handshake.auth.token : undefined;
-      const principal = await principalOf(ctx.sessions, {
-        cookie: token ? undefined : socket.handshake.headers.cookie,
-        authorization: token ? `Bearer ${token}` : undefined,
-      });
-      if (!principal) return next(new Error("unauthorized"));
+      const principal = await principalOf(
+        ctx.sessions,
+        {
+          cookie: token ? undefined : socket.handshake.headers.cookie,
+          authorization: token ? `Bearer ${token}` : undefined,
+        },
+        sessionCookie,
+      );
+      if (!principal) {
+        await socketAuthFailed(limits, socket);
+        return next(new Error("unauthorized"));
+      }
       socket.data.principal = principal;
       next();
     } catch {
@@ -62,10 +84,13 @@ export function attachRealtime(
     }
   });
 
+  applySocketLimits(io, limits);
+
   io.on("connection", (socket) => {
-    const { userId, sessionId } = socket.data.principal;
+    const { userId, sessionId, tokenId } = socket.data.principal;
     void socket.join(rooms.user(userId));
     if (sessionId) void socket.join(rooms.session(sessionId));
+    if (tokenId) void socket.join(rooms.token(tokenId));
 
     socket.on("task:subscribe", async (payload: unknown, ack: unknown) => {
       // `emit("task:subscribe", ack)` without a payload still deserves an answer.

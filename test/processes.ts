@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { freePort } from "../scripts/lib/devServices";
+import { GENEROUS_RATE_LIMITS } from "./rateLimits";
 
 /**
  * The worker and web entry points in processes of their own, as production runs them. No
@@ -55,6 +56,7 @@ async function spawnService(
       LOG_LEVEL: "warn",
       WORKER_HEARTBEAT_TTL: "3",
       DATA_DIR: ".data/test",
+      ...GENEROUS_RATE_LIMITS,
       ...env,
       ...options.env,
     },

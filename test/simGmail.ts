@@ -16,6 +16,8 @@ export function simGoogleConfig(simUrl: string): Config["google"] {
     authUrl: `${simUrl}/o/oauth2/v2/auth`,
     tokenUrl: `${simUrl}/token`,
     revokeUrl: `${simUrl}/revoke`,
+    certsUrl: `${simUrl}/oauth2/v1/certs`,
+    issuers: [simUrl],
   };
 }
 

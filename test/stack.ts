@@ -7,6 +7,7 @@ import { startWebServer, type WebServer, type WebServerOptions } from "../server
 import { type SyncWorker, startSyncWorker } from "../worker/SyncWorker";
 import { ApiClient } from "./ApiClient";
 import { spawnWorker, type WorkerProcess } from "./processes";
+import { GENEROUS_RATE_LIMITS } from "./rateLimits";
 
 /** Fast retries for tests: faults are injected on purpose, waiting 30 s each proves nothing. */
 export const TEST_RETRY = { attempts: 8, baseDelayMs: 20, maxDelayMs: 200 };
@@ -60,6 +61,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // The simulator enforces no quota unless a test asks it to; tests of the quota gate set these.
     GMAIL_USER_UNITS_PER_SECOND: "0",
     GMAIL_PROJECT_UNITS_PER_SECOND: "0",
+    ...GENEROUS_RATE_LIMITS,
     ...options.env,
   };
   const config = loadConfig(env);

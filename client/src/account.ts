@@ -4,9 +4,14 @@ import { formatCount, formatRelative } from "./format";
 
 export interface AccountMenuOptions {
   onSignOut(): void;
+  /** "Account & API tokens": the account page (tokens, disconnect, sign out everywhere, delete). */
+  onOpenSettings(): void;
 }
 
-/** The account button in the top bar and its panel: email, last sync, count, reconnect, sign out. */
+/**
+ * The account button in the top bar and its panel: email, last sync, count, reconnect, the account
+ * page (API tokens, disconnect, sign out everywhere, delete), sign out.
+ */
 export class AccountMenu {
   private readonly root = byId("account");
   private readonly button = byId<HTMLButtonElement>("account-button");
@@ -19,11 +24,16 @@ export class AccountMenu {
   private readonly status = byId("account-gmail-status");
   private readonly reconnect = byId<HTMLAnchorElement>("account-reconnect");
   private readonly signOut = byId<HTMLButtonElement>("signout");
+  private readonly settings = byId<HTMLButtonElement>("account-settings-open");
   private me: Me | null = null;
 
   constructor(options: AccountMenuOptions) {
     this.button.addEventListener("click", () => this.toggle(this.panel.hidden));
     this.signOut.addEventListener("click", () => options.onSignOut());
+    this.settings.addEventListener("click", () => {
+      this.toggle(false);
+      options.onOpenSettings();
+    });
     document.addEventListener("click", (event) => {
       if (!this.panel.hidden && !this.root.contains(event.target as Node)) this.toggle(false);
     });
@@ -45,7 +55,8 @@ export class AccountMenu {
     this.email.textContent = me.email;
     this.panelEmail.textContent = me.email;
     this.count.textContent = formatCount(me.emailCount);
-    this.status.textContent = reauth ? "Needs reconnecting" : "Connected";
+    this.status.textContent =
+      me.gmailStatus === "disconnected" ? "Disconnected" : reauth ? "Needs reconnecting" : "Connected";
     this.reconnect.href = reconnectHref(me.email);
     show(this.reconnect, reauth);
     this.renderLastSync();
@@ -61,6 +72,11 @@ export class AccountMenu {
     if (!this.me) return;
     this.lastSync.textContent = formatRelative(this.me.lastSyncAt);
     if (this.me.lastSyncAt) this.lastSync.title = new Date(this.me.lastSyncAt).toLocaleString();
+  }
+
+  /** Where focus goes back to when the account page closes. */
+  focus(): void {
+    this.button.focus();
   }
 
   private toggle(open: boolean): void {

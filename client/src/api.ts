@@ -10,6 +10,8 @@ export class ApiError extends Error {
     message: string,
     /** The whole error body, e.g. `{error, fallback}` of a 503 from POST /api/emails/sync. */
     readonly body: Record<string, unknown> = {},
+    /** Seconds the server asked us to wait (its Retry-After), when it said. */
+    readonly retryAfter?: number,
   ) {
     super(message);
     this.name = "ApiError";
@@ -32,6 +34,14 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** Retry-After in seconds: a whole number, or an HTTP date (RFC 9110, 10.2.3). */
+export function retryAfterSeconds(value: string | null): number | undefined {
+  if (!value) return undefined;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
 /** Reads an error answer into an ApiError, whatever its shape. */
 export async function errorFromResponse(res: Response): Promise<ApiError> {
   let body: Record<string, unknown> = {};
@@ -44,7 +54,7 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
   const error = (body.error ?? {}) as { code?: unknown; message?: unknown };
   const code = typeof error.code === "string" ? error.code : `http_${res.status}`;
   const message = typeof error.message === "string" ? error.message : res.statusText || `HTTP ${res.status}`;
-  return new ApiError(res.status, code, message, body);
+  return new ApiError(res.status, code, message, body, retryAfterSeconds(res.headers.get("retry-after")));
 }
 
 /**

@@ -15,6 +15,9 @@ const WORDS: Record<string, string> = {
   invalid_cursor: "The list changed underneath us. Reload the list and try again.",
   stream_interrupted: "The connection dropped during the sync. It may still be running; reload to check.",
   rate_limited: "Too many requests. Wait a moment and try again.",
+  too_many_tokens: "You have 20 API tokens already. Revoke one you no longer use, then create the new one.",
+  revoke_failed: "Google didn't answer, so Gmail is still connected. Please try again in a moment.",
+  session_required: "Sign in again in this browser to do that.",
 };
 
 export function errorCode(err: unknown): string {
@@ -23,9 +26,21 @@ export function errorCode(err: unknown): string {
   return "internal";
 }
 
+/** "42 seconds", "about 3 minutes": how long to wait, in words. */
+function waitWords(seconds: number): string {
+  if (seconds < 60) return seconds === 1 ? "1 second" : `${seconds} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) return minutes === 1 ? "about a minute" : `about ${minutes} minutes`;
+  const hours = Math.ceil(minutes / 60);
+  return hours === 1 ? "about an hour" : `about ${hours} hours`;
+}
+
 /** One sentence a person can act on. */
 export function humanError(err: unknown): string {
   const code = errorCode(err);
+  if (code === "rate_limited" && err instanceof ApiError && err.retryAfter) {
+    return `Too many requests. Try again in ${waitWords(err.retryAfter)}.`;
+  }
   const known = WORDS[code];
   if (known) return known;
   if (err instanceof ApiError && err.status >= 500) return WORDS.internal!;

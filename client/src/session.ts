@@ -1,5 +1,6 @@
 import { isTerminal, type TaskSnapshot, type TaskState } from "../../core/events";
 import { AccountMenu, reconnectHref } from "./account";
+import { AccountSettings } from "./accountSettings";
 import { ApiError, api, type Me, setCsrfToken } from "./api";
 import { byId, show } from "./dom";
 import { EmailDetailView } from "./emailDetail";
@@ -27,6 +28,7 @@ export class Session {
   private readonly list: EmailList;
   private readonly detail: EmailDetailView;
   private readonly account: AccountMenu;
+  private readonly settings: AccountSettings;
   private readonly live: LiveChannel;
   private readonly transport: SyncTransport;
   private readonly lastState = new Map<string, TaskState>();
@@ -40,7 +42,18 @@ export class Session {
   ) {
     setCsrfToken(me.csrfToken);
     this.progress = new ProgressView(() => reconnectHref(this.me.email));
-    this.account = new AccountMenu({ onSignOut: () => void this.signOut() });
+    this.account = new AccountMenu({
+      onSignOut: () => void this.signOut(),
+      onOpenSettings: () => this.openSettings(),
+    });
+    this.settings = new AccountSettings({
+      email: () => this.me.email,
+      gmailStatus: () => this.me.gmailStatus,
+      onClose: () => this.account.focus(),
+      onGmailChanged: () => this.refreshMe(),
+      onSignedOut: (notice) => this.leave(notice),
+      onError: (err) => this.reportError(err),
+    });
     this.detail = new EmailDetailView({ onClose: (id) => this.list.focusItem(id) });
     this.list = new EmailList({
       onOpen: (id) => void this.detail.open(id),
@@ -160,11 +173,29 @@ export class Session {
     }
   }
 
+  private openSettings(): void {
+    if (this.detail.isOpen) this.detail.close();
+    this.settings.open();
+  }
+
+  /** Every session ended (sign out everywhere) or the account is gone: nothing to resume here. */
+  private leave(notice: string): void {
+    taskStore.clear(this.me.email);
+    this.dispose();
+    this.onSignedOut(notice);
+  }
+
   private renderMe(): void {
-    const reauth = this.me.gmailStatus === "reauth_required" || this.taskFailedReauth;
+    const disconnected = this.me.gmailStatus === "disconnected";
+    const reauth = this.me.gmailStatus === "reauth_required" || disconnected || this.taskFailedReauth;
     this.account.render(this.me, reauth);
     this.list.setTotal(this.me.emailCount);
     this.reauthLink.href = reconnectHref(this.me.email);
+    this.reauthLink.textContent = disconnected ? "Connect Gmail" : "Reconnect Gmail";
+    byId("reauth-banner-text").textContent = disconnected
+      ? "Gmail is disconnected. Connect it again to sync new mail; what was copied so far stays here."
+      : "Gmail access for this account was revoked or has expired. Reconnect to keep your copy up to date.";
+    this.settings.renderStatus();
     show(this.reauthBanner, reauth);
     this.fetchHint.textContent = this.me.lastSyncAt
       ? `Last synced ${formatRelative(this.me.lastSyncAt)}.`
@@ -205,6 +236,7 @@ export class Session {
     this.transport.stop();
     this.live.close();
     if (this.detail.isOpen) this.detail.close();
+    this.settings.hide();
     this.list.clear();
     this.progress.hide();
     this.account.hide();

@@ -19,7 +19,9 @@ describe("migrations", () => {
       expect([...first, ...second].sort()).toEqual([
         "0001-initial",
         "0002-email-search-index",
+        "0003-task-lease",
         "0004-account-lifecycle",
+        "0005-google-sub",
       ]);
       const tables = async () =>
         (
@@ -39,7 +41,13 @@ describe("migrations", () => {
 
       await createMigrator(a).down({ to: 0 });
       expect(await tables()).toEqual([]);
-      expect(await migrate(a)).toEqual(["0001-initial", "0002-email-search-index", "0004-account-lifecycle"]);
+      expect(await migrate(a)).toEqual([
+        "0001-initial",
+        "0002-email-search-index",
+        "0003-task-lease",
+        "0004-account-lifecycle",
+        "0005-google-sub",
+      ]);
       expect(await migrate(a)).toEqual([]);
     } finally {
       await a.close();

@@ -4,6 +4,7 @@ import * as initial from "./migrations/0001-initial";
 import * as emailSearchIndex from "./migrations/0002-email-search-index";
 import * as taskLease from "./migrations/0003-task-lease";
 import * as accountLifecycle from "./migrations/0004-account-lifecycle";
+import * as googleSub from "./migrations/0005-google-sub";
 
 /**
  * Migrations are listed here rather than globbed so that a bundled build carries them. Add new
@@ -12,8 +13,9 @@ import * as accountLifecycle from "./migrations/0004-account-lifecycle";
 const MIGRATIONS = [
   { name: "0001-initial", ...initial },
   { name: "0002-email-search-index", ...emailSearchIndex },
-  { name: "0004-account-lifecycle", ...accountLifecycle },
   { name: "0003-task-lease", ...taskLease },
+  { name: "0004-account-lifecycle", ...accountLifecycle },
+  { name: "0005-google-sub", ...googleSub },
 ];
 
 export function createMigrator(sequelize: Sequelize, logger?: { info: (msg: string) => void }) {

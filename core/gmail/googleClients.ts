@@ -1,9 +1,19 @@
-import { OAuth2Client } from "google-auth-library";
+import { CodeChallengeMethod, OAuth2Client } from "google-auth-library";
 import { type gmail_v1, google } from "googleapis";
 import type { Config } from "../config";
 
-/** The one scope we ask for: we only read. */
+/** The one Gmail scope we ask for: we only read. */
 export const GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.readonly";
+/**
+ * Besides Gmail: `openid` brings an ID token naming the Google account by its stable id (`sub`),
+ * and `email` puts the verified address in it.
+ */
+export const SIGN_IN_SCOPES = ["openid", "email", GMAIL_SCOPE];
+
+/** Whether Google's `scope` answer (space-separated) holds read access to Gmail. */
+export function grantsGmailRead(scope: string | null | undefined): boolean {
+  return (scope ?? "").split(/\s+/).includes(GMAIL_SCOPE);
+}
 
 /**
  * The only place that knows Google's endpoints, and it learns them from configuration: the same
@@ -14,10 +24,12 @@ export function createOAuthClient(google: Config["google"]): OAuth2Client {
     clientId: google.clientId,
     clientSecret: google.clientSecret,
     redirectUri: google.redirectUri,
+    issuers: google.issuers,
     endpoints: {
       oauth2AuthBaseUrl: google.authUrl,
       oauth2TokenUrl: google.tokenUrl,
       oauth2RevokeUrl: google.revokeUrl,
+      oauth2FederatedSignonPemCertsUrl: google.certsUrl,
     },
   });
 }
@@ -25,17 +37,21 @@ export function createOAuthClient(google: Config["google"]): OAuth2Client {
 /**
  * Google's consent page. Google issues a refresh token only the first time an account grants
  * offline access to this client, so the consent screen is forced (`prompt=consent`) only when we
- * need a refresh token we do not hold; otherwise a returning user just signs in.
+ * need a refresh token we do not hold, or hold one Google no longer honours; otherwise a
+ * returning user just signs in. `codeChallenge` is PKCE's S256 challenge (RFC 7636): the code
+ * Google sends back is worth nothing without the verifier this browser holds.
  */
 export function consentUrl(
   client: OAuth2Client,
   state: string,
-  options: { loginHint?: string; forceConsent?: boolean } = {},
+  options: { loginHint?: string; forceConsent?: boolean; codeChallenge: string },
 ): string {
   return client.generateAuthUrl({
     access_type: "offline",
-    scope: [GMAIL_SCOPE],
+    scope: SIGN_IN_SCOPES,
     state,
+    code_challenge: options.codeChallenge,
+    code_challenge_method: CodeChallengeMethod.S256,
     include_granted_scopes: true,
     ...(options.forceConsent ? { prompt: "consent" } : {}),
     ...(options.loginHint ? { login_hint: options.loginHint } : {}),

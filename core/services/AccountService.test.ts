@@ -1,8 +1,10 @@
+import { spawn } from "node:child_process";
+import { createCipheriv, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "../../test/ApiClient";
 import { type Stack, startStack, waitForTask } from "../../test/stack";
 import { GmailAccount, User } from "../db/models";
-import { TokenCipher } from "../gmail/TokenCipher";
+import { keyId, type StoredTokens, TokenCipher } from "../gmail/TokenCipher";
 
 /** The token set we keep for `email`, decrypted. */
 async function storedTokensOf(stack: Stack, email: string) {
@@ -104,5 +106,114 @@ describe("AccountService: refresh tokens across sign-ins", () => {
     const healed = await storedTokens("returning@example.com");
     expect(healed.refresh_token).toBeTruthy();
     expect(healed.refresh_token).not.toBe(first.refresh_token);
+  });
+});
+
+describe("AccountService: rotating the token key", () => {
+  const oldKey = randomBytes(32);
+  const newKey = randomBytes(32);
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      env: {
+        TOKEN_ENCRYPTION_KEY: newKey.toString("hex"),
+        TOKEN_ENCRYPTION_KEYS_OLD: oldKey.toString("hex"),
+      },
+    });
+  });
+  afterAll(() => stack?.close());
+
+  const rowOf = async (email: string) => {
+    const user = (await User.findOne({ where: { email } }))!;
+    return (await GmailAccount.findOne({ where: { userId: user.id } }))!;
+  };
+  /** Signs `email` in, then seals its tokens as `seal` would have. */
+  const signedInUnder = async (email: string, seal: (tokens: StoredTokens, userId: string) => string) => {
+    await stack.simControl("POST", "/sim/accounts", { email, count: 5 });
+    const client = await stack.signIn(email);
+    const row = await rowOf(email);
+    const tokens = new TokenCipher(newKey).decrypt(row.encryptedTokens, row.userId);
+    await row.update({ encryptedTokens: seal(tokens, row.userId) });
+    return { client, tokens };
+  };
+  const legacySeal = (key: Buffer) => (tokens: StoredTokens, userId: string) => {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", key, iv);
+    cipher.setAAD(Buffer.from(userId));
+    const body = Buffer.concat([cipher.update(JSON.stringify(tokens)), cipher.final()]);
+    return ["v1", ...[iv, cipher.getAuthTag(), body].map((p) => p.toString("base64url"))].join(".");
+  };
+
+  it("syncs with tokens an old key sealed and seals them again with the current key", async () => {
+    const { client, tokens } = await signedInUnder("rotate-sync@example.com", (t, id) =>
+      new TokenCipher(oldKey).encrypt(t, id),
+    );
+    expect((await rowOf("rotate-sync@example.com")).encryptedTokens.split(".")[1]).toBe(keyId(oldKey));
+
+    const { final } = await waitForTask(client, (await client.json("POST", "/api/emails/sync")).body.taskId);
+    expect(final).toMatchObject({ state: "completed", result: { added: 5 } });
+    const after = await rowOf("rotate-sync@example.com");
+    expect(after.encryptedTokens.split(".")[1]).toBe(keyId(newKey));
+    // Only the current key is needed from now on.
+    expect(new TokenCipher(newKey).decrypt(after.encryptedTokens, after.userId).refresh_token).toBe(
+      tokens.refresh_token,
+    );
+  });
+
+  it("npm run rotate-keys seals every old row again, counts what no key opens, and can run twice", async () => {
+    await signedInUnder("rotate-old@example.com", (t, id) => new TokenCipher(oldKey).encrypt(t, id));
+    await signedInUnder("rotate-v1@example.com", legacySeal(oldKey));
+    await signedInUnder("rotate-lost@example.com", (t, id) =>
+      new TokenCipher(randomBytes(32)).encrypt(t, id),
+    );
+    const current = (await rowOf("rotate-sync@example.com")).encryptedTokens;
+
+    const run = () =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, ["--import", "tsx", "scripts/rotate-keys.ts"], {
+          env: {
+            PATH: process.env.PATH,
+            DATA_DIR: ".data/test",
+            DATABASE_URL: stack.config.databaseUrl,
+            TOKEN_ENCRYPTION_KEY: newKey.toString("base64"),
+            TOKEN_ENCRYPTION_KEYS_OLD: oldKey.toString("hex"),
+          },
+        });
+        let out = "";
+        child.stdout.on("data", (chunk) => {
+          out += chunk;
+        });
+        child.stderr.on("data", (chunk) => {
+          out += chunk;
+        });
+        child.on("exit", (code) => resolve({ code, out }));
+      });
+
+    // Rows of other tests in this database are under other keys: "no key opens" counts them too.
+    const first = await run();
+    expect(first.code).toBe(0);
+    const [, resealed, unreadable] = first.out.match(/(\d+) token set\(s\) sealed again, (\d+) that no/)!;
+    expect(Number(resealed)).toBe(2);
+    expect(Number(unreadable)).toBeGreaterThanOrEqual(1);
+
+    const fresh = new TokenCipher(newKey);
+    for (const email of ["rotate-old@example.com", "rotate-v1@example.com"]) {
+      const row = await rowOf(email);
+      expect(row.encryptedTokens.startsWith(`v2.${keyId(newKey)}.`)).toBe(true);
+      expect(fresh.decrypt(row.encryptedTokens, row.userId).refresh_token).toBeTruthy();
+    }
+    const lost = await rowOf("rotate-lost@example.com");
+    expect(fresh.isStale(lost.encryptedTokens)).toBe(true);
+    expect((await rowOf("rotate-sync@example.com")).encryptedTokens).toBe(current);
+
+    const second = await run();
+    expect(second.out).toMatch(/ 0 token set\(s\) sealed again, /);
+  });
+
+  it("signing in again repairs tokens no configured key opens", async () => {
+    await stack.simControl("POST", "/sim/accounts/rotate-lost@example.com/revoke");
+    await stack.signIn("rotate-lost@example.com");
+    const row = await rowOf("rotate-lost@example.com");
+    expect(new TokenCipher(newKey).decrypt(row.encryptedTokens, row.userId).refresh_token).toBeTruthy();
   });
 });

@@ -48,13 +48,37 @@ function encodeCursor(row: EmailRow): string {
   return Buffer.from(JSON.stringify([new Date(row.date).toISOString(), row.gmail_id])).toString("base64url");
 }
 
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const GMAIL_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * Only what encodeCursor writes gets through: anything else (a 30 February, year 0, a bare "1",
+ * a NUL in the id) would otherwise reach PostgreSQL, which rejects it with an error, not a 400.
+ */
 function decodeCursor(cursor: string): { date: string; id: string } {
-  try {
-    const [date, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
-    if (typeof date === "string" && typeof id === "string" && !Number.isNaN(Date.parse(date)))
-      return { date, id };
-  } catch {
-    // fall through to the error below
+  if (BASE64URL.test(cursor)) {
+    let value: unknown;
+    try {
+      value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    } catch {
+      value = undefined;
+    }
+    if (Array.isArray(value) && value.length === 2) {
+      const [date, id] = value as unknown[];
+      if (
+        typeof date === "string" &&
+        typeof id === "string" &&
+        ISO_INSTANT.test(date) &&
+        GMAIL_ID.test(id) &&
+        // A round trip rejects dates that do not exist; PostgreSQL knows no year 0.
+        !date.startsWith("0000") &&
+        !Number.isNaN(Date.parse(date)) &&
+        new Date(date).toISOString() === date
+      ) {
+        return { date, id };
+      }
+    }
   }
   throw new ValidationError("cursor is not one this API issued", "invalid_cursor");
 }

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack, waitForTask } from "../../test/stack";
 
+const METRICS_TOKEN = "scrape-5c81e0f7a2b94d36e1c07f8a2d4b69e3";
+
 describe("operations: queue dashboard and metrics", () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ env: { ADMIN_EMAILS: "boss@example.com" } });
+    stack = await startStack({ env: { ADMIN_EMAILS: "boss@example.com", METRICS_TOKEN } });
     await stack.simControl("POST", "/sim/accounts", { email: "boss@example.com", count: 40 });
     await stack.simControl("POST", "/sim/accounts", { email: "staff@example.com", count: 5 });
   });
@@ -37,7 +39,9 @@ describe("operations: queue dashboard and metrics", () => {
     const user = await stack.signIn("staff@example.com");
     const { body } = await user.json("POST", "/api/emails/sync");
     await waitForTask(user, body.taskId);
-    const res = await fetch(`${stack.web.url}/metrics`);
+    const res = await fetch(`${stack.web.url}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await res.text();

@@ -137,7 +137,8 @@ describe("HTTP API", () => {
       "SELECT a.encrypted_tokens FROM gmail_accounts a JOIN users u ON u.id = a.user_id WHERE u.email = 'reader@example.com'",
       { type: "SELECT" },
     )) as Array<{ encrypted_tokens: string }>;
-    expect(row!.encrypted_tokens).toMatch(/^v1\./);
+    // v2.<key id>.<iv>.<tag>.<ciphertext>: see core/gmail/TokenCipher.ts.
+    expect(row!.encrypted_tokens).toMatch(/^v2\.[\w-]{8}\.[\w-]{16}\.[\w-]{22}\.[\w-]+$/);
     expect(row!.encrypted_tokens).not.toMatch(/refresh|access_token|ya29|1\/\//);
   });
 

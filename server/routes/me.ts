@@ -23,12 +23,5 @@ export function meRoutes(ctx: WebContext): Router {
     });
   });
 
-  router.post("/tokens", async (req: Request, res: Response) => {
-    const raw = (req.body as { name?: unknown } | undefined)?.name;
-    const name = typeof raw === "string" ? raw.trim().slice(0, 100) : "";
-    const { token, id } = await ctx.sessions.issueToken(userIdOf(req), name);
-    res.status(201).json({ id, token, name });
-  });
-
   return router;
 }

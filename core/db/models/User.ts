@@ -2,7 +2,10 @@ import { type CreationOptional, DataTypes, Model, type Sequelize } from "sequeli
 
 export class User extends Model {
   declare id: CreationOptional<string>;
+  /** The address Google last gave for this account; not unique (see migration 0005). */
   declare email: string;
+  /** Google's stable account id; null for users who have not signed in since it was kept. */
+  declare googleSub: string | null;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -10,7 +13,8 @@ export class User extends Model {
     User.init(
       {
         id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
-        email: { type: DataTypes.TEXT, allowNull: false, unique: true },
+        email: { type: DataTypes.TEXT, allowNull: false },
+        googleSub: { type: DataTypes.TEXT, allowNull: true, unique: true, field: "google_sub" },
       },
       { sequelize, tableName: "users" },
     );
