@@ -45,7 +45,11 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
     c.on("error", (err) => logger.debug({ err: err.message }, "redis error"));
   const emitter = new Emitter<ServerToClientEvents>(publisher, { key: socketKey(config.queuePrefix) });
 
-  const quota = new GmailQuota(publisher, config.queuePrefix, config.gmailQuota);
+  // Fail-fast, unlike the job's clients: with Redis away the gate paces calls from local buckets
+  // at once instead of queueing its question until Redis returns.
+  const quotaClient = createRedis(config.redisUrl, "request");
+  quotaClient.on("error", () => {});
+  const quota = new GmailQuota(quotaClient, config.queuePrefix, config.gmailQuota);
   // Counts (are other syncs waiting for a slot?) and the orphan sweeper's jobs go through it.
   const queue = createSyncQueue(publisher, config.queuePrefix);
   const othersWaiting = async () => (await queue.getJobCountByTypes("wait", "prioritized", "paused")) > 0;
@@ -113,6 +117,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
       await ctx.close();
       connection.disconnect();
       publisher.disconnect();
+      quotaClient.disconnect();
     },
   };
 }

@@ -65,12 +65,15 @@ describe("Gmail quota shared through Redis", () => {
   });
 
   it("keeps a sync under Gmail's per-user quota, where the same sync without it meets 429s", async () => {
-    await control("PUT", "/sim/quota", { userUnitsPerSecond: 600, projectUnitsPerSecond: 100_000 });
-    const ungated = await mailbox(200);
+    // Without the gate: a quota tight enough that ten calls in flight outrun it on any machine.
+    await control("PUT", "/sim/quota", { userUnitsPerSecond: 100, projectUnitsPerSecond: 100_000 });
+    const ungated = await mailbox(60);
     await control("DELETE", "/sim/stats");
     await syncMailbox(ungated.gmail, ungated.store, () => {}, { retry: PATIENT });
     const without = (await control("GET", "/sim/stats")).rejected as Record<string, number>;
     expect(Object.values(without).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+
+    await control("PUT", "/sim/quota", { userUnitsPerSecond: 600, projectUnitsPerSecond: 100_000 });
 
     const gated = await mailbox(200);
     const quota = workerQuota({ userUnitsPerSecond: 500, projectUnitsPerSecond: 0 });

@@ -34,6 +34,23 @@ describe("parseRetryAfter", () => {
     expect(parseRetryAfter("5 minutes", NOW)).toBeUndefined();
   });
 
+  it("reads only RFC 9110's forms: other dates, fractions and signs are unreadable, not a guess", () => {
+    expect(parseRetryAfter("abc 2030", NOW)).toBeUndefined();
+    expect(parseRetryAfter("2030-01-01T00:00:00Z", NOW)).toBeUndefined();
+    expect(parseRetryAfter("1.5", NOW)).toBeUndefined();
+    expect(parseRetryAfter("-5", NOW)).toBeUndefined();
+    // The obsolete RFC 850 form and asctime still count.
+    const inTenSeconds = new Date(NOW + 10_000);
+    const rfc850 = inTenSeconds
+      .toUTCString()
+      .replace(
+        /^(\w{3}), (\d{2}) (\w{3}) \d{2}(\d{2})/,
+        (_m, d, dd, mon, yy) =>
+          `${({ Mon: "Monday", Tue: "Tuesday", Wed: "Wednesday", Thu: "Thursday", Fri: "Friday", Sat: "Saturday", Sun: "Sunday" } as Record<string, string>)[d]}, ${dd}-${mon}-${yy}`,
+      );
+    expect(parseRetryAfter(rfc850, NOW)).toBe(10_000);
+  });
+
   it("caps a long wait, in either form, at five minutes", () => {
     expect(parseRetryAfter("3600", NOW)).toBe(CAP_MS);
     expect(parseRetryAfter("301", NOW)).toBe(CAP_MS);

@@ -45,6 +45,13 @@ function reasonOf(err: HttpishError): string | undefined {
 /** Longest Retry-After we honour: a server asking for an hour gets our own backoff's cap. */
 const RETRY_AFTER_CAP_MS = 5 * 60_000;
 
+/** RFC 9110's three HTTP-date forms: IMF-fixdate, the obsolete RFC 850 form, and asctime. */
+const HTTP_DATE = [
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/,
+  /^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \d{2}-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-\d{2} \d{2}:\d{2}:\d{2} GMT$/,
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/,
+];
+
 /**
  * `Retry-After` in either form RFC 9110 allows: delay-seconds ("120") or an HTTP-date
  * ("Fri, 31 Dec 1999 23:59:59 GMT"). Answers ms from `now`, or undefined when absent or unreadable.
@@ -53,6 +60,7 @@ export function parseRetryAfter(raw: string | null | undefined, now = Date.now()
   const value = raw?.trim();
   if (!value) return undefined;
   if (/^\d+$/.test(value)) return Math.min(Number(value) * 1000, RETRY_AFTER_CAP_MS);
+  if (!HTTP_DATE.some((form) => form.test(value))) return undefined;
   const at = Date.parse(value);
   if (Number.isNaN(at)) return undefined;
   return Math.min(Math.max(0, at - now), RETRY_AFTER_CAP_MS);

@@ -9,7 +9,7 @@ function keeperWith(renew: LeaseKeeperOptions["renew"], extra: Partial<LeaseKeep
   const clock = { now: T0 };
   const keeper = new LeaseKeeper("task-1", {
     renew,
-    expiresAt: new Date(T0 + LEASE_MS),
+    claimedAt: T0,
     leaseMs: LEASE_MS,
     now: () => clock.now,
     ...extra,
@@ -123,7 +123,7 @@ describe("LeaseKeeper", () => {
     const { keeper } = track({
       keeper: new LeaseKeeper("task-1", {
         renew,
-        expiresAt: new Date(T0 + LEASE_MS),
+        claimedAt: T0,
         leaseMs: LEASE_MS,
         now: () => clock.now,
       }),
@@ -152,7 +152,7 @@ describe("LeaseKeeper", () => {
     // Fake timers move Date.now too, so the keeper's default clock follows the timers.
     const keeper = new LeaseKeeper("task-9", {
       renew,
-      expiresAt: new Date(T0 + LEASE_MS),
+      claimedAt: T0,
       leaseMs: LEASE_MS,
     });
     keepers.push(keeper);
@@ -162,5 +162,27 @@ describe("LeaseKeeper", () => {
     expect(keeper.signal.aborted).toBe(true);
     expect((keeper.signal.reason as LeaseLostError).taskId).toBe("task-9");
     expect(renew).toHaveBeenCalledTimes(3);
+  });
+
+  it("stop() during a renewal in flight wins: a late 'lost' answer aborts nothing", async () => {
+    let answer!: (value: Date | null) => void;
+    const { keeper } = track(keeperWith(() => new Promise<Date | null>((resolve) => (answer = resolve))));
+    const ticking = keeper.tick();
+    keeper.stop();
+    answer(null);
+    await ticking;
+    expect(keeper.signal.aborted).toBe(false);
+  });
+
+  it("counts the lease from when the renewal was sent on its own clock, whatever expiry the database answers", async () => {
+    // A database clock an hour ahead answers an expiry an hour ahead; the keeper does not lean on it.
+    let answer: () => Promise<Date | null> = () => Promise.resolve(new Date(T0 + 3_600_000));
+    const { keeper, clock } = track(keeperWith(() => answer()));
+    clock.now = T0 + 1_000;
+    await keeper.tick();
+    answer = unreachable;
+    clock.now = T0 + 1_000 + LEASE_MS;
+    await keeper.tick();
+    expect(keeper.signal.aborted).toBe(true);
   });
 });

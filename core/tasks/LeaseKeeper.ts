@@ -9,8 +9,12 @@ export class LeaseLostError extends Error {
 export interface LeaseKeeperOptions {
   /** Extends the lease; answers the new expiry, or null when the lease is lost. */
   renew: () => Promise<Date | null>;
-  /** When the lease claimed at the start runs out. */
-  expiresAt: Date;
+  /**
+   * When the claim was sent (this process's clock). The lease is counted from then, so a
+   * database clock ahead of ours can never make this runner believe it holds a lease longer
+   * than it does.
+   */
+  claimedAt: number;
   leaseMs: number;
   /** Renewals per lease time. Default 3: two renewals may fail before the lease can lapse. */
   renewalsPerLease?: number;
@@ -36,7 +40,7 @@ export class LeaseKeeper {
     private readonly options: LeaseKeeperOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.expiresAt = options.expiresAt.getTime();
+    this.expiresAt = options.claimedAt + options.leaseMs;
     this.schedule();
   }
 
@@ -58,11 +62,15 @@ export class LeaseKeeper {
   /** One renewal; exposed so a test can drive it without timers. */
   async tick(): Promise<void> {
     if (this.stopped) return;
+    const sentAt = this.now();
     try {
       const next = await this.options.renew();
+      // Stopped while the renewal was in flight (the run ended and released the lease).
+      if (this.stopped) return;
       if (!next) return this.lose();
-      this.expiresAt = next.getTime();
+      this.expiresAt = sentAt + this.options.leaseMs;
     } catch {
+      if (this.stopped) return;
       // The database did not answer. The lease still holds until it expires; past that, another
       // runner may take the task, so this one must stop.
       if (this.now() >= this.expiresAt) return this.lose();

@@ -59,6 +59,7 @@ export class TaskDriver {
     publish: SnapshotPublisher,
     options: DriveOptions = {},
   ): Promise<DriveOutcome> {
+    const claimedAt = Date.now();
     const claim = await this.lease.claim(taskId, holder);
     if (!claim.ok)
       return claim.reason === "held" ? { status: "held", until: claim.until } : { status: "gone" };
@@ -70,7 +71,7 @@ export class TaskDriver {
 
     const keeper = new LeaseKeeper(taskId, {
       renew: () => this.lease.renew(taskId, holder.owner),
-      expiresAt: task.leaseExpiresAt ?? new Date(Date.now() + this.lease.leaseMs),
+      claimedAt,
       leaseMs: this.lease.leaseMs,
     });
     const signal = options.signal ? AbortSignal.any([keeper.signal, options.signal]) : keeper.signal;
