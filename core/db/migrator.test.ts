@@ -19,6 +19,7 @@ describe("migrations", () => {
       expect([...first, ...second].sort()).toEqual([
         "0001-initial",
         "0002-email-search-index",
+        "0003-task-lease",
         "0004-account-lifecycle",
         "0005-google-sub",
       ]);
@@ -43,6 +44,7 @@ describe("migrations", () => {
       expect(await migrate(a)).toEqual([
         "0001-initial",
         "0002-email-search-index",
+        "0003-task-lease",
         "0004-account-lifecycle",
         "0005-google-sub",
       ]);

@@ -13,8 +13,8 @@ import * as googleSub from "./migrations/0005-google-sub";
 const MIGRATIONS = [
   { name: "0001-initial", ...initial },
   { name: "0002-email-search-index", ...emailSearchIndex },
-  { name: "0004-account-lifecycle", ...accountLifecycle },
   { name: "0003-task-lease", ...taskLease },
+  { name: "0004-account-lifecycle", ...accountLifecycle },
   { name: "0005-google-sub", ...googleSub },
 ];
 
