@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import { hostname } from "node:os";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import type { Config } from "../core/config";
 import { createCoreContext } from "../core/context";
 import { migrate } from "../core/db/migrator";
