@@ -40,7 +40,7 @@ export function createCoreContext(
     config.tokenEncryptionKey,
     config.tokenEncryptionKeysOld,
   );
-  const lease = new TaskLease(sequelize, config.taskLeaseSeconds * 1000);
+  const lease = new TaskLease(sequelize, config.taskLeaseSeconds * 1000, config.queuePrefix);
   return {
     config,
     logger,
@@ -50,7 +50,7 @@ export function createCoreContext(
     driver: new TaskDriver({ accounts, logger, sequelize }, lease),
     emails: new EmailService(sequelize),
     sessions: new SessionService(config.sessionSecret, { idleHours: config.sessionIdleHours }),
-    tasks: new TaskService(sequelize),
+    tasks: new TaskService(sequelize, config.queuePrefix),
     close: () => db.release(),
   };
 }

@@ -45,12 +45,14 @@ describe("sync worker", () => {
     expect(await countRows("handoff@example.com")).toEqual({ n: 1200, d: 1200 });
     // The resumed run (the second claim moves seq on by another SEQ_SPAN) starts
     // where the first stopped: its fetching counts the messages already stored as processed.
-    // Its very first snapshot, at the claim, still carries the first run's last report.
     const resumed = seen.filter(
       (s) => s.seq > 2 * SEQ_SPAN + 1 && s.state === "active" && s.progress.phase === "fetching",
     );
-    expect(resumed.length).toBeGreaterThan(0);
-    expect(resumed[0].progress.processed).toBeGreaterThanOrEqual(midway.n);
+    // The claim's own snapshot repeats the row's last persisted progress (up to a second behind);
+    // every snapshot the resumed run makes itself counts at least what was stored.
+    const own = resumed.filter((s, i) => i > 0 || s.progress.processed >= midway.n);
+    expect(own.length).toBeGreaterThan(0);
+    for (const s of own) expect(s.progress.processed).toBeGreaterThanOrEqual(midway.n);
     const seqs = seen.map((s) => s.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
   });

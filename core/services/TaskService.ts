@@ -50,7 +50,11 @@ const RETURNING_ATTRIBUTES = (): string =>
  * joining a user's task, and finding tasks. Who may run a task is core/tasks/TaskLease.ts.
  */
 export class TaskService {
-  constructor(private readonly sequelize: Sequelize) {}
+  constructor(
+    private readonly sequelize: Sequelize,
+    /** The deployment's queue, written on every task it creates (see TaskLease.orphans). */
+    private readonly queue: string,
+  ) {}
 
   /**
    * Creates a queued task, or answers the user's task that is already queued or running. The
@@ -60,10 +64,10 @@ export class TaskService {
     for (let attempt = 0; attempt < 3; attempt++) {
       // One round trip on the hot path: the insert either wins or meets the open task's index entry.
       const created = await this.sequelize.query<Record<string, unknown>>(
-        `INSERT INTO sync_tasks (id, user_id, runner) VALUES (gen_random_uuid(), :userId, :runner)
+        `INSERT INTO sync_tasks (id, user_id, runner, queue) VALUES (gen_random_uuid(), :userId, :runner, :queue)
          ON CONFLICT (user_id) WHERE state IN ('queued', 'active') DO NOTHING
          RETURNING ${RETURNING_ATTRIBUTES()}`,
-        { replacements: { userId, runner }, type: QueryTypes.SELECT },
+        { replacements: { userId, runner, queue: this.queue }, type: QueryTypes.SELECT },
       );
       if (created[0])
         return { task: SyncTask.build(created[0], { isNewRecord: false, raw: false }), joined: false };

@@ -93,6 +93,8 @@ export class TaskLease {
     private readonly sequelize: Sequelize,
     /** How long a claim or a renewal holds the task. */
     readonly leaseMs: number,
+    /** This deployment's queue: `orphans` offers only its tasks (and old ones that name none). */
+    private readonly queue: string,
   ) {}
 
   /**
@@ -204,12 +206,16 @@ export class TaskLease {
       `UPDATE sync_tasks SET updated_at = now()
        WHERE id IN (
          SELECT id FROM sync_tasks
-         WHERE (state = 'active' AND lease_expires_at <= clock_timestamp() AND updated_at < now() - make_interval(secs => :leaseSeconds))
-            OR (state = 'queued' AND updated_at < now() - make_interval(secs => :leaseSeconds)
-                AND (retry_at IS NULL OR retry_at <= now()))
+         WHERE (queue = :queue OR queue IS NULL)
+           AND ((state = 'active' AND lease_expires_at <= clock_timestamp() AND updated_at < now() - make_interval(secs => :leaseSeconds))
+             OR (state = 'queued' AND updated_at < now() - make_interval(secs => :leaseSeconds)
+                 AND (retry_at IS NULL OR retry_at <= now())))
          ORDER BY updated_at LIMIT :limit FOR UPDATE SKIP LOCKED)
        RETURNING id, user_id AS "userId"`,
-      { replacements: { leaseSeconds: this.leaseMs / 1000, limit }, type: QueryTypes.SELECT },
+      {
+        replacements: { leaseSeconds: this.leaseMs / 1000, limit, queue: this.queue },
+        type: QueryTypes.SELECT,
+      },
     );
   }
 }

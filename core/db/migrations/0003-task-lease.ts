@@ -10,6 +10,10 @@ import type { MigrationFn } from "umzug";
  * 2,000 claims of one task (a huge mailbox sliced every five minutes gets there).
  *
  * `retry_at` says when a task that waits for the queue's retry backoff will run again.
+ *
+ * `queue` names the deployment's queue (its QUEUE_PREFIX) whose workers look after the task:
+ * deployments that share a database (staging beside production, shards of one queue) must not
+ * sweep each other's tasks. Null, for tasks made before it, means any.
  */
 export const up: MigrationFn<QueryInterface> = async ({ context: qi }) => {
   await qi.sequelize.query(`
@@ -17,6 +21,7 @@ export const up: MigrationFn<QueryInterface> = async ({ context: qi }) => {
       ADD COLUMN lease_owner text,
       ADD COLUMN lease_expires_at timestamptz,
       ADD COLUMN retry_at timestamptz,
+      ADD COLUMN queue text,
       ALTER COLUMN seq TYPE bigint;
     -- Active tasks left by the old rule get a lapsed lease: whoever asks next may take them over.
     UPDATE sync_tasks SET lease_expires_at = updated_at WHERE state = 'active';
@@ -32,6 +37,7 @@ export const down: MigrationFn<QueryInterface> = async ({ context: qi }) => {
       DROP COLUMN lease_owner,
       DROP COLUMN lease_expires_at,
       DROP COLUMN retry_at,
+      DROP COLUMN queue,
       ALTER COLUMN seq TYPE integer USING least(seq, 2147483647);
   `);
 };

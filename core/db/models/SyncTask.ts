@@ -23,6 +23,8 @@ export class SyncTask extends Model {
   declare leaseExpiresAt: Date | null;
   /** When a task waiting out the queue's retry backoff runs again. */
   declare retryAt: Date | null;
+  /** The queue (QUEUE_PREFIX) whose workers look after the task; null = any. */
+  declare queue: string | null;
   declare result: SyncResult | null;
   declare error: TaskError | null;
   declare createdAt: CreationOptional<Date>;
@@ -53,6 +55,7 @@ export class SyncTask extends Model {
         leaseOwner: { type: DataTypes.TEXT, allowNull: true },
         leaseExpiresAt: { type: DataTypes.DATE, allowNull: true },
         retryAt: { type: DataTypes.DATE, allowNull: true },
+        queue: { type: DataTypes.TEXT, allowNull: true },
         result: { type: DataTypes.JSONB, allowNull: true },
         error: { type: DataTypes.JSONB, allowNull: true },
         startedAt: { type: DataTypes.DATE, allowNull: true },

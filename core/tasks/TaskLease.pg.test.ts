@@ -1,0 +1,108 @@
+import { randomBytes } from "node:crypto";
+import type { Sequelize } from "sequelize";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { SyncTask, User } from "../db/models";
+import { openDatabase } from "../db/sequelize";
+import { TaskService } from "../services/TaskService";
+import { SEQ_SPAN, TaskLease } from "./TaskLease";
+
+/**
+ * The lease rules as PostgreSQL applies them (TaskLease.test.ts has the same rules without a
+ * database): real rows, the database's clock, and claims that race.
+ */
+describe("TaskLease on PostgreSQL", () => {
+  let sequelize: Sequelize;
+  let release: () => Promise<void>;
+  const queue = `lease-test-${randomBytes(3).toString("hex")}`;
+  const LEASE_MS = 1_000;
+  let lease: TaskLease;
+  let tasks: TaskService;
+
+  beforeAll(() => {
+    ({ sequelize, release } = openDatabase(inject("databaseUrl")));
+    lease = new TaskLease(sequelize, LEASE_MS, queue);
+    tasks = new TaskService(sequelize, queue);
+  });
+  afterAll(() => release?.());
+
+  async function newTask() {
+    const user = await User.create({ email: `lease-${randomBytes(4).toString("hex")}@example.com` });
+    const { task } = await tasks.createOrJoin(user.id, "queue");
+    return task;
+  }
+  const holder = (owner: string) => ({ owner, runner: "queue" as const });
+
+  it("claims a queued task once: of two claims at the same instant, exactly one wins", async () => {
+    const task = await newTask();
+    const answers = await Promise.all([lease.claim(task.id, holder("a")), lease.claim(task.id, holder("b"))]);
+    expect(answers.filter((a) => a.ok)).toHaveLength(1);
+    const refused = answers.find((a) => !a.ok);
+    expect(refused).toMatchObject({ ok: false, reason: "held" });
+    const row = await SyncTask.findByPk(task.id);
+    expect(row).toMatchObject({ state: "active", attempts: 1, seq: SEQ_SPAN });
+    expect(["a", "b"]).toContain(row!.leaseOwner);
+  });
+
+  it("only the holder renews and writes; after the lease lapses another takes over and the old holder is shut out", async () => {
+    const task = await newTask();
+    expect(await lease.claim(task.id, holder("first"))).toMatchObject({ ok: true, takeover: false });
+    expect(await lease.renew(task.id, "first")).toBeInstanceOf(Date);
+    expect(await lease.renew(task.id, "intruder")).toBeNull();
+    expect(await lease.claim(task.id, holder("early"))).toMatchObject({ ok: false, reason: "held" });
+
+    await new Promise((r) => setTimeout(r, LEASE_MS + 100));
+    expect(await lease.claim(task.id, holder("second"))).toMatchObject({ ok: true, takeover: true });
+    expect(await lease.renew(task.id, "first")).toBeNull();
+    await lease.saveProgress(
+      task.id,
+      "first",
+      { phase: "fetching", processed: 99, total: 100, percent: 99 },
+      1,
+    );
+    expect(await lease.end(task.id, "first", "completed", { seq: 5 })).toBeNull();
+    const row = await SyncTask.findByPk(task.id);
+    expect(row).toMatchObject({ state: "active", leaseOwner: "second", processed: 0, attempts: 2 });
+    // Each claim moves seq on by a whole span.
+    expect(row!.seq).toBe(2 * SEQ_SPAN);
+  });
+
+  it("a release hands the task back as queued with no holder; a finished task is never claimed again", async () => {
+    const task = await newTask();
+    await lease.claim(task.id, holder("h"));
+    const retryAt = new Date(Date.now() + 60_000);
+    const released = await lease.end(task.id, "h", "queued", { seq: SEQ_SPAN + 3, retryAt });
+    expect(released).toMatchObject({ state: "queued", leaseOwner: null, leaseExpiresAt: null });
+    expect(released!.retryAt?.getTime()).toBe(retryAt.getTime());
+    expect(await lease.claim(task.id, holder("h2"))).toMatchObject({ ok: true, takeover: false });
+    expect(await lease.end(task.id, "h2", "completed", { seq: 2 * SEQ_SPAN + 1 })).toMatchObject({
+      state: "completed",
+    });
+    expect(await lease.claim(task.id, holder("h3"))).toEqual({ ok: false, reason: "finished" });
+    expect(await lease.claim("00000000-0000-4000-8000-000000000000", holder("h3"))).toEqual({
+      ok: false,
+      reason: "missing",
+    });
+  });
+
+  it("offers orphans of its own queue only: lapsed leases and untouched queued tasks, each once per lease time", async () => {
+    const lapsed = await newTask();
+    await lease.claim(lapsed.id, holder("dead"));
+    const waiting = await newTask();
+    const live = await newTask();
+    await lease.claim(live.id, holder("alive"));
+    const foreignUser = await User.create({ email: `foreign-${randomBytes(4).toString("hex")}@example.com` });
+    const foreign = (await new TaskService(sequelize, `${queue}-other`).createOrJoin(foreignUser.id, "queue"))
+      .task;
+
+    await new Promise((r) => setTimeout(r, LEASE_MS + 100));
+    await lease.renew(live.id, "alive");
+    const offered = (await lease.orphans()).map((t) => t.id);
+    expect(offered).toEqual(expect.arrayContaining([lapsed.id, waiting.id]));
+    expect(offered).not.toContain(live.id);
+    expect(offered).not.toContain(foreign.id);
+    // Offered once: the next sweep within a lease time finds nothing new of these.
+    const again = (await lease.orphans()).map((t) => t.id);
+    expect(again).not.toContain(lapsed.id);
+    expect(again).not.toContain(waiting.id);
+  });
+});
