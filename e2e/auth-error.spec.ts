@@ -1,3 +1,4 @@
+import { expectAccessible } from "./axe";
 import { expect, screenshot, test } from "./fixtures";
 
 test("a sign-in that fails comes back to the app with words, not JSON", async ({ page, stack }) => {
@@ -7,4 +8,5 @@ test("a sign-in that fails comes back to the app with words, not JSON", async ({
   await expect(page.getByText("That sign-in link expired or was opened in another browser.")).toBeVisible();
   await expect(page.getByTestId("signin")).toBeVisible();
   await screenshot(page, "auth-error");
+  await expectAccessible(page, "sign-in failed");
 });

@@ -1,3 +1,4 @@
+import { expectAccessible } from "./axe";
 import {
   countRequests,
   emailCount,
@@ -51,4 +52,5 @@ test("polling: with WebSockets blocked the page polls the status URL to the end"
   await expect(page.getByTestId("email-item")).toHaveCount(50);
   expect(await listedIds(page)).toEqual(expected.slice(0, 50).map((m) => m.id));
   await screenshot(page, "polling-completed");
+  await expectAccessible(page, "completed by polling");
 });

@@ -1,3 +1,4 @@
+import { expectAccessible } from "./axe";
 import {
   countRequests,
   emailCount,
@@ -30,6 +31,7 @@ test("push: a 1,200-message sync is followed live over the WebSocket to the end"
   await page.goto("/");
   await expect(page.getByTestId("signin")).toHaveAttribute("href", "/auth/google");
   await screenshot(page, "signed-out");
+  await expectAccessible(page, "signed out");
   await signIn(page, stack.webA, EMAIL, { chooser: true, chooserScreenshot: "account-chooser" });
   await expect(page.getByTestId("list-empty")).toBeVisible();
   await page.evaluate(installProgressRecorder);
@@ -57,8 +59,10 @@ test("push: a 1,200-message sync is followed live over the WebSocket to the end"
     )
     .toBe(true);
   await screenshot(page, "push-mid-sync");
+  await expectAccessible(page, "mid-sync, live");
 
   await expectSyncCompleted(page, COUNT);
+  await expectAccessible(page, "sync completed");
   await expect(page.getByTestId("mode")).toHaveText("Live (WebSocket)");
   await expect(page.getByTestId("fetch-button")).toBeEnabled();
 

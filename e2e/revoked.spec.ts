@@ -1,3 +1,4 @@
+import { expectAccessible } from "./axe";
 import { expect, expectSyncCompleted, screenshot, signIn, test } from "./fixtures";
 import { ACCOUNTS } from "./stackInfo";
 
@@ -26,6 +27,7 @@ test("revoked grant: the sync fails and the page offers Reconnect Gmail", async 
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(0);
   await screenshot(page, "revoked-reconnect-375px");
+  await expectAccessible(page, "sync failed, reconnect offered, 375 px");
 
   await page.reload();
   await expect(page.getByTestId("reauth-banner")).toBeVisible();

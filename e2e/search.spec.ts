@@ -1,3 +1,4 @@
+import { expectAccessible } from "./axe";
 import { expect, expectSyncCompleted, listedIds, screenshot, signIn, test } from "./fixtures";
 import { ACCOUNTS } from "./stackInfo";
 
@@ -54,6 +55,7 @@ test("search finds a message by a word of its subject, and opens it", async ({ p
   await expect(page.getByTestId("detail-subject")).toHaveText(target.subject);
   await expect(page.getByTestId("email-detail")).toContainText(EMAIL);
   await screenshot(page, "search-detail");
+  await expectAccessible(page, "email detail");
   await page.getByTestId("back").click();
   await expect(page.getByTestId("email-list")).toBeVisible();
   await expect(item).toBeFocused();

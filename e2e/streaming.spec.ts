@@ -1,3 +1,4 @@
+import { expectAccessible } from "./axe";
 import {
   emailCount,
   expect,
@@ -49,4 +50,5 @@ test("streaming: with no worker alive the sync runs in the NDJSON stream", async
   expect(new Set(stored.map((e) => e.id))).toEqual(new Set(expected.map((m) => m.id)));
   expect(await listedIds(page)).toEqual(expected.slice(0, 50).map((m) => m.id));
   await screenshot(page, "streaming-completed");
+  await expectAccessible(page, "completed through the stream");
 });

@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { expectAccessible } from "./axe";
 import {
   emailCount,
   expect,
@@ -99,6 +100,7 @@ test.describe("the only worker dies", () => {
       },
     );
     await screenshot(page, "worker-died-waiting");
+    await expectAccessible(page, "the bar waiting for a worker that died");
     await expect(page.getByTestId("mode")).toHaveText("Streaming", { timeout: TAKEOVER_BUDGET_MS });
 
     // The rest of the sync at the pace it had before the kill, plus the promised 20 s.

@@ -175,8 +175,8 @@ describe("leaving and sessions", () => {
   });
 
   it("deleting the account removes their queued sync job from the queue", async () => {
-    const blocker = await account("blocker@example.com", 1_500);
-    const queuer = await account("queuer@example.com", 50);
+    const blocker = await account("leaving-blocker@example.com", 1_500);
+    const queuer = await account("leaving-queuer@example.com", 50);
     await stack.simControl("PUT", "/sim/faults", { latencyMs: 25 });
     const running = (await blocker.json("POST", "/api/emails/sync")).body.taskId;
     for (
