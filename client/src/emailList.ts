@@ -1,6 +1,6 @@
 import { api, type EmailPage, type EmailSummary, isAbort } from "./api";
 import { byId, h, show } from "./dom";
-import { displayName, formatCount, formatDateLong, formatListDate, visibleLabels } from "./format";
+import { displayName, formatCount, formatListDate, visibleLabels } from "./format";
 
 const PAGE_SIZE = 50;
 const SEARCH_DEBOUNCE_MS = 300;
@@ -278,7 +278,8 @@ export class EmailList {
     button.dataset.unread = String(email.labels.includes("UNREAD"));
     const from = displayName(email.from);
     const subject = email.subject || "(no subject)";
-    button.setAttribute("aria-label", `${from}: ${subject}, ${formatDateLong(email.date)}`);
+    // No aria-label: the name is the visible text (sender, date, subject, snippet), so speech
+    // input users can say what they see (WCAG 2.5.3, Label in Name).
     const chips = visibleLabels(email.labels).map((l) => h("span", { className: "label-chip", text: l }));
     button.replaceChildren(
       h("span", { className: "email-from", text: from }),
