@@ -24,6 +24,10 @@ const AUTH_ERRORS: Record<string, string> = {
   oauth_code_missing: "The sign-in didn't finish. Please try again.",
   oauth_offline_denied:
     "Google didn't grant lasting access, so inbox-sync can't sync in the background. Please sign in again and allow it.",
+  oauth_identity_invalid: "Google's answer didn't prove which account signed in. Please sign in again.",
+  google_unavailable:
+    "Google isn't answering right now, so the sign-in didn't finish. Please try again in a moment.",
+  rate_limited: "Too many sign-in attempts from here. Wait a minute, then try again.",
   gmail_scope_missing:
     "inbox-sync needs read access to your Gmail. Sign in again and tick the Gmail box on Google's consent screen.",
 };
