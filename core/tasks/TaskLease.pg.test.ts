@@ -105,4 +105,15 @@ describe("TaskLease on PostgreSQL", () => {
     expect(again).not.toContain(lapsed.id);
     expect(again).not.toContain(waiting.id);
   });
+
+  it("seq runs past what a 32-bit column could hold, however many times a task is claimed", async () => {
+    const task = await newTask();
+    // As if claimed and sliced about 2,147 times already.
+    await SyncTask.update({ seq: 2_147_000_000 }, { where: { id: task.id } });
+    expect(await lease.claim(task.id, holder("many"))).toMatchObject({ ok: true });
+    const ended = await lease.end(task.id, "many", "queued", { seq: 2_147_000_000 + SEQ_SPAN + 7 });
+    expect(ended!.seq).toBe(2_148_000_007);
+    expect(await lease.claim(task.id, holder("more"))).toMatchObject({ ok: true });
+    expect((await SyncTask.findByPk(task.id))!.seq).toBe(2_149_000_007);
+  });
 });
