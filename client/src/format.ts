@@ -23,6 +23,16 @@ export function formatDuration(ms: number): string {
   return `${hours} h ${String(minutes % 60).padStart(2, "0")} min`;
 }
 
+/**
+ * The time left at the pace so far, from `elapsedMs` and the bar's `percent`. Below 2 % the pace
+ * is too young to judge, and while the bar is `still` (waiting, or quiet) it would be a guess.
+ */
+export function timeLeftWords(elapsedMs: number, percent: number, still: boolean): string {
+  return !still && percent >= 2 && percent < 100
+    ? `about ${formatDuration((elapsedMs * (100 - percent)) / percent)} left`
+    : "ETA —";
+}
+
 const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
 
 /** "just now", "5 minutes ago", "yesterday"… */

@@ -1,7 +1,15 @@
 import { isTerminal, type TaskSnapshot, type WaitReason } from "../../core/events";
 import { byId, show } from "./dom";
 import { humanError } from "./errors";
-import { formatCount, formatDuration, MODE_WORDS, PHASE_WORDS, STATE_WORDS, waitWords } from "./format";
+import {
+  formatCount,
+  formatDuration,
+  MODE_WORDS,
+  PHASE_WORDS,
+  STATE_WORDS,
+  timeLeftWords,
+  waitWords,
+} from "./format";
 import { overallPercent } from "./percent";
 import { MODE_LABELS, type TransportMode } from "./syncTransport";
 
@@ -161,13 +169,7 @@ export class ProgressView {
     const percent = this.shown;
     // While the bar is still, a time left computed from the pace so far would be a guess.
     const still = waitWords({ state: s.state, ...this.waiting, quietMs: Date.now() - this.newsAt }) !== null;
-    if (s.state === "active") {
-      parts.push(
-        !still && percent >= 2 && percent < 100
-          ? `about ${formatDuration((elapsed * (100 - percent)) / percent)} left`
-          : "ETA —",
-      );
-    }
+    if (s.state === "active") parts.push(timeLeftWords(elapsed, percent, still));
     this.timing.textContent = parts.join(" · ");
   }
 
