@@ -1,68 +1,12 @@
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { test as base, expect, type Page } from "@playwright/test";
+import { SimControl } from "../test/SimControl";
 import { readStackInfo, type StackInfo } from "./stackInfo";
 
 export { expect };
 
 const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
-
-export interface SimMessage {
-  id: string;
-  threadId: string;
-  labelIds: string[];
-  internalDate: string;
-}
-
-/** The simulator's control API (/sim/...), for arranging mailboxes and faults. */
-export class SimControl {
-  constructor(readonly url: string) {}
-
-  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.url}${path}`, {
-      method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`sim ${method} ${path} → ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : null) as T;
-  }
-
-  /** Creates the account afresh with `count` seeded messages. */
-  resetAccount(email: string, count: number) {
-    return this.call("POST", "/sim/accounts", { email, count });
-  }
-
-  /** Every Gmail call waits this long from now on: mid-sync states become observable. */
-  setLatency(latencyMs: number) {
-    return this.call("PUT", "/sim/faults", { latencyMs });
-  }
-
-  clearFaults() {
-    return this.call("DELETE", "/sim/faults");
-  }
-
-  revoke(email: string) {
-    return this.call("POST", `/sim/accounts/${encodeURIComponent(email)}/revoke`);
-  }
-
-  /** The mailbox as the app should mirror it: newest first, without spam and trash. */
-  async messages(email: string): Promise<SimMessage[]> {
-    const { messages } = await this.call<{ messages: SimMessage[] }>(
-      "GET",
-      `/sim/accounts/${encodeURIComponent(email)}/messages`,
-    );
-    return messages.filter((m) => !m.labelIds.includes("SPAM") && !m.labelIds.includes("TRASH"));
-  }
-
-  message(email: string, id: string) {
-    return this.call<SimMessage & { subject: string }>(
-      "GET",
-      `/sim/accounts/${encodeURIComponent(email)}/messages/${encodeURIComponent(id)}`,
-    );
-  }
-}
 
 export const test = base.extend<{ stack: StackInfo; sim: SimControl; noPageErrors: undefined }>({
   // biome-ignore lint/correctness/noEmptyPattern: Playwright reads fixture dependencies from the pattern

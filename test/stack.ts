@@ -8,6 +8,7 @@ import { type SyncWorker, startSyncWorker } from "../worker/SyncWorker";
 import { ApiClient } from "./ApiClient";
 import { spawnWorker, type WorkerProcess } from "./processes";
 import { GENEROUS_RATE_LIMITS } from "./rateLimits";
+import { SimControl } from "./SimControl";
 
 /** Fast retries for tests: faults are injected on purpose, waiting 30 s each proves nothing. */
 export const TEST_RETRY = { attempts: 8, baseDelayMs: 20, maxDelayMs: 200 };
@@ -20,7 +21,9 @@ export interface Stack {
   web: WebServer;
   /** A client of the first web node, signed in as `email`. */
   signIn(email: string, node?: number): Promise<ApiClient>;
-  /** Calls the simulator's control API. */
+  /** The simulator's control API (the same client the e2e specs use). */
+  control: SimControl;
+  /** One call of the simulator's control API: `control.call`. */
   simControl<T = any>(method: string, path: string, body?: unknown): Promise<T>;
   addWorker(): Promise<SyncWorker>;
   /** A worker in a process of its own, on this stack's database, Redis prefix and simulator. */
@@ -80,16 +83,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   for (let i = 0; i < (options.workers ?? 1); i++) await addWorker();
 
-  const simControl = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${sim.url}${path}`, {
-      method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`sim ${method} ${path} → ${res.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  };
+  const control = new SimControl(sim.url);
 
   return {
     sim,
@@ -97,7 +91,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     webs,
     workers,
     web: webs[0]!,
-    simControl,
+    control,
+    simControl: (method, path, body) => control.call(method, path, body),
     addWorker,
     spawnWorker: (extra = {}) =>
       spawnWorker({
