@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { GmailAccount, User } from "../core/db/models";
-import { createDatabase } from "../core/db/sequelize";
-import { PostgresMailStore } from "../core/sync/PostgresMailStore";
+import { openDatabase } from "../core/db/sequelize";
+import { EmailRepository } from "../core/repositories/email.repository";
 import { GmailQuota } from "../core/sync/RedisQuotaGate";
 import { syncMailbox } from "../core/sync/syncMailbox";
 import { createGmailSimulator } from "../gmail-sim/server";
@@ -43,7 +42,9 @@ async function main() {
   const run = randomBytes(3).toString("hex");
   const database = await provisionScratchDatabase(`inbox_sync_bench_${run}`, process.env.DATABASE_URL);
   const databaseUrl = database.url;
-  const sequelize = createDatabase(databaseUrl);
+  const db = openDatabase(databaseUrl);
+  const { sequelize } = db;
+  const { User, GmailAccount } = db.models;
   const redis = await provisionRedis(process.env.REDIS_URL);
   if (!redis) throw new Error("the benchmark needs Redis");
   const queuePrefix = `inbox-sync-bench-${run}`;
@@ -187,7 +188,7 @@ async function main() {
         });
         await control("DELETE", "/sim/stats");
         const start = stamp();
-        await syncMailbox(gmail, new PostgresMailStore(sequelize, user.id), () => {}, {
+        await syncMailbox(gmail, new EmailRepository(sequelize, user.id), () => {}, {
           quota: gated ? quota.forUser(user.id) : undefined,
         });
         const seconds = (stamp() - start) / 1000;
@@ -204,7 +205,7 @@ async function main() {
   } finally {
     await Promise.allSettled(services.map((s) => s.stop()));
     await sim.close();
-    await sequelize.close();
+    await db.close();
     await deleteRedisPrefix(redis.url, queuePrefix).catch(() => {});
     await redis.stop();
     await database.drop();

@@ -1,7 +1,7 @@
-import type { Sequelize } from "sequelize";
 import { type Config, requireDatabaseUrl } from "./config";
-import { openDatabase } from "./db/sequelize";
+import { type Database, openDatabase } from "./db/sequelize";
 import { createLogger, type Logger } from "./logger";
+import { createRepositories, type Repositories } from "./repositories";
 import { AccountService } from "./services/AccountService";
 import { EmailService } from "./services/EmailService";
 import { SessionService } from "./services/SessionService";
@@ -9,11 +9,16 @@ import { TaskService } from "./services/TaskService";
 import { TaskDriver } from "./tasks/TaskDriver";
 import { TaskLease } from "./tasks/TaskLease";
 
-/** What every process holds once: configuration, logger, database and the services over it. */
-export interface CoreContext {
+/**
+ * What every process holds once: configuration, logger, its own database and the services over it.
+ * The database's own handles (`sequelize`, `models`) are for migrations and for tests that
+ * inspect rows; application code goes through `repos` (core/repositories/boundary.unit.test.ts).
+ */
+export interface CoreContext extends Database {
   config: Config;
   logger: Logger;
-  sequelize: Sequelize;
+  /** The data access every service is built on (core/repositories). */
+  repos: Repositories;
   accounts: AccountService;
   emails: EmailService;
   sessions: SessionService;
@@ -22,8 +27,6 @@ export interface CoreContext {
   lease: TaskLease;
   /** Runs a task under its lease, for a worker's job and a web node's stream alike. */
   driver: TaskDriver;
-  /** Lets go of the database; the pool closes when the process's last holder lets go. */
-  close(): Promise<void>;
 }
 
 export function createCoreContext(
@@ -33,24 +36,26 @@ export function createCoreContext(
 ): CoreContext {
   const logger = createLogger(name, config.logLevel, { pretty: config.prettyLogs });
   const db = openDatabase(requireDatabaseUrl(config), { poolMax: options.poolMax });
-  const { sequelize } = db;
+  const repos = createRepositories(db);
   const accounts = new AccountService(
-    sequelize,
+    repos.accounts,
     config.google,
     config.tokenEncryptionKey,
     config.tokenEncryptionKeysOld,
   );
-  const lease = new TaskLease(sequelize, config.taskLeaseSeconds * 1000, config.queuePrefix);
+  const lease = new TaskLease(repos.tasks, config.taskLeaseSeconds * 1000, config.queuePrefix);
   return {
+    ...db,
     config,
     logger,
-    sequelize,
+    repos,
     accounts,
     lease,
-    driver: new TaskDriver({ accounts, logger, sequelize }, lease),
-    emails: new EmailService(sequelize),
-    sessions: new SessionService(config.sessionSecret, { idleHours: config.sessionIdleHours }),
-    tasks: new TaskService(sequelize, config.queuePrefix),
-    close: () => db.release(),
+    driver: new TaskDriver({ accounts, logger, repos }, lease),
+    emails: new EmailService(repos.emailsOf),
+    sessions: new SessionService(repos.sessions, repos.tokens, config.sessionSecret, {
+      idleHours: config.sessionIdleHours,
+    }),
+    tasks: new TaskService(repos.tasks, config.queuePrefix),
   };
 }

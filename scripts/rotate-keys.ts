@@ -1,6 +1,7 @@
 import { loadConfig, requireDatabaseUrl, runMain } from "../core/config";
-import { createDatabase } from "../core/db/sequelize";
+import { openDatabase } from "../core/db/sequelize";
 import { keyId } from "../core/gmail/TokenCipher";
+import { createRepositories } from "../core/repositories";
 import { AccountService } from "../core/services/AccountService";
 
 /**
@@ -11,10 +12,10 @@ import { AccountService } from "../core/services/AccountService";
  */
 void runMain("rotate-keys", async () => {
   const config = loadConfig();
-  const sequelize = createDatabase(requireDatabaseUrl(config));
+  const db = openDatabase(requireDatabaseUrl(config));
   try {
     const accounts = new AccountService(
-      sequelize,
+      createRepositories(db).accounts,
       config.google,
       config.tokenEncryptionKey,
       config.tokenEncryptionKeysOld,
@@ -29,6 +30,6 @@ void runMain("rotate-keys", async () => {
       );
     }
   } finally {
-    await sequelize.close();
+    await db.close();
   }
 });

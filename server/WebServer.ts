@@ -4,7 +4,6 @@ import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import type { Config } from "../core/config";
 import { createCoreContext } from "../core/context";
-import { migrate } from "../core/db/migrator";
 import { createSyncQueue } from "../core/queue";
 import { createRedis } from "../core/redis";
 import { GmailQuota } from "../core/sync/RedisQuotaGate";
@@ -34,8 +33,7 @@ export interface WebServerOptions {
 export async function startWebServer(config: Config, options: WebServerOptions = {}): Promise<WebServer> {
   const core = createCoreContext(config, "web");
   const { logger } = core;
-  await core.sequelize.authenticate();
-  if (options.migrate ?? config.env !== "production") await migrate(core.sequelize);
+  await core.prepareDatabase({ migrate: options.migrate ?? config.env !== "production" });
 
   // One fail-fast client for requests (queue adds, status reads) and a pub/sub pair for Socket.IO.
   const redisClients = options.withoutRedis

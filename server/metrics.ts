@@ -1,6 +1,5 @@
 import type { NextFunction, Request, Response } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { QueryTypes } from "sequelize";
 import { aliveWorkers } from "../core/workerHeartbeat";
 import type { WebContext } from "./WebContext";
 
@@ -59,14 +58,8 @@ export function createMetrics(ctx: WebContext) {
     labelNames: ["state"],
     registers: [registry],
     async collect() {
-      const rows = await ctx.sequelize.query<{ state: string; n: number }>(
-        `SELECT state, count(*)::int AS n FROM sync_tasks
-         WHERE state IN ('queued', 'active') OR finished_at > now() - interval '1 hour' GROUP BY state`,
-        { type: QueryTypes.SELECT },
-      );
-      for (const state of ["queued", "active", "completed", "failed"]) {
-        this.set({ state }, rows.find((r) => r.state === state)?.n ?? 0);
-      }
+      const counts = await ctx.repos.tasks.countByRecentState();
+      for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
     },
   });
   new Gauge({

@@ -251,9 +251,10 @@ describe("security headers, cookies, metrics, readiness and the queue dashboard"
 });
 
 describe("readiness", () => {
-  const probe = async (sequelize: unknown, redis: unknown) => {
+  const probe = async (db: { query(): Promise<unknown> }, redis: unknown) => {
+    const repos = { ping: () => db.query() };
     const app = express().use(
-      healthRoutes({ sequelize, redis, logger: createLogger("test", "silent") } as unknown as WebContext),
+      healthRoutes({ repos, redis, logger: createLogger("test", "silent") } as unknown as WebContext),
     );
     const server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

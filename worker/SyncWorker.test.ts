@@ -1,7 +1,6 @@
 import { once } from "node:events";
 import type { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { User } from "../core/db/models";
 import { SEQ_SPAN } from "../core/tasks/TaskLease";
 import { type Stack, startStack, storedCount, waitForTask } from "../test/stack";
 
@@ -234,7 +233,7 @@ describe("sync worker", () => {
     await stack.simControl("POST", "/sim/accounts", { email: "orphan@example.com", count: 40 });
     const user = await stack.signIn("orphan@example.com");
     const { tasks, lease, queue } = stack.web.ctx;
-    const owner = await User.findOne({ where: { email: "orphan@example.com" } });
+    const owner = await stack.web.ctx.models.User.findOne({ where: { email: "orphan@example.com" } });
     const { task } = await tasks.createOrJoin(owner!.id, "stream");
     // The stream starts, then its node dies: nobody renews the lease, and no job exists.
     expect(await lease.claim(task.id, { owner: "dead-node", runner: "stream" })).toMatchObject({ ok: true });
@@ -252,7 +251,7 @@ describe("sync worker", () => {
     await stack.simControl("POST", "/sim/accounts", { email: "heldjob@example.com", count: 25 });
     const user = await stack.signIn("heldjob@example.com");
     const { tasks, lease, queue } = stack.web.ctx;
-    const owner = await User.findOne({ where: { email: "heldjob@example.com" } });
+    const owner = await stack.web.ctx.models.User.findOne({ where: { email: "heldjob@example.com" } });
     const { task } = await tasks.createOrJoin(owner!.id, "stream");
     expect(await lease.claim(task.id, { owner: "live-node", runner: "stream" })).toMatchObject({ ok: true });
     // The stream renews for a while: the worker's job must wait rather than run the task twice.

@@ -4,7 +4,6 @@ import { Emitter } from "@socket.io/redis-emitter";
 import { Worker } from "bullmq";
 import type { Config } from "../core/config";
 import { type CoreContext, createCoreContext } from "../core/context";
-import { migrate } from "../core/db/migrator";
 import { type ServerToClientEvents, socketKey } from "../core/events";
 import { createSyncQueue, SYNC_QUEUE, type SyncJobData } from "../core/queue";
 import { createRedis } from "../core/redis";
@@ -36,8 +35,7 @@ export interface SyncWorker {
 export async function startSyncWorker(config: Config, options: SyncWorkerOptions = {}): Promise<SyncWorker> {
   const ctx = createCoreContext(config, "worker", { poolMax: Math.min(config.workerConcurrency + 2, 30) });
   const { logger } = ctx;
-  await ctx.sequelize.authenticate();
-  if (options.migrate ?? config.env !== "production") await migrate(ctx.sequelize);
+  await ctx.prepareDatabase({ migrate: options.migrate ?? config.env !== "production" });
 
   const connection = createRedis(config.redisUrl, "worker");
   const publisher = createRedis(config.redisUrl, "worker");

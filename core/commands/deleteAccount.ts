@@ -1,6 +1,3 @@
-import { Op } from "sequelize";
-import { SyncTask } from "../db/models/SyncTask";
-import { User } from "../db/models/User";
 import { rooms } from "../events";
 import { type RevokeOutcome, revokeGrant } from "../gmail/revokeGrant";
 import type { LeavingDeps } from "./leaving";
@@ -28,17 +25,6 @@ export interface DeleteAccountResult {
  *   Google account until they remove it there.
  */
 export async function deleteAccount(deps: LeavingDeps, userId: string): Promise<DeleteAccountResult> {
-  const tasks = await SyncTask.findAll({
-    where: {
-      userId,
-      [Op.or]: [
-        { state: ["queued", "active"] },
-        { createdAt: { [Op.gt]: new Date(Date.now() - JOB_RETENTION_MS) } },
-      ],
-    },
-    attributes: ["id"],
-  });
-
   let revoke: DeleteAccountResult["revoke"] = "no_account";
   await deps.accounts.disconnect(userId, async (tokens) => {
     try {
@@ -49,11 +35,11 @@ export async function deleteAccount(deps: LeavingDeps, userId: string): Promise<
     }
   });
 
-  await User.destroy({ where: { id: userId } });
+  const taskIds = await deps.accounts.deleteUser(userId, new Date(Date.now() - JOB_RETENTION_MS));
 
   let jobsRemoved = 0;
   if (deps.queue) {
-    for (const { id } of tasks) {
+    for (const id of taskIds) {
       try {
         const job = await deps.queue.getJob(id);
         if (job) {

@@ -1,57 +1,50 @@
 import { Sequelize } from "sequelize";
-import { initModels } from "./models";
+import { migrate } from "./migrator";
+import { defineModels, type Models } from "./models";
+
+export type { Models };
 
 export interface DatabaseOptions {
-  /** Connections in the pool. When several holders share it, the largest request wins. */
+  /** Connections in this instance's pool. */
   poolMax?: number;
   logging?: false | ((sql: string) => void);
 }
 
-interface Shared {
-  sequelize: Sequelize;
-  holders: number;
-}
-
-const shared = new Map<string, Shared>();
-
 /**
- * The process's Sequelize instance for a database. Models are static classes bound to one
- * instance, so a process that runs web and worker together (`npm start`, the tests) must share
- * one: each holder gets the same instance and releases it, and the pool closes with the last.
+ * One holder's database: its own pool and its own models. Nothing is shared between holders, so a
+ * process running web and worker together (`npm start`, the tests) simply holds two.
  */
-export function openDatabase(
-  url: string,
-  options: DatabaseOptions = {},
-): { sequelize: Sequelize; release(): Promise<void> } {
-  let entry = shared.get(url);
-  if (!entry) {
-    entry = { sequelize: createDatabase(url, options), holders: 0 };
-    shared.set(url, entry);
-  }
-  entry.holders++;
-  const held = entry;
-  let released = false;
-  return {
-    sequelize: held.sequelize,
-    async release() {
-      if (released) return;
-      released = true;
-      if (--held.holders === 0) {
-        shared.delete(url);
-        await held.sequelize.close();
-      }
-    },
-  };
+export interface Database {
+  sequelize: Sequelize;
+  models: Models;
+  /** Fails fast when PostgreSQL cannot be reached, then applies pending migrations if asked. */
+  prepareDatabase(options: { migrate: boolean }): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** A new instance, bound to the models; for one-shot scripts that own the process. */
+/** A bare instance, without models: migrations and one-shot scripts. */
 export function createDatabase(url: string, options: DatabaseOptions = {}): Sequelize {
-  const sequelize = new Sequelize(url, {
+  return new Sequelize(url, {
     dialect: "postgres",
     logging: options.logging ?? false,
     pool: { max: options.poolMax ?? 20, min: 0, idle: 10_000, acquire: 30_000 },
     define: { underscored: true },
   });
-  initModels(sequelize);
-  return sequelize;
+}
+
+export function openDatabase(url: string, options: DatabaseOptions = {}): Database {
+  const sequelize = createDatabase(url, options);
+  let closed: Promise<void> | undefined;
+  return {
+    sequelize,
+    models: defineModels(sequelize),
+    prepareDatabase: async (options) => {
+      await sequelize.authenticate();
+      if (options.migrate) await migrate(sequelize);
+    },
+    close: () => {
+      closed ??= sequelize.close();
+      return closed;
+    },
+  };
 }

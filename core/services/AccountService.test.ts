@@ -3,13 +3,12 @@ import { createCipheriv, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "../../test/ApiClient";
 import { type Stack, startStack, waitForTask } from "../../test/stack";
-import { GmailAccount, User } from "../db/models";
 import { keyId, type StoredTokens, TokenCipher } from "../gmail/TokenCipher";
 
 /** The token set we keep for `email`, decrypted. */
 async function storedTokensOf(stack: Stack, email: string) {
-  const user = await User.findOne({ where: { email } });
-  const account = await GmailAccount.findOne({ where: { userId: user!.id } });
+  const user = await stack.web.ctx.models.User.findOne({ where: { email } });
+  const account = await stack.web.ctx.models.GmailAccount.findOne({ where: { userId: user!.id } });
   return new TokenCipher(stack.config.tokenEncryptionKey).decrypt(account!.encryptedTokens, user!.id);
 }
 
@@ -92,8 +91,8 @@ describe("AccountService: refresh tokens across sign-ins", () => {
     expect((await storedTokens("returning@example.com")).refresh_token).toBe(first.refresh_token);
 
     // We lost the refresh token (say, a restore from an old backup): one extra round with consent.
-    const user = await User.findOne({ where: { email: "returning@example.com" } });
-    await GmailAccount.update(
+    const user = await stack.web.ctx.models.User.findOne({ where: { email: "returning@example.com" } });
+    await stack.web.ctx.models.GmailAccount.update(
       {
         encryptedTokens: new TokenCipher(stack.config.tokenEncryptionKey).encrypt(
           { access_token: "x" },
@@ -124,8 +123,8 @@ describe("AccountService: rotating the token key", () => {
   afterAll(() => stack?.close());
 
   const rowOf = async (email: string) => {
-    const user = (await User.findOne({ where: { email } }))!;
-    return (await GmailAccount.findOne({ where: { userId: user.id } }))!;
+    const user = (await stack.web.ctx.models.User.findOne({ where: { email } }))!;
+    return (await stack.web.ctx.models.GmailAccount.findOne({ where: { userId: user.id } }))!;
   };
   /** Signs `email` in, then seals its tokens as `seal` would have. */
   const signedInUnder = async (email: string, seal: (tokens: StoredTokens, userId: string) => string) => {

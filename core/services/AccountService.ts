@@ -1,12 +1,10 @@
 import type { Credentials } from "google-auth-library";
-import { Op, type Sequelize, type Transaction, UniqueConstraintError } from "sequelize";
 import type { Config } from "../config";
-import { GmailAccount } from "../db/models/GmailAccount";
-import { User } from "../db/models/User";
 import { ReauthRequiredError } from "../errors";
 import { createGmailClient, createOAuthClient, type GmailClient } from "../gmail/googleClients";
 import type { GoogleIdentity } from "../gmail/idToken";
 import { type StoredTokens, TokenCipher } from "../gmail/TokenCipher";
+import type { AccountRepository, GmailAccount, User } from "../repositories/account.repository";
 
 /** What `reencryptAll` did: rows sealed again under the current key, and rows no key opens. */
 export interface ReencryptReport {
@@ -19,7 +17,7 @@ export class AccountService {
   private readonly cipher: TokenCipher;
 
   constructor(
-    private readonly sequelize: Sequelize,
+    private readonly accounts: AccountRepository,
     private readonly google: Config["google"],
     encryptionKey: Buffer,
     /** Keys being rotated out (TOKEN_ENCRYPTION_KEYS_OLD): they open, the current key seals. */
@@ -29,49 +27,14 @@ export class AccountService {
   }
 
   /**
-   * The user Google's account id names, inside `transaction` and locked. A user from before ids
-   * were kept is found by address once and tied to the id. A user tied to another id is never
-   * taken over by address: that address now belongs to another Google account (see 0005).
-   */
-  private async userFor(identity: GoogleIdentity, transaction: Transaction): Promise<User | null> {
-    const bySub = await User.findOne({ where: { googleSub: identity.sub }, transaction, lock: true });
-    if (bySub) return bySub;
-    const legacy = await User.findOne({
-      where: { googleSub: { [Op.is]: null }, email: identity.email },
-      transaction,
-      lock: true,
-    });
-    if (legacy) await legacy.update({ googleSub: identity.sub }, { transaction });
-    return legacy;
-  }
-
-  /**
    * Signs a Google account in: the user is found by Google's account id (or, once, by address for
    * users from before ids were kept) or created, follows an address change, and the token set is
    * stored encrypted. `mailbox` is the Gmail address we sync. Google sends a refresh token only
    * on consent, so an answer without one keeps the stored one.
    */
-  async connect(identity: GoogleIdentity, mailbox: string, tokens: Credentials): Promise<User> {
-    try {
-      return await this.connectOnce(identity, mailbox, tokens);
-    } catch (err) {
-      // Two first sign-ins of one account at once: the loser of the unique id finds the winner's user.
-      if (!(err instanceof UniqueConstraintError)) throw err;
-      return this.connectOnce(identity, mailbox, tokens);
-    }
-  }
-
-  private connectOnce(identity: GoogleIdentity, mailbox: string, tokens: Credentials): Promise<User> {
-    const address = mailbox.trim().toLowerCase();
-    return this.sequelize.transaction(async (transaction) => {
-      let user = await this.userFor(identity, transaction);
-      if (!user) {
-        user = await User.create({ email: identity.email, googleSub: identity.sub }, { transaction });
-      } else if (user.email !== identity.email) {
-        await user.update({ email: identity.email }, { transaction });
-      }
-      const existing = await GmailAccount.findOne({ where: { userId: user.id }, transaction, lock: true });
-      const previous = existing ? this.readable(existing.encryptedTokens, user.id) : {};
+  connect(identity: GoogleIdentity, mailbox: string, tokens: Credentials): Promise<User> {
+    return this.accounts.signIn(identity, mailbox.trim().toLowerCase(), (userId, stored) => {
+      const previous = stored ? this.readable(stored, userId) : {};
       const merged: StoredTokens = {
         access_token: tokens.access_token ?? null,
         refresh_token: tokens.refresh_token ?? previous.refresh_token ?? null,
@@ -79,19 +42,7 @@ export class AccountService {
         scope: tokens.scope ?? null,
         token_type: tokens.token_type ?? null,
       };
-      const encryptedTokens = this.cipher.encrypt(merged, user.id);
-      if (existing) {
-        await existing.update(
-          { email: address, encryptedTokens, scope: merged.scope, status: "connected" },
-          { transaction },
-        );
-      } else {
-        await GmailAccount.create(
-          { userId: user.id, email: address, encryptedTokens, scope: merged.scope, status: "connected" },
-          { transaction },
-        );
-      }
-      return user;
+      return { encryptedTokens: this.cipher.encrypt(merged, userId), scope: merged.scope ?? null };
     });
   }
 
@@ -111,9 +62,7 @@ export class AccountService {
    * password changed) only `prompt=consent` brings a working one.
    */
   async holdsUsableGrant(identity: GoogleIdentity): Promise<boolean> {
-    const user =
-      (await User.findOne({ where: { googleSub: identity.sub } })) ??
-      (await User.findOne({ where: { googleSub: { [Op.is]: null }, email: identity.email } }));
+    const user = await this.accounts.findUserForSignIn(identity);
     return user ? this.grantUsable(user.id) : false;
   }
 
@@ -124,12 +73,21 @@ export class AccountService {
     return Boolean(this.readable(account.encryptedTokens, userId).refresh_token);
   }
 
+  /**
+   * Deletes the user and, by cascade, everything of theirs (core/commands/deleteAccount.ts).
+   * Answers the ids of their tasks that may still have a queue job: the open ones and those
+   * created after `jobsSince`.
+   */
+  deleteUser(userId: string, jobsSince: Date): Promise<string[]> {
+    return this.accounts.deleteUser(userId, jobsSince);
+  }
+
   findUser(userId: string): Promise<User | null> {
-    return User.findByPk(userId);
+    return this.accounts.findUser(userId);
   }
 
   findAccount(userId: string): Promise<GmailAccount | null> {
-    return GmailAccount.findOne({ where: { userId } });
+    return this.accounts.findAccount(userId);
   }
 
   /**
@@ -151,11 +109,8 @@ export class AccountService {
         ...fresh,
         refresh_token: fresh.refresh_token ?? stored.refresh_token,
       };
-      void GmailAccount.update(
-        { encryptedTokens: this.cipher.encrypt(merged, userId) },
-        // A refresh finishing after a disconnect must not bring the forgotten tokens back.
-        { where: { userId, status: "connected" } },
-      ).catch(() => {});
+      // A refresh finishing after a disconnect must not bring the forgotten tokens back.
+      void this.accounts.storeRefreshedTokens(userId, this.cipher.encrypt(merged, userId)).catch(() => {});
     });
     return createGmailClient(auth, this.google.apiRoot);
   }
@@ -164,12 +119,8 @@ export class AccountService {
    * Seals `tokens` again under the current key, unless the row changed since it was read (a
    * refresh or a sign-in wrote newer tokens, already under the current key).
    */
-  private async reseal(userId: string, envelope: string, tokens: StoredTokens): Promise<boolean> {
-    const [count] = await GmailAccount.update(
-      { encryptedTokens: this.cipher.encrypt(tokens, userId) },
-      { where: { userId, encryptedTokens: envelope } },
-    );
-    return count > 0;
+  private reseal(userId: string, envelope: string, tokens: StoredTokens): Promise<boolean> {
+    return this.accounts.replaceTokensIf(userId, envelope, this.cipher.encrypt(tokens, userId));
   }
 
   /**
@@ -182,14 +133,7 @@ export class AccountService {
     const current = `v2.${this.cipher.currentKeyId}.%`;
     let after: string | undefined;
     for (;;) {
-      const rows = await GmailAccount.findAll({
-        where: {
-          encryptedTokens: { [Op.notLike]: current },
-          ...(after === undefined ? {} : { userId: { [Op.gt]: after } }),
-        },
-        order: [["userId", "ASC"]],
-        limit: batchSize,
-      });
+      const rows = await this.accounts.accountsNotLike(current, after, batchSize);
       if (rows.length === 0) return report;
       for (const row of rows) {
         let tokens: StoredTokens;
@@ -207,7 +151,7 @@ export class AccountService {
 
   async markReauthRequired(userId: string): Promise<void> {
     // A disconnected account stays so: the sync that found the grant gone is not news.
-    await GmailAccount.update({ status: "reauth_required" }, { where: { userId, status: "connected" } });
+    await this.accounts.markReauthRequired(userId);
   }
 
   /**
@@ -227,11 +171,7 @@ export class AccountService {
       // Unreadable (a key no longer configured): nothing to revoke with, still forget it.
     }
     await revoke(held);
-    await account.update({
-      encryptedTokens: this.cipher.encrypt({}, userId),
-      scope: null,
-      status: "disconnected",
-    });
+    await this.accounts.markDisconnected(userId, this.cipher.encrypt({}, userId));
     return true;
   }
 }

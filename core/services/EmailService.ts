@@ -1,5 +1,5 @@
-import { QueryTypes, type Sequelize } from "sequelize";
 import { ValidationError } from "../errors";
+import type { EmailRepository, EmailSummaryRow } from "../repositories/email.repository";
 
 export interface EmailSummary {
   id: string;
@@ -18,21 +18,7 @@ export interface EmailDetail extends EmailSummary {
   headers: Record<string, string>;
 }
 
-interface EmailRow {
-  gmail_id: string;
-  thread_id: string;
-  from_address: string;
-  to_address: string;
-  subject: string;
-  snippet: string;
-  date: Date;
-  labels: string[];
-  size_estimate: number;
-  history_id: string | null;
-  headers: Record<string, string>;
-}
-
-const summary = (r: EmailRow): EmailSummary => ({
+const summary = (r: EmailSummaryRow): EmailSummary => ({
   id: r.gmail_id,
   threadId: r.thread_id,
   from: r.from_address,
@@ -44,7 +30,7 @@ const summary = (r: EmailRow): EmailSummary => ({
 });
 
 /** Keyset cursor over (date, gmail id): stable while the sync inserts rows around it. */
-function encodeCursor(row: EmailRow): string {
+function encodeCursor(row: EmailSummaryRow): string {
   return Buffer.from(JSON.stringify([new Date(row.date).toISOString(), row.gmail_id])).toString("base64url");
 }
 
@@ -85,44 +71,27 @@ function decodeCursor(cursor: string): { date: string; id: string } {
 
 const escapeLike = (q: string) => q.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** Reads a user's stored mail; every query is scoped by user id. */
+/** Reads a user's stored mail; every query is scoped by user id (the repository is per user). */
 export class EmailService {
-  constructor(private readonly sequelize: Sequelize) {}
+  constructor(private readonly emailsOf: (userId: string) => EmailRepository) {}
 
   async list(
     userId: string,
     options: { limit: number; cursor?: string; q?: string },
   ): Promise<{ emails: EmailSummary[]; nextCursor: string | null }> {
     const after = options.cursor ? decodeCursor(options.cursor) : null;
-    const where = ["user_id = :userId"];
-    if (after) where.push("(date, gmail_id) < (:afterDate::timestamptz, :afterId)");
-    // The same expression as the trigram index (migration 0002), so the planner can use it.
-    if (options.q) where.push("(subject || ' ' || from_address || ' ' || snippet) ILIKE :q");
-    const rows = await this.sequelize.query<EmailRow>(
-      `SELECT gmail_id, thread_id, from_address, to_address, subject, snippet, date, labels
-       FROM emails WHERE ${where.join(" AND ")}
-       ORDER BY date DESC, gmail_id DESC LIMIT :limit`,
-      {
-        replacements: {
-          userId,
-          afterDate: after?.date ?? null,
-          afterId: after?.id ?? null,
-          q: options.q ? `%${escapeLike(options.q)}%` : null,
-          limit: options.limit + 1,
-        },
-        type: QueryTypes.SELECT,
-      },
-    );
+    const rows = await this.emailsOf(userId).page({
+      after,
+      like: options.q ? `%${escapeLike(options.q)}%` : null,
+      limit: options.limit + 1,
+    });
     const more = rows.length > options.limit;
     const page = more ? rows.slice(0, options.limit) : rows;
     return { emails: page.map(summary), nextCursor: more ? encodeCursor(page[page.length - 1]!) : null };
   }
 
   async get(userId: string, gmailId: string): Promise<EmailDetail | null> {
-    const [row] = await this.sequelize.query<EmailRow>(
-      "SELECT * FROM emails WHERE user_id = :userId AND gmail_id = :gmailId",
-      { replacements: { userId, gmailId }, type: QueryTypes.SELECT },
-    );
+    const row = await this.emailsOf(userId).find(gmailId);
     if (!row) return null;
     return {
       ...summary(row),
@@ -132,14 +101,7 @@ export class EmailService {
     };
   }
 
-  async count(userId: string): Promise<number> {
-    const [row] = await this.sequelize.query<{ n: string }>(
-      "SELECT count(*) AS n FROM emails WHERE user_id = :userId",
-      {
-        replacements: { userId },
-        type: QueryTypes.SELECT,
-      },
-    );
-    return Number(row?.n ?? 0);
+  count(userId: string): Promise<number> {
+    return this.emailsOf(userId).count();
   }
 }

@@ -1,9 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { Op, type WhereOptions } from "sequelize";
-import { ApiToken } from "../db/models/ApiToken";
-import { Session } from "../db/models/Session";
-import { User } from "../db/models/User";
 import { AppError } from "../errors";
+import type { Session, SessionRepository } from "../repositories/session.repository";
+import type { ApiToken, TokenRepository } from "../repositories/token.repository";
 
 export const SESSION_DAYS = 30;
 /** Live (unexpired) API tokens one user may hold. */
@@ -44,9 +42,6 @@ export interface SessionServiceOptions {
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
-const unexpired = (now: Date): WhereOptions => ({
-  [Op.or]: [{ expiresAt: null }, { expiresAt: { [Op.gt]: now } }],
-});
 
 /**
  * Browser sessions and API tokens. The cookie holds `<secret>.<hmac>`; the database holds only
@@ -57,6 +52,8 @@ export class SessionService {
   private readonly idleMs: number;
 
   constructor(
+    private readonly sessions: SessionRepository,
+    private readonly tokens: TokenRepository,
     private readonly signingSecret: string,
     options: SessionServiceOptions = {},
   ) {
@@ -67,14 +64,9 @@ export class SessionService {
     return createHmac("sha256", this.signingSecret).update(value).digest("base64url");
   }
 
-  /** Conditions a session row must meet to be in force now. */
-  private live(now: Date): WhereOptions {
-    return { expiresAt: { [Op.gt]: now }, lastSeenAt: { [Op.gt]: new Date(now.getTime() - this.idleMs) } };
-  }
-
   async create(userId: string): Promise<{ cookie: string; session: Session }> {
     const secret = randomBytes(32).toString("base64url");
-    const session = await Session.create({
+    const session = await this.sessions.create({
       id: sha256(secret),
       userId,
       csrfToken: randomBytes(24).toString("base64url"),
@@ -94,29 +86,22 @@ export class SessionService {
     const given = Buffer.from(cookie.slice(dot + 1));
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
     const now = new Date();
-    const session = await Session.findOne({ where: { id: sha256(secret), ...this.live(now) } });
+    const session = await this.sessions.findLive(sha256(secret), now, this.idleMs);
     if (!session) return null;
     if (now.getTime() - session.lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
       // Conditional, so that nodes answering the same session at once write it once.
-      await Session.update(
-        { lastSeenAt: now },
-        { where: { id: session.id, lastSeenAt: { [Op.lte]: new Date(now.getTime() - TOUCH_EVERY_MS) } } },
-      ).catch(() => {});
+      await this.sessions.touch(session.id, now, new Date(now.getTime() - TOUCH_EVERY_MS)).catch(() => {});
     }
     return { userId: session.userId, sessionId: session.id, csrfToken: session.csrfToken, via: "session" };
   }
 
   async destroy(sessionId: string): Promise<void> {
-    await Session.destroy({ where: { id: sessionId } });
+    await this.sessions.delete(sessionId);
   }
 
   /** Ends every session of the user; answers their ids (their sockets are to be closed). */
   async destroyAllOf(userId: string): Promise<string[]> {
-    const rows = await Session.findAll({ where: { userId }, attributes: ["id"] });
-    if (rows.length === 0) return [];
-    const ids = rows.map((r) => r.id);
-    await Session.destroy({ where: { userId } });
-    return ids;
+    return this.sessions.deleteAllOf(userId);
   }
 
   /**
@@ -129,54 +114,45 @@ export class SessionService {
     name: string,
     options: { expiresInDays?: number } = {},
   ): Promise<{ token: string; info: TokenInfo }> {
-    const sequelize = ApiToken.sequelize!;
-    return sequelize.transaction(async (transaction) => {
-      await User.findByPk(userId, { transaction, lock: transaction.LOCK.UPDATE, attributes: ["id"] });
-      const now = new Date();
-      const live = await ApiToken.count({ where: { userId, ...unexpired(now) }, transaction });
-      if (live >= TOKEN_CAP) {
-        throw new AppError(
-          "too_many_tokens",
-          `You already have ${TOKEN_CAP} API tokens. Revoke one you no longer use first.`,
-          409,
-        );
-      }
-      const token = `isk_${randomBytes(32).toString("base64url")}`;
-      const expiresAt =
-        options.expiresInDays === undefined ? null : new Date(now.getTime() + options.expiresInDays * DAY_MS);
-      const row = await ApiToken.create(
-        { userId, name, tokenHash: sha256(token), expiresAt },
-        { transaction },
+    const now = new Date();
+    const token = `isk_${randomBytes(32).toString("base64url")}`;
+    const expiresAt =
+      options.expiresInDays === undefined ? null : new Date(now.getTime() + options.expiresInDays * DAY_MS);
+    const row = await this.tokens.createUnderCap(
+      { userId, name, tokenHash: sha256(token), expiresAt },
+      TOKEN_CAP,
+      now,
+    );
+    if (!row) {
+      throw new AppError(
+        "too_many_tokens",
+        `You already have ${TOKEN_CAP} API tokens. Revoke one you no longer use first.`,
+        409,
       );
-      return { token, info: tokenInfo(row) };
-    });
+    }
+    return { token, info: tokenInfo(row) };
   }
 
   async fromToken(token: string | undefined): Promise<Principal | null> {
     if (!token || token.length > 200) return null;
     const now = new Date();
-    const row = await ApiToken.findOne({ where: { tokenHash: sha256(token), ...unexpired(now) } });
+    const row = await this.tokens.findLiveByHash(sha256(token), now);
     if (!row) return null;
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= TOUCH_EVERY_MS) {
-      const stale = new Date(now.getTime() - TOUCH_EVERY_MS);
-      await ApiToken.update(
-        { lastUsedAt: now },
-        { where: { id: row.id, [Op.or]: [{ lastUsedAt: null }, { lastUsedAt: { [Op.lte]: stale } }] } },
-      ).catch(() => {});
+      await this.tokens.touch(row.id, now, new Date(now.getTime() - TOUCH_EVERY_MS)).catch(() => {});
     }
     return { userId: row.userId, tokenId: row.id, via: "token" };
   }
 
   /** The user's tokens, newest first, expired ones included until the purge job removes them. */
   async listTokens(userId: string): Promise<TokenInfo[]> {
-    const rows = await ApiToken.findAll({ where: { userId }, order: [["createdAt", "DESC"]] });
-    return rows.map(tokenInfo);
+    return (await this.tokens.listOf(userId)).map(tokenInfo);
   }
 
   /** Deletes one of the user's tokens; false when the id is unknown or another user's. */
   async revokeToken(userId: string, tokenId: string): Promise<boolean> {
     if (!UUID.test(tokenId)) return false;
-    return (await ApiToken.destroy({ where: { id: tokenId, userId } })) > 0;
+    return this.tokens.deleteOf(userId, tokenId);
   }
 
   /**
@@ -188,33 +164,19 @@ export class SessionService {
     tokenIds: Set<string>;
   }> {
     const now = new Date();
-    const [sessions, tokens] = await Promise.all([
-      ids.sessionIds.length
-        ? Session.findAll({ where: { id: ids.sessionIds, ...this.live(now) }, attributes: ["id"] })
-        : [],
-      ids.tokenIds.length
-        ? ApiToken.findAll({ where: { id: ids.tokenIds, ...unexpired(now) }, attributes: ["id"] })
-        : [],
+    const [sessionIds, tokenIds] = await Promise.all([
+      this.sessions.liveIds(ids.sessionIds, now, this.idleMs),
+      this.tokens.liveIds(ids.tokenIds, now),
     ]);
-    return {
-      sessionIds: new Set(sessions.map((s) => s.id)),
-      tokenIds: new Set(tokens.map((t) => t.id)),
-    };
+    return { sessionIds: new Set(sessionIds), tokenIds: new Set(tokenIds) };
   }
 
   /** Deletes sessions past either expiry and expired API tokens (the maintenance job). */
   async purgeExpired(): Promise<{ sessions: number; tokens: number }> {
     const now = new Date();
     const [sessions, tokens] = await Promise.all([
-      Session.destroy({
-        where: {
-          [Op.or]: [
-            { expiresAt: { [Op.lte]: now } },
-            { lastSeenAt: { [Op.lte]: new Date(now.getTime() - this.idleMs) } },
-          ],
-        },
-      }),
-      ApiToken.destroy({ where: { expiresAt: { [Op.lte]: now } } }),
+      this.sessions.deleteExpired(now, this.idleMs),
+      this.tokens.deleteExpired(now),
     ]);
     return { sessions, tokens };
   }

@@ -1,6 +1,5 @@
-import { QueryTypes, type Sequelize } from "sequelize";
-import { SyncTask, type TaskRunner } from "../db/models/SyncTask";
 import type { TaskError, TaskProgress, TaskSnapshot } from "../events";
+import type { SyncTask, TaskRepository, TaskRunner } from "../repositories/task.repository";
 import type { SyncProgressUpdate } from "../sync/syncMailbox";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -39,19 +38,13 @@ export function snapshotOf(task: SyncTask, overrides: Partial<TaskSnapshot> = {}
   return { ...snapshot, ...overrides };
 }
 
-/** Columns under their attribute names, so a raw RETURNING row builds a proper model. */
-const RETURNING_ATTRIBUTES = (): string =>
-  Object.entries(SyncTask.getAttributes())
-    .map(([attr, def]) => `"${def.field ?? attr}" AS "${attr}"`)
-    .join(", ");
-
 /**
- * Sync task rows in PostgreSQL, the durable record every view reads at the end: creating or
- * joining a user's task, and finding tasks. Who may run a task is core/tasks/TaskLease.ts.
+ * Sync task rows, the durable record every view reads at the end: creating or joining a user's
+ * task, and finding tasks. Who may run a task is core/tasks/TaskLease.ts.
  */
 export class TaskService {
   constructor(
-    private readonly sequelize: Sequelize,
+    private readonly tasks: TaskRepository,
     /** The deployment's queue, written on every task it creates (see TaskLease.orphans). */
     private readonly queue: string,
   ) {}
@@ -63,14 +56,8 @@ export class TaskService {
   async createOrJoin(userId: string, runner: TaskRunner): Promise<{ task: SyncTask; joined: boolean }> {
     for (let attempt = 0; attempt < 3; attempt++) {
       // One round trip on the hot path: the insert either wins or meets the open task's index entry.
-      const created = await this.sequelize.query<Record<string, unknown>>(
-        `INSERT INTO sync_tasks (id, user_id, runner, queue) VALUES (gen_random_uuid(), :userId, :runner, :queue)
-         ON CONFLICT (user_id) WHERE state IN ('queued', 'active') DO NOTHING
-         RETURNING ${RETURNING_ATTRIBUTES()}`,
-        { replacements: { userId, runner, queue: this.queue }, type: QueryTypes.SELECT },
-      );
-      if (created[0])
-        return { task: SyncTask.build(created[0], { isNewRecord: false, raw: false }), joined: false };
+      const created = await this.tasks.insertUnlessOpen(userId, runner, this.queue);
+      if (created) return { task: created, joined: false };
       const open = await this.openTaskOf(userId);
       if (open) return { task: open, joined: true };
       // The open task finished between the two statements: try again.
@@ -79,24 +66,21 @@ export class TaskService {
   }
 
   openTaskOf(userId: string): Promise<SyncTask | null> {
-    return SyncTask.findOne({ where: { userId, state: ["queued", "active"] } });
+    return this.tasks.findOpenOf(userId);
   }
 
   /** A task only its owner can see: another user's task is as unknown as a missing one. */
   async findForUser(userId: string, taskId: string): Promise<SyncTask | null> {
     if (!isTaskId(taskId)) return null;
-    return SyncTask.findOne({ where: { id: taskId, userId } });
+    return this.tasks.findOfUser(userId, taskId);
   }
 
   findById(taskId: string): Promise<SyncTask | null> {
-    return isTaskId(taskId) ? SyncTask.findByPk(taskId) : Promise.resolve(null);
+    return isTaskId(taskId) ? this.tasks.findById(taskId) : Promise.resolve(null);
   }
 
   /** A task that could not be enqueued must not block the user's next attempt. */
-  async abandon(taskId: string, error: TaskError): Promise<void> {
-    await SyncTask.update(
-      { state: "failed", error, finishedAt: new Date() },
-      { where: { id: taskId, state: "queued" } },
-    );
+  abandon(taskId: string, error: TaskError): Promise<void> {
+    return this.tasks.failQueued(taskId, error);
   }
 }

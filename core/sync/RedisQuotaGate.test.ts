@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createGmailSimulator, type GmailSimulator } from "../../gmail-sim/server";
 import { freePort } from "../../scripts/lib/devServices";
 import { gmailClientFor } from "../../test/simGmail";
-import { GmailAccount, User } from "../db/models";
-import { openDatabase } from "../db/sequelize";
-import { PostgresMailStore } from "./PostgresMailStore";
+import { type Models, openDatabase } from "../db/sequelize";
+import { EmailRepository } from "../repositories/email.repository";
 import { GmailQuota } from "./RedisQuotaGate";
 import { syncMailbox } from "./syncMailbox";
 
@@ -17,6 +16,7 @@ const PATIENT = { attempts: 60, baseDelayMs: 20, maxDelayMs: 250 };
 describe("Gmail quota shared through Redis", () => {
   let sim: GmailSimulator;
   let sequelize: Sequelize;
+  let models: Models;
   let release: () => Promise<void>;
   const redisClients: Redis[] = [];
   const prefix = `${inject("queuePrefix")}-quota-${randomUUID().slice(0, 6)}`;
@@ -39,11 +39,11 @@ describe("Gmail quota shared through Redis", () => {
   const mailbox = async (count: number) => {
     const email = `quota-${randomUUID().slice(0, 8)}@example.com`;
     await control("POST", "/sim/accounts", { email, count });
-    const user = await User.create({ email });
-    await GmailAccount.create({ userId: user.id, email, encryptedTokens: "unused-here" });
+    const user = await models.User.create({ email });
+    await models.GmailAccount.create({ userId: user.id, email, encryptedTokens: "unused-here" });
     return {
       userId: user.id,
-      store: new PostgresMailStore(sequelize, user.id),
+      store: new EmailRepository(sequelize, user.id),
       gmail: await gmailClientFor(sim.url, email),
     };
   };
@@ -51,7 +51,7 @@ describe("Gmail quota shared through Redis", () => {
   beforeAll(async () => {
     sim = createGmailSimulator();
     await sim.listen(0, "127.0.0.1");
-    ({ sequelize, release } = openDatabase(inject("databaseUrl")));
+    ({ sequelize, models, close: release } = openDatabase(inject("databaseUrl")));
   });
   afterAll(async () => {
     await control("DELETE", "/sim/quota").catch(() => {});

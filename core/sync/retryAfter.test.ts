@@ -3,9 +3,8 @@ import type { Sequelize } from "sequelize";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { createGmailSimulator, type GmailSimulator } from "../../gmail-sim/server";
 import { gmailClientFor } from "../../test/simGmail";
-import { GmailAccount, User } from "../db/models";
-import { openDatabase } from "../db/sequelize";
-import { PostgresMailStore } from "./PostgresMailStore";
+import { type Models, openDatabase } from "../db/sequelize";
+import { EmailRepository } from "../repositories/email.repository";
 import { type SyncWait, syncMailbox } from "./syncMailbox";
 
 // Our own backoff is at most 50 ms here, so any wait of a second or more is Retry-After's doing.
@@ -18,6 +17,7 @@ const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 describe("a sync through googleapis honours Gmail's Retry-After", () => {
   let sim: GmailSimulator;
   let sequelize: Sequelize;
+  let models: Models;
   let releaseDb: () => Promise<void>;
   /** Every Retry-After the simulator sent: its own clock when it wrote the header, and the value. */
   let sent: Array<{ at: number; value: string }> = [];
@@ -35,9 +35,9 @@ describe("a sync through googleapis honours Gmail's Retry-After", () => {
   const mailbox = async () => {
     const email = `retry-after-${randomUUID().slice(0, 8)}@example.com`;
     await control("POST", "/sim/accounts", { email, count: MESSAGES });
-    const user = await User.create({ email });
-    await GmailAccount.create({ userId: user.id, email, encryptedTokens: "unused-here" });
-    const store = new PostgresMailStore(sequelize, user.id);
+    const user = await models.User.create({ email });
+    await models.GmailAccount.create({ userId: user.id, email, encryptedTokens: "unused-here" });
+    const store = new EmailRepository(sequelize, user.id);
     const gmail = await gmailClientFor(sim.url, email);
     const storedIds = async () =>
       (
@@ -73,7 +73,7 @@ describe("a sync through googleapis honours Gmail's Retry-After", () => {
   };
 
   beforeAll(async () => {
-    ({ sequelize, release: releaseDb } = openDatabase(inject("databaseUrl")));
+    ({ sequelize, models, close: releaseDb } = openDatabase(inject("databaseUrl")));
   });
   // A simulator of its own per test: its fault draws start from the same seed whatever ran before.
   beforeEach(async () => {

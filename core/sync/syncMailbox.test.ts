@@ -3,9 +3,8 @@ import type { Sequelize } from "sequelize";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { createGmailSimulator, type GmailSimulator } from "../../gmail-sim/server";
 import { gmailClientFor } from "../../test/simGmail";
-import { GmailAccount, User } from "../db/models";
-import { openDatabase } from "../db/sequelize";
-import { PostgresMailStore } from "./PostgresMailStore";
+import { type Models, openDatabase } from "../db/sequelize";
+import { EmailRepository } from "../repositories/email.repository";
 import { type SyncProgressUpdate, syncMailbox } from "./syncMailbox";
 
 const FAST_RETRY = { attempts: 10, baseDelayMs: 5, maxDelayMs: 50 };
@@ -13,9 +12,10 @@ const FAST_RETRY = { attempts: 10, baseDelayMs: 5, maxDelayMs: 50 };
 describe("syncMailbox against the simulator and PostgreSQL", () => {
   let sim: GmailSimulator;
   let sequelize: Sequelize;
+  let models: Models;
   let releaseDb: () => Promise<void>;
   let email: string;
-  let store: PostgresMailStore;
+  let store: EmailRepository;
 
   const control = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${sim.url}${path}`, {
@@ -38,7 +38,7 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
   beforeAll(async () => {
     sim = createGmailSimulator();
     await sim.listen(0, "127.0.0.1");
-    ({ sequelize, release: releaseDb } = openDatabase(inject("databaseUrl")));
+    ({ sequelize, models, close: releaseDb } = openDatabase(inject("databaseUrl")));
   });
   afterAll(async () => {
     await releaseDb?.();
@@ -48,9 +48,9 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
   beforeEach(async () => {
     email = `core-${randomUUID().slice(0, 8)}@example.com`;
     await control("POST", "/sim/accounts", { email, count: 600 });
-    const user = await User.create({ email });
-    await GmailAccount.create({ userId: user.id, email, encryptedTokens: "unused-here" });
-    store = new PostgresMailStore(sequelize, user.id);
+    const user = await models.User.create({ email });
+    await models.GmailAccount.create({ userId: user.id, email, encryptedTokens: "unused-here" });
+    store = new EmailRepository(sequelize, user.id);
     await control("DELETE", "/sim/stats");
   });
 

@@ -1,9 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CoreContext } from "../context";
-import { SyncTask } from "../db/models/SyncTask";
 import { ReauthRequiredError } from "../errors";
 import { isTerminal, type TaskSnapshot } from "../events";
-import { PostgresMailStore } from "../sync/PostgresMailStore";
 import type { QuotaGate } from "../sync/QuotaGate";
 import { type SyncOptions, syncMailbox } from "../sync/syncMailbox";
 import { LeaseKeeper, LeaseLostError } from "./LeaseKeeper";
@@ -48,7 +46,7 @@ const FOLLOW_POLL_MS = 500;
  */
 export class TaskDriver {
   constructor(
-    private readonly ctx: Pick<CoreContext, "accounts" | "logger" | "sequelize">,
+    private readonly ctx: Pick<CoreContext, "accounts" | "logger" | "repos">,
     private readonly lease: TaskLease,
   ) {}
 
@@ -80,7 +78,7 @@ export class TaskDriver {
     try {
       await run.start();
       const gmail = await this.ctx.accounts.gmailFor(userId);
-      const store = new PostgresMailStore(this.ctx.sequelize, userId);
+      const store = this.ctx.repos.emailsOf(userId);
       const { historyId: _h, ...result } = await syncMailbox(gmail, store, run.progress, {
         ...options.sync,
         quota: options.quotaFor?.(userId),
@@ -163,7 +161,7 @@ export class TaskDriver {
     let lastSeq = -1;
     let lastWaiting: string | undefined;
     while (!signal.aborted) {
-      const row = await SyncTask.findByPk(taskId);
+      const row = await this.ctx.repos.tasks.findById(taskId);
       if (!row) return false;
       const snapshot = await status.snapshot(row);
       if (snapshot.seq !== lastSeq || snapshot.waiting !== lastWaiting) {

@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
-import type { Sequelize } from "sequelize";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { SyncTask, User } from "../db/models";
-import { openDatabase } from "../db/sequelize";
+import { type Models, openDatabase } from "../db/sequelize";
+import { createRepositories, type Repositories } from "../repositories";
 import { TaskService } from "../services/TaskService";
 import { SEQ_SPAN, TaskLease } from "./TaskLease";
 
@@ -11,7 +10,8 @@ import { SEQ_SPAN, TaskLease } from "./TaskLease";
  * database): real rows, the database's clock, and claims that race.
  */
 describe("TaskLease on PostgreSQL", () => {
-  let sequelize: Sequelize;
+  let models: Models;
+  let repos: Repositories;
   let release: () => Promise<void>;
   const queue = `lease-test-${randomBytes(3).toString("hex")}`;
   const LEASE_MS = 1_000;
@@ -19,14 +19,16 @@ describe("TaskLease on PostgreSQL", () => {
   let tasks: TaskService;
 
   beforeAll(() => {
-    ({ sequelize, release } = openDatabase(inject("databaseUrl")));
-    lease = new TaskLease(sequelize, LEASE_MS, queue);
-    tasks = new TaskService(sequelize, queue);
+    const db = openDatabase(inject("databaseUrl"));
+    ({ models, close: release } = db);
+    repos = createRepositories(db);
+    lease = new TaskLease(repos.tasks, LEASE_MS, queue);
+    tasks = new TaskService(repos.tasks, queue);
   });
   afterAll(() => release?.());
 
   async function newTask() {
-    const user = await User.create({ email: `lease-${randomBytes(4).toString("hex")}@example.com` });
+    const user = await models.User.create({ email: `lease-${randomBytes(4).toString("hex")}@example.com` });
     const { task } = await tasks.createOrJoin(user.id, "queue");
     return task;
   }
@@ -38,7 +40,7 @@ describe("TaskLease on PostgreSQL", () => {
     expect(answers.filter((a) => a.ok)).toHaveLength(1);
     const refused = answers.find((a) => !a.ok);
     expect(refused).toMatchObject({ ok: false, reason: "held" });
-    const row = await SyncTask.findByPk(task.id);
+    const row = await models.SyncTask.findByPk(task.id);
     expect(row).toMatchObject({ state: "active", attempts: 1, seq: SEQ_SPAN });
     expect(["a", "b"]).toContain(row!.leaseOwner);
   });
@@ -60,7 +62,7 @@ describe("TaskLease on PostgreSQL", () => {
       1,
     );
     expect(await lease.end(task.id, "first", "completed", { seq: 5 })).toBeNull();
-    const row = await SyncTask.findByPk(task.id);
+    const row = await models.SyncTask.findByPk(task.id);
     expect(row).toMatchObject({ state: "active", leaseOwner: "second", processed: 0, attempts: 2 });
     // Each claim moves seq on by a whole span.
     expect(row!.seq).toBe(2 * SEQ_SPAN);
@@ -90,8 +92,8 @@ describe("TaskLease on PostgreSQL", () => {
     const waiting = await newTask();
     const live = await newTask();
     await lease.claim(live.id, holder("alive"));
-    const foreignUser = await User.create({ email: `foreign-${randomBytes(4).toString("hex")}@example.com` });
-    const foreign = (await new TaskService(sequelize, `${queue}-other`).createOrJoin(foreignUser.id, "queue"))
+    const foreignUser = await models.User.create({ email: `foreign-${randomBytes(4).toString("hex")}@example.com` });
+    const foreign = (await new TaskService(repos.tasks, `${queue}-other`).createOrJoin(foreignUser.id, "queue"))
       .task;
 
     await new Promise((r) => setTimeout(r, LEASE_MS + 100));
@@ -109,11 +111,11 @@ describe("TaskLease on PostgreSQL", () => {
   it("seq runs past what a 32-bit column could hold, however many times a task is claimed", async () => {
     const task = await newTask();
     // As if claimed and sliced about 2,147 times already.
-    await SyncTask.update({ seq: 2_147_000_000 }, { where: { id: task.id } });
+    await models.SyncTask.update({ seq: 2_147_000_000 }, { where: { id: task.id } });
     expect(await lease.claim(task.id, holder("many"))).toMatchObject({ ok: true });
     const ended = await lease.end(task.id, "many", "queued", { seq: 2_147_000_000 + SEQ_SPAN + 7 });
     expect(ended!.seq).toBe(2_148_000_007);
     expect(await lease.claim(task.id, holder("more"))).toMatchObject({ ok: true });
-    expect((await SyncTask.findByPk(task.id))!.seq).toBe(2_149_000_007);
+    expect((await models.SyncTask.findByPk(task.id))!.seq).toBe(2_149_000_007);
   });
 });

@@ -1,6 +1,5 @@
-import { QueryTypes, type Sequelize } from "sequelize";
-import { SyncTask, type TaskRunner } from "../db/models/SyncTask";
 import type { SyncResult, TaskError, TaskProgress, TaskState } from "../events";
+import type { ClaimRow, SyncTask, TaskRepository, TaskRunner } from "../repositories/task.repository";
 
 /**
  * Who owns a sync task, and when someone else may take it: the one home of that rule.
@@ -77,20 +76,20 @@ export interface EndOutcome {
   retryAt?: Date | null;
 }
 
-const viewOf = (row: {
-  state: TaskState;
-  lease_owner: string | null;
-  lease_expires_at: Date | null;
-}): LeaseView => ({
+const viewOf = (row: ClaimRow): LeaseView => ({
   state: row.state,
-  leaseOwner: row.lease_owner,
-  leaseExpiresAt: row.lease_expires_at ? row.lease_expires_at.getTime() : null,
+  leaseOwner: row.leaseOwner,
+  leaseExpiresAt: row.leaseExpiresAt ? row.leaseExpiresAt.getTime() : null,
 });
 
-/** The lease rules above, applied to the `sync_tasks` rows in PostgreSQL. */
+/**
+ * The lease rules above, applied to the `sync_tasks` rows in PostgreSQL. The statements live in
+ * core/repositories/task.repository.ts, one method per rule under the rule's name (`claim`,
+ * `renew`, `end`, `saveProgress`, `orphans`); the decisions stay here.
+ */
 export class TaskLease {
   constructor(
-    private readonly sequelize: Sequelize,
+    private readonly tasks: TaskRepository,
     /** How long a claim or a renewal holds the task. */
     readonly leaseMs: number,
     /** This deployment's queue: `orphans` offers only its tasks (and old ones that name none). */
@@ -102,39 +101,11 @@ export class TaskLease {
    * clock, and the winner's lease starts. Two claimants at once are serialised by the row lock.
    */
   async claim(taskId: string, holder: LeaseHolder): Promise<ClaimResult> {
-    const claimed = await this.sequelize.transaction(async (transaction) => {
-      const [row] = await this.sequelize.query<{
-        state: TaskState;
-        lease_owner: string | null;
-        lease_expires_at: Date | null;
-        now: Date;
-      }>(
-        `SELECT state, lease_owner, lease_expires_at, clock_timestamp() AS now
-         FROM sync_tasks WHERE id = :taskId FOR UPDATE`,
-        { replacements: { taskId }, type: QueryTypes.SELECT, transaction },
-      );
-      const verdict = claimVerdict(row ? viewOf(row) : null, row ? row.now.getTime() : 0);
-      if (!verdict.ok) return verdict;
-      await this.sequelize.query(
-        `UPDATE sync_tasks SET state = 'active', runner = :runner, lease_owner = :owner,
-                lease_expires_at = clock_timestamp() + make_interval(secs => :leaseSeconds),
-                attempts = attempts + 1, seq = seq + ${SEQ_SPAN}, retry_at = NULL, error = NULL,
-                started_at = coalesce(started_at, now()), updated_at = now()
-         WHERE id = :taskId`,
-        {
-          replacements: {
-            taskId,
-            runner: holder.runner,
-            owner: holder.owner,
-            leaseSeconds: this.leaseMs / 1000,
-          },
-          transaction,
-        },
-      );
-      return verdict;
-    });
+    const claimed = await this.tasks.claim(taskId, holder, this.leaseMs, SEQ_SPAN, (row) =>
+      claimVerdict(row ? viewOf(row) : null, row ? row.now.getTime() : 0),
+    );
     if (!claimed.ok) return claimed;
-    const task = await SyncTask.findByPk(taskId);
+    const task = await this.tasks.findById(taskId);
     // Deleted (with its account) in the instant after the claim: nothing to run.
     if (!task) return { ok: false, reason: "missing" };
     return { ok: true, task, takeover: claimed.takeover };
@@ -144,55 +115,35 @@ export class TaskLease {
    * Extends the holder's lease; answers the new expiry, or null when the lease is lost (`mayRenew`
    * says no: taken over, finished by someone else, or the task deleted).
    */
-  async renew(taskId: string, owner: string): Promise<Date | null> {
-    const rows = await this.sequelize.query<{ lease_expires_at: Date }>(
-      `UPDATE sync_tasks SET lease_expires_at = clock_timestamp() + make_interval(secs => :leaseSeconds)
-       WHERE id = :taskId AND state = 'active' AND lease_owner = :owner
-       RETURNING lease_expires_at`,
-      { replacements: { taskId, owner, leaseSeconds: this.leaseMs / 1000 }, type: QueryTypes.SELECT },
-    );
-    return rows[0]?.lease_expires_at ?? null;
+  renew(taskId: string, owner: string): Promise<Date | null> {
+    return this.tasks.renew(taskId, owner, this.leaseMs);
   }
 
   /**
    * The holder's last word on the task: `completed` or `failed`, or `queued` to hand it back
    * (release). Answers the row as written, or null when the holder no longer held the lease.
    */
-  async end(
+  end(
     taskId: string,
     owner: string,
     state: Extract<TaskState, "completed" | "failed" | "queued">,
     outcome: EndOutcome,
   ): Promise<SyncTask | null> {
-    const [count] = await SyncTask.update(
-      {
-        state,
-        result: outcome.result ?? null,
-        error: outcome.error ?? null,
-        seq: outcome.seq,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        retryAt: state === "queued" ? (outcome.retryAt ?? null) : null,
-        ...(outcome.progress
-          ? {
-              phase: outcome.progress.phase,
-              processed: outcome.progress.processed,
-              total: outcome.progress.total,
-            }
-          : {}),
-        ...(state !== "queued" ? { finishedAt: new Date() } : {}),
-      },
-      { where: { id: taskId, state: "active", leaseOwner: owner } },
-    );
-    return count ? SyncTask.findByPk(taskId) : null;
+    return this.tasks.end(taskId, owner, {
+      state,
+      result: outcome.result ?? null,
+      error: outcome.error ?? null,
+      seq: outcome.seq,
+      // Only a release waits for a retry; a finished task has nothing to wait for.
+      retryAt: state === "queued" ? (outcome.retryAt ?? null) : null,
+      progress: outcome.progress,
+      ...(state !== "queued" ? { finishedAt: new Date() } : {}),
+    });
   }
 
   /** Progress written by the holder only: a holder that lost the lease must not move the row. */
-  async saveProgress(taskId: string, owner: string, progress: TaskProgress, seq: number): Promise<void> {
-    await SyncTask.update(
-      { phase: progress.phase, processed: progress.processed, total: progress.total, seq },
-      { where: { id: taskId, state: "active", leaseOwner: owner } },
-    );
+  saveProgress(taskId: string, owner: string, progress: TaskProgress, seq: number): Promise<void> {
+    return this.tasks.saveProgress(taskId, owner, progress, seq);
   }
 
   /**
@@ -201,21 +152,7 @@ export class TaskLease {
    * their job was lost). Each answer pushes the task's `updated_at` on, so one task is offered
    * once per lease time rather than to every sweep of every worker.
    */
-  async orphans(limit = 100): Promise<Array<{ id: string; userId: string }>> {
-    return this.sequelize.query<{ id: string; userId: string }>(
-      `UPDATE sync_tasks SET updated_at = now()
-       WHERE id IN (
-         SELECT id FROM sync_tasks
-         WHERE (queue = :queue OR queue IS NULL)
-           AND ((state = 'active' AND lease_expires_at <= clock_timestamp() AND updated_at < now() - make_interval(secs => :leaseSeconds))
-             OR (state = 'queued' AND updated_at < now() - make_interval(secs => :leaseSeconds)
-                 AND (retry_at IS NULL OR retry_at <= now())))
-         ORDER BY updated_at LIMIT :limit FOR UPDATE SKIP LOCKED)
-       RETURNING id, user_id AS "userId"`,
-      {
-        replacements: { leaseSeconds: this.leaseMs / 1000, limit, queue: this.queue },
-        type: QueryTypes.SELECT,
-      },
-    );
+  orphans(limit = 100): Promise<Array<{ id: string; userId: string }>> {
+    return this.tasks.orphans(this.queue, this.leaseMs, limit);
   }
 }

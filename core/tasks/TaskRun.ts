@@ -1,6 +1,6 @@
-import type { SyncTask } from "../db/models/SyncTask";
 import { AppError } from "../errors";
 import type { SyncResult, TaskError, TaskSnapshot, WaitReason } from "../events";
+import type { SyncTask } from "../repositories/task.repository";
 import { progressOf, snapshotOf } from "../services/TaskService";
 import type { ProgressSink, SyncProgressUpdate, SyncWait } from "../sync/syncMailbox";
 import { LeaseLostError } from "./LeaseKeeper";

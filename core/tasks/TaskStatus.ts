@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
-import type { SyncTask } from "../db/models/SyncTask";
 import { isTerminal, type TaskSnapshot, type WaitReason } from "../events";
 import type { SyncJobData } from "../queue";
+import type { SyncTask } from "../repositories/task.repository";
 import { snapshotOf } from "../services/TaskService";
 import { leaseLapsed } from "./TaskLease";
 

@@ -6,7 +6,6 @@
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { parse as parseCookies } from "cookie";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GmailAccount, User } from "../../core/db/models";
 import { TokenCipher } from "../../core/gmail/TokenCipher";
 import { ApiClient } from "../../test/ApiClient";
 import { type Stack, startStack } from "../../test/stack";
@@ -120,7 +119,7 @@ describe("sign-in: PKCE, Google's account id, scopes and consent", () => {
       const { calls } = await stack.simControl("GET", "/sim/stats");
       expect(calls["oauth.exchange"]).toBe(1);
       expect(calls["users.getProfile"] ?? 0).toBe(0);
-      expect(await User.count({ where: { email: "partial@example.com" } })).toBe(0);
+      expect(await stack.web.ctx.models.User.count({ where: { email: "partial@example.com" } })).toBe(0);
     });
 
     it("sends a browser back to the app with the reason", async () => {
@@ -142,13 +141,13 @@ describe("sign-in: PKCE, Google's account id, scopes and consent", () => {
     it("keeps the sub of the verified ID token", async () => {
       await stack.simControl("POST", "/sim/accounts", { email: "Sub@Example.com", count: 1 });
       await stack.signIn("sub@example.com");
-      const user = await User.findOne({ where: { email: "sub@example.com" } });
+      const user = await stack.web.ctx.models.User.findOne({ where: { email: "sub@example.com" } });
       expect(user!.googleSub).toBe(await subOf(stack, "sub@example.com"));
     });
 
     it("ties a user from before ids to their sub at their next sign-in, keeping their data", async () => {
       await stack.simControl("POST", "/sim/accounts", { email: "legacy@example.com", count: 1 });
-      const legacy = await User.create({ email: "legacy@example.com" });
+      const legacy = await stack.web.ctx.models.User.create({ email: "legacy@example.com" });
       // Their tokens as the first release sealed them (v1, no key id): still readable.
       const iv = randomBytes(12);
       const cipher = createCipheriv("aes-256-gcm", stack.config.tokenEncryptionKey, iv);
@@ -157,7 +156,7 @@ describe("sign-in: PKCE, Google's account id, scopes and consent", () => {
         cipher.update(JSON.stringify({ refresh_token: "1//old" })),
         cipher.final(),
       ]);
-      await GmailAccount.create({
+      await stack.web.ctx.models.GmailAccount.create({
         userId: legacy.id,
         email: "legacy@example.com",
         encryptedTokens: ["v1", iv, cipher.getAuthTag(), body]
@@ -172,10 +171,10 @@ describe("sign-in: PKCE, Google's account id, scopes and consent", () => {
         "/auth/google?login_hint=legacy%40example.com",
       );
       expect(prompts).toEqual(["none"]);
-      const after = await User.findAll({ where: { email: "legacy@example.com" } });
+      const after = await stack.web.ctx.models.User.findAll({ where: { email: "legacy@example.com" } });
       expect(after.map((u) => u.id)).toEqual([legacy.id]);
       expect(after[0]!.googleSub).toBe(await subOf(stack, "legacy@example.com"));
-      const account = await GmailAccount.findOne({ where: { userId: legacy.id } });
+      const account = await stack.web.ctx.models.GmailAccount.findOne({ where: { userId: legacy.id } });
       expect(account!.historyId).toBe("123");
       expect(new TokenCipher(stack.config.tokenEncryptionKey).isStale(account!.encryptedTokens)).toBe(false);
     });
@@ -183,7 +182,7 @@ describe("sign-in: PKCE, Google's account id, scopes and consent", () => {
     it("follows an address change at Google: the same user, with the new address", async () => {
       await stack.simControl("POST", "/sim/accounts", { email: "before@example.com", count: 1 });
       const first = await stack.signIn("before@example.com");
-      const { id } = (await User.findOne({ where: { email: "before@example.com" } }))!;
+      const { id } = (await stack.web.ctx.models.User.findOne({ where: { email: "before@example.com" } }))!;
       const sub = await subOf(stack, "before@example.com");
 
       await stack.simControl("DELETE", "/sim/accounts/before@example.com");
@@ -191,18 +190,21 @@ describe("sign-in: PKCE, Google's account id, scopes and consent", () => {
       const again = await stack.signIn("after@example.com");
       const me = (await again.json("GET", "/api/me")).body;
       expect(me.email).toBe("after@example.com");
-      const users = await User.findAll({ where: { googleSub: sub } });
+      const users = await stack.web.ctx.models.User.findAll({ where: { googleSub: sub } });
       expect(users.map((u) => [u.id, u.email])).toEqual([[id, "after@example.com"]]);
-      expect((await GmailAccount.findOne({ where: { userId: id } }))!.email).toBe("after@example.com");
-      expect(await User.count({ where: { email: "before@example.com" } })).toBe(0);
+      expect((await stack.web.ctx.models.GmailAccount.findOne({ where: { userId: id } }))!.email).toBe(
+        "after@example.com",
+      );
+      expect(await stack.web.ctx.models.User.count({ where: { email: "before@example.com" } })).toBe(0);
       expect((await first.json("GET", "/api/me")).body.email).toBe("after@example.com");
     });
 
     it("never gives a known user to another Google account that now has their address", async () => {
       await stack.simControl("POST", "/sim/accounts", { email: "recycled@example.com", count: 1 });
       const original = await stack.signIn("recycled@example.com");
-      const owner = (await User.findOne({ where: { email: "recycled@example.com" } }))!;
-      const ownerTokens = (await GmailAccount.findOne({ where: { userId: owner.id } }))!.encryptedTokens;
+      const owner = (await stack.web.ctx.models.User.findOne({ where: { email: "recycled@example.com" } }))!;
+      const ownerTokens = (await stack.web.ctx.models.GmailAccount.findOne({ where: { userId: owner.id } }))!
+        .encryptedTokens;
 
       // The domain gives the address to somebody new: another Google account, another sub.
       await stack.simControl("POST", "/sim/accounts", {
@@ -211,16 +213,16 @@ describe("sign-in: PKCE, Google's account id, scopes and consent", () => {
         sub: "109999999999999999999",
       });
       const newcomer = await stack.signIn("recycled@example.com");
-      const users = await User.findAll({
+      const users = await stack.web.ctx.models.User.findAll({
         where: { email: "recycled@example.com" },
         order: [["createdAt", "ASC"]],
       });
       expect(users.map((u) => u.googleSub)).toEqual([owner.googleSub, "109999999999999999999"]);
       expect(users[0]!.id).toBe(owner.id);
       // The original user's grant is theirs still; the newcomer's session is not theirs.
-      expect((await GmailAccount.findOne({ where: { userId: owner.id } }))!.encryptedTokens).toBe(
-        ownerTokens,
-      );
+      expect(
+        (await stack.web.ctx.models.GmailAccount.findOne({ where: { userId: owner.id } }))!.encryptedTokens,
+      ).toBe(ownerTokens);
       const newcomerMe = await newcomer.json("GET", "/api/me");
       const originalMe = await original.json("GET", "/api/me");
       expect(newcomerMe.status).toBe(200);
@@ -233,13 +235,13 @@ describe("sign-in: PKCE, Google's account id, scopes and consent", () => {
 
   describe("consent", () => {
     const markReauth = async (email: string) => {
-      const user = (await User.findOne({ where: { email } }))!;
+      const user = (await stack.web.ctx.models.User.findOne({ where: { email } }))!;
       await stack.web.ctx.accounts.markReauthRequired(user.id);
       return user;
     };
     const refreshTokenOf = async (userId: string) =>
       new TokenCipher(stack.config.tokenEncryptionKey).decrypt(
-        (await GmailAccount.findOne({ where: { userId } }))!.encryptedTokens,
+        (await stack.web.ctx.models.GmailAccount.findOne({ where: { userId } }))!.encryptedTokens,
         userId,
       ).refresh_token;
 
@@ -293,7 +295,7 @@ describe("sign-in refuses ID tokens it cannot trust", () => {
       expect(res.status).toBe(400);
       expect((await res.json()).error.code).toBe("oauth_identity_invalid");
       expect((await client.json("GET", "/api/me")).status).toBe(401);
-      expect(await User.count({ where: { email: "iss@example.com" } })).toBe(0);
+      expect(await stack.web.ctx.models.User.count({ where: { email: "iss@example.com" } })).toBe(0);
     } finally {
       await stack.close();
     }

@@ -28,7 +28,7 @@ export function healthRoutes(ctx: WebContext): Router {
    */
   router.get("/readyz", async (_req: Request, res: Response) => {
     const probes: Record<Dependency, () => Promise<unknown>> = {
-      postgres: () => ctx.sequelize.query("SELECT 1"),
+      postgres: () => ctx.repos.ping(),
       redis: () => (ctx.redis ? ctx.redis.ping() : Promise.reject(new Error("not configured"))),
     };
     const checks = Object.fromEntries(

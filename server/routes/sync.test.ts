@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { User } from "../../core/db/models";
 import { ApiClient } from "../../test/ApiClient";
 import { type Stack, startStack, waitForTask } from "../../test/stack";
 import { startWebServer } from "../WebServer";
@@ -162,7 +161,8 @@ describe("sync pipeline through the queue", () => {
     await stack.simControl("POST", "/sim/accounts", { email: "follower@example.com", count: 60 });
     const user = await stack.signIn("follower@example.com");
     const { tasks, lease } = stack.web.ctx;
-    const userId = (await User.findOne({ where: { email: "follower@example.com" } }))!.id;
+    const userId = (await stack.web.ctx.models.User.findOne({ where: { email: "follower@example.com" } }))!
+      .id;
     const { task } = await tasks.createOrJoin(userId, "stream");
     // Another node's stream claims the task and dies at once: nobody renews its lease.
     expect(await lease.claim(task.id, { owner: "dead-node", runner: "stream" })).toMatchObject({ ok: true });

@@ -1,9 +1,9 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import type { SyncTask } from "../../core/db/models/SyncTask";
 import { NoWorkersError, QueueUnavailableError } from "../../core/errors";
 import { ensureSyncJob, PRIORITY, type SyncJobData } from "../../core/queue";
 import { isRedisReady } from "../../core/redis";
+import type { SyncTask } from "../../core/repositories/task.repository";
 import type { AccountService } from "../../core/services/AccountService";
 import type { TaskService } from "../../core/services/TaskService";
 import type { WorkerLiveness } from "../../core/workerHeartbeat";

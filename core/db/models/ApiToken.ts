@@ -12,8 +12,13 @@ export class ApiToken extends Model {
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
-  static initModel(sequelize: Sequelize): void {
-    ApiToken.init(
+  /**
+   * A class of this model bound to `sequelize` alone, so two databases (or two holders of one)
+   * never share a static model.
+   */
+  static bindTo(sequelize: Sequelize): typeof ApiToken {
+    const Bound = class extends ApiToken {};
+    Bound.init(
       {
         id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
         userId: { type: DataTypes.UUID, allowNull: false },
@@ -22,7 +27,8 @@ export class ApiToken extends Model {
         lastUsedAt: { type: DataTypes.DATE, allowNull: true },
         expiresAt: { type: DataTypes.DATE, allowNull: true },
       },
-      { sequelize, tableName: "api_tokens" },
+      { sequelize, modelName: "ApiToken", tableName: "api_tokens" },
     );
+    return Bound;
   }
 }

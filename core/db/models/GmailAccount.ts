@@ -18,8 +18,13 @@ export class GmailAccount extends Model {
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
-  static initModel(sequelize: Sequelize): void {
-    GmailAccount.init(
+  /**
+   * A class of this model bound to `sequelize` alone, so two databases (or two holders of one)
+   * never share a static model.
+   */
+  static bindTo(sequelize: Sequelize): typeof GmailAccount {
+    const Bound = class extends GmailAccount {};
+    Bound.init(
       {
         id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
         userId: { type: DataTypes.UUID, allowNull: false, unique: true },
@@ -30,7 +35,8 @@ export class GmailAccount extends Model {
         historyId: { type: DataTypes.TEXT, allowNull: true },
         lastSyncAt: { type: DataTypes.DATE, allowNull: true },
       },
-      { sequelize, tableName: "gmail_accounts" },
+      { sequelize, modelName: "GmailAccount", tableName: "gmail_accounts" },
     );
+    return Bound;
   }
 }

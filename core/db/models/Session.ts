@@ -15,8 +15,13 @@ export class Session extends Model {
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
-  static initModel(sequelize: Sequelize): void {
-    Session.init(
+  /**
+   * A class of this model bound to `sequelize` alone, so two databases (or two holders of one)
+   * never share a static model.
+   */
+  static bindTo(sequelize: Sequelize): typeof Session {
+    const Bound = class extends Session {};
+    Bound.init(
       {
         id: { type: DataTypes.TEXT, primaryKey: true },
         userId: { type: DataTypes.UUID, allowNull: false },
@@ -24,7 +29,8 @@ export class Session extends Model {
         expiresAt: { type: DataTypes.DATE, allowNull: false },
         lastSeenAt: { type: DataTypes.DATE, allowNull: false, defaultValue: DataTypes.NOW },
       },
-      { sequelize, tableName: "sessions" },
+      { sequelize, modelName: "Session", tableName: "sessions" },
     );
+    return Bound;
   }
 }

@@ -32,8 +32,13 @@ export class SyncTask extends Model {
   declare startedAt: Date | null;
   declare finishedAt: Date | null;
 
-  static initModel(sequelize: Sequelize): void {
-    SyncTask.init(
+  /**
+   * A class of this model bound to `sequelize` alone, so two databases (or two holders of one)
+   * never share a static model.
+   */
+  static bindTo(sequelize: Sequelize): typeof SyncTask {
+    const Bound = class extends SyncTask {};
+    Bound.init(
       {
         id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
         userId: { type: DataTypes.UUID, allowNull: false },
@@ -61,7 +66,8 @@ export class SyncTask extends Model {
         startedAt: { type: DataTypes.DATE, allowNull: true },
         finishedAt: { type: DataTypes.DATE, allowNull: true },
       },
-      { sequelize, tableName: "sync_tasks" },
+      { sequelize, modelName: "SyncTask", tableName: "sync_tasks" },
     );
+    return Bound;
   }
 }

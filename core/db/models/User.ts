@@ -9,14 +9,20 @@ export class User extends Model {
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
-  static initModel(sequelize: Sequelize): void {
-    User.init(
+  /**
+   * A class of this model bound to `sequelize` alone, so two databases (or two holders of one)
+   * never share a static model.
+   */
+  static bindTo(sequelize: Sequelize): typeof User {
+    const Bound = class extends User {};
+    Bound.init(
       {
         id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
         email: { type: DataTypes.TEXT, allowNull: false },
         googleSub: { type: DataTypes.TEXT, allowNull: true, unique: true, field: "google_sub" },
       },
-      { sequelize, tableName: "users" },
+      { sequelize, modelName: "User", tableName: "users" },
     );
+    return Bound;
   }
 }

@@ -1,12 +1,77 @@
 import { QueryTypes, type Sequelize } from "sequelize";
-import type { MailMessage, MailStore } from "./MailStore";
+import type { MailMessage, MailStore } from "../sync/MailStore";
 
-/** One user's mailbox in PostgreSQL: the `emails` rows and the cursor on `gmail_accounts`. */
-export class PostgresMailStore implements MailStore {
+/** An `emails` row as the API reads it. */
+export interface EmailRow {
+  gmail_id: string;
+  thread_id: string;
+  from_address: string;
+  to_address: string;
+  subject: string;
+  snippet: string;
+  date: Date;
+  labels: string[];
+  size_estimate: number;
+  history_id: string | null;
+  headers: Record<string, string>;
+}
+
+export type EmailSummaryRow = Omit<EmailRow, "size_estimate" | "history_id" | "headers">;
+
+/**
+ * One user's mailbox in PostgreSQL: the `emails` rows and the sync cursor on `gmail_accounts`.
+ * It is the sync core's `MailStore` (the PostgreSQL one) and the API's reader of stored mail.
+ * Every statement is scoped by the user it was made for, so no call can reach another's mail.
+ */
+export class EmailRepository implements MailStore {
   constructor(
     private readonly sequelize: Sequelize,
     private readonly userId: string,
   ) {}
+
+  /**
+   * A page, newest first, strictly after the keyset position `after` (date, Gmail id); `like`
+   * is an ILIKE pattern, matched against the expression of the trigram index (migration 0002)
+   * so the planner can use it.
+   */
+  page(options: { limit: number; after?: { date: string; id: string } | null; like?: string | null }) {
+    const where = ["user_id = :userId"];
+    if (options.after) where.push("(date, gmail_id) < (:afterDate::timestamptz, :afterId)");
+    if (options.like) where.push("(subject || ' ' || from_address || ' ' || snippet) ILIKE :like");
+    return this.sequelize.query<EmailSummaryRow>(
+      `SELECT gmail_id, thread_id, from_address, to_address, subject, snippet, date, labels
+       FROM emails WHERE ${where.join(" AND ")}
+       ORDER BY date DESC, gmail_id DESC LIMIT :limit`,
+      {
+        replacements: {
+          userId: this.userId,
+          afterDate: options.after?.date ?? null,
+          afterId: options.after?.id ?? null,
+          like: options.like ?? null,
+          limit: options.limit,
+        },
+        type: QueryTypes.SELECT,
+      },
+    );
+  }
+
+  async find(gmailId: string): Promise<EmailRow | null> {
+    const [row] = await this.sequelize.query<EmailRow>(
+      "SELECT * FROM emails WHERE user_id = :userId AND gmail_id = :gmailId",
+      { replacements: { userId: this.userId, gmailId }, type: QueryTypes.SELECT },
+    );
+    return row ?? null;
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.sequelize.query<{ n: string }>(
+      "SELECT count(*) AS n FROM emails WHERE user_id = :userId",
+      { replacements: { userId: this.userId }, type: QueryTypes.SELECT },
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  // ---- MailStore ----
 
   async getCursor(): Promise<string | null> {
     const [row] = await this.sequelize.query<{ history_id: string | null }>(

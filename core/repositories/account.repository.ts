@@ -1,0 +1,169 @@
+import { Op, QueryTypes, type Sequelize, type Transaction, UniqueConstraintError } from "sequelize";
+import type { GmailAccount } from "../db/models/GmailAccount";
+import type { User } from "../db/models/User";
+
+export type { GmailAccount, User };
+
+/** Who signs in, as Google names them. */
+export interface SignInIdentity {
+  sub: string;
+  email: string;
+}
+
+/** The token columns a sign-in writes: `previous` is the envelope stored before it, if any. */
+export type SealTokens = (
+  userId: string,
+  previous: string | null,
+) => { encryptedTokens: string; scope: string | null };
+
+/** The `users` and `gmail_accounts` tables. Tokens arrive and leave sealed (core/gmail/TokenCipher). */
+export class AccountRepository {
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly UserModel: typeof User,
+    private readonly GmailAccountModel: typeof GmailAccount,
+  ) {}
+
+  /**
+   * The user Google's account id names, inside `transaction` and locked. A user from before ids
+   * were kept is found by address once and tied to the id. A user tied to another id is never
+   * taken over by address: that address now belongs to another Google account (see 0005).
+   */
+  private async userFor(identity: SignInIdentity, transaction: Transaction): Promise<User | null> {
+    const bySub = await this.UserModel.findOne({
+      where: { googleSub: identity.sub },
+      transaction,
+      lock: true,
+    });
+    if (bySub) return bySub;
+    const legacy = await this.UserModel.findOne({
+      where: { googleSub: { [Op.is]: null }, email: identity.email },
+      transaction,
+      lock: true,
+    });
+    if (legacy) await legacy.update({ googleSub: identity.sub }, { transaction });
+    return legacy;
+  }
+
+  /**
+   * A sign-in, in one transaction: the user (found as `userFor` says, or created) follows an
+   * address change, and the Gmail account `mailbox` is stored connected with the tokens `seal`
+   * makes from the stored ones.
+   */
+  async signIn(identity: SignInIdentity, mailbox: string, seal: SealTokens): Promise<User> {
+    try {
+      return await this.signInOnce(identity, mailbox, seal);
+    } catch (err) {
+      // Two first sign-ins of one account at once: the loser of the unique id finds the winner's user.
+      if (!(err instanceof UniqueConstraintError)) throw err;
+      return this.signInOnce(identity, mailbox, seal);
+    }
+  }
+
+  private signInOnce(identity: SignInIdentity, mailbox: string, seal: SealTokens): Promise<User> {
+    return this.sequelize.transaction(async (transaction) => {
+      let user = await this.userFor(identity, transaction);
+      if (!user) {
+        user = await this.UserModel.create(
+          { email: identity.email, googleSub: identity.sub },
+          { transaction },
+        );
+      } else if (user.email !== identity.email) {
+        await user.update({ email: identity.email }, { transaction });
+      }
+      const existing = await this.GmailAccountModel.findOne({
+        where: { userId: user.id },
+        transaction,
+        lock: true,
+      });
+      const { encryptedTokens, scope } = seal(user.id, existing?.encryptedTokens ?? null);
+      if (existing) {
+        await existing.update(
+          { email: mailbox, encryptedTokens, scope, status: "connected" },
+          { transaction },
+        );
+      } else {
+        await this.GmailAccountModel.create(
+          { userId: user.id, email: mailbox, encryptedTokens, scope, status: "connected" },
+          { transaction },
+        );
+      }
+      return user;
+    });
+  }
+
+  /** The user a sign-in would land on (by Google's id, else a legacy user by address), without writing. */
+  async findUserForSignIn(identity: SignInIdentity): Promise<User | null> {
+    return (
+      (await this.UserModel.findOne({ where: { googleSub: identity.sub } })) ??
+      (await this.UserModel.findOne({ where: { googleSub: { [Op.is]: null }, email: identity.email } }))
+    );
+  }
+
+  findUser(userId: string): Promise<User | null> {
+    return this.UserModel.findByPk(userId);
+  }
+
+  findAccount(userId: string): Promise<GmailAccount | null> {
+    return this.GmailAccountModel.findOne({ where: { userId } });
+  }
+
+  /** Tokens the OAuth client refreshed; only while connected, so a disconnect is never undone. */
+  async storeRefreshedTokens(userId: string, encryptedTokens: string): Promise<void> {
+    await this.GmailAccountModel.update({ encryptedTokens }, { where: { userId, status: "connected" } });
+  }
+
+  /** Replaces the envelope only if it is still `expected` (compare-and-set); answers whether it did. */
+  async replaceTokensIf(userId: string, expected: string, encryptedTokens: string): Promise<boolean> {
+    const [count] = await this.GmailAccountModel.update(
+      { encryptedTokens },
+      { where: { userId, encryptedTokens: expected } },
+    );
+    return count > 0;
+  }
+
+  /** Up to `limit` accounts, by user id after `afterUserId`, whose envelope does not match `like`. */
+  accountsNotLike(like: string, afterUserId: string | undefined, limit: number): Promise<GmailAccount[]> {
+    return this.GmailAccountModel.findAll({
+      where: {
+        encryptedTokens: { [Op.notLike]: like },
+        ...(afterUserId === undefined ? {} : { userId: { [Op.gt]: afterUserId } }),
+      },
+      order: [["userId", "ASC"]],
+      limit,
+    });
+  }
+
+  /** A connected account whose grant Google no longer honours; a disconnected one stays so. */
+  async markReauthRequired(userId: string): Promise<void> {
+    await this.GmailAccountModel.update(
+      { status: "reauth_required" },
+      { where: { userId, status: "connected" } },
+    );
+  }
+
+  /** Disconnected: the tokens replaced by `emptyEnvelope`, the scope forgotten. */
+  async markDisconnected(userId: string, emptyEnvelope: string): Promise<void> {
+    await this.GmailAccountModel.update(
+      { encryptedTokens: emptyEnvelope, scope: null, status: "disconnected" },
+      { where: { userId } },
+    );
+  }
+
+  /**
+   * Deletes the user; ON DELETE CASCADE takes their account, mail, tasks, sessions and tokens.
+   * Answers the ids of the tasks it took that may still have a queue job (open, or created after
+   * `jobsSince`), read in the same transaction so a task created meanwhile is not missed.
+   */
+  deleteUser(userId: string, jobsSince: Date): Promise<string[]> {
+    return this.sequelize.transaction(async (transaction) => {
+      const tasks = await this.sequelize.query<{ id: string }>(
+        `SELECT id FROM sync_tasks
+         WHERE user_id = :userId AND (state IN ('queued', 'active') OR created_at > :jobsSince)`,
+        { replacements: { userId, jobsSince }, type: QueryTypes.SELECT, transaction },
+      );
+      await this.UserModel.destroy({ where: { id: userId }, transaction });
+      return tasks.map((t) => t.id);
+    });
+  }
+}

@@ -1,0 +1,215 @@
+import { QueryTypes, type Sequelize } from "sequelize";
+import type { SyncTask, TaskRunner } from "../db/models/SyncTask";
+import type { TaskError, TaskProgress, TaskState } from "../events";
+
+export type { SyncTask, TaskRunner };
+
+/** What a claim decides on: the row as locked, and the database's clock at that instant. */
+export interface ClaimRow {
+  state: TaskState;
+  leaseOwner: string | null;
+  leaseExpiresAt: Date | null;
+  now: Date;
+}
+
+/** The columns a holder writes when it ends its run (TaskLease.end). */
+export interface TaskEnd {
+  state: Extract<TaskState, "completed" | "failed" | "queued">;
+  result: SyncTask["result"];
+  error: TaskError | null;
+  seq: number;
+  retryAt: Date | null;
+  progress?: TaskProgress;
+  finishedAt?: Date;
+}
+
+const leaseSeconds = (leaseMs: number) => leaseMs / 1000;
+
+/**
+ * The `sync_tasks` table: every statement on it. The lease rules these statements apply, and why,
+ * are in core/tasks/TaskLease.ts; each lease method here is named after its rule there.
+ */
+export class TaskRepository {
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly SyncTaskModel: typeof SyncTask,
+  ) {}
+
+  // ---- the lease (rules: core/tasks/TaskLease.ts) ----
+
+  /**
+   * Rule **claim**: locks the row (`FOR UPDATE`, so two claimants are serialised), lets `decide`
+   * judge it on the database's clock, and when it says yes starts `owner`'s lease: active,
+   * one more attempt, `seq` moved on by `seqSpan`, any retry time and error cleared.
+   */
+  async claim<V extends { ok: boolean }>(
+    taskId: string,
+    holder: { owner: string; runner: TaskRunner },
+    leaseMs: number,
+    seqSpan: number,
+    decide: (row: ClaimRow | null) => V,
+  ): Promise<V> {
+    return this.sequelize.transaction(async (transaction) => {
+      const [row] = await this.sequelize.query<{
+        state: TaskState;
+        lease_owner: string | null;
+        lease_expires_at: Date | null;
+        now: Date;
+      }>(
+        `SELECT state, lease_owner, lease_expires_at, clock_timestamp() AS now
+         FROM sync_tasks WHERE id = :taskId FOR UPDATE`,
+        { replacements: { taskId }, type: QueryTypes.SELECT, transaction },
+      );
+      const verdict = decide(
+        row
+          ? {
+              state: row.state,
+              leaseOwner: row.lease_owner,
+              leaseExpiresAt: row.lease_expires_at,
+              now: row.now,
+            }
+          : null,
+      );
+      if (!verdict.ok) return verdict;
+      await this.sequelize.query(
+        `UPDATE sync_tasks SET state = 'active', runner = :runner, lease_owner = :owner,
+                lease_expires_at = clock_timestamp() + make_interval(secs => :leaseSeconds),
+                attempts = attempts + 1, seq = seq + :seqSpan, retry_at = NULL, error = NULL,
+                started_at = coalesce(started_at, now()), updated_at = now()
+         WHERE id = :taskId`,
+        {
+          replacements: {
+            taskId,
+            runner: holder.runner,
+            owner: holder.owner,
+            leaseSeconds: leaseSeconds(leaseMs),
+            seqSpan,
+          },
+          transaction,
+        },
+      );
+      return verdict;
+    });
+  }
+
+  /** Rule **renew**: only the holder of an active task moves its expiry on; null when it is not the holder. */
+  async renew(taskId: string, owner: string, leaseMs: number): Promise<Date | null> {
+    const rows = await this.sequelize.query<{ lease_expires_at: Date }>(
+      `UPDATE sync_tasks SET lease_expires_at = clock_timestamp() + make_interval(secs => :leaseSeconds)
+       WHERE id = :taskId AND state = 'active' AND lease_owner = :owner
+       RETURNING lease_expires_at`,
+      { replacements: { taskId, owner, leaseSeconds: leaseSeconds(leaseMs) }, type: QueryTypes.SELECT },
+    );
+    return rows[0]?.lease_expires_at ?? null;
+  }
+
+  /**
+   * Rules **end** and **release**: the holder's last write, which also lets go of the lease; it
+   * matches nothing (answers null) once `owner` no longer holds the active task.
+   */
+  async end(taskId: string, owner: string, end: TaskEnd): Promise<SyncTask | null> {
+    const [count] = await this.SyncTaskModel.update(
+      {
+        state: end.state,
+        result: end.result,
+        error: end.error,
+        seq: end.seq,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        retryAt: end.retryAt,
+        ...(end.progress
+          ? { phase: end.progress.phase, processed: end.progress.processed, total: end.progress.total }
+          : {}),
+        ...(end.finishedAt ? { finishedAt: end.finishedAt } : {}),
+      },
+      { where: { id: taskId, state: "active", leaseOwner: owner } },
+    );
+    return count ? this.findById(taskId) : null;
+  }
+
+  /** Rule **end** (only the holder writes): progress lands only while `owner` holds the active task. */
+  async saveProgress(taskId: string, owner: string, progress: TaskProgress, seq: number): Promise<void> {
+    await this.SyncTaskModel.update(
+      { phase: progress.phase, processed: progress.processed, total: progress.total, seq },
+      { where: { id: taskId, state: "active", leaseOwner: owner } },
+    );
+  }
+
+  /**
+   * The orphan rule: `queue`'s tasks (and old ones naming none) whose lease lapsed, or that sat
+   * queued for a lease time, not waiting out a retry. Each answer pushes `updated_at` on, so a
+   * task is offered once per lease time; `SKIP LOCKED` keeps concurrent sweeps apart.
+   */
+  orphans(queue: string, leaseMs: number, limit: number): Promise<Array<{ id: string; userId: string }>> {
+    return this.sequelize.query<{ id: string; userId: string }>(
+      `UPDATE sync_tasks SET updated_at = now()
+       WHERE id IN (
+         SELECT id FROM sync_tasks
+         WHERE (queue = :queue OR queue IS NULL)
+           AND ((state = 'active' AND lease_expires_at <= clock_timestamp() AND updated_at < now() - make_interval(secs => :leaseSeconds))
+             OR (state = 'queued' AND updated_at < now() - make_interval(secs => :leaseSeconds)
+                 AND (retry_at IS NULL OR retry_at <= now())))
+         ORDER BY updated_at LIMIT :limit FOR UPDATE SKIP LOCKED)
+       RETURNING id, user_id AS "userId"`,
+      {
+        replacements: { leaseSeconds: leaseSeconds(leaseMs), limit, queue },
+        type: QueryTypes.SELECT,
+      },
+    );
+  }
+
+  // ---- task rows ----
+
+  /**
+   * A new queued task, or null when the user already has one queued or active: the partial
+   * unique index decides, in one round trip.
+   */
+  async insertUnlessOpen(userId: string, runner: TaskRunner, queue: string): Promise<SyncTask | null> {
+    const created = await this.sequelize.query<Record<string, unknown>>(
+      `INSERT INTO sync_tasks (id, user_id, runner, queue) VALUES (gen_random_uuid(), :userId, :runner, :queue)
+       ON CONFLICT (user_id) WHERE state IN ('queued', 'active') DO NOTHING
+       RETURNING ${this.returningAttributes()}`,
+      { replacements: { userId, runner, queue }, type: QueryTypes.SELECT },
+    );
+    return created[0] ? this.SyncTaskModel.build(created[0], { isNewRecord: false, raw: false }) : null;
+  }
+
+  /** Columns under their attribute names, so a raw RETURNING row builds a proper model. */
+  private returningAttributes(): string {
+    return Object.entries(this.SyncTaskModel.getAttributes())
+      .map(([attr, def]) => `"${def.field ?? attr}" AS "${attr}"`)
+      .join(", ");
+  }
+
+  findOpenOf(userId: string): Promise<SyncTask | null> {
+    return this.SyncTaskModel.findOne({ where: { userId, state: ["queued", "active"] } });
+  }
+
+  findOfUser(userId: string, taskId: string): Promise<SyncTask | null> {
+    return this.SyncTaskModel.findOne({ where: { id: taskId, userId } });
+  }
+
+  findById(taskId: string): Promise<SyncTask | null> {
+    return this.SyncTaskModel.findByPk(taskId);
+  }
+
+  /** Fails a task still queued (one that could not be enqueued); a claimed one is left alone. */
+  async failQueued(taskId: string, error: TaskError): Promise<void> {
+    await this.SyncTaskModel.update(
+      { state: "failed", error, finishedAt: new Date() },
+      { where: { id: taskId, state: "queued" } },
+    );
+  }
+
+  /** Tasks by state: the open ones, and those finished in the last hour (metrics). */
+  async countByRecentState(): Promise<Record<TaskState, number>> {
+    const rows = await this.sequelize.query<{ state: TaskState; n: number }>(
+      `SELECT state, count(*)::int AS n FROM sync_tasks
+       WHERE state IN ('queued', 'active') OR finished_at > now() - interval '1 hour' GROUP BY state`,
+      { type: QueryTypes.SELECT },
+    );
+    const counts: Record<TaskState, number> = { queued: 0, active: 0, completed: 0, failed: 0 };
+    for (const row of rows) counts[row.state] = row.n;
+    return counts;
+  }
+}
