@@ -1,0 +1,138 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { createGmailSimulator } from "../gmail-sim/server";
+import { deleteRedisPrefix, provisionRedis, provisionScratchDatabase } from "../scripts/lib/devServices";
+import { ApiClient } from "../test/ApiClient";
+import { type ServiceProcess, spawnWeb, spawnWorker } from "../test/processes";
+import { GENEROUS_RATE_LIMITS } from "../test/rateLimits";
+import type { BenchContext } from "./rows/context";
+import { p1 } from "./rows/p1";
+import { p2 } from "./rows/p2";
+import { p11 } from "./rows/p11";
+import { type BenchRow, type BenchRun, machine, renderMarkdown, writeRun } from "./table";
+
+/**
+ * `npm run bench`: every goal of the benchmark table, each figure beside a baseline measured in
+ * the same run on the same machine (the ratio is what travels between machines). The real stack:
+ * two web processes, two worker processes, PostgreSQL, Redis and the Gmail simulator.
+ *
+ * `npm run bench -- --quick` runs a toy size of every row in a few minutes, so CI keeps the suite
+ * working; it judges no goal. A full run writes bench/results/latest.json and regenerates the
+ * README's benchmark section from it.
+ */
+
+const quick = process.argv.includes("--quick");
+const only = process.argv
+  .find((a) => a.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",");
+
+const ROWS: Array<[string, (ctx: BenchContext) => Promise<BenchRow[]>]> = [
+  ["P1", p1],
+  ["P2", p2],
+  ["P11", p11],
+];
+
+const README = path.resolve(import.meta.dirname, "..", "README.md");
+const START = "<!-- bench:start -->";
+const END = "<!-- bench:end -->";
+
+/** Puts the table of `run` between the README's bench markers. */
+export function updateReadme(run: BenchRun): void {
+  const text = readFileSync(README, "utf8");
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${START} … ${END} section`);
+  writeFileSync(README, `${text.slice(0, a + START.length)}\n${renderMarkdown(run)}\n${text.slice(b)}`);
+}
+
+async function main() {
+  const run = randomBytes(3).toString("hex");
+  const database = await provisionScratchDatabase(`inbox_sync_bench_${run}`, process.env.DATABASE_URL);
+  const redis = await provisionRedis(process.env.REDIS_URL);
+  if (!redis) throw new Error("the benchmark needs Redis");
+  const queuePrefix = `inbox-sync-bench-${run}`;
+  const sim = createGmailSimulator();
+  await sim.listen(0, "127.0.0.1");
+  const simControl = async (method: string, p: string, body?: unknown) => {
+    const res = await fetch(`${sim.url}${p}`, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return text ? JSON.parse(text) : null;
+  };
+  const services: ServiceProcess[] = [];
+  const base = {
+    databaseUrl: database.url,
+    redisUrl: redis.url,
+    queuePrefix,
+    simUrl: sim.url,
+    env: {
+      ...GENEROUS_RATE_LIMITS,
+      WORKER_CONCURRENCY: "10",
+      // The stack's own speed: the simulator enforces no quota here, so neither do we.
+      GMAIL_USER_UNITS_PER_SECOND: "0",
+      GMAIL_PROJECT_UNITS_PER_SECOND: "0",
+    },
+  };
+  const rows: BenchRow[] = [];
+  try {
+    const webA = await spawnWeb(base);
+    const webB = await spawnWeb(base);
+    services.push(webA, webB, await spawnWorker(base), await spawnWorker(base));
+    let counter = 0;
+    const ctx: BenchContext = {
+      quick,
+      webA: webA.url,
+      webB: webB.url,
+      redisUrl: redis.url,
+      queuePrefix,
+      databaseUrl: database.url,
+      sim: simControl,
+      log: (line) => process.stderr.write(`bench: ${line}\n`),
+      async users(prefix, count, messages, url) {
+        const made: ApiClient[] = [];
+        // Sign-ins in small waves: the OAuth round trips are not what is measured.
+        for (let i = 0; i < count; i += 20) {
+          const wave = Array.from({ length: Math.min(20, count - i) }, async () => {
+            const email = `${prefix}-${counter++}@example.com`;
+            await simControl("POST", "/sim/accounts", { email, count: messages });
+            const client = new ApiClient(url);
+            await client.signIn(email);
+            return client;
+          });
+          made.push(...(await Promise.all(wave)));
+        }
+        return made;
+      },
+    };
+    for (const [id, row] of ROWS) {
+      if (only && !only.includes(id)) continue;
+      ctx.log(`${id}…`);
+      rows.push(...(await row(ctx)));
+    }
+  } finally {
+    await Promise.allSettled(services.map((s) => s.stop()));
+    await sim.close();
+    await deleteRedisPrefix(redis.url, queuePrefix).catch(() => {});
+    await redis.stop();
+    await database.drop();
+  }
+
+  const result: BenchRun = { at: new Date().toISOString(), quick, machine: machine(), rows };
+  process.stdout.write(`${renderMarkdown(result)}\n`);
+  const file = writeRun(result);
+  process.stderr.write(`bench: written to ${path.relative(process.cwd(), file)}\n`);
+  if (!quick && !only) {
+    updateReadme(result);
+    process.stderr.write("bench: README.md's benchmark section regenerated\n");
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});

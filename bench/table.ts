@@ -1,0 +1,82 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import path from "node:path";
+
+/**
+ * One benchmark row: our figure beside a baseline measured in the same run, on the same machine,
+ * so the ratio says how close to the possible we are whatever the machine. Lower is better for
+ * latencies and memory (`lowerIsBetter`), higher for rates.
+ */
+export interface BenchRow {
+  /** The goal's id in the issue tracker's table (P1, P2…); several rows may share one. */
+  id: string;
+  what: string;
+  figure: number;
+  /** What the floor measured, in the same unit; null where the goal is absolute. */
+  baseline: number | null;
+  baselineWhat: string;
+  unit: "ms" | "s" | "MB" | "messages/s" | "calls" | "%";
+  /** The goal in words, e.g. "p99 ≤ 3× baseline". */
+  goal: string;
+  /** Whether the goal is met; null when this run cannot tell (a quick run's toy size). */
+  met: boolean | null;
+  note?: string;
+}
+
+export interface BenchRun {
+  at: string;
+  quick: boolean;
+  machine: { cpus: number; cpu: string; memoryGiB: number; node: string; platform: string };
+  rows: BenchRow[];
+}
+
+export function machine(): BenchRun["machine"] {
+  const list = cpus();
+  return {
+    cpus: list.length,
+    cpu: list[0]?.model.trim() ?? "unknown",
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+export const ratioOf = (row: Pick<BenchRow, "figure" | "baseline">): number | null =>
+  row.baseline && row.baseline > 0 ? row.figure / row.baseline : null;
+
+const fmt = (n: number, unit: BenchRow["unit"]): string => {
+  if (!Number.isFinite(n)) return "—";
+  const digits = unit === "ms" && n < 10 ? 2 : unit === "ms" || unit === "MB" || unit === "s" ? 1 : 0;
+  return `${n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })} ${unit}`;
+};
+
+const verdict = (met: boolean | null) => (met === null ? "n/a" : met ? "met" : "NOT met");
+
+/** The table as Markdown: what `npm run bench` prints and the README shows. */
+export function renderMarkdown(run: BenchRun): string {
+  const head = ["| row | what | ours | baseline | ratio | goal | |", "|---|---|---|---|---|---|---|"];
+  const lines = run.rows.map((r) => {
+    const ratio = ratioOf(r);
+    const base = r.baseline === null ? "—" : `${fmt(r.baseline, r.unit)} (${r.baselineWhat})`;
+    return `| ${r.id} | ${r.what}${r.note ? ` (${r.note})` : ""} | ${fmt(r.figure, r.unit)} | ${base} | ${
+      ratio === null ? "—" : `${ratio.toFixed(2)}×`
+    } | ${r.goal} | ${verdict(r.met)} |`;
+  });
+  const m = run.machine;
+  return [
+    `Run ${run.at}${run.quick ? " (quick: toy sizes, goals not judged)" : ""} on ${m.cpus} × ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}.`,
+    "",
+    ...head,
+    ...lines,
+  ].join("\n");
+}
+
+export const RESULTS_DIR = path.resolve(import.meta.dirname, "results");
+
+/** Writes `bench/results/latest.json` (and `latest-quick.json` for a quick run). */
+export function writeRun(run: BenchRun): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, run.quick ? "latest-quick.json" : "latest.json");
+  writeFileSync(file, `${JSON.stringify(run, null, 2)}\n`);
+  return file;
+}
