@@ -9,6 +9,7 @@ import { GENEROUS_RATE_LIMITS } from "../test/rateLimits";
 import type { BenchContext } from "./rows/context";
 import { p1 } from "./rows/p1";
 import { p2 } from "./rows/p2";
+import { p10 } from "./rows/p10";
 import { p11 } from "./rows/p11";
 import { type BenchRow, type BenchRun, machine, renderMarkdown, writeRun } from "./table";
 
@@ -31,6 +32,7 @@ const only = process.argv
 const ROWS: Array<[string, (ctx: BenchContext) => Promise<BenchRow[]>]> = [
   ["P1", p1],
   ["P2", p2],
+  ["P10", p10],
   ["P11", p11],
 ];
 
@@ -87,6 +89,7 @@ async function main() {
     const ctx: BenchContext = {
       quick,
       webA: webA.url,
+      webAPid: webA.child.pid!,
       webB: webB.url,
       redisUrl: redis.url,
       queuePrefix,

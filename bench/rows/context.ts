@@ -4,6 +4,8 @@ import type { ApiClient } from "../../test/ApiClient";
 export interface BenchContext {
   quick: boolean;
   webA: string;
+  /** Web node A's process id, for its memory. */
+  webAPid: number;
   webB: string;
   redisUrl: string;
   queuePrefix: string;
