@@ -14,14 +14,15 @@ import {
   streamSlot,
 } from "./middleware/rateLimit";
 import { securityHeaders } from "./middleware/securityHeaders";
-import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
+import { accountRoutes } from "./routes/api/account";
+import { emailRoutes } from "./routes/api/emails";
+import { meRoutes } from "./routes/api/me";
+import { syncRoutes } from "./routes/api/sync";
+import { tokenRoutes } from "./routes/api/tokens";
 import { authRoutes } from "./routes/auth";
-import { emailRoutes } from "./routes/emails";
+import { docsRoutes } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
-import { meRoutes } from "./routes/me";
-import { syncRoutes } from "./routes/sync";
-import { tokenRoutes } from "./routes/tokens";
 import type { WebContext } from "./WebContext";
 
 /** Where `npm run build` puts the browser app, seen from the sources or from the bundle in dist/. */
@@ -48,6 +49,8 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   const limits = rateLimitsFor(ctx);
   app.get(["/auth/google", "/auth/google/callback"], limitByIp(limits.signIn));
   app.use(authRoutes(ctx));
+  // Public, before the API's authentication: the document and its reference page.
+  app.use(docsRoutes());
 
   const api = express.Router();
   api.use(express.json({ limit: "64kb" }));

@@ -3,6 +3,7 @@ import { QueryTypes } from "sequelize";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TokenCipher } from "../../core/gmail/TokenCipher";
 import type { ApiClient } from "../../test/ApiClient";
+import { checkedStack } from "../../test/declaredResponses";
 import { connectSocket, disconnection, type TaskSocket } from "../../test/socketClient";
 import { type Stack, startStack, waitForTask } from "../../test/stack";
 
@@ -17,13 +18,15 @@ describe("leaving and sessions", () => {
   const sockets: TaskSocket[] = [];
 
   beforeAll(async () => {
-    stack = await startStack({
-      webs: 2,
-      workers: 1,
-      // One sync at a time: a second user's sync waits in the queue behind the first. Sockets are
-      // rechecked every 4 s, so a socket closed within 1.5 s was closed by the action itself.
-      env: { SOCKET_RECHECK_SECONDS: "4", WORKER_CONCURRENCY: "1" },
-    });
+    stack = checkedStack(
+      await startStack({
+        webs: 2,
+        workers: 1,
+        // One sync at a time: a second user's sync waits in the queue behind the first. Sockets are
+        // rechecked every 4 s, so a socket closed within 1.5 s was closed by the action itself.
+        env: { SOCKET_RECHECK_SECONDS: "4", WORKER_CONCURRENCY: "1" },
+      }),
+    );
   });
   afterEach(async () => {
     for (const s of sockets.splice(0)) s.close();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "../../test/ApiClient";
+import { checkedStack, checkResponses } from "../../test/declaredResponses";
 import { type Stack, startStack, waitForTask } from "../../test/stack";
 
 /** The read API and the edges of every route: bad input answers 4xx JSON, never a 500. */
@@ -9,7 +10,7 @@ describe("HTTP API", () => {
   let simMessages: Array<{ id: string; labelIds: string[] }>;
 
   beforeAll(async () => {
-    stack = await startStack();
+    stack = checkedStack(await startStack());
     await stack.simControl("POST", "/sim/accounts", { email: "reader@example.com", count: 130 });
     user = await stack.signIn("reader@example.com");
     const { body } = await user.json("POST", "/api/emails/sync");
@@ -155,7 +156,7 @@ describe("HTTP API", () => {
 
   it("refuses a sign-in that did not grant Gmail access, in words", async () => {
     await stack.simControl("POST", "/sim/accounts", { email: "noscope@example.com", count: 1 });
-    const client = new ApiClient(stack.web.url);
+    const client = checkResponses(new ApiClient(stack.web.url));
     const start = await client.raw("GET", "/auth/google?login_hint=noscope%40example.com");
     // The person unticks Gmail on the consent screen: Google grants only the other scopes.
     const consentUrl = new URL(start.headers.get("location")!);

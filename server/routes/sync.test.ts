@@ -1,18 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "../../test/ApiClient";
+import { checkedStack, checkResponses } from "../../test/declaredResponses";
 import { type Stack, startStack, waitForTask } from "../../test/stack";
 import { startWebServer } from "../WebServer";
 
 describe("sync pipeline through the queue", () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack();
+    stack = checkedStack(await startStack());
   });
   afterAll(() => stack?.close());
 
   it("signs in through the OAuth code flow; without a session the API answers 401", async () => {
     await stack.simControl("POST", "/sim/accounts", { email: "oauth@example.com", count: 3 });
-    const anonymous = new ApiClient(stack.web.url);
+    const anonymous = checkResponses(new ApiClient(stack.web.url));
     const denied = await anonymous.json("GET", "/api/me");
     expect(denied.status).toBe(401);
     expect(denied.body.error.code).toBe("unauthorized");

@@ -3,6 +3,7 @@ import { QueryTypes } from "sequelize";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TOKEN_CAP } from "../../core/services/SessionService";
 import type { ApiClient } from "../../test/ApiClient";
+import { checkedStack } from "../../test/declaredResponses";
 import { connectSocket, disconnection, refusal, type TaskSocket } from "../../test/socketClient";
 import { type Stack, startStack } from "../../test/stack";
 
@@ -16,7 +17,7 @@ describe("API tokens", () => {
 
   beforeAll(async () => {
     // Sockets are rechecked every 4 s: one closed within 1 s was closed by the revocation itself.
-    stack = await startStack({ webs: 2, env: { SOCKET_RECHECK_SECONDS: "4" } });
+    stack = checkedStack(await startStack({ webs: 2, env: { SOCKET_RECHECK_SECONDS: "4" } }));
   });
   afterEach(() => {
     for (const s of sockets.splice(0)) s.close();

@@ -1,12 +1,15 @@
-import { type Request, type Response, Router } from "express";
-import { NotFoundError } from "../../core/errors";
-import { userIdOf } from "../middleware/authenticate";
-import type { WebContext } from "../WebContext";
+import { Router } from "express";
+import type { Me } from "../../../../core/contract";
+import { NotFoundError } from "../../../../core/errors";
+import { userIdOf } from "../../../middleware/authenticate";
+import { validate } from "../../../middleware/validate";
+import type { WebContext } from "../../../WebContext";
+import { getMe } from "./schema";
 
 export function meRoutes(ctx: WebContext): Router {
   const router = Router();
 
-  router.get("/me", async (req: Request, res: Response) => {
+  router.get("/me", validate(getMe), async (req, res) => {
     const userId = userIdOf(req);
     const [user, account, emailCount] = await Promise.all([
       ctx.accounts.findUser(userId),
@@ -14,13 +17,14 @@ export function meRoutes(ctx: WebContext): Router {
       ctx.emails.count(userId),
     ]);
     if (!user) throw new NotFoundError("user");
-    res.json({
+    const me: Me = {
       email: user.email,
       lastSyncAt: account?.lastSyncAt?.toISOString() ?? null,
       emailCount,
       gmailStatus: account?.status ?? "reauth_required",
       csrfToken: req.principal?.csrfToken ?? null,
-    });
+    };
+    res.json(me);
   });
 
   return router;

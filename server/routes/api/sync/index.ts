@@ -1,22 +1,24 @@
 import { randomUUID } from "node:crypto";
-import { type Request, type Response, Router } from "express";
-import { NotFoundError } from "../../core/errors";
-import { rooms, type TaskSnapshot } from "../../core/events";
-import { userIdOf } from "../middleware/authenticate";
-import type { WebContext } from "../WebContext";
+import { Router } from "express";
+import { rooms, type TaskSnapshot } from "../../../../core/contract";
+import { NotFoundError } from "../../../../core/errors";
+import { userIdOf } from "../../../middleware/authenticate";
+import { inputOf, validate } from "../../../middleware/validate";
+import type { WebContext } from "../../../WebContext";
+import { startSync, streamSync, syncStatus } from "./schema";
 
 const statusUrl = (taskId: string) => `/api/emails/sync/status/${taskId}`;
 
 export function syncRoutes(ctx: WebContext): Router {
   const router = Router();
 
-  router.post("/emails/sync", async (req: Request, res: Response) => {
+  router.post("/emails/sync", validate(startSync), async (req, res) => {
     const { task, joined } = await ctx.dispatcher.request(userIdOf(req));
     res.status(202).json({ taskId: task.id, state: task.state, statusUrl: statusUrl(task.id), joined });
   });
 
-  router.get("/emails/sync/status/:taskId", async (req: Request, res: Response) => {
-    const task = await ctx.tasks.findForUser(userIdOf(req), String(req.params.taskId));
+  router.get("/emails/sync/status/:taskId", validate(syncStatus), async (req, res) => {
+    const task = await ctx.tasks.findForUser(userIdOf(req), inputOf(req, syncStatus).params.taskId);
     if (!task) throw new NotFoundError("task");
     res.set("Cache-Control", "no-store").json(await ctx.status.snapshot(task));
   });
@@ -26,14 +28,14 @@ export function syncRoutes(ctx: WebContext): Router {
    * under the task's lease, and every snapshot is one NDJSON line. While another runner holds the
    * user's task the stream follows it, and takes it over should that runner's lease lapse.
    */
-  router.post("/emails/sync/stream", async (req: Request, res: Response) => {
+  router.post("/emails/sync/stream", validate(streamSync), async (req, res) => {
     const userId = userIdOf(req);
     // `?taskId=` takes over that task (a client whose worker died) and never starts another.
-    const wanted = req.query.taskId;
+    const wanted = inputOf(req, streamSync).query.taskId;
     const task =
       wanted === undefined
         ? (await ctx.tasks.createOrJoin(userId, "stream")).task
-        : await ctx.tasks.findForUser(userId, String(wanted));
+        : await ctx.tasks.findForUser(userId, wanted);
     if (!task) throw new NotFoundError("task");
     res.status(200).set({
       "Content-Type": "application/x-ndjson; charset=utf-8",

@@ -1,0 +1,148 @@
+import { z } from "zod";
+import type { SubscribeAck, SyncMode, SyncPhase, TaskSnapshot, TaskState, WaitReason } from "./events";
+
+/**
+ * The outside contract: every shape the server sends and the browser app and the CLI read.
+ * Each is a zod schema (the routes declare their answers with them, and the OpenAPI document at
+ * /api/openapi.json is generated from them) and a type of the same name. Clients import the
+ * types only (`import type`), so nothing of zod or the server reaches the browser bundle.
+ * The task snapshot and the socket events are written as types in ./events.ts and re-exported
+ * here; their schemas below are checked against them by the compiler.
+ */
+export * from "./events";
+
+const TASK_STATES = ["queued", "active", "completed", "failed"] as const satisfies readonly TaskState[];
+const PHASES = ["listing", "fetching", "storing", "done"] as const satisfies readonly SyncPhase[];
+const MODES = ["full", "incremental"] as const satisfies readonly SyncMode[];
+const WAIT_REASONS = ["worker", "no_workers", "retry", "quota"] as const satisfies readonly WaitReason[];
+
+/** Every 4xx/5xx answer: a snake_case code and a sentence; some errors add fields (`fallback`). */
+export const ApiErrorSchema = z
+  .looseObject({
+    error: z.strictObject({
+      code: z.string().meta({ example: "invalid_limit" }),
+      message: z.string(),
+    }),
+    fallback: z
+      .string()
+      .optional()
+      .meta({ description: "503 queue_unavailable/no_workers: the streaming endpoint to use instead." }),
+  })
+  .meta({ id: "ApiError" });
+export type ApiError = z.infer<typeof ApiErrorSchema>;
+
+export const TaskSnapshotSchema = z
+  .strictObject({
+    taskId: z.string(),
+    state: z.enum(TASK_STATES),
+    progress: z.strictObject({
+      phase: z.enum(PHASES),
+      processed: z.int().min(0),
+      total: z.int().min(0),
+      percent: z.number().min(0).max(100),
+    }),
+    result: z
+      .object({ added: z.int(), updated: z.int(), deleted: z.int(), mode: z.enum(MODES) })
+      .optional()
+      .meta({ description: "Only when state is completed." }),
+    error: z
+      .object({ code: z.string(), message: z.string() })
+      .optional()
+      .meta({ description: "Only when state is failed." }),
+    createdAt: z.string(),
+    startedAt: z.string().optional(),
+    finishedAt: z.string().optional(),
+    at: z.number().meta({ description: "When this snapshot was made, ms since the epoch." }),
+    waiting: z
+      .enum(WAIT_REASONS)
+      .optional()
+      .meta({ description: "Why an unfinished task is not moving; absent while it moves." }),
+    retryAt: z.number().optional().meta({ description: "When the wait should end, ms since the epoch." }),
+    seq: z.int().meta({ description: "Grows with every snapshot of one task: keep the highest seen." }),
+  })
+  .meta({ id: "TaskSnapshot" }) satisfies z.ZodType<TaskSnapshot>;
+
+export const EmailSummarySchema = z
+  .strictObject({
+    id: z.string(),
+    threadId: z.string(),
+    from: z.string(),
+    to: z.string(),
+    subject: z.string(),
+    snippet: z.string(),
+    date: z.string().meta({ description: "ISO 8601" }),
+    labels: z.array(z.string()),
+  })
+  .meta({ id: "EmailSummary" });
+export type EmailSummary = z.infer<typeof EmailSummarySchema>;
+
+export const EmailDetailSchema = EmailSummarySchema.extend({
+  sizeEstimate: z.number(),
+  historyId: z.string().nullable(),
+  headers: z.record(z.string(), z.string()),
+}).meta({ id: "EmailDetail" });
+export type EmailDetail = z.infer<typeof EmailDetailSchema>;
+
+export const EmailPageSchema = z
+  .strictObject({
+    emails: z.array(EmailSummarySchema),
+    nextCursor: z
+      .string()
+      .nullable()
+      .meta({ description: "Pass as `cursor` for the next page; null at the end." }),
+  })
+  .meta({ id: "EmailPage" });
+export type EmailPage = z.infer<typeof EmailPageSchema>;
+
+export const MeSchema = z
+  .strictObject({
+    email: z.string(),
+    lastSyncAt: z.string().nullable(),
+    emailCount: z.int().min(0),
+    gmailStatus: z.enum(["connected", "reauth_required", "disconnected"]),
+    csrfToken: z.string().nullable().meta({
+      description: "Send as X-CSRF-Token on writes made with the session cookie; null for API tokens.",
+    }),
+  })
+  .meta({ id: "Me" });
+export type Me = z.infer<typeof MeSchema>;
+
+/** 202 of `POST /api/emails/sync`. */
+export const SyncAcceptedSchema = z
+  .strictObject({
+    taskId: z.string(),
+    state: z.enum(TASK_STATES),
+    statusUrl: z.string(),
+    joined: z
+      .boolean()
+      .meta({ description: "True when the user's sync was already open and this joined it." }),
+  })
+  .meta({ id: "SyncAccepted" });
+export type SyncAccepted = z.infer<typeof SyncAcceptedSchema>;
+
+export const TokenInfoSchema = z
+  .strictObject({
+    id: z.string(),
+    name: z.string(),
+    createdAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+    expiresAt: z.string().nullable(),
+  })
+  .meta({ id: "TokenInfo" });
+export type TokenInfo = z.infer<typeof TokenInfoSchema>;
+
+export const TokenListSchema = z.strictObject({ tokens: z.array(TokenInfoSchema) }).meta({ id: "TokenList" });
+export type TokenList = z.infer<typeof TokenListSchema>;
+
+export const CreatedTokenSchema = TokenInfoSchema.extend({
+  token: z
+    .string()
+    .meta({ description: "The secret, shown this once: send as `Authorization: Bearer <token>`." }),
+}).meta({ id: "CreatedToken" });
+export type CreatedToken = z.infer<typeof CreatedTokenSchema>;
+
+/** The answer to a socket's `task:subscribe`. */
+export const SubscribeAckSchema = z.union([
+  z.strictObject({ ok: z.literal(true), snapshot: TaskSnapshotSchema }),
+  z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: z.string() }) }),
+]) satisfies z.ZodType<SubscribeAck>;

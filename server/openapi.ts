@@ -1,0 +1,142 @@
+import {
+  createDocument,
+  type ZodOpenApiOperationObject,
+  type ZodOpenApiPathsObject,
+  type ZodOpenApiResponseObject,
+} from "zod-openapi";
+import { ApiErrorSchema } from "../core/contract";
+import * as account from "./routes/api/account/schema";
+import * as emails from "./routes/api/emails/schema";
+import * as me from "./routes/api/me/schema";
+import type { DeclaredResponse, RouteSchema } from "./routes/api/route";
+import * as sync from "./routes/api/sync/schema";
+import * as tokens from "./routes/api/tokens/schema";
+import * as auth from "./routes/auth/schema";
+import * as docs from "./routes/docs/schema";
+import * as ops from "./routes/ops/schema";
+
+const isRoute = (value: unknown): value is RouteSchema =>
+  typeof value === "object" && value !== null && "method" in value && "path" in value && "responses" in value;
+
+/** Every route of the web process, as the schema.ts files declare them. */
+export const ROUTES: RouteSchema[] = [auth, me, emails, sync, tokens, account, ops, docs].flatMap((module) =>
+  Object.values(module).filter(isRoute),
+);
+
+/** Express's `/api/emails/:id` in OpenAPI's form, `/api/emails/{id}`. */
+export const openApiPath = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+
+function response(declared: DeclaredResponse): ZodOpenApiResponseObject {
+  const headers = declared.headers
+    ? Object.fromEntries(
+        Object.entries(declared.headers).map(([name, description]) => [
+          name,
+          { description, schema: { type: "string" as const } },
+        ]),
+      )
+    : undefined;
+  const content = declared.schema
+    ? { "application/json": { schema: declared.schema } }
+    : declared.mediaType
+      ? { [declared.mediaType]: { schema: declared.itemSchema ?? { type: "string" as const } } }
+      : undefined;
+  return { description: declared.description, ...(headers && { headers }), ...(content && { content }) };
+}
+
+/**
+ * What the shared middleware may answer before any route runs: authentication (401), the CSRF
+ * check on a session's writes (403) and the JSON body parser (400, 413). A route's own
+ * declaration of a status wins.
+ */
+export function sharedResponses(route: RouteSchema): Record<number, DeclaredResponse> {
+  const answers: Record<number, DeclaredResponse> = {};
+  const write = route.method !== "get";
+  if (route.path.startsWith("/api/") && write) {
+    answers[400] = {
+      description: "invalid_json or bad_request: the body could not be parsed",
+      schema: ApiErrorSchema,
+    };
+    answers[413] = { description: "payload_too_large: bodies are capped at 64 kB", schema: ApiErrorSchema };
+  }
+  if (route.auth === "none") return answers;
+  answers[401] = {
+    description: "unauthorized: no session cookie or API token, or an ended one",
+    schema: ApiErrorSchema,
+  };
+  if (write) {
+    answers[403] = {
+      description: "csrf_failed: a session's write without its X-CSRF-Token",
+      schema: ApiErrorSchema,
+    };
+  }
+  return answers;
+}
+
+function operation(route: RouteSchema): ZodOpenApiOperationObject {
+  const declared = { ...sharedResponses(route), ...route.responses };
+  return {
+    operationId: `${route.method}${openApiPath(route.path).replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string = "") => c.toUpperCase())}`,
+    summary: route.summary,
+    ...(route.description && { description: route.description }),
+    tags: [route.tag],
+    security:
+      route.auth === "none"
+        ? []
+        : route.auth === "session"
+          ? [{ session: [] }]
+          : [{ session: [] }, { bearer: [] }],
+    ...((route.params || route.query) && {
+      requestParams: {
+        ...(route.params && { path: route.params }),
+        ...(route.query && { query: route.query }),
+      },
+    }),
+    ...(route.body && { requestBody: { content: { "application/json": { schema: route.body } } } }),
+    responses: Object.fromEntries(Object.entries(declared).map(([status, r]) => [status, response(r)])),
+  };
+}
+
+let cached: ReturnType<typeof createDocument> | undefined;
+
+/** The OpenAPI 3.1 document, generated once from ROUTES (served at /api/openapi.json). */
+export function openApiDocument(): ReturnType<typeof createDocument> {
+  if (cached) return cached;
+  const paths: ZodOpenApiPathsObject = {};
+  for (const route of ROUTES) {
+    const path = openApiPath(route.path);
+    paths[path] = { ...paths[path], [route.method]: operation(route) };
+  }
+  cached = createDocument({
+    openapi: "3.1.0",
+    info: {
+      title: "inbox-sync",
+      version: "1",
+      description:
+        "Pulls a Gmail mailbox into PostgreSQL in the background, with live progress. Every error is " +
+        '`{"error":{"code":"snake_case","message":"…"}}`. Live progress also comes over Socket.IO ' +
+        "(`task:subscribe`, `sync:progress`; see the README).",
+    },
+    components: {
+      securitySchemes: {
+        session: {
+          type: "apiKey",
+          in: "cookie",
+          name: "isid",
+          description:
+            "The browser session (`__Host-isid` over https). Writes also need X-CSRF-Token from GET /api/me.",
+        },
+        bearer: { type: "http", scheme: "bearer", description: "An API token from POST /api/tokens." },
+      },
+    },
+    tags: [
+      { name: "sign-in" },
+      { name: "account" },
+      { name: "emails" },
+      { name: "sync" },
+      { name: "tokens" },
+      { name: "operations" },
+    ],
+    paths,
+  });
+  return cached;
+}
