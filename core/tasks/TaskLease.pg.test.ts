@@ -92,9 +92,12 @@ describe("TaskLease on PostgreSQL", () => {
     const waiting = await newTask();
     const live = await newTask();
     await lease.claim(live.id, holder("alive"));
-    const foreignUser = await models.User.create({ email: `foreign-${randomBytes(4).toString("hex")}@example.com` });
-    const foreign = (await new TaskService(repos.tasks, `${queue}-other`).createOrJoin(foreignUser.id, "queue"))
-      .task;
+    const foreignUser = await models.User.create({
+      email: `foreign-${randomBytes(4).toString("hex")}@example.com`,
+    });
+    const foreign = (
+      await new TaskService(repos.tasks, `${queue}-other`).createOrJoin(foreignUser.id, "queue")
+    ).task;
 
     await new Promise((r) => setTimeout(r, LEASE_MS + 100));
     await lease.renew(live.id, "alive");
