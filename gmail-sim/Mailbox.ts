@@ -3,7 +3,9 @@
  * the history-id counter. Message content is not stored; it is generated from the seed on demand.
  */
 import { isSystemLabel, type LabelDefinition, LabelSetInterner, SYSTEM_LABELS, userLabel } from "./labels";
+import { bodies, headerValue, parseMime } from "./mime";
 import {
+  type Address,
   type Category,
   categoryOf,
   createSeedContext,
@@ -11,11 +13,13 @@ import {
   generateContent,
   idSuffix,
   type MessageContent,
+  mimeFeatures,
   SEEDED_USER_LABELS,
   type SeedContext,
   seededInternalDate,
   seededIsReply,
   seededLabels,
+  summarize,
 } from "./seed";
 
 export interface MessageRecord {
@@ -30,6 +34,8 @@ export interface MessageRecord {
   labels: readonly string[];
   historyId: number;
   readonly internalDate: number;
+  /** A message added as raw RFC 822 (control API): its bytes, instead of seeded content. */
+  readonly raw?: Buffer;
 }
 
 export type HistoryType = "messageAdded" | "messageDeleted" | "labelAdded" | "labelRemoved";
@@ -109,9 +115,10 @@ export class Mailbox {
   constructor(email: string, count: number, options: MailboxOptions) {
     this.email = email;
     this.now = options.now ?? Date.now;
-    this.seedContext = createSeedContext(options.seed, email, options.baseTime ?? DEFAULT_BASE_TIME);
+    this.seedContext = createSeedContext(options.seed, email, options.baseTime ?? DEFAULT_BASE_TIME, count);
     for (const label of SYSTEM_LABELS) this.labelDefs.set(label.id, label);
-    for (const label of SEEDED_USER_LABELS) this.labelDefs.set(label.id, userLabel(label.id, label.name));
+    for (const label of SEEDED_USER_LABELS)
+      this.labelDefs.set(label.id, userLabel(label.id, label.name, label.color));
     const base = options.historyBase ?? DEFAULT_HISTORY_BASE;
     this.floor = base;
     this.counter = base;
@@ -184,7 +191,26 @@ export class Mailbox {
   }
 
   content(record: MessageRecord): MessageContent {
+    if (record.raw) return contentOfRaw(record.raw);
     return generateContent(this.seedContext, {
+      index: record.contentIndex,
+      rootIndex: record.rootIndex,
+      internalDate: record.internalDate,
+    });
+  }
+
+  /** The body variants of a seeded message (see mimeFeatures); none for one added as raw RFC 822. */
+  features(record: MessageRecord): readonly string[] {
+    return record.raw ? [] : mimeFeatures(this.seedContext, record.contentIndex);
+  }
+
+  /** What search looks at: subject, sender and snippet. */
+  summary(record: MessageRecord): { subject: string; from: Address; snippet: string } {
+    if (record.raw) {
+      const { subject, from, snippet } = contentOfRaw(record.raw);
+      return { subject, from, snippet };
+    }
+    return summarize(this.seedContext, {
       index: record.contentIndex,
       rootIndex: record.rootIndex,
       internalDate: record.internalDate,
@@ -381,6 +407,31 @@ export class Mailbox {
     return added.reverse();
   }
 
+  /** One message arrives with the given RFC 822 bytes (default labels UNREAD, INBOX, CATEGORY_PERSONAL). */
+  addRawMessage(raw: Buffer, labelIds?: readonly string[]): MessageRecord {
+    const newest = this.records[this.records.length - 1];
+    let internalDate = Math.floor(this.now() / 1000) * 1000;
+    if (newest && internalDate <= newest.internalDate) internalDate = newest.internalDate + 1000;
+    const seq = this.nextSeq++;
+    const id = this.makeId(internalDate, seq);
+    if (labelIds) for (const label of labelIds) this.ensureLabel(label);
+    const labels = labelIds ? [...new Set(labelIds)] : ["UNREAD", "INBOX", "CATEGORY_PERSONAL"];
+    const record: MessageRecord = {
+      id,
+      threadId: id,
+      seq,
+      contentIndex: this.nextContentIndex++,
+      rootIndex: -1,
+      labels: this.interner.intern(labels),
+      historyId: 0,
+      internalDate,
+      raw,
+    };
+    this.insert(record);
+    this.record("messageAdded", record);
+    return record;
+  }
+
   deleteMessage(id: string): MessageRecord | undefined {
     const record = this.byId.get(id);
     if (!record) return undefined;
@@ -420,4 +471,30 @@ export class Mailbox {
     this.floor = this.counter;
     this.version++;
   }
+}
+
+/** Content of a message added as raw RFC 822, read the way Gmail reads it. */
+function contentOfRaw(raw: Buffer): MessageContent {
+  const root = parseMime(raw);
+  const { text, html } = bodies(root);
+  const subject = headerValue(root.headers, "Subject") ?? "";
+  const fromValue = headerValue(root.headers, "From") ?? "";
+  const angle = /^\s*"?([^"<]*?)"?\s*<([^>]+)>/.exec(fromValue);
+  const from: Address = angle
+    ? { name: angle[1]!.trim(), address: angle[2]!.trim().toLowerCase() }
+    : { name: "", address: fromValue.trim().toLowerCase() };
+  const plain = text || html.replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, "").replace(/<[^>]+>/g, " ");
+  const snippet = plain.replace(/\s+/g, " ").trim().slice(0, 160).trimEnd();
+  return {
+    headers: root.headers,
+    subject,
+    from,
+    snippet,
+    text,
+    html,
+    boundary: root.kind === "multipart" ? root.boundary : "",
+    raw: raw.toString("latin1"),
+    root,
+    features: [],
+  };
 }

@@ -14,7 +14,11 @@
  *   POST   /sim/accounts/:email/revoke                every grant of the account is revoked
  *   PUT    /sim/faults, GET /sim/faults, DELETE /sim/faults
  *   PUT    /sim/quota,  GET /sim/quota,  DELETE /sim/quota
- *   GET    /sim/stats, DELETE /sim/stats
+ *   GET    /sim/stats, DELETE /sim/stats                 (with the pushes sent)
+ *   PUT    /sim/push {endpoint, audience, …}, GET, DELETE   where mail-change pushes go
+ *   GET|PUT /sim/accounts/:email/watch {expiration | expiresInMs}   the live watch; move its end
+ *   POST   /sim/accounts/:email/push {count}          send notifications now
+ *   PUT    /sim/clock {offsetMs | now}, GET, DELETE   Gmail's clock (q ages, arrivals, watches)
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { controlError } from "./errors";
@@ -22,6 +26,8 @@ import { parseFaultSettings } from "./faults";
 import { messageSummary } from "./gmailApi";
 import { isSub } from "./identity";
 import type { Mailbox } from "./Mailbox";
+import { attachmentsOf } from "./mime";
+import { parsePushSettings, type Watch } from "./push";
 import { parseQuotaSettings } from "./quota";
 import { BodyError, readJsonObject, sendJson } from "./respond";
 import { isEmail, MAX_MESSAGES_PER_ACCOUNT, type SimulatorState } from "./state";
@@ -62,6 +68,33 @@ function labelList(value: unknown, name: string): string[] {
     throw badRequest(`${name} must be an array of label ids.`);
   }
   return value.map((v: string) => v.trim());
+}
+
+function watchBody(watch: Watch) {
+  return {
+    topicName: watch.topicName,
+    labelIds: watch.labelIds,
+    labelFilterBehavior: watch.labelFilterBehavior,
+    historyId: String(watch.historyId),
+    expiration: String(watch.expiration),
+  };
+}
+
+function mapValues<T, U>(record: Record<string, T>, f: (value: T) => U): Record<string, U> {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, f(v)]));
+}
+
+/** A raw RFC 822 message as Gmail's messages.insert takes it: base64url (or base64) of the bytes. */
+function rawMessage(value: unknown): Buffer {
+  if (typeof value !== "string" || !/^[A-Za-z0-9+/_=\r\n-]+$/.test(value)) {
+    throw badRequest("raw must be the RFC 822 message in base64url (as Gmail's messages.insert takes it).");
+  }
+  const bytes = Buffer.from(value.replace(/\s+/g, ""), "base64");
+  if (bytes.length === 0 || !/\r?\n\r?\n/.test(bytes.toString("latin1"))) {
+    throw badRequest("raw must decode to an RFC 822 message: headers, a blank line, a body.");
+  }
+  if (bytes.length > 25 * 1024 * 1024) throw badRequest("raw is larger than Gmail's 25 MB.");
+  return bytes;
 }
 
 function decode(segment: string): string {
@@ -124,15 +157,28 @@ async function route(
           return [
             200,
             {
-              messages: mailbox.newestFirst(limit).map(messageSummary),
+              messages: mailbox
+                .newestFirst(limit)
+                .map((m) => ({ ...messageSummary(m), features: mailbox.features(m) })),
               historyId: String(mailbox.historyId),
             },
           ];
         }
         if (method === "POST") {
-          const n = count(body.count ?? 1, "count", 1, 100_000);
           const labelIds = body.labelIds === undefined ? undefined : labelList(body.labelIds, "labelIds");
+          if (body.raw !== undefined) {
+            if (body.count !== undefined) throw badRequest("Give either raw or count, not both.");
+            const bytes = rawMessage(body.raw);
+            const record = mailbox.addRawMessage(bytes, labelIds);
+            state.push.changed(mailbox.email, mailbox.historyId, record.labels);
+            return [
+              201,
+              { ids: [record.id], messages: [messageSummary(record)], historyId: String(mailbox.historyId) },
+            ];
+          }
+          const n = count(body.count ?? 1, "count", 1, 100_000);
           const added = mailbox.addMessages(n, labelIds);
+          state.push.changed(mailbox.email, mailbox.historyId, [...new Set(added.flatMap((m) => m.labels))]);
           return [
             201,
             {
@@ -150,24 +196,64 @@ async function route(
         if (leaf === undefined && method === "GET") {
           const record = mailbox.find(messageId);
           if (!record) throw missing();
-          return [200, { ...messageSummary(record), subject: mailbox.content(record).subject }];
+          const content = mailbox.content(record);
+          return [
+            200,
+            {
+              ...messageSummary(record),
+              subject: content.subject,
+              features: mailbox.features(record),
+              text: content.text,
+              html: content.html,
+              attachments: attachmentsOf(content.root, record.id),
+            },
+          ];
         }
         if (leaf === undefined && method === "DELETE") {
           const record = mailbox.deleteMessage(messageId);
           if (!record) throw missing();
+          state.push.changed(mailbox.email, mailbox.historyId, record.labels);
           return [200, { deleted: record.id, historyId: String(mailbox.historyId) }];
         }
         if (leaf === "labels" && method === "POST") {
           const add = labelList(body.add, "add");
           const remove = labelList(body.remove, "remove");
+          const before = mailbox.historyId;
+          const labelsBefore = mailbox.find(messageId)?.labels ?? [];
           const record = mailbox.modifyLabels(messageId, add, remove);
           if (!record) throw missing();
+          if (mailbox.historyId !== before) {
+            state.push.changed(mailbox.email, mailbox.historyId, [
+              ...new Set([...labelsBefore, ...record.labels]),
+            ]);
+          }
           return [200, { id: record.id, labelIds: record.labels, historyId: String(mailbox.historyId) }];
         }
       } else if (sub === "expire-history" && method === "POST") {
         const mailbox = mailboxOf(state, email);
         mailbox.expireHistory();
         return [200, { historyId: String(mailbox.historyId), historyFloor: String(mailbox.historyFloor) }];
+      } else if (sub === "watch" && id === undefined) {
+        const mailbox = mailboxOf(state, email);
+        if (method === "GET" || method === "PUT") {
+          if (method === "PUT") {
+            const expiration =
+              body.expiresInMs !== undefined
+                ? state.now() + count(body.expiresInMs, "expiresInMs", 0, 30 * 86_400_000)
+                : count(body.expiration, "expiration", 0, Number.MAX_SAFE_INTEGER);
+            state.push.setExpiration(mailbox.email, expiration);
+          }
+          const watch = state.push.watchOf(mailbox.email);
+          if (!watch) throw new ControlError(404, "watch_not_found", `${mailbox.email} has no live watch.`);
+          return [200, watchBody(watch)];
+        }
+      } else if (sub === "push" && method === "POST") {
+        const mailbox = mailboxOf(state, email);
+        const n = count(body.count ?? 1, "count", 1, 1000);
+        const topic = state.push.watchOf(mailbox.email)?.topicName ?? "projects/inbox-sync-sim/topics/gmail";
+        const sent = [];
+        for (let i = 0; i < n; i++) sent.push(state.push.publish(mailbox.email, mailbox.historyId, topic));
+        return [200, { sent: sent.map((p) => p.messageId), historyId: String(mailbox.historyId) }];
       } else if (sub === "revoke" && method === "POST") {
         const mailbox = mailboxOf(state, email);
         return [200, { revoked: state.oauth.revokeAccount(mailbox.email) }];
@@ -198,10 +284,45 @@ async function route(
       return [200, state.quota.current];
     }
   } else if (resource === "stats" && emailPart === undefined) {
-    if (method === "GET") return [200, state.stats.snapshot()];
+    if (method === "GET" && query.get("settled") === "1") await state.push.settled();
+    if (method === "GET") return [200, { ...state.stats.snapshot(), pushes: state.push.records() }];
     if (method === "DELETE") {
       state.stats.reset();
-      return [200, state.stats.snapshot()];
+      state.push.clearRecords();
+      return [200, { ...state.stats.snapshot(), pushes: [] }];
+    }
+  } else if (resource === "push" && emailPart === undefined) {
+    if (method === "PUT") {
+      const settings = parsePushSettings(body, state.push.settings);
+      if (typeof settings === "string") throw badRequest(settings);
+      state.push.settings = settings;
+    }
+    if (method === "DELETE") state.push.settings = { ...state.push.settings, endpoint: null, audience: null };
+    if (method === "GET" || method === "PUT" || method === "DELETE") {
+      return [200, { ...state.push.settings, watches: mapValues(state.push.watchesSnapshot(), watchBody) }];
+    }
+  } else if (resource === "clock" && emailPart === undefined) {
+    if (method === "PUT") {
+      if (body.offsetMs !== undefined) {
+        if (typeof body.offsetMs !== "number" || !Number.isInteger(body.offsetMs)) {
+          throw badRequest("offsetMs must be a whole number of milliseconds.");
+        }
+        state.clockOffsetMs = body.offsetMs;
+      } else {
+        const at =
+          typeof body.now === "number"
+            ? body.now
+            : typeof body.now === "string"
+              ? Date.parse(body.now)
+              : Number.NaN;
+        if (!Number.isFinite(at)) throw badRequest("Give offsetMs (ms) or now (ISO-8601 or epoch ms).");
+        state.clockOffsetMs = 0;
+        state.clockOffsetMs = Math.round(at - state.now());
+      }
+    }
+    if (method === "DELETE") state.clockOffsetMs = 0;
+    if (method === "GET" || method === "PUT" || method === "DELETE") {
+      return [200, { now: new Date(state.now()).toISOString(), offsetMs: state.clockOffsetMs }];
     }
   }
   throw new ControlError(404, "not_found", `No control route ${method} /sim/${parts.join("/")}.`);

@@ -1,4 +1,4 @@
-/** Reads the simulator's environment (SIM_PORT, SIM_HOST, SIM_ACCOUNTS, SIM_SEED, SIM_BASE_TIME, SIM_TOKEN_TTL, SIM_ISSUER, SIM_LOG). */
+/** Reads the simulator's environment (SIM_PORT, SIM_HOST, SIM_ACCOUNTS, SIM_SEED, SIM_BASE_TIME, SIM_TOKEN_TTL, SIM_ISSUER, SIM_PUSH_URL, SIM_PUSH_AUDIENCE, SIM_LOG). */
 
 import type { SimulatorAccountSpec } from "./server";
 import { isEmail, MAX_MESSAGES_PER_ACCOUNT } from "./state";
@@ -14,6 +14,8 @@ export interface SimulatorEnv {
   accessTokenLifetimeSeconds?: number;
   baseTime?: number;
   issuer?: string;
+  pushEndpoint?: string;
+  pushAudience?: string;
   log: boolean;
 }
 
@@ -77,5 +79,14 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): SimulatorEnv {
     if (!URL.canParse(issuer)) throw new EnvError(`SIM_ISSUER must be a URL, not "${issuer}".`);
     result.issuer = issuer;
   }
+  const pushUrl = env.SIM_PUSH_URL?.trim();
+  if (pushUrl) {
+    if (!/^https?:\/\//.test(pushUrl) || !URL.canParse(pushUrl)) {
+      throw new EnvError(`SIM_PUSH_URL must be an http(s) URL, not "${pushUrl}".`);
+    }
+    result.pushEndpoint = pushUrl;
+  }
+  const audience = env.SIM_PUSH_AUDIENCE?.trim();
+  if (audience) result.pushAudience = audience;
   return result;
 }

@@ -6,9 +6,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ApiError, gmailErrors } from "./errors";
 import { applyFields, parseFields } from "./fields";
 import type { HistoryRecord, HistoryType, Mailbox, MessageRecord } from "./Mailbox";
+import { findAttachment, gmailBase64url, payloadOf } from "./mime";
 import type { AccessToken } from "./oauth";
+import { isTopicName } from "./push";
 import { parseQuery } from "./query";
-import { repeatedParam, sendApiError, sendJson } from "./respond";
+import { readJsonObject, repeatedParam, sendApiError, sendJson } from "./respond";
 import type { Header } from "./seed";
 import type { SimulatorState } from "./state";
 import type { GmailMethod } from "./stats";
@@ -22,21 +24,36 @@ interface Route {
   method: GmailMethod;
   userId: string;
   id?: string;
+  attachmentId?: string;
 }
 
 function resolve(httpMethod: string, rest: string): Route | undefined {
-  if (httpMethod !== "GET") return undefined;
   const parts = rest.split("/");
-  if (parts.length < 2 || parts.length > 3) return undefined;
+  if (parts.length < 2 || parts.length > 5) return undefined;
   let userId: string;
   let id: string | undefined;
+  let attachmentId: string | undefined;
   try {
     userId = decodeURIComponent(parts[0]!);
     id = parts[2] === undefined ? undefined : decodeURIComponent(parts[2]);
+    attachmentId = parts[4] === undefined ? undefined : decodeURIComponent(parts[4]);
   } catch {
     return undefined;
   }
   const resource = parts[1];
+  if (httpMethod === "POST") {
+    if (parts.length === 2 && resource === "watch") return { method: "users.watch", userId };
+    if (parts.length === 2 && resource === "stop") return { method: "users.stop", userId };
+    return undefined;
+  }
+  if (httpMethod !== "GET") return undefined;
+  if (parts.length === 5) {
+    if (resource === "messages" && id && parts[3] === "attachments" && attachmentId) {
+      return { method: "messages.attachments.get", userId, id, attachmentId };
+    }
+    return undefined;
+  }
+  if (parts.length === 4) return undefined;
   if (parts.length === 2) {
     if (resource === "profile") return { method: "users.getProfile", userId };
     if (resource === "messages") return { method: "messages.list", userId };
@@ -64,13 +81,31 @@ export function handleGmailApi(
     return;
   }
   state.stats.call(route.method);
+  if (req.method === "POST") {
+    readJsonObject(req).then(
+      (body) => afterLatency(state, req, res, route, query, body),
+      () => sendApiError(res, gmailErrors.invalidArgument("Invalid JSON payload received.")),
+    );
+    return;
+  }
+  afterLatency(state, req, res, route, query, {});
+}
+
+function afterLatency(
+  state: SimulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Route,
+  query: URLSearchParams,
+  body: Record<string, unknown>,
+): void {
   const latency = state.faults.latencyMs;
   if (latency > 0) {
     setTimeout(() => {
-      if (!res.destroyed && !res.writableEnded) serve(state, req, res, route, query);
+      if (!res.destroyed && !res.writableEnded) serve(state, req, res, route, query, body);
     }, latency);
   } else {
-    serve(state, req, res, route, query);
+    serve(state, req, res, route, query, body);
   }
 }
 
@@ -80,6 +115,7 @@ function serve(
   res: ServerResponse,
   route: Route,
   query: URLSearchParams,
+  requestBody: Record<string, unknown>,
 ): void {
   const fault = state.faults.draw();
   if (fault) {
@@ -126,16 +162,21 @@ function serve(
     return;
   }
 
-  const answer = answerFor(state, mailbox, route, query);
+  const answer = answerFor(state, mailbox, route, query, requestBody);
   if ("httpStatus" in answer) {
     sendApiError(res, answer);
     return;
   }
-  let body = answer.body;
+  if (answer.body === undefined) {
+    res.writeHead(204, { "Cache-Control": "private" });
+    res.end();
+    return;
+  }
+  let body: unknown = answer.body;
   const fields = query.get("fields");
   if (fields) {
     try {
-      body = applyFields(body, parseFields(fields));
+      body = applyFields(body as NonNullable<unknown>, parseFields(fields));
     } catch (error) {
       sendApiError(
         res,
@@ -160,6 +201,7 @@ function answerFor(
   mailbox: Mailbox,
   route: Route,
   query: URLSearchParams,
+  requestBody: Record<string, unknown>,
 ): { body: unknown } | ApiError {
   switch (route.method) {
     case "users.getProfile":
@@ -179,6 +221,18 @@ function answerFor(
       return listHistory(mailbox, query);
     case "labels.list":
       return { body: { labels: mailbox.labels() } };
+    case "messages.attachments.get": {
+      const record = mailbox.find(route.id!);
+      if (!record) return gmailErrors.notFound();
+      const part = findAttachment(mailbox.content(record).root, record.id, route.attachmentId!);
+      if (!part) return gmailErrors.invalidArgument("Invalid attachment token");
+      return { body: { size: part.data.length, data: gmailBase64url(part.data) } };
+    }
+    case "users.watch":
+      return watch(state, mailbox, requestBody);
+    case "users.stop":
+      state.push.stop(mailbox.email);
+      return { body: undefined };
     case "labels.get": {
       const label = mailbox.label(route.id!);
       if (!label) return gmailErrors.notFound();
@@ -241,9 +295,35 @@ function listMessages(
   return { body };
 }
 
-function base64url(text: string): string {
-  // Gmail's URL-safe base64 keeps the '=' padding.
-  return Buffer.from(text, "utf8").toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
+const LABEL_FILTER_BEHAVIORS = new Set(["include", "exclude"]);
+
+/** users.watch: `{topicName, labelIds?, labelFilterBehavior?}` → `{historyId, expiration}`. */
+function watch(
+  state: SimulatorState,
+  mailbox: Mailbox,
+  body: Record<string, unknown>,
+): { body: unknown } | ApiError {
+  if (!isTopicName(body.topicName)) {
+    return gmailErrors.invalidArgument(
+      "Invalid topicName does not match projects/SOME_PROJECT/topics/SOME_TOPIC",
+    );
+  }
+  const labelIds = body.labelIds ?? [];
+  if (!Array.isArray(labelIds) || !labelIds.every((l) => typeof l === "string")) {
+    return gmailErrors.invalidArgument("Invalid value at 'label_ids'");
+  }
+  // labelFilterAction is the older name of labelFilterBehavior; the new one wins when both are given.
+  const behavior = body.labelFilterBehavior ?? body.labelFilterAction ?? "include";
+  if (typeof behavior !== "string" || !LABEL_FILTER_BEHAVIORS.has(behavior.toLowerCase())) {
+    return gmailErrors.invalidArgument(`Invalid value at 'label_filter_behavior', "${String(behavior)}"`);
+  }
+  const made = state.push.watch(mailbox.email, {
+    topicName: body.topicName,
+    labelIds: labelIds as string[],
+    labelFilterBehavior: behavior.toLowerCase() as "include" | "exclude",
+    historyId: mailbox.historyId,
+  });
+  return { body: { historyId: String(made.historyId), expiration: String(made.expiration) } };
 }
 
 function getMessage(mailbox: Mailbox, id: string, query: URLSearchParams): { body: unknown } | ApiError {
@@ -255,8 +335,9 @@ function getMessage(mailbox: Mailbox, id: string, query: URLSearchParams): { bod
   const head: Record<string, unknown> = { id: record.id, threadId: record.threadId };
   if (record.labels.length > 0) head.labelIds = record.labels;
   head.snippet = content.snippet;
+  const rawBytes = Buffer.from(content.raw, "latin1");
   const tail = {
-    sizeEstimate: Buffer.byteLength(content.raw),
+    sizeEstimate: rawBytes.length,
     historyId: String(record.historyId),
     internalDate: String(record.internalDate),
   };
@@ -268,7 +349,7 @@ function getMessage(mailbox: Mailbox, id: string, query: URLSearchParams): { bod
         body: {
           ...head,
           sizeEstimate: tail.sizeEstimate,
-          raw: base64url(content.raw),
+          raw: gmailBase64url(rawBytes),
           historyId: tail.historyId,
           internalDate: tail.internalDate,
         },
@@ -284,7 +365,7 @@ function getMessage(mailbox: Mailbox, id: string, query: URLSearchParams): { bod
           ...head,
           payload: {
             partId: "",
-            mimeType: "multipart/alternative",
+            mimeType: content.root.mimeType,
             filename: "",
             headers,
             body: { size: 0 },
@@ -293,32 +374,8 @@ function getMessage(mailbox: Mailbox, id: string, query: URLSearchParams): { bod
         },
       };
     }
-    default: {
-      const part = (partId: string, mimeType: string, data: string) => ({
-        partId,
-        mimeType,
-        filename: "",
-        headers: [
-          { name: "Content-Type", value: `${mimeType}; charset="UTF-8"` },
-          { name: "Content-Transfer-Encoding", value: "7bit" },
-        ],
-        body: { size: Buffer.byteLength(data), data: base64url(data) },
-      });
-      return {
-        body: {
-          ...head,
-          payload: {
-            partId: "",
-            mimeType: "multipart/alternative",
-            filename: "",
-            headers: content.headers,
-            body: { size: 0 },
-            parts: [part("0", "text/plain", content.text), part("1", "text/html", content.html)],
-          },
-          ...tail,
-        },
-      };
-    }
+    default:
+      return { body: { ...head, payload: payloadOf(content.root, record.id), ...tail } };
   }
 }
 

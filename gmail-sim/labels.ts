@@ -6,6 +6,8 @@ export interface LabelDefinition {
   type: "system" | "user";
   messageListVisibility?: "show" | "hide";
   labelListVisibility?: "labelShow" | "labelShowIfUnread" | "labelHide";
+  /** User labels only, and only when one was chosen (colours from Gmail's fixed palette). */
+  color?: { textColor: string; backgroundColor: string };
 }
 
 /** Gmail's system labels, with the visibility fields Gmail reports for each. */
@@ -56,8 +58,20 @@ export function isSystemLabel(id: string): boolean {
   return SYSTEM_IDS.has(id);
 }
 
-export function userLabel(id: string, name: string): LabelDefinition {
-  return { id, name, type: "user", messageListVisibility: "show", labelListVisibility: "labelShow" };
+export function userLabel(
+  id: string,
+  name: string,
+  color?: { textColor: string; backgroundColor: string },
+): LabelDefinition {
+  const def: LabelDefinition = {
+    id,
+    name,
+    type: "user",
+    messageListVisibility: "show",
+    labelListVisibility: "labelShow",
+  };
+  if (color) def.color = color;
+  return def;
 }
 
 /**

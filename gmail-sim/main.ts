@@ -25,6 +25,8 @@ async function main(): Promise<void> {
       : { accessTokenLifetimeSeconds: env.accessTokenLifetimeSeconds }),
     ...(env.baseTime === undefined ? {} : { baseTime: env.baseTime }),
     ...(env.issuer === undefined ? {} : { issuer: env.issuer }),
+    ...(env.pushEndpoint === undefined ? {} : { pushEndpoint: env.pushEndpoint }),
+    ...(env.pushAudience === undefined ? {} : { pushAudience: env.pushAudience }),
     log: env.log,
   });
 

@@ -4,7 +4,6 @@
  * words and "quoted phrases" (matched against subject, sender and snippet), and `-` to negate.
  */
 import type { Mailbox, MessageRecord } from "./Mailbox";
-import { summarize } from "./seed";
 
 export interface ParsedQuery {
   match?: (record: MessageRecord, mailbox: Mailbox) => boolean;
@@ -41,11 +40,7 @@ function parseAge(value: string): number | undefined {
 }
 
 function summaryOf(record: MessageRecord, mailbox: Mailbox) {
-  return summarize(mailbox.seedContext, {
-    index: record.contentIndex,
-    rootIndex: record.rootIndex,
-    internalDate: record.internalDate,
-  });
+  return mailbox.summary(record);
 }
 
 function labelIdFor(mailbox: Mailbox, name: string): string {

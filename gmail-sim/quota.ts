@@ -13,6 +13,9 @@ export const METHOD_COST: Record<GmailMethod, number> = {
   "history.list": 2,
   "labels.list": 1,
   "labels.get": 1,
+  "messages.attachments.get": 5,
+  "users.watch": 100,
+  "users.stop": 50,
 };
 
 export interface QuotaSettings {

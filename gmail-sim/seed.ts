@@ -8,10 +8,19 @@
  * words of the thread's first message and carry their own index: "Re: Quarterly budget review #0041".
  */
 
+import { encodeCharset, leaf, type MimeNode, multipart, serialize, type TransferEncoding } from "./mime";
+
 /** Fixed "now" of seeded mailboxes: index 0 arrived at this instant, older ones before it. */
 export const DEFAULT_BASE_TIME = Date.UTC(2025, 10, 27, 17, 0, 0);
-/** Average spacing of seeded messages (47 minutes); each one is jittered within its slot. */
-const SLOT_MS = 47 * 60 * 1000;
+/**
+ * Seeded mail spans the two years before the base time: each message has an equal slot of that
+ * span (whole seconds) and is jittered within it, so "the last 30 days" is a known share of it.
+ */
+export const SEED_SPAN_MS = 730 * 86_400_000;
+
+export function slotMsFor(count: number): number {
+  return Math.max(1000, Math.floor(SEED_SPAN_MS / Math.max(1, count) / 1000) * 1000);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Hashing: 32-bit, fast, good enough to make content look random and stay reproducible.
@@ -62,6 +71,8 @@ const SALT = {
   body: 6,
   messageId: 7,
   id: 8,
+  mime: 9,
+  attachment: 10,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -269,9 +280,13 @@ export type Category =
   | "CATEGORY_FORUMS";
 
 /** User labels every seeded mailbox has. */
-export const SEEDED_USER_LABELS: readonly { id: string; name: string }[] = [
-  { id: "Label_1", name: "Receipts" },
-  { id: "Label_2", name: "Travel" },
+export const SEEDED_USER_LABELS: readonly {
+  id: string;
+  name: string;
+  color?: { textColor: string; backgroundColor: string };
+}[] = [
+  { id: "Label_1", name: "Receipts", color: { textColor: "#ffffff", backgroundColor: "#16a766" } },
+  { id: "Label_2", name: "Travel", color: { textColor: "#ffffff", backgroundColor: "#4a86e8" } },
   { id: "Label_3", name: "Projects/Atlas" },
 ];
 
@@ -281,22 +296,37 @@ export interface SeedContext {
   readonly base: number;
   readonly baseTime: number;
   readonly displayName: string;
+  /** Spacing of seeded messages (ms): the two-year span shared by the account's seeded count. */
+  readonly slotMs: number;
 }
 
-export function createSeedContext(seed: string, email: string, baseTime = DEFAULT_BASE_TIME): SeedContext {
+export function createSeedContext(
+  seed: string,
+  email: string,
+  baseTime = DEFAULT_BASE_TIME,
+  count = 1,
+): SeedContext {
   const local = email.split("@")[0] ?? email;
   const displayName = local
     .split(/[._-]+/)
     .filter(Boolean)
     .map((part) => part[0]!.toUpperCase() + part.slice(1))
     .join(" ");
-  return { seed, email, base: hashString(`${seed}\u0000${email}`), baseTime, displayName };
+  return {
+    seed,
+    email,
+    base: hashString(`${seed}\u0000${email}`),
+    baseTime,
+    displayName,
+    slotMs: slotMsFor(count),
+  };
 }
 
 /** The seeded internalDate (ms) of message `index`; strictly decreasing with the index. */
 export function seededInternalDate(ctx: SeedContext, index: number): number {
-  const jitterSeconds = mix(ctx.base ^ SALT.date, index) % (SLOT_MS / 1000);
-  return ctx.baseTime - index * SLOT_MS - jitterSeconds * 1000;
+  // Index 0 keeps the base time's neighbourhood (at most 47 minutes before it), as it always had.
+  const jitterSeconds = mix(ctx.base ^ SALT.date, index) % (Math.min(ctx.slotMs, 47 * 60_000) / 1000);
+  return ctx.baseTime - index * ctx.slotMs - jitterSeconds * 1000;
 }
 
 /** Whether seeded message `index` continues the thread of the next older message. */
@@ -421,8 +451,12 @@ export interface MessageContent {
   text: string;
   html: string;
   boundary: string;
-  /** The RFC 822 message. */
+  /** The RFC 822 message, one character per byte (latin1). */
   raw: string;
+  /** The MIME tree the raw message serialises. */
+  root: MimeNode;
+  /** Which body variants it has (seeded messages; empty for messages added as raw RFC 822). */
+  features: readonly string[];
 }
 
 export interface ContentSpec {
@@ -478,6 +512,7 @@ export function generateContent(ctx: SeedContext, spec: ContentSpec): MessageCon
   const boundary = `000000000000${mix(ctx.base ^ SALT.messageId, index * 5 + 3)
     .toString(16)
     .padStart(8, "0")}${(index % 0xffff).toString(16).padStart(4, "0")}`;
+  const features = mimeFeatures(ctx, index);
   const headers: Header[] = [
     { name: "MIME-Version", value: "1.0" },
     { name: "Date", value: rfc2822Date(internalDate, offset) },
@@ -492,15 +527,111 @@ export function generateContent(ctx: SeedContext, spec: ContentSpec): MessageCon
     { name: "Subject", value: subject },
     { name: "From", value: formatAddress(from) },
     { name: "To", value: to },
-    { name: "Content-Type", value: `multipart/alternative; boundary="${boundary}"` },
   );
 
-  let raw = "";
-  for (const h of headers) raw += `${h.name}: ${h.value}\r\n`;
-  raw +=
-    `\r\n--${boundary}\r\nContent-Type: text/plain; charset="UTF-8"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n${text}\r\n` +
-    `--${boundary}\r\nContent-Type: text/html; charset="UTF-8"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n${html}\r\n` +
-    `--${boundary}--\r\n`;
+  // The body variants: the plain case is exactly the message the simulator always sent.
+  let textBody = text;
+  let htmlBody = html;
+  let charset = "UTF-8";
+  let textEncoding: TransferEncoding = "7bit";
+  let htmlEncoding: TransferEncoding = "7bit";
+  if (features.includes("iso-8859-1")) {
+    charset = "ISO-8859-1";
+    textBody = text.replace("\r\n\r\nBest,", `\r\n\r\n${LATIN1_LINE}\r\n\r\nBest,`);
+    htmlBody = html.replace("<p>Best,", `<p>${LATIN1_LINE}</p><p>Best,`);
+    textEncoding = "quoted-printable";
+    htmlEncoding = "quoted-printable";
+  } else if (features.includes("windows-1252")) {
+    charset = "windows-1252";
+    textBody = text.replace("\r\n\r\nBest,", `\r\n\r\n${CP1252_LINE}\r\n\r\nBest,`);
+    htmlBody = html.replace("<p>Best,", `<p>${CP1252_LINE}</p><p>Best,`);
+    textEncoding = "quoted-printable";
+    htmlEncoding = "base64";
+  } else if (features.includes("base64")) {
+    textBody = text.replace("\r\n\r\nBest,", `\r\n\r\n${UTF8_LINE}\r\n\r\nBest,`);
+    htmlBody = html.replace("<p>Best,", `<p>${UTF8_LINE}</p><p>Best,`);
+    textEncoding = "base64";
+    htmlEncoding = "base64";
+  }
+  if (features.includes("hostile-html")) {
+    htmlBody = htmlBody.replace(
+      "</div>",
+      `<script>document.title="script ran ${indexTag(index)}";</script>` +
+        `<img src="x" onerror="document.title='onerror ran'" alt="">` +
+        `<p><img src="https://images.example.net/banner/${index}.png" alt="Banner" width="600" height="120"></p></div>`,
+    );
+  }
+  const alternative = multipart("multipart/alternative", boundary, [
+    leaf({ mimeType: "text/plain", charset, encoding: textEncoding, data: encodeCharset(textBody, charset) }),
+    leaf({ mimeType: "text/html", charset, encoding: htmlEncoding, data: encodeCharset(htmlBody, charset) }),
+  ]);
+  let root: MimeNode;
+  if (features.includes("attachment")) {
+    const file = seededAttachment(ctx, index);
+    const mixedBoundary = `${boundary.slice(0, -4)}${((index + 1) % 0xffff).toString(16).padStart(4, "0")}`;
+    root = multipart("multipart/mixed", mixedBoundary, [
+      alternative,
+      leaf({ mimeType: file.mimeType, encoding: "base64", data: file.data, filename: file.filename }),
+    ]);
+  } else root = alternative;
+  root.headers = [...headers, ...root.headers];
+  const raw = serialize(root).toString("latin1");
+  return {
+    headers: root.headers,
+    subject,
+    from,
+    snippet,
+    text: textBody,
+    html: htmlBody,
+    boundary,
+    raw,
+    root,
+    features,
+  };
+}
 
-  return { headers, subject, from, snippet, text, html, boundary, raw };
+/** Lines that only survive a charset decoded right (the test of a non-UTF-8 message). */
+export const LATIN1_LINE = "Grüße aus Köln, à bientôt: café crème für 12½ Franken, ça coûte 3 £.";
+export const CP1252_LINE = "Le café coûte 5 € – “très” cher… n’est-ce pas?";
+export const UTF8_LINE = "Naïve façade ✓ — 東京 office, Zürich team.";
+
+export type MimeFeature = "iso-8859-1" | "windows-1252" | "base64" | "hostile-html" | "attachment";
+
+/**
+ * Which body variants message `index` has, drawn from the seed: about 10% ISO-8859-1 in
+ * quoted-printable, 10% windows-1252 (text quoted-printable, HTML base64), 10% UTF-8 in base64,
+ * 10% an HTML body with a script, an onerror handler and a remote image, 15% an attachment.
+ */
+export function mimeFeatures(ctx: SeedContext, index: number): MimeFeature[] {
+  const next = rng(mix(ctx.base ^ SALT.mime, index));
+  const out: MimeFeature[] = [];
+  const charset = next();
+  if (charset < 0.1) out.push("iso-8859-1");
+  else if (charset < 0.2) out.push("windows-1252");
+  else if (charset < 0.3) out.push("base64");
+  if (next() < 0.1) out.push("hostile-html");
+  if (next() < 0.15) out.push("attachment");
+  return out;
+}
+
+const ATTACHMENT_KINDS = [
+  { ext: "pdf", mimeType: "application/pdf", magic: "%PDF-1.4\n" },
+  { ext: "png", mimeType: "image/png", magic: "\x89PNG\r\n\x1a\n" },
+  { ext: "csv", mimeType: "text/csv", magic: "date,item,amount\n" },
+] as const;
+
+/** A seeded attachment: a name, a type and 1–16 KiB of bytes, all from the seed. */
+export function seededAttachment(
+  ctx: SeedContext,
+  index: number,
+): { filename: string; mimeType: string; data: Buffer } {
+  const next = rng(mix(ctx.base ^ SALT.attachment, index));
+  const kind = ATTACHMENT_KINDS[Math.floor(next() * ATTACHMENT_KINDS.length) % ATTACHMENT_KINDS.length]!;
+  const size = 1024 + Math.floor(next() * 15 * 1024);
+  const data = Buffer.alloc(size);
+  const magic = Buffer.from(kind.magic, "latin1");
+  magic.copy(data);
+  for (let i = magic.length; i < size; i++) data[i] = Math.floor(next() * 256);
+  const name = subjectWords(ctx, index).split(" ")[1] ?? "file";
+  return { filename: `${name}-${String(index).padStart(4, "0")}.${kind.ext}`, mimeType: kind.mimeType, data };
 }

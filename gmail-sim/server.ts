@@ -35,6 +35,9 @@ export interface GmailSimulatorOptions {
   log?: boolean | ((line: string) => void);
   /** The `iss` of ID tokens (default: the address each token request came to). */
   issuer?: string;
+  /** Where mail-change pushes are POSTed (Pub/Sub push endpoint), and their token's audience. */
+  pushEndpoint?: string;
+  pushAudience?: string;
 }
 
 export interface GmailSimulator {
@@ -56,6 +59,8 @@ export function createGmailSimulator(options: GmailSimulatorOptions = {}): Gmail
     accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
     ...(options.baseTime === undefined ? {} : { baseTime: options.baseTime }),
     ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
+    ...(options.pushEndpoint === undefined ? {} : { pushEndpoint: options.pushEndpoint }),
+    ...(options.pushAudience === undefined ? {} : { pushAudience: options.pushAudience }),
   });
   for (const account of options.accounts ?? []) state.createAccount(account.email, account.count);
 
@@ -107,7 +112,8 @@ export function createGmailSimulator(options: GmailSimulatorOptions = {}): Gmail
         else server.listen(port, ready);
       });
     },
-    close(): Promise<void> {
+    async close(): Promise<void> {
+      await state.push.settled();
       return new Promise((resolve, reject) => {
         if (!server.listening) return resolve();
         server.close((error) => (error ? reject(error) : resolve()));

@@ -3,6 +3,7 @@ import { FaultInjector } from "./faults";
 import { Identities, IdTokenSigner } from "./identity";
 import { DEFAULT_HISTORY_BASE, Mailbox } from "./Mailbox";
 import { OAuthStore } from "./oauth";
+import { PushNotifier } from "./push";
 import { QuotaLimiter } from "./quota";
 import { DEFAULT_BASE_TIME, hashString } from "./seed";
 import { SimStats } from "./stats";
@@ -14,6 +15,9 @@ export interface StateOptions {
   now?: () => number;
   /** The `iss` of ID tokens; default: the address each token request came to. */
   issuer?: string;
+  /** Where mail-change pushes go, and their token's audience (default: the endpoint). */
+  pushEndpoint?: string;
+  pushAudience?: string;
 }
 
 export const MAX_MESSAGES_PER_ACCOUNT = 1_000_000;
@@ -37,13 +41,25 @@ export class SimulatorState {
   readonly signer = new IdTokenSigner();
   readonly issuer: string | undefined;
   readonly baseTime: number;
+  /**
+   * Gmail's clock: arrival times, `newer_than:`/`older_than:`, watch expirations. It runs `clockOffsetMs`
+   * ahead of the real one (control API), while OAuth tokens keep real time so a moved clock does
+   * not expire the app's grants.
+   */
   readonly now: () => number;
+  clockOffsetMs = 0;
+  readonly push: PushNotifier;
 
   constructor(options: StateOptions) {
     this.seed = options.seed;
-    this.now = options.now ?? Date.now;
+    const realNow = options.now ?? Date.now;
+    this.now = () => realNow() + this.clockOffsetMs;
     this.baseTime = options.baseTime ?? DEFAULT_BASE_TIME;
-    this.oauth = new OAuthStore(options.accessTokenLifetimeSeconds, this.now);
+    this.oauth = new OAuthStore(options.accessTokenLifetimeSeconds, realNow);
+    this.push = new PushNotifier(this.signer, this.now, {
+      ...(options.pushEndpoint ? { endpoint: options.pushEndpoint } : {}),
+      ...(options.pushAudience ? { audience: options.pushAudience } : {}),
+    });
     this.faults = new FaultInjector(hashString(`faults:${options.seed}`));
     this.identities = new Identities(options.seed);
     this.issuer = options.issuer;
@@ -62,7 +78,10 @@ export class SimulatorState {
   createAccount(email: string, count: number, sub?: string): Mailbox {
     const address = normalizeEmail(email);
     const previous = this.accounts.get(address);
-    if (previous) this.oauth.revokeAccount(address);
+    if (previous) {
+      this.oauth.revokeAccount(address);
+      this.push.stop(address);
+    }
     this.identities.assign(address, sub);
     const historyBase = previous
       ? Math.max(DEFAULT_HISTORY_BASE, Math.ceil((previous.historyId + 1000) / 1000) * 1000)
@@ -82,6 +101,7 @@ export class SimulatorState {
     if (!this.accounts.has(address)) return false;
     this.oauth.revokeAccount(address);
     this.accounts.delete(address);
+    this.push.stop(address);
     this.identities.release(address);
     return true;
   }

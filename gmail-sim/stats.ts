@@ -7,7 +7,10 @@ export type GmailMethod =
   | "messages.get"
   | "history.list"
   | "labels.list"
-  | "labels.get";
+  | "labels.get"
+  | "messages.attachments.get"
+  | "users.watch"
+  | "users.stop";
 
 export const GMAIL_METHODS: readonly GmailMethod[] = [
   "users.getProfile",
@@ -16,6 +19,9 @@ export const GMAIL_METHODS: readonly GmailMethod[] = [
   "history.list",
   "labels.list",
   "labels.get",
+  "messages.attachments.get",
+  "users.watch",
+  "users.stop",
 ];
 
 export type FaultKind = "429" | "500" | "503" | "reset";
