@@ -132,8 +132,16 @@ const WINDOWS_1252_HIGH = new Map<number, number>([
   [0x0178, 0x9f],
 ]);
 
+const WINDOWS_1252_LOW = new Map([...WINDOWS_1252_HIGH].map(([code, byte]) => [byte, code]));
+
 /** Decodes a part's bytes to a string (for snippets and search); unknown charsets read as UTF-8. */
 export function decodeCharset(data: Buffer, charset: string | undefined): string {
+  // Node 20's TextDecoder reads windows-1252's 0x80–0x9F as C1 controls (as ISO-8859-1).
+  if (charset && /^(windows-1252|cp1252|iso-8859-1|latin1|us-ascii)$/i.test(charset)) {
+    let out = "";
+    for (const byte of data) out += String.fromCharCode(WINDOWS_1252_LOW.get(byte) ?? byte);
+    return out;
+  }
   try {
     return new TextDecoder(charset || "utf-8").decode(data);
   } catch {

@@ -25,11 +25,14 @@ function unquote(value: string): string {
   return value.startsWith('"') && value.endsWith('"') && value.length >= 2 ? value.slice(1, -1) : value;
 }
 
+/** Gmail reads a date in `after:`/`before:` as midnight PST (UTC-8); epoch seconds are exact. */
+export const PST_OFFSET_MS = 8 * 3_600_000;
+
 function parseDate(value: string): number | undefined {
   if (/^\d{9,}$/.test(value)) return Number(value) * 1000;
   const m = /^(\d{4})[/-](\d{1,2})[/-](\d{1,2})$/.exec(value);
   if (!m) return undefined;
-  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + PST_OFFSET_MS;
 }
 
 function parseAge(value: string): number | undefined {
