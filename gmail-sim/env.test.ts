@@ -37,6 +37,18 @@ describe("environment", () => {
     );
     expect(() => readEnv({ SIM_ISSUER: "accounts" })).toThrow(/SIM_ISSUER/);
   });
+
+  it("takes the push endpoint from SIM_PUSH_URL (an http(s) URL) and its audience from SIM_PUSH_AUDIENCE", () => {
+    const env = readEnv({
+      SIM_PUSH_URL: "http://127.0.0.1:3000/webhooks/gmail",
+      SIM_PUSH_AUDIENCE: "inbox-sync",
+    });
+    expect(env).toMatchObject({
+      pushEndpoint: "http://127.0.0.1:3000/webhooks/gmail",
+      pushAudience: "inbox-sync",
+    });
+    expect(() => readEnv({ SIM_PUSH_URL: "127.0.0.1:3000/webhooks/gmail" })).toThrow(/SIM_PUSH_URL/);
+  });
 });
 
 function run(env: Record<string, string>, onLine?: (line: string, kill: () => void) => void) {
