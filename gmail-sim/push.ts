@@ -197,6 +197,7 @@ export class PushNotifier {
 
   /** The OIDC token Pub/Sub attaches to a push. */
   token(endpoint: string): string {
+    // Real time, not Gmail's (possibly moved) clock: the receiver checks iat/exp against its own.
     const iat = Math.floor(Date.now() / 1000);
     const email = this.settings.serviceAccountEmail;
     return this.signer.sign({
