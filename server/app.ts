@@ -50,7 +50,7 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   app.get(["/auth/google", "/auth/google/callback"], limitByIp(limits.signIn));
   app.use(authRoutes(ctx));
   // Public, before the API's authentication: the document and its reference page.
-  app.use(docsRoutes());
+  app.use(docsRoutes(ctx.config));
 
   const api = express.Router();
   api.use(express.json({ limit: "64kb" }));

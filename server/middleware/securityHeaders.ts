@@ -33,6 +33,16 @@ export const ADMIN_CSP: Directives = {
   "style-src": ["'self'", "'unsafe-inline'"],
 };
 
+/**
+ * The API reference page (/api/docs, Scalar) needs the same one exception, found in Chromium:
+ * its Vue components render <style> elements and style attributes. Scripts stay 'self' (the
+ * page's own configuration is a script file, not an inline one).
+ */
+export const DOCS_CSP: Directives = {
+  ...APP_CSP,
+  "style-src": ["'self'", "'unsafe-inline'"],
+};
+
 function directives(config: Pick<Config, "env">, policy: Directives): Directives {
   // Over https every subresource must stay on https; over http (dev) the directive would break the page.
   return config.env === "production" ? { ...policy, "upgrade-insecure-requests": [] } : policy;
@@ -55,4 +65,9 @@ export function securityHeaders(config: Pick<Config, "env">): RequestHandler {
 /** Replaces the app's CSP with Bull Board's, for the dashboard's routes only. */
 export function adminContentSecurityPolicy(config: Pick<Config, "env">): RequestHandler {
   return helmet.contentSecurityPolicy({ useDefaults: false, directives: directives(config, ADMIN_CSP) });
+}
+
+/** Replaces the app's CSP with the API reference page's (DOCS_CSP), for /api/docs only. */
+export function docsContentSecurityPolicy(config: Pick<Config, "env">): RequestHandler {
+  return helmet.contentSecurityPolicy({ useDefaults: false, directives: directives(config, DOCS_CSP) });
 }

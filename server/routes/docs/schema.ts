@@ -32,6 +32,15 @@ export const docsConfig = route({
   path: "/api/docs/init.js",
   tag: "operations",
   auth: "none",
-  summary: "The reference page's configuration, as a script (the CSP refuses inline ones)",
+  summary: "The reference page's script: configures and loads Scalar (the CSP refuses inline scripts)",
   responses: { 200: { description: "JavaScript", mediaType: "text/javascript" } },
+});
+
+export const docsStyles = route({
+  method: "get",
+  path: "/api/docs/docs.css",
+  tag: "operations",
+  auth: "none",
+  summary: "The reference page's colour fixes (WCAG AA contrast)",
+  responses: { 200: { description: "CSS", mediaType: "text/css" } },
 });
