@@ -53,16 +53,15 @@ export function encodeQuotedPrintable(data: Buffer): string {
   for (let i = 0; i < data.length; i++) {
     const byte = data[i]!;
     if (byte === 0x0d && data[i + 1] === 0x0a) {
-      // Trailing whitespace before a hard break must be encoded (RFC 2045 rule 3).
-      const last = line.charCodeAt(line.length - 1);
-      if (last === 0x20 || last === 0x09)
-        line = `${line.slice(0, -1)}=${last.toString(16).toUpperCase().padStart(2, "0")}`;
       lines.push(line);
       line = "";
       i++;
       continue;
     }
-    const literal = (byte >= 33 && byte <= 126 && byte !== 61) || byte === 0x20 || byte === 0x09;
+    // Whitespace ending a line or the data must be encoded (RFC 2045 rule 3).
+    const endsLine = i + 1 === data.length || (data[i + 1] === 0x0d && data[i + 2] === 0x0a);
+    const literal =
+      (byte >= 33 && byte <= 126 && byte !== 61) || ((byte === 0x20 || byte === 0x09) && !endsLine);
     push(literal ? String.fromCharCode(byte) : `=${byte.toString(16).toUpperCase().padStart(2, "0")}`);
   }
   if (line) lines.push(line);
