@@ -211,6 +211,14 @@ describe("gmail-sim push", () => {
     expect(await pushes()).toHaveLength(1);
   });
 
+  it("answers an expiration a minute from real time when Gmail's clock is set back by 7 days less a minute", async () => {
+    await control(sim, "PUT", "/clock", { offsetMs: -(WATCH_LIFETIME_MS - 60_000) });
+    const before = Date.now();
+    const { data } = await gmail.users.watch({ userId: "me", requestBody: { topicName: TOPIC } });
+    expect(Number(data.expiration)).toBeGreaterThanOrEqual(before + 60_000 - 1000);
+    expect(Number(data.expiration)).toBeLessThanOrEqual(Date.now() + 60_000 + 1000);
+  });
+
   it("sends a burst of notifications on demand and records the endpoint's answers", async () => {
     answerStatus = 500;
     const burst = await control(sim, "POST", `/accounts/${ALICE}/push`, { count: 50 });
