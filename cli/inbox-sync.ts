@@ -15,7 +15,7 @@
  * browser does, so a script never waits for a worker that will not come.
  */
 import { parseArgs } from "node:util";
-import type { TaskSnapshot } from "../core/events";
+import type { ApiError, EmailPage, SyncAccepted, TaskSnapshot } from "../core/contract";
 
 class CliError extends Error {
   constructor(
@@ -60,7 +60,7 @@ async function request<T>(o: Options, method: string, path: string): Promise<{ s
 }
 
 const errorText = (body: unknown) => {
-  const e = (body as { error?: { code?: string; message?: string } } | null)?.error;
+  const e = (body as Partial<ApiError> | null)?.error;
   return e ? `${e.code}: ${e.message}` : JSON.stringify(body);
 };
 
@@ -182,12 +182,7 @@ async function follow(o: Options, taskId: string): Promise<TaskSnapshot> {
 }
 
 async function sync(o: Options, wait: boolean): Promise<number> {
-  const { status, body } = await request<{
-    taskId: string;
-    statusUrl: string;
-    joined: boolean;
-    fallback?: string;
-  }>(o, "POST", "/api/emails/sync");
+  const { status, body } = await request<SyncAccepted & Partial<ApiError>>(o, "POST", "/api/emails/sync");
   if (status === 503 && body.fallback?.startsWith("/")) {
     // The queue cannot take the task: run it in a streaming request, as the browser does.
     if (!wait) throw new CliError(`${errorText(body)} (with --no-wait there is nothing to fall back to)`, 3);
@@ -263,9 +258,7 @@ async function main(argv: string[]): Promise<number> {
     case "emails": {
       const params = new URLSearchParams({ limit: values.limit });
       if (values.q) params.set("q", values.q);
-      const { status, body } = await request<{
-        emails: Array<{ id: string; date: string; from: string; subject: string }>;
-      }>(o, "GET", `/api/emails?${params}`);
+      const { status, body } = await request<EmailPage>(o, "GET", `/api/emails?${params}`);
       if (status !== 200)
         throw new CliError(`emails answered ${status}: ${errorText(body)}`, status >= 500 ? 3 : 2);
       if (o.json) process.stdout.write(`${JSON.stringify(body)}\n`);

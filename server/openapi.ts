@@ -4,7 +4,7 @@ import {
   type ZodOpenApiPathsObject,
   type ZodOpenApiResponseObject,
 } from "zod-openapi";
-import { ApiErrorSchema } from "../core/contract";
+import { ApiErrorSchema } from "../core/contract/schemas";
 import * as account from "./routes/api/account/schema";
 import * as emails from "./routes/api/emails/schema";
 import * as me from "./routes/api/me/schema";

@@ -1,4 +1,4 @@
-import type { TokenInfo } from "../../core/services/SessionService";
+import type { CreatedToken, TokenInfo, TokenList } from "../../core/contract";
 import { reconnectHref } from "./account";
 import { ApiError, api, request } from "./api";
 import { ConfirmDialog } from "./confirmDialog";
@@ -131,7 +131,7 @@ export class AccountSettings {
 
   private async loadTokens(): Promise<void> {
     try {
-      this.tokens = (await api.get<{ tokens: TokenInfo[] }>("/api/tokens")).tokens;
+      this.tokens = (await api.get<TokenList>("/api/tokens")).tokens;
       this.renderTokens();
     } catch (err) {
       this.options.onError(err);
@@ -181,7 +181,7 @@ export class AccountSettings {
     if (this.expiry.value) body.expiresInDays = Number(this.expiry.value);
     this.createButton.disabled = true;
     try {
-      const created = await request<TokenInfo & { token: string }>("POST", "/api/tokens", { body });
+      const created = await request<CreatedToken>("POST", "/api/tokens", { body });
       this.nameInput.value = "";
       this.newTokenValue.value = created.token;
       show(this.newToken);

@@ -103,29 +103,7 @@ export function isAbort(err: unknown): boolean {
   return err instanceof Error && err.name === "AbortError";
 }
 
-// ---- the shapes the client reads ----
+// ---- the shapes the client reads: the server's contract, imported as types only (nothing of
+// the server or of zod reaches the bundle) ----
 
-export interface Me {
-  email: string;
-  lastSyncAt: string | null;
-  emailCount: number;
-  gmailStatus?: string;
-  csrfToken: string | null;
-}
-
-// One definition of the email shapes: the server's, imported as types only (nothing of the
-// server reaches the bundle).
-export type { EmailDetail, EmailSummary } from "../../core/services/EmailService";
-
-import type { EmailSummary } from "../../core/services/EmailService";
-
-export interface EmailPage {
-  emails: EmailSummary[];
-  nextCursor: string | null;
-}
-
-export interface SyncAccepted {
-  taskId: string;
-  state: string;
-  statusUrl: string;
-}
+export type { EmailDetail, EmailPage, EmailSummary, Me, SyncAccepted } from "../../core/contract";

@@ -1,4 +1,4 @@
-import type { SyncMode, SyncPhase, TaskState, WaitReason } from "../../core/events";
+import type { SyncMode, SyncPhase, TaskState, WaitReason } from "../../core/contract";
 
 /** Human wording for numbers, times, phases and states. */
 

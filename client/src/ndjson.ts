@@ -1,4 +1,4 @@
-import type { TaskSnapshot } from "../../core/events";
+import type { TaskSnapshot } from "../../core/contract";
 import { ApiError, send } from "./api";
 
 export interface StreamOptions {

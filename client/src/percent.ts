@@ -1,4 +1,4 @@
-import type { SyncPhase, TaskSnapshot } from "../../core/events";
+import type { SyncPhase, TaskSnapshot } from "../../core/contract";
 
 /**
  * Each phase's share of the bar. A snapshot's own `percent` counts within its phase (listing

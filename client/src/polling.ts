@@ -1,4 +1,4 @@
-import { isTerminal, type TaskSnapshot } from "../../core/events";
+import { isTerminal, type TaskSnapshot } from "../../core/contract";
 import { ApiError, api, isAbort } from "./api";
 
 export interface PollOptions {

@@ -1,4 +1,4 @@
-import { isTerminal, type TaskSnapshot, type WaitReason } from "../../core/events";
+import { isTerminal, type TaskSnapshot, type WaitReason } from "../../core/contract";
 import { byId, show } from "./dom";
 import { humanError } from "./errors";
 import {

@@ -1,4 +1,4 @@
-import { isTerminal, type TaskSnapshot, type TaskState } from "../../core/events";
+import { isTerminal, type TaskSnapshot, type TaskState } from "../../core/contract";
 import { AccountMenu, reconnectHref } from "./account";
 import { AccountSettings } from "./accountSettings";
 import { ApiError, api, type Me, setCsrfToken } from "./api";

@@ -1,4 +1,4 @@
-import type { TaskSnapshot } from "../../core/events";
+import type { TaskSnapshot } from "../../core/contract";
 
 /**
  * Keeps the highest `seq` seen per task and refuses anything lower or equal, so a late socket

@@ -4,7 +4,7 @@ import type {
   ServerToClientEvents,
   SubscribeAck,
   TaskSnapshot,
-} from "../../core/events";
+} from "../../core/contract";
 
 export type AppSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 

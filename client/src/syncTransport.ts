@@ -1,4 +1,4 @@
-import { isTerminal, type TaskSnapshot, type WaitReason } from "../../core/events";
+import { isTerminal, type TaskSnapshot, type WaitReason } from "../../core/contract";
 import { ApiError, api, isAbort, type SyncAccepted } from "./api";
 import { streamSync } from "./ndjson";
 import { pollTaskStatus } from "./polling";

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ApiErrorSchema } from "../../../core/contract";
+import { ApiErrorSchema } from "../../../core/contract/schemas";
 
 /** One declared answer of a route: JSON with a schema, another media type, or no body. */
 export interface DeclaredResponse {

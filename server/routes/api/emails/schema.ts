@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EmailDetailSchema, EmailPageSchema } from "../../../../core/contract";
+import { EmailDetailSchema, EmailPageSchema } from "../../../../core/contract/schemas";
 import { error, json, route } from "../route";
 
 const LIMIT = "limit must be a whole number from 1 to 200";

@@ -1,4 +1,4 @@
-import { MeSchema } from "../../../../core/contract";
+import { MeSchema } from "../../../../core/contract/schemas";
 import { error, json, route } from "../route";
 
 export const getMe = route({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SyncAcceptedSchema, TaskSnapshotSchema } from "../../../../core/contract";
+import { SyncAcceptedSchema, TaskSnapshotSchema } from "../../../../core/contract/schemas";
 import { error, json, route } from "../route";
 
 export const startSync = route({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CreatedTokenSchema, TokenListSchema } from "../../../../core/contract";
+import { CreatedTokenSchema, TokenListSchema } from "../../../../core/contract/schemas";
 import { error, json, noContent, route } from "../route";
 
 /** The longest expiry one can ask for; no expiry at all is asked for by leaving it out. */

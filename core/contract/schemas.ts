@@ -1,15 +1,12 @@
 import { z } from "zod";
-import type { SubscribeAck, SyncMode, SyncPhase, TaskSnapshot, TaskState, WaitReason } from "./events";
+import type { SubscribeAck, SyncMode, SyncPhase, TaskSnapshot, TaskState, WaitReason } from "../events";
 
 /**
- * The outside contract: every shape the server sends and the browser app and the CLI read.
- * Each is a zod schema (the routes declare their answers with them, and the OpenAPI document at
- * /api/openapi.json is generated from them) and a type of the same name. Clients import the
- * types only (`import type`), so nothing of zod or the server reaches the browser bundle.
- * The task snapshot and the socket events are written as types in ./events.ts and re-exported
- * here; their schemas below are checked against them by the compiler.
+ * The contract's schemas: the routes declare their answers with them (each resource's schema.ts under server/routes)
+ * and the OpenAPI document at /api/openapi.json is generated from them. Server-side only; the
+ * browser app and the CLI import the types of the same names from ./index.ts. The task snapshot
+ * and socket events are written as types in ../events.ts; their schemas are checked against them.
  */
-export * from "./events";
 
 const TASK_STATES = ["queued", "active", "completed", "failed"] as const satisfies readonly TaskState[];
 const PHASES = ["listing", "fetching", "storing", "done"] as const satisfies readonly SyncPhase[];
@@ -29,7 +26,6 @@ export const ApiErrorSchema = z
       .meta({ description: "503 queue_unavailable/no_workers: the streaming endpoint to use instead." }),
   })
   .meta({ id: "ApiError" });
-export type ApiError = z.infer<typeof ApiErrorSchema>;
 
 export const TaskSnapshotSchema = z
   .strictObject({
@@ -74,14 +70,12 @@ export const EmailSummarySchema = z
     labels: z.array(z.string()),
   })
   .meta({ id: "EmailSummary" });
-export type EmailSummary = z.infer<typeof EmailSummarySchema>;
 
 export const EmailDetailSchema = EmailSummarySchema.extend({
   sizeEstimate: z.number(),
   historyId: z.string().nullable(),
   headers: z.record(z.string(), z.string()),
 }).meta({ id: "EmailDetail" });
-export type EmailDetail = z.infer<typeof EmailDetailSchema>;
 
 export const EmailPageSchema = z
   .strictObject({
@@ -92,7 +86,6 @@ export const EmailPageSchema = z
       .meta({ description: "Pass as `cursor` for the next page; null at the end." }),
   })
   .meta({ id: "EmailPage" });
-export type EmailPage = z.infer<typeof EmailPageSchema>;
 
 export const MeSchema = z
   .strictObject({
@@ -105,7 +98,6 @@ export const MeSchema = z
     }),
   })
   .meta({ id: "Me" });
-export type Me = z.infer<typeof MeSchema>;
 
 /** 202 of `POST /api/emails/sync`. */
 export const SyncAcceptedSchema = z
@@ -118,7 +110,6 @@ export const SyncAcceptedSchema = z
       .meta({ description: "True when the user's sync was already open and this joined it." }),
   })
   .meta({ id: "SyncAccepted" });
-export type SyncAccepted = z.infer<typeof SyncAcceptedSchema>;
 
 export const TokenInfoSchema = z
   .strictObject({
@@ -129,17 +120,14 @@ export const TokenInfoSchema = z
     expiresAt: z.string().nullable(),
   })
   .meta({ id: "TokenInfo" });
-export type TokenInfo = z.infer<typeof TokenInfoSchema>;
 
 export const TokenListSchema = z.strictObject({ tokens: z.array(TokenInfoSchema) }).meta({ id: "TokenList" });
-export type TokenList = z.infer<typeof TokenListSchema>;
 
 export const CreatedTokenSchema = TokenInfoSchema.extend({
   token: z
     .string()
     .meta({ description: "The secret, shown this once: send as `Authorization: Bearer <token>`." }),
 }).meta({ id: "CreatedToken" });
-export type CreatedToken = z.infer<typeof CreatedTokenSchema>;
 
 /** The answer to a socket's `task:subscribe`. */
 export const SubscribeAckSchema = z.union([

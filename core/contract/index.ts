@@ -1,0 +1,25 @@
+import type { z } from "zod";
+import type * as schemas from "./schemas";
+
+/**
+ * The outside contract: every shape the server sends and the browser app and the CLI read, in one
+ * place. The types below are those of the zod schemas in ./schemas.ts (which the routes declare
+ * and the OpenAPI document is generated from), imported as types only: nothing of zod reaches
+ * the browser bundle. The task snapshot and the socket events (and their small helpers) live in
+ * ../events.ts and are re-exported here.
+ */
+export * from "../events";
+
+/** Every 4xx/5xx body: `{"error":{"code":"snake_case","message":"…"}}`, sometimes with `fallback`. */
+export type ApiError = z.infer<typeof schemas.ApiErrorSchema>;
+export type EmailSummary = z.infer<typeof schemas.EmailSummarySchema>;
+export type EmailDetail = z.infer<typeof schemas.EmailDetailSchema>;
+export type EmailPage = z.infer<typeof schemas.EmailPageSchema>;
+/** `GET /api/me` */
+export type Me = z.infer<typeof schemas.MeSchema>;
+/** The 202 of `POST /api/emails/sync`. */
+export type SyncAccepted = z.infer<typeof schemas.SyncAcceptedSchema>;
+export type TokenInfo = z.infer<typeof schemas.TokenInfoSchema>;
+export type TokenList = z.infer<typeof schemas.TokenListSchema>;
+/** The 201 of `POST /api/tokens`: the token with its secret, shown this once. */
+export type CreatedToken = z.infer<typeof schemas.CreatedTokenSchema>;
