@@ -1,9 +1,8 @@
-import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Server as SocketServer } from "socket.io";
 import type { CoreContext } from "../core/context";
 import type { ClientToServerEvents, ServerToClientEvents } from "../core/events";
-import type { SyncJobData } from "../core/queue";
+import type { SyncQueue } from "../core/queue";
 import type { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { TaskStatus } from "../core/tasks/TaskStatus";
 import type { SyncDispatcher } from "./services/SyncDispatcher";
@@ -11,7 +10,7 @@ import type { SyncDispatcher } from "./services/SyncDispatcher";
 /** Everything a web process's routes and sockets need, built once in server/main.ts. */
 export interface WebContext extends CoreContext {
   /** Null when Redis is not configured at all (streaming-fallback mode). */
-  queue: Queue<SyncJobData> | null;
+  queue: SyncQueue | null;
   redis: Redis | null;
   dispatcher: SyncDispatcher;
   /** The freshest snapshot of a task, with why it waits (status route, subscribe, streams). */

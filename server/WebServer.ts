@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import type { Config } from "../core/config";
 import { createCoreContext } from "../core/context";
-import { createSyncQueue } from "../core/queue";
+import { SyncQueue } from "../core/queue";
 import { createRedis } from "../core/redis";
 import { GmailQuota } from "../core/sync/RedisQuotaGate";
 import { TaskStatus } from "../core/tasks/TaskStatus";
@@ -48,8 +48,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
         request.on("ready", () => logger.info("redis connected: queue mode"));
         return { request, pub, sub };
       })();
-  const queue = redisClients ? createSyncQueue(redisClients.request, config.queuePrefix) : null;
-  queue?.on("error", () => {});
+  const queue = redisClients ? SyncQueue.open(redisClients.request, config.queuePrefix) : null;
 
   const quota = redisClients
     ? new GmailQuota(redisClients.request, config.queuePrefix, config.gmailQuota)

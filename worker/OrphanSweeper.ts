@@ -1,6 +1,5 @@
-import type { Queue } from "bullmq";
 import type { Logger } from "../core/logger";
-import { ensureSyncJob, PRIORITY, type SyncJobData } from "../core/queue";
+import { PRIORITY, type SyncQueue } from "../core/queue";
 import type { TaskLease } from "../core/tasks/TaskLease";
 
 /**
@@ -16,7 +15,7 @@ export class OrphanSweeper {
 
   constructor(
     private readonly lease: TaskLease,
-    private readonly queue: Queue<SyncJobData>,
+    private readonly queue: SyncQueue,
     private readonly logger: Logger,
   ) {}
 
@@ -38,7 +37,7 @@ export class OrphanSweeper {
     for (const task of await this.lease.orphans()) {
       // Resumed work goes before queued first syncs: it has already waited.
       const data = { taskId: task.id, userId: task.userId };
-      if (await ensureSyncJob(this.queue, data, PRIORITY.incremental)) added++;
+      if (await this.queue.ensureJob(data, PRIORITY.incremental)) added++;
     }
     if (added) this.logger.info({ tasks: added }, "gave orphaned tasks a job");
     return added;

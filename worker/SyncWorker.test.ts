@@ -1,6 +1,6 @@
 import { once } from "node:events";
-import type { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SyncQueue as Queue } from "../core/queue";
 import { SEQ_SPAN } from "../core/tasks/TaskLease";
 import { type Stack, startStack, storedCount, waitForTask } from "../test/stack";
 

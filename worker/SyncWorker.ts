@@ -5,7 +5,7 @@ import { Worker } from "bullmq";
 import type { Config } from "../core/config";
 import { type CoreContext, createCoreContext } from "../core/context";
 import { type ServerToClientEvents, socketKey } from "../core/events";
-import { createSyncQueue, SYNC_QUEUE, type SyncJobData } from "../core/queue";
+import { SYNC_QUEUE, type SyncJobData, SyncQueue } from "../core/queue";
 import { createRedis } from "../core/redis";
 import { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { SyncOptions } from "../core/sync/syncMailbox";
@@ -49,8 +49,8 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
   quotaClient.on("error", () => {});
   const quota = new GmailQuota(quotaClient, config.queuePrefix, config.gmailQuota);
   // Counts (are other syncs waiting for a slot?) and the orphan sweeper's jobs go through it.
-  const queue = createSyncQueue(publisher, config.queuePrefix);
-  const othersWaiting = async () => (await queue.getJobCountByTypes("wait", "prioritized", "paused")) > 0;
+  const queue = SyncQueue.open(publisher, config.queuePrefix);
+  const othersWaiting = () => queue.othersWaiting();
   const metrics = new WorkerMetrics();
   const metricsServer =
     config.workerMetricsPort === undefined

@@ -1,14 +1,12 @@
-import { Queue, Worker } from "bullmq";
+import { Worker } from "bullmq";
 import type { CoreContext } from "../core/context";
+import { MAINTENANCE_QUEUE, MaintenanceQueue, PURGE_EVERY_MS, PURGE_SCHEDULER } from "../core/queue";
 import { createRedis } from "../core/redis";
 
-/** A small queue of its own, so housekeeping never waits behind (or delays) mailbox syncs. */
-export const MAINTENANCE_QUEUE = "maintenance";
-export const PURGE_SCHEDULER = "purge-expired";
-export const PURGE_EVERY_MS = 15 * 60_000;
+export { MAINTENANCE_QUEUE, PURGE_EVERY_MS, PURGE_SCHEDULER };
 
 export interface Maintenance {
-  queue: Queue;
+  queue: MaintenanceQueue;
   close(): Promise<void>;
 }
 
@@ -25,8 +23,7 @@ export async function startMaintenance(
   const { config, logger } = ctx;
   const connection = createRedis(config.redisUrl, "worker");
   connection.on("error", (err) => logger.debug({ err: err.message }, "redis error"));
-  const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: config.queuePrefix });
-  queue.on("error", () => {});
+  const queue = MaintenanceQueue.open(connection, config.queuePrefix);
   const worker = new Worker(
     MAINTENANCE_QUEUE,
     async (job) => {
@@ -38,11 +35,7 @@ export async function startMaintenance(
     { connection, prefix: config.queuePrefix, concurrency: 1 },
   );
   worker.on("error", (err) => logger.debug({ err: err.message }, "maintenance worker error"));
-  await queue.upsertJobScheduler(
-    PURGE_SCHEDULER,
-    { every: options.everyMs ?? PURGE_EVERY_MS },
-    { name: PURGE_SCHEDULER, opts: { removeOnComplete: 50, removeOnFail: 50 } },
-  );
+  await queue.schedulePurge(options.everyMs ?? PURGE_EVERY_MS);
   return {
     queue,
     async close() {

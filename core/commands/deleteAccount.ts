@@ -2,7 +2,7 @@ import { rooms } from "../events";
 import { type RevokeOutcome, revokeGrant } from "../gmail/revokeGrant";
 import type { LeavingDeps } from "./leaving";
 
-/** Finished jobs stay in Redis a day at most (core/queue.ts); older tasks have no job left. */
+/** Finished jobs stay in Redis a day at most (core/queue/SyncQueue.ts); older tasks have no job left. */
 const JOB_RETENTION_MS = 25 * 3_600_000;
 
 export interface DeleteAccountResult {
@@ -41,11 +41,7 @@ export async function deleteAccount(deps: LeavingDeps, userId: string): Promise<
   if (deps.queue) {
     for (const id of taskIds) {
       try {
-        const job = await deps.queue.getJob(id);
-        if (job) {
-          await job.remove();
-          jobsRemoved++;
-        }
+        if (await deps.queue.remove(id)) jobsRemoved++;
       } catch {
         // Locked by a worker (running) or Redis is away: that run stops on its own (see above).
       }

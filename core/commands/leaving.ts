@@ -1,6 +1,5 @@
-import type { Queue } from "bullmq";
 import type { Logger } from "../logger";
-import type { SyncJobData } from "../queue";
+import type { SyncQueue } from "../queue";
 import type { AccountService } from "../services/AccountService";
 
 /** What the commands for leaving (disconnect Gmail, delete the account, sign out everywhere) use. */
@@ -9,7 +8,7 @@ export interface LeavingDeps {
   /** Google's token revocation endpoint (config.google.revokeUrl). */
   revokeUrl: string;
   /** Null in streaming-fallback mode (no Redis): there are no queued jobs to cancel then. */
-  queue: Queue<SyncJobData> | null;
+  queue: SyncQueue | null;
   logger: Logger;
   /** Closes the sockets in these rooms, on every web node (through the Socket.IO adapter). */
   disconnectSockets(rooms: string[]): void;

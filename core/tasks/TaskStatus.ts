@@ -1,6 +1,5 @@
-import type { Queue } from "bullmq";
 import { isTerminal, type TaskSnapshot, type WaitReason } from "../events";
-import type { SyncJobData } from "../queue";
+import type { SyncQueue } from "../queue";
 import type { SyncTask } from "../repositories/task.repository";
 import { snapshotOf } from "../services/TaskService";
 import { leaseLapsed } from "./TaskLease";
@@ -40,7 +39,7 @@ export function waitingOf(f: WaitFacts, now: number): Pick<TaskSnapshot, "waitin
 
 export interface TaskStatusDeps {
   /** Null when the process runs without Redis (streaming-fallback mode). */
-  queue: Queue<SyncJobData> | null;
+  queue: Pick<SyncQueue, "progressOf"> | null;
   /** Live workers; may throw when it cannot tell. */
   workersAlive: () => Promise<number>;
 }
@@ -60,7 +59,7 @@ export class TaskStatus {
     let current = stored;
     if (task.state === "active" && task.runner === "queue" && this.deps.queue) {
       try {
-        const live = (await this.deps.queue.getJob(task.id))?.progress as TaskSnapshot | undefined;
+        const live = (await this.deps.queue.progressOf(task.id)) as TaskSnapshot | undefined;
         if (live && typeof live === "object" && live.taskId === task.id && live.seq > stored.seq)
           current = live;
       } catch {

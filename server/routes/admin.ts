@@ -1,5 +1,4 @@
 import { createBullBoard } from "@bull-board/api";
-import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import { type NextFunction, type Request, type Response, Router } from "express";
 import { AppError, ForbiddenError } from "../../core/errors";
@@ -75,7 +74,7 @@ export function adminRoutes(ctx: WebContext): Router {
   }
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(ADMIN_PATH);
-  createBullBoard({ queues: [new BullMQAdapter(ctx.queue, { readOnlyMode: false })], serverAdapter });
+  createBullBoard({ queues: [ctx.queue.dashboardAdapter()], serverAdapter });
   router.use(ADMIN_PATH, serverAdapter.getRouter());
   return router;
 }

@@ -1,7 +1,6 @@
-import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { NoWorkersError, QueueUnavailableError } from "../../core/errors";
-import { ensureSyncJob, PRIORITY, type SyncJobData } from "../../core/queue";
+import { PRIORITY, type SyncQueue } from "../../core/queue";
 import { isRedisReady } from "../../core/redis";
 import type { SyncTask } from "../../core/repositories/task.repository";
 import type { AccountService } from "../../core/services/AccountService";
@@ -11,7 +10,7 @@ import type { WorkerLiveness } from "../../core/workerHeartbeat";
 export const STREAM_FALLBACK = "/api/emails/sync/stream";
 
 export interface SyncDispatcherOptions {
-  queue: Queue<SyncJobData> | null;
+  queue: SyncQueue | null;
   redis: Redis | null;
   workers: WorkerLiveness;
 }
@@ -54,8 +53,8 @@ export class SyncDispatcher {
     try {
       const data = { taskId: task.id, userId };
       const priority = await this.priorityOf(userId);
-      if (joined) await ensureSyncJob(queue, data, priority);
-      else await queue.add("sync", data, { jobId: task.id, priority });
+      if (joined) await queue.ensureJob(data, priority);
+      else await queue.enqueue(data, priority);
     } catch {
       if (!joined) {
         await this.tasks.abandon(task.id, {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../core/errors";
-import { PRIORITY } from "../../core/queue";
+import { PRIORITY, SyncQueue } from "../../core/queue";
 import { STREAM_FALLBACK, SyncDispatcher } from "./SyncDispatcher";
 
 type Options = ConstructorParameters<typeof SyncDispatcher>[2];
@@ -80,7 +80,7 @@ function dispatcherIn(overrides: Partial<World> = {}) {
     findAccount: async () => ({ historyId: world.historyId }),
   } as unknown as Accounts;
   const options = {
-    queue: world.queue ? queue : null,
+    queue: world.queue ? new SyncQueue(queue as never) : null,
     redis: { status: world.redisStatus },
     workers: {
       count: async () => {
