@@ -85,5 +85,22 @@ export const rooms = {
   token: (tokenId: string) => `token:${tokenId}`,
 };
 
+/** A web node's Socket.IO server or a worker's Redis emitter: either reaches every node's sockets. */
+export interface SnapshotBroadcaster {
+  to(room: string | string[]): { emit(event: "sync:progress", snapshot: TaskSnapshot): unknown };
+}
+
+/**
+ * The one fan-out of a snapshot: to the task's room (sockets following it) and to its user's
+ * room (the user's other tabs). The streaming fallback and the worker both publish through it.
+ */
+export function publishSnapshot(
+  via: SnapshotBroadcaster | undefined,
+  userId: string,
+  snapshot: TaskSnapshot,
+): void {
+  via?.to([rooms.task(snapshot.taskId), rooms.user(userId)]).emit("sync:progress", snapshot);
+}
+
 /** The Redis channel prefix shared by every web node's adapter and every worker's emitter. */
 export const socketKey = (queuePrefix: string) => `${queuePrefix}:socket.io`;

@@ -1,7 +1,7 @@
 import type { Emitter } from "@socket.io/redis-emitter";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { CoreContext } from "../core/context";
-import { rooms, type ServerToClientEvents, type TaskSnapshot } from "../core/events";
+import { publishSnapshot, type ServerToClientEvents, type TaskSnapshot } from "../core/events";
 import { retryDelayMs, SYNC_JOB_ATTEMPTS, type SyncJobData } from "../core/queue";
 import type { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { SyncOptions } from "../core/sync/syncMailbox";
@@ -60,7 +60,7 @@ export function syncMailboxJob(deps: SyncJobDeps) {
   return async (job: Job<SyncJobData>, token?: string): Promise<TaskSnapshot | { skipped: true }> => {
     const { taskId } = job.data;
     const publish = async (snapshot: TaskSnapshot, userId: string) => {
-      deps.emitter.to(rooms.task(taskId)).to(rooms.user(userId)).emit("sync:progress", snapshot);
+      publishSnapshot(deps.emitter, userId, snapshot);
       await job.updateProgress(snapshot);
     };
     const attempts = job.opts.attempts ?? SYNC_JOB_ATTEMPTS;

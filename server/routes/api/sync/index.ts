@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Router } from "express";
-import { rooms, type TaskSnapshot } from "../../../../core/contract";
+import { publishSnapshot, type TaskSnapshot } from "../../../../core/contract";
 import { NotFoundError } from "../../../../core/errors";
 import { userIdOf } from "../../../middleware/authenticate";
 import { inputOf, validate } from "../../../middleware/validate";
@@ -48,7 +48,7 @@ export function syncRoutes(ctx: WebContext): Router {
     res.on("close", () => closed.abort());
     const write = (snapshot: TaskSnapshot) => {
       if (!closed.signal.aborted) res.write(`${JSON.stringify(snapshot)}\n`);
-      ctx.io?.to(rooms.task(task.id)).to(rooms.user(userId)).emit("sync:progress", snapshot);
+      publishSnapshot(ctx.io, userId, snapshot);
     };
 
     const run = ctx.driver.stream(
