@@ -94,7 +94,10 @@ export function docsRoutes(config: Pick<Config, "env">): Router {
   });
 
   router.get("/api/docs/scalar.js", (_req: Request, res: Response) => {
-    res.sendFile(SCALAR_SCRIPT, { maxAge: "1h", headers: { "Content-Type": "text/javascript; charset=utf-8" } });
+    res.sendFile(SCALAR_SCRIPT, {
+      maxAge: "1h",
+      headers: { "Content-Type": "text/javascript; charset=utf-8" },
+    });
   });
 
   return router;
