@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
+import { AuthInvalidation } from "../core/auth/AuthInvalidation";
+import { PrincipalCache } from "../core/auth/PrincipalCache";
 import type { Config } from "../core/config";
 import { createCoreContext } from "../core/context";
 import { SyncQueue } from "../core/queue";
@@ -49,6 +51,23 @@ export async function startWebServer(config: Config, options: WebServerOptions =
         return { request, pub, sub };
       })();
   const queue = redisClients ? SyncQueue.open(redisClients.request, config.queuePrefix) : null;
+
+  // Sessions and tokens resolve from memory for a while; what ends is dropped on every node at
+  // once through Redis. Without Redis, nothing can be heard and entries live briefly.
+  const principals = new PrincipalCache();
+  let invalidation: AuthInvalidation | null = null;
+  if (redisClients) {
+    const subscriber = createRedis(config.redisUrl, "subscriber");
+    subscriber.on("error", (err) => logger.debug({ err: err.message }, "redis error (auth invalidation)"));
+    invalidation = new AuthInvalidation(
+      principals,
+      redisClients.request,
+      subscriber,
+      config.queuePrefix,
+      logger,
+    );
+  }
+  core.sessions.useCache(principals, (what) => invalidation?.publish(what) ?? Promise.resolve());
 
   const quota = redisClients
     ? new GmailQuota(redisClients.request, config.queuePrefix, config.gmailQuota)
@@ -105,6 +124,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
       });
       await queue?.close().catch(() => {});
       await core.close();
+      invalidation?.close();
       if (redisClients) for (const c of Object.values(redisClients)) c.disconnect();
     },
   };

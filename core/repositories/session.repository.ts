@@ -19,12 +19,16 @@ export class SessionRepository {
     return this.SessionModel.findOne({ where: { id, ...this.live(now, idleMs) } });
   }
 
-  /** Sets last use to `now` unless someone wrote it after `staleBefore`, so racing nodes write once. */
-  async touch(id: string, now: Date, staleBefore: Date): Promise<void> {
-    await this.SessionModel.update(
+  /**
+   * Sets last use to `now` unless someone wrote it after `staleBefore`, so racing nodes write once.
+   * Answers whether this call wrote it.
+   */
+  async touch(id: string, now: Date, staleBefore: Date): Promise<boolean> {
+    const [count] = await this.SessionModel.update(
       { lastSeenAt: now },
       { where: { id, lastSeenAt: { [Op.lte]: staleBefore } } },
     );
+    return count > 0;
   }
 
   async delete(id: string): Promise<void> {

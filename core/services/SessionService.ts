@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { CachedPrincipal, Invalidation, PrincipalCache } from "../auth/PrincipalCache";
 import { AppError } from "../errors";
 import type { Session, SessionRepository } from "../repositories/session.repository";
 import type { ApiToken, TokenRepository } from "../repositories/token.repository";
@@ -50,6 +51,8 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
  */
 export class SessionService {
   private readonly idleMs: number;
+  private cache: PrincipalCache | null = null;
+  private announce: (what: Invalidation) => Promise<void> = async () => {};
 
   constructor(
     private readonly sessions: SessionRepository,
@@ -58,6 +61,42 @@ export class SessionService {
     options: SessionServiceOptions = {},
   ) {
     this.idleMs = (options.idleHours ?? 72) * 3_600_000;
+  }
+
+  /**
+   * Web nodes resolve sessions and tokens through `cache`; `announce` must drop what ended from
+   * every node's cache (core/auth/AuthInvalidation.ts) before it resolves.
+   */
+  useCache(cache: PrincipalCache, announce: (what: Invalidation) => Promise<void>): void {
+    this.cache = cache;
+    this.announce = announce;
+  }
+
+  /** This node's principal cache, if it has one (tests look at its hit count). */
+  get principalCache(): PrincipalCache | null {
+    return this.cache;
+  }
+
+  /** Every node drops what ended from its cache, this one first. */
+  private async ended(what: Invalidation): Promise<void> {
+    this.cache?.forget(what);
+    await this.announce(what);
+  }
+
+  /** A deleted user: their sessions and tokens went with them (ON DELETE CASCADE). */
+  async userDeleted(userId: string): Promise<void> {
+    await this.ended({ users: [userId] });
+  }
+
+  /** A cached principal, if it is still in force by both clocks (absolute and idle). */
+  private cached(key: string, now: number, idleMs: number | null): CachedPrincipal | undefined {
+    const hit = this.cache?.get(key, now);
+    if (!hit) return undefined;
+    if (hit.expiresAt && hit.expiresAt.getTime() <= now) return undefined;
+    // lastSeenAt is a lower bound: a session that looks idle here may have been used on another
+    // node, so the database decides.
+    if (idleMs !== null && hit.lastSeenAt && hit.lastSeenAt.getTime() <= now - idleMs) return undefined;
+    return hit;
   }
 
   private sign(value: string): string {
@@ -85,23 +124,53 @@ export class SessionService {
     const expected = Buffer.from(this.sign(secret));
     const given = Buffer.from(cookie.slice(dot + 1));
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+    const id = sha256(secret);
+    const key = `s:${id}`;
     const now = new Date();
-    const session = await this.sessions.findLive(sha256(secret), now, this.idleMs);
-    if (!session) return null;
-    if (now.getTime() - session.lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
-      // Conditional, so that nodes answering the same session at once write it once.
-      await this.sessions.touch(session.id, now, new Date(now.getTime() - TOUCH_EVERY_MS)).catch(() => {});
+    const at = now.getTime();
+    const hit = this.cached(key, at, this.idleMs);
+    if (hit) {
+      if (at - hit.touchedAt >= TOUCH_EVERY_MS) {
+        hit.touchedAt = at;
+        const staleBefore = new Date(at - TOUCH_EVERY_MS);
+        const wrote = await this.sessions.touch(id, now, staleBefore).catch(() => false);
+        // Not written: another node wrote it within the minute, so it is at least staleBefore.
+        hit.lastSeenAt = wrote ? now : staleBefore;
+      }
+      return { ...hit.principal };
     }
-    return { userId: session.userId, sessionId: session.id, csrfToken: session.csrfToken, via: "session" };
+    const epoch = this.cache?.epoch() ?? 0;
+    const session = await this.sessions.findLive(id, now, this.idleMs);
+    if (!session) return null;
+    let lastSeenAt = session.lastSeenAt;
+    let touchedAt = lastSeenAt.getTime();
+    if (at - session.lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
+      touchedAt = at;
+      // Conditional, so that nodes answering the same session at once write it once.
+      const staleBefore = new Date(at - TOUCH_EVERY_MS);
+      const wrote = await this.sessions.touch(session.id, now, staleBefore).catch(() => false);
+      lastSeenAt = wrote ? now : staleBefore;
+    }
+    const principal: Principal = {
+      userId: session.userId,
+      sessionId: session.id,
+      csrfToken: session.csrfToken,
+      via: "session",
+    };
+    this.cache?.set(key, { principal, expiresAt: session.expiresAt, lastSeenAt, touchedAt }, epoch, at);
+    return { ...principal };
   }
 
   async destroy(sessionId: string): Promise<void> {
     await this.sessions.delete(sessionId);
+    await this.ended({ sessions: [sessionId] });
   }
 
   /** Ends every session of the user; answers their ids (their sockets are to be closed). */
   async destroyAllOf(userId: string): Promise<string[]> {
-    return this.sessions.deleteAllOf(userId);
+    const ended = await this.sessions.deleteAllOf(userId);
+    if (ended.length) await this.ended({ sessions: ended });
+    return ended;
   }
 
   /**
@@ -135,13 +204,29 @@ export class SessionService {
 
   async fromToken(token: string | undefined): Promise<Principal | null> {
     if (!token || token.length > 200) return null;
+    const hash = sha256(token);
+    const key = `t:${hash}`;
     const now = new Date();
-    const row = await this.tokens.findLiveByHash(sha256(token), now);
-    if (!row) return null;
-    if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= TOUCH_EVERY_MS) {
-      await this.tokens.touch(row.id, now, new Date(now.getTime() - TOUCH_EVERY_MS)).catch(() => {});
+    const at = now.getTime();
+    const hit = this.cached(key, at, null);
+    if (hit) {
+      if (at - hit.touchedAt >= TOUCH_EVERY_MS) {
+        hit.touchedAt = at;
+        await this.tokens.touch(hit.principal.tokenId!, now, new Date(at - TOUCH_EVERY_MS)).catch(() => {});
+      }
+      return { ...hit.principal };
     }
-    return { userId: row.userId, tokenId: row.id, via: "token" };
+    const epoch = this.cache?.epoch() ?? 0;
+    const row = await this.tokens.findLiveByHash(hash, now);
+    if (!row) return null;
+    let touchedAt = row.lastUsedAt?.getTime() ?? at;
+    if (!row.lastUsedAt || at - row.lastUsedAt.getTime() >= TOUCH_EVERY_MS) {
+      touchedAt = at;
+      await this.tokens.touch(row.id, now, new Date(at - TOUCH_EVERY_MS)).catch(() => {});
+    }
+    const principal: Principal = { userId: row.userId, tokenId: row.id, via: "token" };
+    this.cache?.set(key, { principal, expiresAt: row.expiresAt, lastSeenAt: null, touchedAt }, epoch, at);
+    return { ...principal };
   }
 
   /** The user's tokens, newest first, expired ones included until the purge job removes them. */
@@ -152,7 +237,9 @@ export class SessionService {
   /** Deletes one of the user's tokens; false when the id is unknown or another user's. */
   async revokeToken(userId: string, tokenId: string): Promise<boolean> {
     if (!UUID.test(tokenId)) return false;
-    return this.tokens.deleteOf(userId, tokenId);
+    const deleted = await this.tokens.deleteOf(userId, tokenId);
+    if (deleted) await this.ended({ tokens: [tokenId] });
+    return deleted;
   }
 
   /**

@@ -38,6 +38,7 @@ export function accountRoutes(ctx: WebContext): Router {
   router.delete("/account", validate(deleteAccount), async (req, res) => {
     requireSession(req);
     await deleteAccountCommand(leavingDeps(ctx), userIdOf(req));
+    await ctx.sessions.userDeleted(userIdOf(req));
     res.clearCookie(cookie.session, cookie.options).status(204).end();
   });
 

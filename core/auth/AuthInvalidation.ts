@@ -1,0 +1,66 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "../logger";
+import type { Invalidation, PrincipalCache } from "./PrincipalCache";
+
+/** The channel every web node of one deployment (one queue prefix) listens on. */
+export const invalidationChannel = (queuePrefix: string) => `${queuePrefix}:auth:ended`;
+
+/**
+ * Tells every web node that sessions or tokens ended, so each drops them from its PrincipalCache
+ * at once. It has a subscriber connection of its own (a subscribed Redis connection can do nothing
+ * else). While that connection is down the cache is told so, and keeps entries only briefly.
+ */
+export class AuthInvalidation {
+  private readonly channel: string;
+  private closed = false;
+
+  constructor(
+    private readonly cache: PrincipalCache,
+    private readonly publisher: Redis,
+    private readonly subscriber: Redis,
+    queuePrefix: string,
+    private readonly logger: Logger,
+  ) {
+    this.channel = invalidationChannel(queuePrefix);
+    subscriber.on("message", (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      try {
+        this.cache.forget(JSON.parse(message) as Invalidation);
+      } catch (err) {
+        // A message we cannot read may have named anything: forget everything.
+        this.logger.warn({ err }, "unreadable auth invalidation; cache cleared");
+        this.cache.clear();
+      }
+    });
+    // Messages published while the connection was down are lost: back to the short lifetime.
+    subscriber.on("close", () => this.cache.setListening(false));
+    subscriber.on("ready", () => void this.listen());
+    if (subscriber.status === "ready") void this.listen();
+  }
+
+  private async listen(): Promise<void> {
+    try {
+      await this.subscriber.subscribe(this.channel);
+      if (!this.closed) this.cache.setListening(true);
+    } catch (err) {
+      this.logger.debug({ err }, "auth invalidation: subscribe failed; retried on reconnect");
+    }
+  }
+
+  /** Drops the entries here and tells the other nodes; resolves once Redis has taken the message. */
+  async publish(what: Invalidation): Promise<void> {
+    this.cache.forget(what);
+    try {
+      await this.publisher.publish(this.channel, JSON.stringify(what));
+    } catch (err) {
+      // The other nodes then hear nothing; with Redis down their entries live fallbackTtlMs only.
+      this.logger.warn({ err: (err as Error).message }, "auth invalidation not published");
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cache.setListening(false);
+    this.subscriber.disconnect();
+  }
+}
