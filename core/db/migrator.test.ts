@@ -22,6 +22,7 @@ describe("migrations", () => {
         "0003-task-lease",
         "0004-account-lifecycle",
         "0005-google-sub",
+        "0007-email-count",
       ]);
       const tables = async () =>
         (
@@ -47,6 +48,7 @@ describe("migrations", () => {
         "0003-task-lease",
         "0004-account-lifecycle",
         "0005-google-sub",
+        "0007-email-count",
       ]);
       expect(await migrate(a)).toEqual([]);
     } finally {

@@ -1,8 +1,16 @@
 import { Op, QueryTypes, type Sequelize, type Transaction, UniqueConstraintError } from "sequelize";
-import type { GmailAccount } from "../db/models/GmailAccount";
+import type { GmailAccount, GmailAccountStatus } from "../db/models/GmailAccount";
 import type { User } from "../db/models/User";
 
 export type { GmailAccount, User };
+
+/** What `GET /api/me` shows of a user and their Gmail account (none yet: nulls). */
+export interface Profile {
+  email: string;
+  lastSyncAt: Date | null;
+  status: GmailAccountStatus | null;
+  emailCount: number;
+}
 
 /** Who signs in, as Google names them. */
 export interface SignInIdentity {
@@ -106,6 +114,27 @@ export class AccountRepository {
 
   findAccount(userId: string): Promise<GmailAccount | null> {
     return this.GmailAccountModel.findOne({ where: { userId } });
+  }
+
+  /** The user and their account in one round trip, the stored email count included (0007). */
+  async profile(userId: string): Promise<Profile | null> {
+    const [row] = await this.sequelize.query<{
+      email: string;
+      last_sync_at: Date | null;
+      status: GmailAccountStatus | null;
+      email_count: number | null;
+    }>(
+      `SELECT u.email, g.last_sync_at, g.status, g.email_count
+       FROM users u LEFT JOIN gmail_accounts g ON g.user_id = u.id WHERE u.id = :userId`,
+      { replacements: { userId }, type: QueryTypes.SELECT },
+    );
+    if (!row) return null;
+    return {
+      email: row.email,
+      lastSyncAt: row.last_sync_at,
+      status: row.status,
+      emailCount: Number(row.email_count ?? 0),
+    };
   }
 
   /** Tokens the OAuth client refreshed; only while connected, so a disconnect is never undone. */

@@ -63,9 +63,10 @@ export class EmailRepository implements MailStore {
     return row ?? null;
   }
 
+  /** The count the upserts and deletes below keep on the account (0007), not a COUNT(*). */
   async count(): Promise<number> {
     const [row] = await this.sequelize.query<{ n: string }>(
-      "SELECT count(*) AS n FROM emails WHERE user_id = :userId",
+      "SELECT email_count AS n FROM gmail_accounts WHERE user_id = :userId",
       { replacements: { userId: this.userId }, type: QueryTypes.SELECT },
     );
     return Number(row?.n ?? 0);
@@ -107,9 +108,11 @@ export class EmailRepository implements MailStore {
 
   async upsert(messages: MailMessage[]): Promise<{ added: number; updated: number }> {
     if (messages.length === 0) return { added: 0, updated: 0 };
-    // One statement per batch; `xmax = 0` tells a fresh insert from an update of an existing row.
+    // One statement per batch; `xmax = 0` tells a fresh insert from an update of an existing row,
+    // and the account's email_count grows by the fresh ones in the same statement. ON CONFLICT
+    // lets one of two writers of a message insert it, so a message stored twice counts once.
     const rows = await this.sequelize.query<{ inserted: boolean }>(
-      `INSERT INTO emails (user_id, gmail_id, thread_id, from_address, to_address, subject, snippet, date,
+      `WITH up AS (INSERT INTO emails (user_id, gmail_id, thread_id, from_address, to_address, subject, snippet, date,
                            labels, size_estimate, history_id, headers)
        SELECT :userId, m.gmail_id, m.thread_id, m.from_address, m.to_address, m.subject, m.snippet, m.date,
               ARRAY(SELECT jsonb_array_elements_text(m.labels)), m.size_estimate, m.history_id, m.headers
@@ -121,7 +124,10 @@ export class EmailRepository implements MailStore {
          subject = EXCLUDED.subject, snippet = EXCLUDED.snippet, date = EXCLUDED.date, labels = EXCLUDED.labels,
          size_estimate = EXCLUDED.size_estimate, history_id = EXCLUDED.history_id, headers = EXCLUDED.headers,
          updated_at = now()
-       RETURNING (xmax = 0) AS inserted`,
+       RETURNING (xmax = 0) AS inserted),
+       counted AS (UPDATE gmail_accounts SET email_count = email_count + (SELECT count(*) FROM up WHERE inserted)
+         WHERE user_id = :userId AND EXISTS (SELECT 1 FROM up WHERE inserted))
+       SELECT inserted FROM up`,
       {
         replacements: {
           userId: this.userId,
@@ -150,11 +156,15 @@ export class EmailRepository implements MailStore {
 
   async remove(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    const [, meta] = await this.sequelize.query(
-      "DELETE FROM emails WHERE user_id = :userId AND gmail_id = ANY(ARRAY[:ids]::text[])",
-      { replacements: { userId: this.userId, ids } },
+    // The account's email_count shrinks by the rows this statement deleted, in the same statement.
+    const [row] = await this.sequelize.query<{ n: string }>(
+      `WITH gone AS (DELETE FROM emails WHERE user_id = :userId AND gmail_id = ANY(ARRAY[:ids]::text[]) RETURNING 1),
+       counted AS (UPDATE gmail_accounts SET email_count = email_count - (SELECT count(*) FROM gone)
+         WHERE user_id = :userId AND EXISTS (SELECT 1 FROM gone))
+       SELECT count(*) AS n FROM gone`,
+      { replacements: { userId: this.userId, ids }, type: QueryTypes.SELECT },
     );
-    return (meta as { rowCount?: number }).rowCount ?? 0;
+    return Number(row?.n ?? 0);
   }
 
   async setLabels(changes: Array<{ gmailId: string; labels: string[] }>): Promise<number> {

@@ -4,7 +4,7 @@ import { ReauthRequiredError } from "../errors";
 import { createGmailClient, createOAuthClient, type GmailClient } from "../gmail/googleClients";
 import type { GoogleIdentity } from "../gmail/idToken";
 import { type StoredTokens, TokenCipher } from "../gmail/TokenCipher";
-import type { AccountRepository, GmailAccount, User } from "../repositories/account.repository";
+import type { AccountRepository, GmailAccount, Profile, User } from "../repositories/account.repository";
 
 /** What `reencryptAll` did: rows sealed again under the current key, and rows no key opens. */
 export interface ReencryptReport {
@@ -88,6 +88,11 @@ export class AccountService {
 
   findAccount(userId: string): Promise<GmailAccount | null> {
     return this.accounts.findAccount(userId);
+  }
+
+  /** What `GET /api/me` shows, in one query. */
+  profile(userId: string): Promise<Profile | null> {
+    return this.accounts.profile(userId);
   }
 
   /**

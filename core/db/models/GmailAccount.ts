@@ -15,6 +15,8 @@ export class GmailAccount extends Model {
   /** Gmail's historyId after the last completed sync, the start of the next incremental one. */
   declare historyId: string | null;
   declare lastSyncAt: Date | null;
+  /** How many emails the user holds, kept by the statements that store and delete them (0007). */
+  declare emailCount: CreationOptional<number>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -34,6 +36,7 @@ export class GmailAccount extends Model {
         status: { type: DataTypes.TEXT, allowNull: false, defaultValue: "connected" },
         historyId: { type: DataTypes.TEXT, allowNull: true },
         lastSyncAt: { type: DataTypes.DATE, allowNull: true },
+        emailCount: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
       },
       { sequelize, modelName: "GmailAccount", tableName: "gmail_accounts" },
     );

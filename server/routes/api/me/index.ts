@@ -10,18 +10,14 @@ export function meRoutes(ctx: WebContext): Router {
   const router = Router();
 
   router.get("/me", validate(getMe), async (req, res) => {
-    const userId = userIdOf(req);
-    const [user, account, emailCount] = await Promise.all([
-      ctx.accounts.findUser(userId),
-      ctx.accounts.findAccount(userId),
-      ctx.emails.count(userId),
-    ]);
-    if (!user) throw new NotFoundError("user");
+    // One query: the user, their account and the email count the sync keeps (no COUNT(*)).
+    const profile = await ctx.accounts.profile(userIdOf(req));
+    if (!profile) throw new NotFoundError("user");
     const me: Me = {
-      email: user.email,
-      lastSyncAt: account?.lastSyncAt?.toISOString() ?? null,
-      emailCount,
-      gmailStatus: account?.status ?? "reauth_required",
+      email: profile.email,
+      lastSyncAt: profile.lastSyncAt?.toISOString() ?? null,
+      emailCount: profile.emailCount,
+      gmailStatus: profile.status ?? "reauth_required",
       csrfToken: req.principal?.csrfToken ?? null,
     };
     res.json(me);
