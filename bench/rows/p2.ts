@@ -1,8 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
-import { Emitter } from "@socket.io/redis-emitter";
-import { Redis } from "ioredis";
 import { io } from "socket.io-client";
 import { freePort } from "../../scripts/lib/devServices";
 import { measurePushLatency, percentile } from "../../test/pushLatency";
@@ -32,7 +30,6 @@ export async function p2(ctx: BenchContext): Promise<BenchRow[]> {
   );
   await once(bare.stdout!, "data");
   const client = io(`http://127.0.0.1:${port}`, { transports: ["websocket"], reconnection: false });
-  const publisher = new Redis(ctx.redisUrl);
   try {
     await new Promise<void>((resolve, reject) => {
       client.once("connect", () => resolve());
@@ -41,19 +38,25 @@ export async function p2(ctx: BenchContext): Promise<BenchRow[]> {
     await client.emitWithAck("join", "p2");
     const floor: number[] = [];
     client.on("sync:progress", (s: { at: number }) => floor.push(Date.now() - s.at));
-    const emitter = new Emitter(publisher, { key });
 
     const load = await ctx.users("p2-load", loadCount, loadSize, ctx.webA);
     const [watcher] = await ctx.users("p2-watch", 1, observed, ctx.webA);
-    // Same cadence as a sync's pushes (at most every 100 ms per task), from the other process.
-    const ticker = setInterval(() => emitter.to("p2").emit("sync:progress", { at: Date.now() }), 20);
+    // The floor's publisher runs in a process of its own, as a worker does.
+    const ticker = spawn(
+      process.execPath,
+      ["--import", "tsx", path.join(import.meta.dirname, "../bare/emitter.ts")],
+      {
+        env: { ...process.env, REDIS_URL: ctx.redisUrl, SOCKET_KEY: key, ROOM: "p2", INTERVAL_MS: "20" },
+        stdio: "ignore",
+      },
+    );
     const started = await Promise.all(load.map((u) => u.json("POST", "/api/emails/sync")));
     const push = await measurePushLatency({
       url: ctx.webB,
       auth: { cookie: watcher!.cookieHeader },
       start: async () => (await watcher!.json("POST", "/api/emails/sync")).body.taskId,
     });
-    clearInterval(ticker);
+    ticker.kill("SIGTERM");
     await Promise.all(started.map((s, i) => finished(load[i]!, s.body.taskId)));
 
     const ours = percentile(push.samples, 99);
@@ -73,7 +76,6 @@ export async function p2(ctx: BenchContext): Promise<BenchRow[]> {
     ];
   } finally {
     client.close();
-    publisher.disconnect();
     bare.kill("SIGTERM");
   }
 }
