@@ -22,6 +22,7 @@ describe("migrations", () => {
         "0003-task-lease",
         "0004-account-lifecycle",
         "0005-google-sub",
+        "0006-sync-listing",
         "0007-email-count",
       ]);
       const tables = async () =>
@@ -36,6 +37,8 @@ describe("migrations", () => {
         "emails",
         "gmail_accounts",
         "sessions",
+        "sync_listed_ids",
+        "sync_listing_pages",
         "sync_tasks",
         "users",
       ]);
@@ -48,6 +51,7 @@ describe("migrations", () => {
         "0003-task-lease",
         "0004-account-lifecycle",
         "0005-google-sub",
+        "0006-sync-listing",
         "0007-email-count",
       ]);
       expect(await migrate(a)).toEqual([]);

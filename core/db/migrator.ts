@@ -5,6 +5,7 @@ import * as emailSearchIndex from "./migrations/0002-email-search-index";
 import * as taskLease from "./migrations/0003-task-lease";
 import * as accountLifecycle from "./migrations/0004-account-lifecycle";
 import * as googleSub from "./migrations/0005-google-sub";
+import * as syncListing from "./migrations/0006-sync-listing";
 import * as emailCount from "./migrations/0007-email-count";
 
 /**
@@ -17,6 +18,7 @@ const MIGRATIONS = [
   { name: "0003-task-lease", ...taskLease },
   { name: "0004-account-lifecycle", ...accountLifecycle },
   { name: "0005-google-sub", ...googleSub },
+  { name: "0006-sync-listing", ...syncListing },
   { name: "0007-email-count", ...emailCount },
 ];
 

@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize } from "sequelize";
-import type { MailMessage, MailStore } from "../sync/MailStore";
+import type { ListedPage, ListingState, MailMessage, MailStore, SyncListing } from "../sync/MailStore";
 
 /** An `emails` row as the API reads it. */
 export interface EmailRow {
@@ -181,6 +181,129 @@ export class EmailRepository implements MailStore {
       },
     );
     return (meta as { rowCount?: number }).rowCount ?? 0;
+  }
+
+  listing(key: string): SyncListing {
+    return new PostgresSyncListing(this.sequelize, this, this.userId, key);
+  }
+}
+
+/** Messages removed per statement by the deletion pass. */
+const SWEEP_BATCH = 1_000;
+
+/**
+ * A full sync's listing in sync_listing_pages / sync_listed_ids (migration 0006), scoped by the
+ * user like every other statement here. It removes through the repository's `remove`, so whatever
+ * `remove` keeps in step with the emails (counts) stays right.
+ */
+class PostgresSyncListing implements SyncListing {
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly repo: EmailRepository,
+    private readonly userId: string,
+    private readonly key: string,
+  ) {}
+
+  private get scope() {
+    return { userId: this.userId, key: this.key };
+  }
+
+  async state(): Promise<ListingState | null> {
+    const [row] = await this.sequelize.query<{
+      history_id: string;
+      estimate: number;
+      pages: string;
+      listed: string;
+      fetched: string;
+    }>(
+      `SELECT min(p.history_id) AS history_id, min(p.estimate) AS estimate, count(*) AS pages,
+              (SELECT count(*) FROM sync_listed_ids l WHERE l.user_id = :userId AND l.listing_key = :key) AS listed,
+              (SELECT count(*) FROM sync_listed_ids l JOIN sync_listing_pages d
+                 ON d.user_id = l.user_id AND d.listing_key = l.listing_key AND d.page = l.page AND d.done
+               WHERE l.user_id = :userId AND l.listing_key = :key) AS fetched
+       FROM sync_listing_pages p WHERE p.user_id = :userId AND p.listing_key = :key`,
+      { replacements: this.scope, type: QueryTypes.SELECT },
+    );
+    if (!row || Number(row.pages) === 0) return null;
+    return {
+      historyId: row.history_id,
+      estimate: Number(row.estimate),
+      pages: Number(row.pages),
+      listed: Number(row.listed),
+      fetched: Number(row.fetched),
+    };
+  }
+
+  async page(index: number): Promise<ListedPage | null> {
+    const [row] = await this.sequelize.query<{
+      ids: string[];
+      next_page_token: string | null;
+      done: boolean;
+    }>(
+      `SELECT ids, next_page_token, done FROM sync_listing_pages
+       WHERE user_id = :userId AND listing_key = :key AND page = :index`,
+      { replacements: { ...this.scope, index }, type: QueryTypes.SELECT },
+    );
+    return row ? { index, ids: row.ids, nextPageToken: row.next_page_token, done: row.done } : null;
+  }
+
+  async addPage(
+    page: Omit<ListedPage, "done">,
+    start: { historyId: string; estimate: number },
+  ): Promise<void> {
+    // One statement: the page and its ids land together or not at all. An id Gmail listed on an
+    // earlier page too (the mailbox changed while we walked it) keeps its first page.
+    await this.sequelize.query(
+      `WITH p AS (
+         INSERT INTO sync_listing_pages (user_id, listing_key, page, ids, next_page_token, history_id, estimate)
+         VALUES (:userId, :key, :index, ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)), :next, :historyId, :estimate)
+         ON CONFLICT DO NOTHING RETURNING page, ids)
+       INSERT INTO sync_listed_ids (user_id, listing_key, gmail_id, page)
+       SELECT :userId, :key, id, p.page FROM p, unnest(p.ids) AS id
+       ON CONFLICT DO NOTHING`,
+      {
+        replacements: {
+          ...this.scope,
+          index: page.index,
+          ids: JSON.stringify(page.ids),
+          next: page.nextPageToken,
+          historyId: start.historyId,
+          estimate: start.estimate,
+        },
+      },
+    );
+  }
+
+  async markDone(index: number): Promise<void> {
+    await this.sequelize.query(
+      "UPDATE sync_listing_pages SET done = true WHERE user_id = :userId AND listing_key = :key AND page = :index",
+      { replacements: { ...this.scope, index } },
+    );
+  }
+
+  async sweep(): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const rows = await this.sequelize.query<{ gmail_id: string }>(
+        `SELECT e.gmail_id FROM emails e
+         WHERE e.user_id = :userId AND NOT EXISTS (
+           SELECT 1 FROM sync_listed_ids l
+           WHERE l.user_id = :userId AND l.listing_key = :key AND l.gmail_id = e.gmail_id)
+         LIMIT :limit`,
+        { replacements: { ...this.scope, limit: SWEEP_BATCH }, type: QueryTypes.SELECT },
+      );
+      if (rows.length === 0) return removed;
+      removed += await this.repo.remove(rows.map((r) => r.gmail_id));
+      if (rows.length < SWEEP_BATCH) return removed;
+    }
+  }
+
+  async clear(): Promise<void> {
+    await this.sequelize.query(
+      `WITH ids AS (DELETE FROM sync_listed_ids WHERE user_id = :userId AND listing_key = :key)
+       DELETE FROM sync_listing_pages WHERE user_id = :userId AND listing_key = :key`,
+      { replacements: this.scope },
+    );
   }
 }
 

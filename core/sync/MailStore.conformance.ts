@@ -230,5 +230,107 @@ export function mailStoreConformance(name: string, backend: MailStoreBackend): v
       expect(await store.remove(ids.slice(0, 250))).toBe(250);
       expect(await store.listIds()).toHaveLength(750);
     });
+
+    describe("a full sync's listing", () => {
+      const START = { historyId: "777", estimate: 5 };
+
+      it("records pages with their ids and next token; state counts what is listed and what is done", async () => {
+        const { store } = await backend.mailbox();
+        const listing = store.listing("task-a");
+        expect(await listing.state()).toBeNull();
+        expect(await listing.page(0)).toBeNull();
+        await listing.addPage({ index: 0, ids: ["a1", "a2", "a3"], nextPageToken: "t1" }, START);
+        await listing.addPage({ index: 1, ids: ["a4", "a5"], nextPageToken: null }, START);
+        expect(await listing.page(0)).toEqual({
+          index: 0,
+          ids: ["a1", "a2", "a3"],
+          nextPageToken: "t1",
+          done: false,
+        });
+        expect(await listing.page(1)).toEqual({
+          index: 1,
+          ids: ["a4", "a5"],
+          nextPageToken: null,
+          done: false,
+        });
+        expect(await listing.state()).toEqual({ ...START, pages: 2, listed: 5, fetched: 0 });
+        await listing.markDone(0);
+        expect((await listing.page(0))?.done).toBe(true);
+        expect(await listing.state()).toEqual({ ...START, pages: 2, listed: 5, fetched: 3 });
+      });
+
+      it("recording a page again changes nothing, and an id listed on two pages counts once", async () => {
+        const { store } = await backend.mailbox();
+        const listing = store.listing("task-b");
+        await listing.addPage({ index: 0, ids: ["b1", "b2"], nextPageToken: "t1" }, START);
+        await listing.addPage(
+          { index: 0, ids: ["other"], nextPageToken: null },
+          { historyId: "9", estimate: 1 },
+        );
+        await listing.addPage({ index: 1, ids: ["b2", "b3"], nextPageToken: null }, START);
+        expect(await listing.page(0)).toEqual({
+          index: 0,
+          ids: ["b1", "b2"],
+          nextPageToken: "t1",
+          done: false,
+        });
+        expect(await listing.state()).toEqual({ ...START, pages: 2, listed: 3, fetched: 0 });
+      });
+
+      it("an empty mailbox lists one empty page", async () => {
+        const { store } = await backend.mailbox();
+        const listing = store.listing("task-empty");
+        await listing.addPage({ index: 0, ids: [], nextPageToken: null }, { historyId: "1", estimate: 0 });
+        expect(await listing.page(0)).toEqual({ index: 0, ids: [], nextPageToken: null, done: false });
+        expect(await listing.state()).toEqual({
+          historyId: "1",
+          estimate: 0,
+          pages: 1,
+          listed: 0,
+          fetched: 0,
+        });
+      });
+
+      it("sweep removes exactly the stored messages the listing does not name, in batches past 1,000", async () => {
+        const { store } = await backend.mailbox();
+        const kept = [message(), message()];
+        const gone = Array.from({ length: 1_203 }, () => message());
+        await store.upsert([...kept, ...gone]);
+        const listing = store.listing("task-c");
+        await listing.addPage(
+          { index: 0, ids: [kept[0]!.gmailId, "never-stored"], nextPageToken: "t" },
+          START,
+        );
+        await listing.addPage({ index: 1, ids: [kept[1]!.gmailId], nextPageToken: null }, START);
+        expect(await listing.sweep()).toBe(1_203);
+        expect(sorted(await store.listIds())).toEqual(sorted(kept.map((m) => m.gmailId)));
+        expect(await listing.sweep()).toBe(0);
+      });
+
+      it("a reopened store resumes the same listing; clear forgets it; listings of other keys and mailboxes are apart", async () => {
+        const { store, reopen } = await backend.mailbox();
+        const other = await backend.mailbox();
+        const m = message();
+        await other.store.upsert([m]);
+        await store.listing("task-d").addPage({ index: 0, ids: ["d1"], nextPageToken: null }, START);
+        await other.store
+          .listing("task-d")
+          .addPage({ index: 0, ids: ["x1", "x2"], nextPageToken: null }, START);
+        const again = reopen().listing("task-d");
+        expect(await again.page(0)).toEqual({ index: 0, ids: ["d1"], nextPageToken: null, done: false });
+        expect(await store.listing("task-e").state()).toBeNull();
+        // Sweeping this mailbox's listing leaves the other mailbox's mail alone.
+        expect(await again.sweep()).toBe(0);
+        expect(await other.store.listIds()).toEqual([m.gmailId]);
+        await again.clear();
+        expect(await store.listing("task-d").state()).toBeNull();
+        expect(await other.store.listing("task-d").state()).toEqual({
+          ...START,
+          pages: 1,
+          listed: 2,
+          fetched: 0,
+        });
+      });
+    });
   });
 }

@@ -32,4 +32,55 @@ export interface MailStore {
   remove(ids: string[]): Promise<number>;
   /** Replaces the labels of stored messages; answers how many were stored. */
   setLabels(changes: Array<{ gmailId: string; labels: string[] }>): Promise<number>;
+  /**
+   * The durable listing of one full sync, named by `key` (the task id): where a resumed run
+   * finds the pages already walked and fetched, so it neither lists nor fetches them again.
+   */
+  listing(key: string): SyncListing;
+}
+
+/** One `messages.list` page as a full sync walked it. */
+export interface ListedPage {
+  /** 0 for the first page. */
+  index: number;
+  ids: string[];
+  /** Gmail's token for the page after this one; null on the last page. */
+  nextPageToken: string | null;
+  /** Every id of the page is stored (or was gone from Gmail when fetched). */
+  done: boolean;
+}
+
+/** Where a full sync has got to, read at the start of a run. */
+export interface ListingState {
+  /** The profile's historyId when the listing began: the cursor the sync saves at its end. */
+  historyId: string;
+  /** The profile's messagesTotal when the listing began. */
+  estimate: number;
+  /** How many pages were walked. */
+  pages: number;
+  /** How many distinct ids were listed, and how many of them are on pages already done. */
+  listed: number;
+  fetched: number;
+}
+
+/**
+ * A full sync's listing, kept outside the process so that memory does not grow with the mailbox
+ * and a resumed run continues where the last one stopped. A store holds one page at a time in
+ * memory at most; every write is idempotent.
+ */
+export interface SyncListing {
+  /** Null before the first page was recorded. */
+  state(): Promise<ListingState | null>;
+  /** A recorded page, or null. */
+  page(index: number): Promise<ListedPage | null>;
+  /** Records a page (again: no change). `start` is written with the first page. */
+  addPage(page: Omit<ListedPage, "done">, start: { historyId: string; estimate: number }): Promise<void>;
+  markDone(index: number): Promise<void>;
+  /**
+   * Removes the stored messages this listing does not name (Gmail no longer lists them), a
+   * bounded batch at a time; answers how many were removed.
+   */
+  sweep(): Promise<number>;
+  /** Forgets the listing (the task finished). */
+  clear(): Promise<void>;
 }

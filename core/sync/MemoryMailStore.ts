@@ -1,4 +1,4 @@
-import type { MailMessage, MailStore } from "./MailStore";
+import type { ListedPage, ListingState, MailMessage, MailStore, SyncListing } from "./MailStore";
 
 /**
  * What one mailbox holds. Several stores may share one, as several connections share the rows of
@@ -7,10 +7,17 @@ import type { MailMessage, MailStore } from "./MailStore";
 export interface MemoryMailbox {
   messages: Map<string, MailMessage>;
   cursor: string | null;
+  /** Full syncs' listings by key, as the PostgreSQL store keeps them in sync_listing_*. */
+  listings?: Map<string, MemoryListingData>;
+}
+
+export interface MemoryListingData {
+  start: { historyId: string; estimate: number };
+  pages: ListedPage[];
 }
 
 export function emptyMailbox(): MemoryMailbox {
-  return { messages: new Map(), cursor: null };
+  return { messages: new Map(), cursor: null, listings: new Map() };
 }
 
 /**
@@ -70,10 +77,85 @@ export class MemoryMailStore implements MailStore {
     return changed.size;
   }
 
+  listing(key: string): SyncListing {
+    this.mailbox.listings ??= new Map();
+    return new MemoryListing(this.mailbox, this.mailbox.listings, key);
+  }
+
   /** One stored message as it would be read back, or null. */
   read(gmailId: string): MailMessage | null {
     const message = this.mailbox.messages.get(gmailId);
     return message ? copy(message) : null;
+  }
+}
+
+/** Sweeps this many messages per step, as the PostgreSQL store does. */
+const SWEEP_BATCH = 1_000;
+
+class MemoryListing implements SyncListing {
+  constructor(
+    private readonly mailbox: MemoryMailbox,
+    private readonly listings: Map<string, MemoryListingData>,
+    private readonly key: string,
+  ) {}
+
+  async state(): Promise<ListingState | null> {
+    const data = this.listings.get(this.key);
+    if (!data || data.pages.length === 0) return null;
+    const listed = new Set<string>();
+    const fetched = new Set<string>();
+    for (const p of data.pages) {
+      for (const id of p.ids) {
+        if (p.done && !listed.has(id)) fetched.add(id);
+        listed.add(id);
+      }
+    }
+    return { ...data.start, pages: data.pages.length, listed: listed.size, fetched: fetched.size };
+  }
+
+  async page(index: number): Promise<ListedPage | null> {
+    const page = this.listings.get(this.key)?.pages[index];
+    return page ? { ...page, ids: [...page.ids] } : null;
+  }
+
+  async addPage(
+    page: Omit<ListedPage, "done">,
+    start: { historyId: string; estimate: number },
+  ): Promise<void> {
+    let data = this.listings.get(this.key);
+    if (!data) {
+      data = { start: { ...start }, pages: [] };
+      this.listings.set(this.key, data);
+    }
+    if (data.pages[page.index]) return;
+    if (page.index !== data.pages.length)
+      throw new Error(`addPage: page ${page.index} after ${data.pages.length}`);
+    data.pages.push({ ...page, ids: [...page.ids], done: false });
+  }
+
+  async markDone(index: number): Promise<void> {
+    const page = this.listings.get(this.key)?.pages[index];
+    if (page) page.done = true;
+  }
+
+  async sweep(): Promise<number> {
+    const data = this.listings.get(this.key);
+    const listed = new Set(data?.pages.flatMap((p) => p.ids) ?? []);
+    let removed = 0;
+    for (;;) {
+      const batch: string[] = [];
+      for (const id of this.mailbox.messages.keys()) {
+        if (!listed.has(id)) batch.push(id);
+        if (batch.length === SWEEP_BATCH) break;
+      }
+      for (const id of batch) this.mailbox.messages.delete(id);
+      removed += batch.length;
+      if (batch.length < SWEEP_BATCH) return removed;
+    }
+  }
+
+  async clear(): Promise<void> {
+    this.listings.delete(this.key);
   }
 }
 

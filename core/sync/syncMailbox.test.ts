@@ -198,4 +198,97 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
     await control("POST", `/sim/accounts/${email}/revoke`);
     await expect(syncMailbox(gmail, store, () => {})).rejects.toMatchObject({ code: "reauth_required" });
   });
+
+  it("a resumed full sync lists no page it already walked and refetches nothing already stored", async () => {
+    const gmail = await gmailClientFor(sim.url, email);
+    const key = `task-${randomUUID()}`;
+    const historyAtStart = (await control("GET", `/sim/accounts/${email}`)).historyId;
+    const stop = new AbortController();
+    await expect(
+      syncMailbox(
+        gmail,
+        store,
+        (p) => {
+          if (p.phase === "fetching" && p.processed >= 250) stop.abort();
+        },
+        { pageSize: 100, batchSize: 50, listingKey: key, signal: stop.signal },
+      ),
+    ).rejects.toThrow();
+    const first = await stats();
+    const walked = (await store.listing(key).state())!;
+    expect(walked.pages).toBeGreaterThanOrEqual(3);
+    expect(walked.pages).toBeLessThan(6);
+    expect(first["messages.list"]).toBe(walked.pages);
+    const storedBefore = (await rows()).length;
+    // Something arrives between the runs: the resumed run keeps the first run's cursor, so the
+    // next incremental sync picks it up.
+    await control("POST", `/sim/accounts/${email}/messages`, { count: 1 });
+    await control("DELETE", "/sim/stats");
+
+    const steps: SyncProgressUpdate[] = [];
+    const result = await syncMailbox(gmail, store, (p) => void steps.push(p), {
+      pageSize: 100,
+      batchSize: 50,
+      listingKey: key,
+    });
+    expect(result).toMatchObject({ mode: "full", added: 600 - storedBefore, deleted: 0 });
+    const second = await stats();
+    expect(second["users.getProfile"] ?? 0).toBe(0);
+    expect(second["messages.list"]).toBe(6 - walked.pages);
+    expect(second["messages.get"]).toBe(600 - storedBefore);
+    // Everything fetched and lost with the first run: what was in flight and not yet written.
+    expect(first["messages.get"]! + second["messages.get"]! - 600).toBeLessThanOrEqual(100);
+    expect(steps[0]?.phase).toBe("fetching");
+    expect(steps[0]?.processed).toBeGreaterThanOrEqual(storedBefore);
+    expect(result.historyId).toBe(historyAtStart);
+    expect(await store.listing(key).state()).toBeNull();
+
+    expect(await syncMailbox(gmail, store, () => {})).toMatchObject({ mode: "incremental", added: 1 });
+    expect((await rows()).map((r) => r.gmail_id)).toEqual((await simIds()).map((m) => m.id).sort());
+  });
+
+  it("a full sync's deletion pass removes what Gmail no longer lists, even when the mailbox shrank during the listing", async () => {
+    const gmail = await gmailClientFor(sim.url, email);
+    await syncMailbox(gmail, store, () => {});
+    const all = (await simIds()).map((m) => m.id);
+    const goneBefore = all.slice(300, 302);
+    const goneFromWalkedPage = all.slice(0, 3);
+    const goneFromLastPage = all.slice(-4);
+    for (const id of goneBefore) await control("DELETE", `/sim/accounts/${email}/messages/${id}`);
+
+    let shrunk = false;
+    const result = await syncMailbox(
+      gmail,
+      store,
+      async (p) => {
+        if (shrunk || p.phase !== "fetching") return;
+        shrunk = true;
+        for (const id of [...goneFromWalkedPage, ...goneFromLastPage])
+          await control("DELETE", `/sim/accounts/${email}/messages/${id}`);
+      },
+      { forceFull: true, pageSize: 100 },
+    );
+    expect(shrunk).toBe(true);
+    // Listed before they went: they stay until the history says so.
+    expect(result).toMatchObject({ mode: "full", added: 0, deleted: 6 });
+    const stored = new Set((await rows()).map((r) => r.gmail_id));
+    for (const id of [...goneBefore, ...goneFromLastPage]) expect(stored.has(id)).toBe(false);
+    for (const id of goneFromWalkedPage) expect(stored.has(id)).toBe(true);
+    expect(stored.size).toBe(594);
+
+    expect(await syncMailbox(gmail, store, () => {})).toMatchObject({ mode: "incremental", deleted: 3 });
+    expect((await rows()).map((r) => r.gmail_id)).toEqual((await simIds()).map((m) => m.id).sort());
+  });
+
+  it("a failed page token from an earlier run starts the listing again instead of failing the sync", async () => {
+    const gmail = await gmailClientFor(sim.url, email);
+    const key = `task-${randomUUID()}`;
+    const listing = store.listing(key);
+    const { historyId } = await control("GET", `/sim/accounts/${email}`);
+    await listing.addPage({ index: 0, ids: [], nextPageToken: "not-a-token" }, { historyId, estimate: 600 });
+    await listing.markDone(0);
+    const result = await syncMailbox(gmail, store, () => {}, { listingKey: key });
+    expect(result).toMatchObject({ mode: "full", added: 600 });
+    expect((await rows()).length).toBe(600);
+  });
 });

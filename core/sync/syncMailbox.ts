@@ -1,7 +1,8 @@
+import { randomUUID } from "node:crypto";
 import type { gmail_v1 } from "googleapis";
 import type { SyncPhase, SyncResult } from "../events";
 import { classifyGmailError, gmailCall, type RetryOptions } from "./gmailCall";
-import type { MailMessage, MailStore } from "./MailStore";
+import type { ListedPage, MailMessage, MailStore, SyncListing } from "./MailStore";
 import { type GmailMethod, type QuotaGate, UNLIMITED } from "./QuotaGate";
 
 export interface SyncProgressUpdate {
@@ -37,6 +38,11 @@ export interface SyncOptions {
   /** Asked before every Gmail call (quota shared by all workers); default unlimited. */
   quota?: QuotaGate;
   signal?: AbortSignal;
+  /**
+   * Names the full sync's durable listing (the task id): a later call with the same key resumes
+   * it. Without one, the listing is this call's alone.
+   */
+  listingKey?: string;
   /** Told before every wait, so whoever watches can say why the bar is still. */
   onWait?: (wait: SyncWait) => void;
 }
@@ -44,6 +50,19 @@ export interface SyncOptions {
 /** Labels whose messages are not part of the mailbox we mirror, as in Gmail's own list. */
 const HIDDEN_LABELS = ["SPAM", "TRASH"];
 const METADATA_HEADERS = ["From", "To", "Subject", "Date", "Message-ID"];
+
+/** A page token kept from an earlier run that Gmail refused. */
+class StaleListingError extends Error {
+  constructor(cause: unknown) {
+    super("Gmail refused a stored page token", { cause });
+  }
+}
+
+const statusOf = (err: unknown): number | undefined => {
+  const e = err as { status?: number; code?: number | string; response?: { status?: number } };
+  const status = e?.response?.status ?? e?.status ?? (typeof e?.code === "number" ? e.code : undefined);
+  return typeof status === "number" ? status : undefined;
+};
 
 const isHidden = (labels: readonly string[]) => labels.some((l) => HIDDEN_LABELS.includes(l));
 
@@ -125,48 +144,104 @@ class MailboxSync {
   }
 
   async full(): Promise<SyncResult & { historyId: string }> {
-    // The profile's historyId is taken before listing: whatever changes during the listing is
-    // replayed by the next incremental sync, and every replay step is idempotent.
-    const profile = await this.call("users.getProfile", () => this.gmail.users.getProfile({ userId: "me" }));
-    const historyId = String(profile.historyId);
-    const estimate = profile.messagesTotal ?? 0;
+    // Without a key (a caller outside the task system) the listing lives for this call only.
+    const key = this.options.listingKey ?? `call-${randomUUID()}`;
+    const listing = this.store.listing(key);
+    try {
+      return await this.walk(listing);
+    } catch (err) {
+      // A page token from an earlier run that Gmail no longer accepts: list again from the top,
+      // once. What is stored is still skipped.
+      if (!(err instanceof StaleListingError)) throw err;
+      await listing.clear();
+      return this.walk(listing);
+    }
+  }
 
-    await this.progress({ phase: "listing", processed: 0, total: estimate });
-    const listed: string[] = [];
-    let pageToken: string | undefined;
-    do {
-      this.checkAborted();
-      const page = await this.call("messages.list", () =>
-        this.gmail.users.messages.list({
-          userId: "me",
-          maxResults: this.pageSize,
-          includeSpamTrash: false,
-          ...(pageToken ? { pageToken } : {}),
-        }),
+  /**
+   * Walks the listing page by page: each page is recorded (ids, next token) before its messages
+   * are fetched, the next page is listed while this one's messages are fetched, and a page is
+   * marked done once its messages are written. Memory holds two pages of ids at most; a resumed
+   * run reads the pages already walked from the store instead of Gmail.
+   */
+  private async walk(listing: SyncListing): Promise<SyncResult & { historyId: string }> {
+    const resumed = await listing.state();
+    let start: { historyId: string; estimate: number };
+    if (resumed) {
+      start = { historyId: resumed.historyId, estimate: resumed.estimate };
+    } else {
+      // The profile's historyId is taken before listing: whatever changes during the listing is
+      // replayed by the next incremental sync, and every replay step is idempotent.
+      const profile = await this.call("users.getProfile", () =>
+        this.gmail.users.getProfile({ userId: "me" }),
       );
-      for (const m of page.messages ?? []) if (m.id) listed.push(m.id);
-      pageToken = page.nextPageToken ?? undefined;
-      await this.progress({
-        phase: "listing",
-        processed: listed.length,
-        total: Math.max(estimate, listed.length),
-      });
-    } while (pageToken);
+      start = { historyId: String(profile.historyId), estimate: profile.messagesTotal ?? 0 };
+    }
+    let listed = resumed?.listed ?? 0;
+    const tally = { processed: resumed?.fetched ?? 0 };
+    const total = () => Math.max(start.estimate, listed, tally.processed);
+    // A resumed run says nothing until it has counted what the interrupted page already stored:
+    // its first word is never behind what the last run showed.
+    if (!resumed) await this.progress({ phase: "listing", processed: 0, total: total() });
 
-    const ids = [...new Set(listed)];
-    const listedSet = new Set(ids);
-    const stored = await this.store.listIds();
-    const storedSet = new Set(stored);
-    const gone = stored.filter((id) => !listedSet.has(id));
-    const missing = ids.filter((id) => !storedSet.has(id));
+    const pageAt = async (index: number, pageToken: string | null): Promise<ListedPage> => {
+      const known = await listing.page(index);
+      if (known) return known;
+      this.checkAborted();
+      let data: gmail_v1.Schema$ListMessagesResponse;
+      try {
+        data = await this.call("messages.list", () =>
+          this.gmail.users.messages.list({
+            userId: "me",
+            maxResults: this.pageSize,
+            includeSpamTrash: false,
+            ...(pageToken ? { pageToken } : {}),
+          }),
+        );
+      } catch (err) {
+        if (resumed && pageToken && statusOf(err) === 400) throw new StaleListingError(err);
+        throw err;
+      }
+      const page = {
+        index,
+        ids: [...new Set((data.messages ?? []).flatMap((m) => (m.id ? [m.id] : [])))],
+        nextPageToken: data.nextPageToken ?? null,
+      };
+      await listing.addPage(page, start);
+      listed += page.ids.length;
+      return { ...page, done: false };
+    };
 
-    const total = ids.length;
-    const fetched = await this.fetchAndStore(missing, total, total - missing.length);
-    await this.progress({ phase: "storing", processed: total, total });
-    const deleted = gone.length ? await this.store.remove(gone) : 0;
-    await this.store.saveCursor(historyId);
-    await this.progress({ phase: "done", processed: total, total });
-    return { mode: "full", added: fetched.added, updated: fetched.updated, deleted, historyId };
+    let added = 0;
+    let updated = 0;
+    let page = await pageAt(0, null);
+    for (;;) {
+      this.checkAborted();
+      const next = page.nextPageToken ? pageAt(page.index + 1, page.nextPageToken) : null;
+      // Awaited below; a failure of the current page must not leave it unhandled meanwhile.
+      next?.catch(() => {});
+      if (!page.done) {
+        const known = await this.store.knownIds(page.ids);
+        const missing = page.ids.filter((id) => !known.has(id));
+        tally.processed += page.ids.length - missing.length;
+        const fetched = await this.fetchAndStore(missing, tally, total);
+        added += fetched.added;
+        updated += fetched.updated;
+        await listing.markDone(page.index);
+      }
+      if (!next) break;
+      page = await next;
+    }
+
+    // Exact now that the listing is whole (an id Gmail listed on two pages counts once).
+    const final = await listing.state();
+    const count = final?.listed ?? listed;
+    await this.progress({ phase: "storing", processed: count, total: count });
+    const deleted = await listing.sweep();
+    await this.store.saveCursor(start.historyId);
+    await listing.clear();
+    await this.progress({ phase: "done", processed: count, total: count });
+    return { mode: "full", added, updated, deleted, historyId: start.historyId };
   }
 
   /** Replays history; answers null when Gmail no longer has it and a full sync must run. */
@@ -237,7 +312,7 @@ class MailboxSync {
     ];
 
     const total = toFetch.length;
-    const fetched = await this.fetchAndStore(toFetch, total, 0);
+    const fetched = await this.fetchAndStore(toFetch, { processed: 0 }, () => total);
     await this.progress({ phase: "storing", processed: total, total });
     const deleted = toRemove.length ? await this.store.remove(toRemove) : 0;
     const relabelled = relabelKnown.length ? await this.store.setLabels(relabelKnown) : 0;
@@ -258,10 +333,9 @@ class MailboxSync {
    */
   private async fetchAndStore(
     ids: string[],
-    total: number,
-    alreadyDone: number,
+    tally: { processed: number },
+    total: () => number,
   ): Promise<{ added: number; updated: number }> {
-    let processed = alreadyDone;
     let added = 0;
     let updated = 0;
     let next = 0;
@@ -281,7 +355,7 @@ class MailboxSync {
       return writing;
     };
 
-    await this.progress({ phase: "fetching", processed, total });
+    await this.progress({ phase: "fetching", processed: tally.processed, total: total() });
     const lane = async () => {
       while (!stopped && next < ids.length) {
         this.checkAborted();
@@ -303,10 +377,10 @@ class MailboxSync {
             throw err;
           }
         }
-        processed++;
+        tally.processed++;
         if (buffer.length >= this.batchSize) {
           await flush();
-          await this.progress({ phase: "fetching", processed, total });
+          await this.progress({ phase: "fetching", processed: tally.processed, total: total() });
         }
       }
     };

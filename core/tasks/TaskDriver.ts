@@ -82,16 +82,27 @@ export class TaskDriver {
       const { historyId: _h, ...result } = await syncMailbox(gmail, store, run.progress, {
         ...options.sync,
         quota: options.quotaFor?.(userId),
+        // The listing is the task's: a later run of this task (a time slice, a takeover) resumes it.
+        listingKey: taskId,
         signal,
         onWait: run.wait,
       });
       log.info({ result, ms: Date.now() - started }, "sync completed");
       return { status: "finished", snapshot: await run.complete(result) };
     } catch (error) {
-      return await this.afterFailure(error, run, keeper, userId, log, options);
+      return await this.afterFailure(error, run, keeper, userId, taskId, log, options);
     } finally {
       keeper.stop();
     }
+  }
+
+  /** A task that ended without completing leaves no listing behind (a completed sync clears its own). */
+  private async forgetListing(userId: string, taskId: string, log: CoreContext["logger"]): Promise<void> {
+    await this.ctx.repos
+      .emailsOf(userId)
+      .listing(taskId)
+      .clear()
+      .catch((err: unknown) => log.warn({ err }, "could not clear the task's listing"));
   }
 
   private async afterFailure(
@@ -99,6 +110,7 @@ export class TaskDriver {
     run: TaskRun,
     keeper: LeaseKeeper,
     userId: string,
+    taskId: string,
     log: CoreContext["logger"],
     options: DriveOptions,
   ): Promise<DriveOutcome> {
@@ -110,7 +122,9 @@ export class TaskDriver {
       if (error instanceof ReauthRequiredError) {
         await this.ctx.accounts.markReauthRequired(userId);
         log.warn("sync failed: Gmail grant revoked or expired");
-        return { status: "finished", snapshot: await run.fail(error) };
+        const snapshot = await run.fail(error);
+        await this.forgetListing(userId, taskId, log);
+        return { status: "finished", snapshot };
       }
       if (options.signal?.aborted) {
         log.info("run stopped; the task goes back to the queue");
@@ -122,7 +136,9 @@ export class TaskDriver {
         return { status: "retrying", snapshot: await run.release(error, retryAt), error };
       }
       log.error({ err: error }, "sync failed");
-      return { status: "finished", snapshot: await run.fail(error) };
+      const snapshot = await run.fail(error);
+      await this.forgetListing(userId, taskId, log);
+      return { status: "finished", snapshot };
     } catch (endError) {
       if (endError instanceof LeaseLostError) return { status: "lost" };
       throw endError;

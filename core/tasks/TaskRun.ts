@@ -1,5 +1,5 @@
 import { AppError } from "../errors";
-import type { SyncResult, TaskError, TaskSnapshot, WaitReason } from "../events";
+import type { SyncResult, TaskError, TaskProgress, TaskSnapshot, WaitReason } from "../events";
 import type { SyncTask } from "../repositories/task.repository";
 import { progressOf, snapshotOf } from "../services/TaskService";
 import type { ProgressSink, SyncProgressUpdate, SyncWait } from "../sync/syncMailbox";
@@ -36,6 +36,8 @@ export class TaskRun {
   private readonly userId: string;
   private current: SyncProgressUpdate;
   private waiting: { reason: WaitReason; until: number } | null = null;
+  /** The furthest progress shown so far, across runs of the task: the bar never goes back. */
+  private shown: TaskProgress;
 
   constructor(
     private readonly lease: TaskLease,
@@ -48,6 +50,24 @@ export class TaskRun {
     this.userId = task.userId;
     this.base = snapshotOf(task);
     this.current = { phase: task.phase, processed: task.processed, total: task.total };
+    this.shown = progressOf(this.current);
+  }
+
+  /**
+   * The current progress, never behind what was shown: a resumed run starts by listing (0%)
+   * and a total that grows as the listing streams would otherwise pull the bar back.
+   */
+  private progressNow(): TaskProgress {
+    const now = progressOf(this.current);
+    if (now.percent < this.shown.percent) {
+      now.percent = this.shown.percent;
+      now.processed = Math.max(
+        now.processed,
+        Math.min(this.shown.processed, now.total || this.shown.processed),
+      );
+    }
+    this.shown = now;
+    return now;
   }
 
   get taskId(): string {
@@ -63,7 +83,7 @@ export class TaskRun {
     const waiting = this.waiting ? { waiting: this.waiting.reason, retryAt: this.waiting.until } : {};
     return {
       ...this.base,
-      progress: progressOf(this.current),
+      progress: this.progressNow(),
       ...waiting,
       ...overrides,
       at: Date.now(),
@@ -148,7 +168,7 @@ export class TaskRun {
     const seq = this.seq + 1;
     const task = await this.lease.end(this.taskId, this.owner, state, {
       ...outcome,
-      progress: progressOf(this.current),
+      progress: this.progressNow(),
       seq,
     });
     if (!task) throw new LeaseLostError(this.taskId);

@@ -278,3 +278,22 @@ describe("TaskRun: the last word", () => {
     expect(taskErrorOf("a string").code).toBe("sync_failed");
   });
 });
+
+describe("TaskRun: the bar never goes back", () => {
+  it("a resumed run that starts by listing, or whose total grows, keeps the percent already shown", async () => {
+    const lease = fakeLease();
+    const published: TaskSnapshot[] = [];
+    const task = claimedTask({ phase: "fetching", processed: 500, total: 1_000 } as Partial<Task>);
+    const run = new TaskRun(lease.lease, task, OWNER, (s) => void published.push(s), {
+      publishIntervalMs: 0,
+    });
+    await run.start();
+    await run.progress({ phase: "listing", processed: 0, total: 1_000 });
+    await run.progress(fetching(520, 2_000));
+    await run.progress(fetching(1_200, 2_000));
+    await run.release();
+    const percents = published.map((s) => s.progress.percent);
+    expect(percents).toEqual([50, 50, 50, 60, 60]);
+    expect(published.map((s) => s.progress.processed)).toEqual([500, 500, 520, 1_200, 1_200]);
+  });
+});

@@ -1,0 +1,126 @@
+import type { gmail_v1 } from "googleapis";
+import { describe, expect, it } from "vitest";
+import type { MailMessage, SyncListing } from "./MailStore";
+import { MemoryMailStore } from "./MemoryMailStore";
+import { syncMailbox } from "./syncMailbox";
+
+/** Just enough of the Gmail client for a full sync, newest first, with 100-id pages by default. */
+function fakeGmail(count: number) {
+  const ids = Array.from({ length: count }, (_, i) => `m${(count - i).toString(16).padStart(8, "0")}`);
+  const calls = { list: 0, get: 0 };
+  const gmail = {
+    users: {
+      getProfile: async () => ({ data: { historyId: "900", messagesTotal: ids.length } }),
+      messages: {
+        list: async (p: { maxResults: number; pageToken?: string }) => {
+          calls.list++;
+          const from = p.pageToken ? Number(p.pageToken) : 0;
+          const page = ids.slice(from, from + p.maxResults);
+          const next = from + p.maxResults < ids.length ? String(from + p.maxResults) : undefined;
+          return { data: { messages: page.map((id) => ({ id, threadId: id })), nextPageToken: next } };
+        },
+        get: async (p: { id: string }) => {
+          calls.get++;
+          return {
+            data: {
+              id: p.id,
+              threadId: p.id,
+              labelIds: ["INBOX"],
+              internalDate: "1700000000000",
+              payload: { headers: [{ name: "Subject", value: p.id }] },
+            },
+          };
+        },
+      },
+    },
+  } as unknown as gmail_v1.Gmail;
+  return { gmail, ids, calls };
+}
+
+/** A MemoryMailStore that records the largest amount of ids any one call hands it or asks back. */
+class WatchedStore extends MemoryMailStore {
+  largestKnownIds = 0;
+  largestUpsert = 0;
+  listIdsCalls = 0;
+  /** Pages recorded but not done yet, at most, at any time. */
+  mostPagesAhead = 0;
+
+  override async listIds(): Promise<string[]> {
+    this.listIdsCalls++;
+    return super.listIds();
+  }
+  override async knownIds(ids: string[]): Promise<Set<string>> {
+    this.largestKnownIds = Math.max(this.largestKnownIds, ids.length);
+    return super.knownIds(ids);
+  }
+  override async upsert(messages: MailMessage[]) {
+    this.largestUpsert = Math.max(this.largestUpsert, messages.length);
+    return super.upsert(messages);
+  }
+  override listing(key: string): SyncListing {
+    const inner = super.listing(key);
+    const pending = new Set<number>();
+    return {
+      ...bind(inner),
+      addPage: async (page, start) => {
+        await inner.addPage(page, start);
+        pending.add(page.index);
+        this.mostPagesAhead = Math.max(this.mostPagesAhead, pending.size);
+      },
+      markDone: async (index) => {
+        await inner.markDone(index);
+        pending.delete(index);
+      },
+    };
+  }
+}
+
+function bind(l: SyncListing): SyncListing {
+  return {
+    state: () => l.state(),
+    page: (i) => l.page(i),
+    addPage: (p, s) => l.addPage(p, s),
+    markDone: (i) => l.markDone(i),
+    sweep: () => l.sweep(),
+    clear: () => l.clear(),
+  };
+}
+
+describe("syncMailbox with a MemoryMailStore: memory bounded by the page, not the mailbox", () => {
+  it("a 5,000-message full sync never reads every stored id, and hands the store at most one page or batch at a time", async () => {
+    const { gmail, calls } = fakeGmail(5_000);
+    const store = new WatchedStore();
+    const result = await syncMailbox(gmail, store, () => {}, { pageSize: 100, batchSize: 40 });
+    expect(result).toMatchObject({ mode: "full", added: 5_000, deleted: 0, historyId: "900" });
+    expect(calls).toEqual({ list: 50, get: 5_000 });
+    expect(store.listIdsCalls).toBe(0);
+    expect(store.largestKnownIds).toBe(100);
+    expect(store.largestUpsert).toBeLessThanOrEqual(40);
+    // The page being fetched and the next one, listed meanwhile.
+    expect(store.mostPagesAhead).toBeLessThanOrEqual(2);
+    expect(store.mailbox.listings?.size).toBe(0);
+  });
+
+  it("a mailbox that lost messages since the last sync has them swept, with nothing else fetched", async () => {
+    const { gmail, ids, calls } = fakeGmail(1_000);
+    const store = new WatchedStore();
+    await syncMailbox(gmail, store, () => {}, { pageSize: 100 });
+    ids.splice(100, 250);
+    calls.get = 0;
+    const again = await syncMailbox(gmail, store, () => {}, { pageSize: 100, forceFull: true });
+    expect(again).toMatchObject({ mode: "full", added: 0, deleted: 250 });
+    expect(calls.get).toBe(0);
+    expect(new Set(await store.listIds())).toEqual(new Set(ids));
+  });
+
+  it("progress never goes back while the listing streams, and ends at the listed count", async () => {
+    const { gmail } = fakeGmail(1_234);
+    const store = new WatchedStore();
+    const steps: Array<{ phase: string; processed: number; total: number }> = [];
+    await syncMailbox(gmail, store, (p) => void steps.push(p), { pageSize: 100, batchSize: 25 });
+    const processed = steps.map((s) => s.processed);
+    expect(processed).toEqual([...processed].sort((a, b) => a - b));
+    expect(steps.every((s) => s.total === 1_234)).toBe(true);
+    expect(steps.at(-1)).toEqual({ phase: "done", processed: 1_234, total: 1_234 });
+  });
+});
