@@ -47,12 +47,16 @@ export class SyncDispatcher {
     }
     if (alive === 0) throw new NoWorkersError(STREAM_FALLBACK);
 
-    const { task, joined } = await this.tasks.createOrJoin(userId, "queue");
+    // The priority's read does not depend on the task's insert: one round trip's wait, not two.
+    // Should it fail, the task still goes into the queue, at a full sync's priority.
+    const [{ task, joined }, priority] = await Promise.all([
+      this.tasks.createOrJoin(userId, "queue"),
+      this.priorityOf(userId).catch(() => PRIORITY.full),
+    ]);
     // A joined task's job is made sure of (the lease decides who runs it), which heals a job
     // that was lost: an enqueue that failed after the row's commit, or Redis data gone.
     try {
       const data = { taskId: task.id, userId };
-      const priority = await this.priorityOf(userId);
       if (joined) await queue.ensureJob(data, priority);
       else await queue.enqueue(data, priority);
     } catch {
