@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { gmail_v1 } from "googleapis";
+import type { gmail_v1 } from "@googleapis/gmail";
 import type { SyncPhase, SyncResult } from "../events";
 import { classifyGmailError, gmailCall, type RetryOptions } from "./gmailCall";
 import type { ListedPage, MailMessage, MailStore, SyncListing } from "./MailStore";

@@ -1,4 +1,4 @@
-import type { gmail_v1 } from "googleapis";
+import type { gmail_v1 } from "@googleapis/gmail";
 import { describe, expect, it } from "vitest";
 import type { MailMessage, SyncListing } from "./MailStore";
 import { MemoryMailStore } from "./MemoryMailStore";
