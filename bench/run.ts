@@ -9,9 +9,13 @@ import { GENEROUS_RATE_LIMITS } from "../test/rateLimits";
 import type { BenchContext } from "./rows/context";
 import { p1 } from "./rows/p1";
 import { p2 } from "./rows/p2";
+import { p3 } from "./rows/p3";
+import { p6 } from "./rows/p6";
 import { p7 } from "./rows/p7";
+import { p9 } from "./rows/p9";
 import { p10 } from "./rows/p10";
 import { p11 } from "./rows/p11";
+import { p12 } from "./rows/p12";
 import { type BenchRow, type BenchRun, machine, renderMarkdown, writeRun } from "./table";
 
 /**
@@ -33,9 +37,13 @@ const only = process.argv
 const ROWS: Array<[string, (ctx: BenchContext) => Promise<BenchRow[]>]> = [
   ["P1", p1],
   ["P2", p2],
+  ["P3", p3],
+  ["P6", p6],
   ["P7", p7],
+  ["P9", p9],
   ["P10", p10],
   ["P11", p11],
+  ["P12", p12],
 ];
 
 const README = path.resolve(import.meta.dirname, "..", "README.md");
@@ -96,6 +104,7 @@ async function main() {
       redisUrl: redis.url,
       queuePrefix,
       databaseUrl: database.url,
+      simUrl: sim.url,
       sim: simControl,
       log: (line) => process.stderr.write(`bench: ${line}\n`),
       async users(prefix, count, messages, url) {

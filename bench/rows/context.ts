@@ -10,6 +10,8 @@ export interface BenchContext {
   redisUrl: string;
   queuePrefix: string;
   databaseUrl: string;
+  /** The simulator's base URL (its Gmail API, OAuth and control routes). */
+  simUrl: string;
   /** The simulator's control API. */
   sim(method: string, path: string, body?: unknown): Promise<any>;
   /** Signs `count` fresh users in on `url`, each with a mailbox of `messages`. */
