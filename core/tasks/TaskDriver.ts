@@ -88,7 +88,11 @@ export class TaskDriver {
         onWait: run.wait,
       });
       log.info({ result, ms: Date.now() - started }, "sync completed");
-      return { status: "finished", snapshot: await run.complete(result) };
+      const snapshot = await run.complete(result);
+      // A full sync drops its listing itself; this covers a run that died between saving the
+      // cursor and dropping it, whose next run went incremental.
+      await this.forgetListing(userId, taskId, log);
+      return { status: "finished", snapshot };
     } catch (error) {
       return await this.afterFailure(error, run, keeper, userId, taskId, log, options);
     } finally {
@@ -96,7 +100,7 @@ export class TaskDriver {
     }
   }
 
-  /** A task that ended without completing leaves no listing behind (a completed sync clears its own). */
+  /** A finished task leaves no listing behind. */
   private async forgetListing(userId: string, taskId: string, log: CoreContext["logger"]): Promise<void> {
     await this.ctx.repos
       .emailsOf(userId)
