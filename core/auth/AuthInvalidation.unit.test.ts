@@ -1,0 +1,108 @@
+import { EventEmitter } from "node:events";
+import type { Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
+import type { Logger } from "../logger";
+import { AuthInvalidation, invalidationChannel } from "./AuthInvalidation";
+import { PrincipalCache } from "./PrincipalCache";
+
+const T0 = Date.parse("2026-01-01T00:00:00Z");
+const silent = { warn() {}, debug() {} } as unknown as Logger;
+
+/** A subscriber connection as ioredis shows one: events, a status and `subscribe`. */
+class FakeSubscriber extends EventEmitter {
+  status = "connecting";
+  subscribed: string[] = [];
+  async subscribe(channel: string) {
+    this.subscribed.push(channel);
+    return 1;
+  }
+  disconnect() {
+    this.status = "end";
+    this.emit("close");
+  }
+}
+
+function setup(publish: (channel: string, message: string) => Promise<number>) {
+  const cache = new PrincipalCache({ ttlMs: 30_000, fallbackTtlMs: 2_000 });
+  const subscriber = new FakeSubscriber();
+  const bus = new AuthInvalidation(
+    cache,
+    { publish } as unknown as Redis,
+    subscriber as unknown as Redis,
+    "pfx",
+    silent,
+  );
+  const put = (key: string, userId: string) =>
+    cache.set(
+      key,
+      {
+        principal: { userId, sessionId: `s-${userId}`, via: "session" },
+        expiresAt: null,
+        lastSeenAt: new Date(T0),
+        touchedAt: T0,
+      },
+      cache.epoch(),
+      T0,
+    );
+  return { cache, subscriber, bus, put };
+}
+
+describe("AuthInvalidation", () => {
+  it("listens (30 s entries) once subscribed, and falls back to 2 s entries, cache emptied, while the connection is down", async () => {
+    const { cache, subscriber, put } = setup(async () => 1);
+    expect(cache.listening).toBe(false);
+    subscriber.status = "ready";
+    subscriber.emit("ready");
+    await new Promise((r) => setImmediate(r));
+    expect(subscriber.subscribed).toEqual([invalidationChannel("pfx")]);
+    expect(cache.listening).toBe(true);
+    put("a", "u1");
+    expect(cache.get("a", T0 + 10_000)).toBeDefined();
+
+    subscriber.emit("close");
+    expect(cache.listening).toBe(false);
+    expect(cache.get("a", T0)).toBeUndefined();
+    put("a", "u1");
+    expect(cache.get("a", T0 + 2_000)).toBeUndefined();
+
+    subscriber.emit("ready");
+    await new Promise((r) => setImmediate(r));
+    expect(cache.listening).toBe(true);
+  });
+
+  it("drops what another node announces, and everything when a message cannot be read", async () => {
+    const { cache, subscriber, put } = setup(async () => 1);
+    subscriber.emit("ready");
+    await new Promise((r) => setImmediate(r));
+    put("a", "u1");
+    put("b", "u2");
+    subscriber.emit("message", invalidationChannel("other"), JSON.stringify({ users: ["u1"] }));
+    expect(cache.get("a", T0)).toBeDefined();
+    subscriber.emit("message", invalidationChannel("pfx"), JSON.stringify({ users: ["u1"] }));
+    expect(cache.get("a", T0)).toBeUndefined();
+    expect(cache.get("b", T0)).toBeDefined();
+    subscriber.emit("message", invalidationChannel("pfx"), "{not json");
+    expect(cache.size).toBe(0);
+  });
+
+  it("publishes what ended and drops it here first; a failed publish does not fail the caller", async () => {
+    const sent: Array<[string, string]> = [];
+    const { cache, bus, put, subscriber } = setup(async (channel, message) => {
+      sent.push([channel, message]);
+      return 1;
+    });
+    subscriber.emit("ready");
+    await new Promise((r) => setImmediate(r));
+    put("a", "u1");
+    await bus.publish({ sessions: ["s-u1"] });
+    expect(cache.get("a", T0)).toBeUndefined();
+    expect(sent).toEqual([[invalidationChannel("pfx"), JSON.stringify({ sessions: ["s-u1"] })]]);
+
+    const failing = setup(async () => {
+      throw new Error("Connection is closed.");
+    });
+    failing.put("a", "u1");
+    await expect(failing.bus.publish({ users: ["u1"] })).resolves.toBeUndefined();
+    expect(failing.cache.get("a", T0)).toBeUndefined();
+  });
+});
