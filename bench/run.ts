@@ -138,11 +138,11 @@ async function main() {
 
   const result: BenchRun = { at: new Date().toISOString(), quick, machine: machine(), rows };
   process.stdout.write(`${renderMarkdown(result)}\n`);
-  const file = writeRun(result);
+  const { file, merged } = writeRun(result);
   process.stderr.write(`bench: written to ${path.relative(process.cwd(), file)}\n`);
-  if (!quick && !only) {
-    updateReadme(result);
-    process.stderr.write("bench: README.md's benchmark section regenerated\n");
+  if (!quick) {
+    updateReadme(merged);
+    process.stderr.write("bench: README.md's benchmark section regenerated from it\n");
   }
   // A quick run judges no speed; a row it marks not met found something broken (a refused
   // request, a sync that did not complete), and CI must hear of it.

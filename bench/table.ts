@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import path from "node:path";
 
@@ -21,6 +21,8 @@ export interface BenchRow {
   /** Whether the goal is met; null when this run cannot tell (a quick run's toy size). */
   met: boolean | null;
   note?: string;
+  /** When the run that measured it started (rows of latest.json may come from several runs). */
+  at?: string;
 }
 
 export interface BenchRun {
@@ -63,8 +65,10 @@ export function renderMarkdown(run: BenchRun): string {
     } | ${r.goal} | ${verdict(r.met)} |`;
   });
   const m = run.machine;
+  const runs = [...new Set(run.rows.map((r) => r.at ?? run.at))].sort();
+  const when = runs.length > 1 ? `Rows from runs of ${runs.join(", ")}` : `Run ${runs[0] ?? run.at}`;
   return [
-    `Run ${run.at}${run.quick ? " (quick: toy sizes, goals not judged)" : ""} on ${m.cpus} × ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}.`,
+    `${when}${run.quick ? " (quick: toy sizes, goals not judged)" : ""} on ${m.cpus} × ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}.`,
     "",
     ...head,
     ...lines,
@@ -73,10 +77,29 @@ export function renderMarkdown(run: BenchRun): string {
 
 export const RESULTS_DIR = path.resolve(import.meta.dirname, "results");
 
-/** Writes `bench/results/latest.json` (and `latest-quick.json` for a quick run). */
-export function writeRun(run: BenchRun): string {
+/** Goal ids in the order the table lists them (P1, P2, …, P12). */
+const byGoal = (a: BenchRow, b: BenchRow) => Number(a.id.slice(1)) - Number(b.id.slice(1));
+
+/**
+ * Writes the run. A quick run goes to `latest-quick.json` alone. A real run (all rows, or some
+ * with `--only`) replaces its goals' rows in `latest.json` and keeps the others, so that file
+ * always holds the latest measured figure of every goal, each row stamped with its run. Answers
+ * the file and the merged result.
+ */
+export function writeRun(run: BenchRun): { file: string; merged: BenchRun } {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = path.join(RESULTS_DIR, run.quick ? "latest-quick.json" : "latest.json");
-  writeFileSync(file, `${JSON.stringify(run, null, 2)}\n`);
-  return file;
+  const stamped = run.rows.map((r) => ({ ...r, at: r.at ?? run.at }));
+  if (run.quick) {
+    const file = path.join(RESULTS_DIR, "latest-quick.json");
+    const merged = { ...run, rows: stamped };
+    writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+    return { file, merged };
+  }
+  const file = path.join(RESULTS_DIR, "latest.json");
+  const previous: BenchRun | null = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : null;
+  const fresh = new Set(run.rows.map((r) => r.id));
+  const kept = (previous?.rows ?? []).filter((r) => !fresh.has(r.id));
+  const merged: BenchRun = { ...run, rows: [...kept, ...stamped].sort(byGoal) };
+  writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+  return { file, merged };
 }
