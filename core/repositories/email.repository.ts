@@ -281,20 +281,32 @@ class PostgresSyncListing implements SyncListing {
     );
   }
 
+  /**
+   * Walks the stored ids in keyset order, 1,000 at a time, and asks the listing which of them it
+   * names: two index lookups per step, whatever the planner believes about a table just filled
+   * (an anti-join over fresh, unanalysed statistics can turn into a nested loop of scans).
+   */
   async sweep(): Promise<number> {
     let removed = 0;
+    let after = "";
     for (;;) {
-      const rows = await this.sequelize.query<{ gmail_id: string }>(
-        `SELECT e.gmail_id FROM emails e
-         WHERE e.user_id = :userId AND NOT EXISTS (
-           SELECT 1 FROM sync_listed_ids l
-           WHERE l.user_id = :userId AND l.listing_key = :key AND l.gmail_id = e.gmail_id)
-         LIMIT :limit`,
-        { replacements: { ...this.scope, limit: SWEEP_BATCH }, type: QueryTypes.SELECT },
+      const stored = await this.sequelize.query<{ gmail_id: string }>(
+        `SELECT gmail_id FROM emails WHERE user_id = :userId AND gmail_id > :after
+         ORDER BY gmail_id LIMIT :limit`,
+        { replacements: { userId: this.userId, after, limit: SWEEP_BATCH }, type: QueryTypes.SELECT },
       );
-      if (rows.length === 0) return removed;
-      removed += await this.repo.remove(rows.map((r) => r.gmail_id));
-      if (rows.length < SWEEP_BATCH) return removed;
+      if (stored.length === 0) return removed;
+      const ids = stored.map((r) => r.gmail_id);
+      after = ids[ids.length - 1]!;
+      const listed = await this.sequelize.query<{ gmail_id: string }>(
+        `SELECT gmail_id FROM sync_listed_ids
+         WHERE user_id = :userId AND listing_key = :key AND gmail_id = ANY(ARRAY[:ids]::text[])`,
+        { replacements: { ...this.scope, ids }, type: QueryTypes.SELECT },
+      );
+      const named = new Set(listed.map((r) => r.gmail_id));
+      const gone = ids.filter((id) => !named.has(id));
+      if (gone.length) removed += await this.repo.remove(gone);
+      if (stored.length < SWEEP_BATCH) return removed;
     }
   }
 
