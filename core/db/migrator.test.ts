@@ -5,6 +5,17 @@ import { dropDatabase, ensureDatabase } from "../../scripts/lib/devServices";
 import { createMigrator, migrate } from "./migrator";
 import { createDatabase } from "./sequelize";
 
+/** Every migration, in the order they apply; a new one is added here too. */
+const ALL_MIGRATIONS = [
+  "0001-initial",
+  "0002-email-search-index",
+  "0003-task-lease",
+  "0004-account-lifecycle",
+  "0005-google-sub",
+  "0006-sync-listing",
+  "0007-email-count",
+];
+
 describe("migrations", () => {
   it("apply on an empty database, roll all the way back, and apply again; concurrent runs wait", async () => {
     const server = new URL(inject("databaseUrl"));
@@ -16,15 +27,7 @@ describe("migrations", () => {
     try {
       // Two processes starting at once (web and worker): the advisory lock makes one wait.
       const [first, second] = await Promise.all([migrate(a), migrate(b)]);
-      expect([...first, ...second].sort()).toEqual([
-        "0001-initial",
-        "0002-email-search-index",
-        "0003-task-lease",
-        "0004-account-lifecycle",
-        "0005-google-sub",
-        "0006-sync-listing",
-        "0007-email-count",
-      ]);
+      expect([...first, ...second].sort()).toEqual(ALL_MIGRATIONS);
       const tables = async () =>
         (
           await a.query<{ tablename: string }>(
@@ -45,15 +48,7 @@ describe("migrations", () => {
 
       await createMigrator(a).down({ to: 0 });
       expect(await tables()).toEqual([]);
-      expect(await migrate(a)).toEqual([
-        "0001-initial",
-        "0002-email-search-index",
-        "0003-task-lease",
-        "0004-account-lifecycle",
-        "0005-google-sub",
-        "0006-sync-listing",
-        "0007-email-count",
-      ]);
+      expect(await migrate(a)).toEqual(ALL_MIGRATIONS);
       expect(await migrate(a)).toEqual([]);
     } finally {
       await a.close();
