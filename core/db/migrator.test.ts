@@ -14,6 +14,7 @@ const ALL_MIGRATIONS = [
   "0005-google-sub",
   "0006-sync-listing",
   "0007-email-count",
+  "0008-whole-messages",
 ];
 
 describe("migrations", () => {
@@ -39,6 +40,7 @@ describe("migrations", () => {
         "api_tokens",
         "emails",
         "gmail_accounts",
+        "labels",
         "sessions",
         "sync_listed_ids",
         "sync_listing_pages",

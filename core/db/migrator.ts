@@ -7,6 +7,7 @@ import * as accountLifecycle from "./migrations/0004-account-lifecycle";
 import * as googleSub from "./migrations/0005-google-sub";
 import * as syncListing from "./migrations/0006-sync-listing";
 import * as emailCount from "./migrations/0007-email-count";
+import * as wholeMessages from "./migrations/0008-whole-messages";
 
 /**
  * Migrations are listed here rather than globbed so that a bundled build carries them. Add new
@@ -20,6 +21,7 @@ const MIGRATIONS = [
   { name: "0005-google-sub", ...googleSub },
   { name: "0006-sync-listing", ...syncListing },
   { name: "0007-email-count", ...emailCount },
+  { name: "0008-whole-messages", ...wholeMessages },
 ];
 
 export function createMigrator(sequelize: Sequelize, logger?: { info: (msg: string) => void }) {

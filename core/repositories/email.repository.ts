@@ -1,5 +1,19 @@
 import { QueryTypes, type Sequelize } from "sequelize";
-import type { ListedPage, ListingState, MailMessage, MailStore, SyncListing } from "../sync/MailStore";
+import { ValidationError } from "../errors";
+import type {
+  ListedPage,
+  ListingState,
+  MailAttachment,
+  MailLabel,
+  MailMessage,
+  MailStore,
+  SyncListing,
+  SyncScope,
+} from "../sync/MailStore";
+import { type LabelInfo, LabelRepository } from "./label.repository";
+
+/** An attachment as a message lists it (`emails.attachments`); its data stays in Gmail. */
+export type AttachmentMeta = MailAttachment;
 
 /** An `emails` row as the API reads it. */
 export interface EmailRow {
@@ -14,9 +28,42 @@ export interface EmailRow {
   size_estimate: number;
   history_id: string | null;
   headers: Record<string, string>;
+  /** The decoded text/plain body; null when the message has none or it is not fetched yet. */
+  text_body: string | null;
+  /** The text/html body as sent (not sanitised); null when none or not fetched yet. */
+  html_body: string | null;
+  attachments: AttachmentMeta[];
+  /** False for rows stored before bodies were (migration 0008) until a sync back-fills them. */
+  body_fetched: boolean;
 }
 
-export type EmailSummaryRow = Omit<EmailRow, "size_estimate" | "history_id" | "headers">;
+export type EmailSummaryRow = Omit<
+  EmailRow,
+  "size_estimate" | "history_id" | "headers" | "text_body" | "html_body" | "attachments" | "body_fetched"
+>;
+
+/** What `list` reads: a page of summaries and the cursor of the next page. */
+export interface EmailListOptions {
+  /** Rows per page (the caller bounds it). */
+  limit: number;
+  /** A `nextCursor` an earlier `list` answered; anything else is a ValidationError (invalid_cursor). */
+  cursor?: string | null;
+  /**
+   * Full-text search in websearch syntax (`websearch_to_tsquery('simple', q)`): words (all must
+   * match), "a phrase", `a OR b`, `-word` to exclude. Matches subject, sender, snippet and the
+   * text body (its first 100,000 characters), ranked subject > sender > snippet > body. When it
+   * matches nothing (or holds no word, e.g. "@"), a case-insensitive substring match on subject,
+   * sender and snippet answers instead, newest first.
+   */
+  q?: string | null;
+  /** Only messages carrying this Gmail label id (e.g. "INBOX", "Label_1"). */
+  label?: string | null;
+  /** Only messages of this Gmail thread. */
+  threadId?: string | null;
+}
+
+const SUMMARY_COLUMNS = "gmail_id, thread_id, from_address, to_address, subject, snippet, date, labels";
+const DETAIL_COLUMNS = `${SUMMARY_COLUMNS}, size_estimate, history_id, headers, text_body, html_body, attachments, body_fetched`;
 
 /**
  * One user's mailbox in PostgreSQL: the `emails` rows and the sync cursor on `gmail_accounts`.
@@ -39,7 +86,7 @@ export class EmailRepository implements MailStore {
     if (options.after) where.push("(date, gmail_id) < (:afterDate::timestamptz, :afterId)");
     if (options.like) where.push("(subject || ' ' || from_address || ' ' || snippet) ILIKE :like");
     return this.sequelize.query<EmailSummaryRow>(
-      `SELECT gmail_id, thread_id, from_address, to_address, subject, snippet, date, labels
+      `SELECT ${SUMMARY_COLUMNS}
        FROM emails WHERE ${where.join(" AND ")}
        ORDER BY date DESC, gmail_id DESC LIMIT :limit`,
       {
@@ -55,12 +102,96 @@ export class EmailRepository implements MailStore {
     );
   }
 
+  /** One message with its bodies, attachment listing, thread and labels, or null. */
   async find(gmailId: string): Promise<EmailRow | null> {
     const [row] = await this.sequelize.query<EmailRow>(
-      "SELECT * FROM emails WHERE user_id = :userId AND gmail_id = :gmailId",
+      `SELECT ${DETAIL_COLUMNS} FROM emails WHERE user_id = :userId AND gmail_id = :gmailId`,
       { replacements: { userId: this.userId, gmailId }, type: QueryTypes.SELECT },
     );
     return row ?? null;
+  }
+
+  /**
+   * A page of the user's mail, filtered by label and thread, searched by `q` (see
+   * EmailListOptions.q). Without `q`: newest first, keyset on (date, gmail id), the cursor
+   * EmailService has always issued. With `q`: best match first, keyset on (rank, date, gmail id),
+   * so no page repeats or skips a row while the sync inserts others; the rank is carried in the
+   * cursor as the exact float8 PostgreSQL computed. A substring-fallback search pages with the
+   * plain (date, id) cursor.
+   */
+  async list(options: EmailListOptions): Promise<{ rows: EmailSummaryRow[]; nextCursor: string | null }> {
+    const cursor = options.cursor ? decodeListCursor(options.cursor) : null;
+    const q = options.q?.trim() || null;
+    const where = ["user_id = :userId"];
+    if (options.label) where.push("labels @> ARRAY[:label]::text[]");
+    if (options.threadId) where.push("thread_id = :threadId");
+    const replacements: Record<string, unknown> = {
+      userId: this.userId,
+      label: options.label ?? null,
+      threadId: options.threadId ?? null,
+      limit: options.limit + 1,
+      q,
+    };
+    const finish = (rows: Array<EmailSummaryRow & { rank?: number }>, ranked: boolean) => {
+      const more = rows.length > options.limit;
+      const page = more ? rows.slice(0, options.limit) : rows;
+      const last = page[page.length - 1];
+      const nextCursor = more && last ? encodeListCursor(last, ranked ? Number(last.rank) : null) : null;
+      return { rows: page.map(({ rank: _r, ...row }) => row as EmailSummaryRow), nextCursor };
+    };
+
+    if (q && (!cursor || cursor.rank !== null)) {
+      const ranked = [...where, "search_vector @@ query"];
+      if (cursor) {
+        ranked.push(
+          "(ts_rank_cd(search_vector, query)::float8, date, gmail_id) < (:rank::float8, :afterDate::timestamptz, :afterId)",
+        );
+        Object.assign(replacements, { rank: cursor.rank, afterDate: cursor.date, afterId: cursor.id });
+      }
+      const rows = await this.sequelize.query<EmailSummaryRow & { rank: number }>(
+        `SELECT ${SUMMARY_COLUMNS}, ts_rank_cd(search_vector, query)::float8 AS rank
+         FROM emails, websearch_to_tsquery('simple', :q) AS query
+         WHERE ${ranked.join(" AND ")}
+         ORDER BY rank DESC, date DESC, gmail_id DESC LIMIT :limit`,
+        { replacements, type: QueryTypes.SELECT },
+      );
+      // Words found: that is the answer. None on a first page: the substring search below.
+      if (rows.length > 0 || cursor) return finish(rows, true);
+    }
+    if (cursor) {
+      where.push("(date, gmail_id) < (:afterDate::timestamptz, :afterId)");
+      Object.assign(replacements, { afterDate: cursor.date, afterId: cursor.id });
+    }
+    if (q) {
+      // The expression of the trigram index (migration 0002), so the planner can use it.
+      where.push("(subject || ' ' || from_address || ' ' || snippet) ILIKE :like");
+      replacements.like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    }
+    const rows = await this.sequelize.query<EmailSummaryRow>(
+      `SELECT ${SUMMARY_COLUMNS} FROM emails WHERE ${where.join(" AND ")}
+       ORDER BY date DESC, gmail_id DESC LIMIT :limit`,
+      { replacements, type: QueryTypes.SELECT },
+    );
+    return finish(rows, false);
+  }
+
+  /** The user's Gmail labels as the last sync saw them. */
+  labels(): Promise<LabelInfo[]> {
+    return new LabelRepository(this.sequelize, this.userId).list();
+  }
+
+  /**
+   * The listing of one attachment of one of the user's stored messages, or null: what to check
+   * before fetching the attachment's data from Gmail for this user.
+   */
+  async attachmentMeta(gmailId: string, attachmentId: string): Promise<AttachmentMeta | null> {
+    const [row] = await this.sequelize.query<{ a: AttachmentMeta }>(
+      `SELECT a FROM emails, jsonb_array_elements(attachments) AS a
+       WHERE user_id = :userId AND gmail_id = :gmailId AND a->>'attachmentId' = :attachmentId
+       LIMIT 1`,
+      { replacements: { userId: this.userId, gmailId, attachmentId }, type: QueryTypes.SELECT },
+    );
+    return row?.a ?? null;
   }
 
   /** The count the upserts and deletes below keep on the account (0007), not a COUNT(*). */
@@ -99,35 +230,78 @@ export class EmailRepository implements MailStore {
 
   async knownIds(ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
+    // A row without its body (stored before 0008) is not known: a full sync fetches it again.
     const rows = await this.sequelize.query<{ gmail_id: string }>(
-      "SELECT gmail_id FROM emails WHERE user_id = :userId AND gmail_id = ANY(ARRAY[:ids]::text[])",
+      "SELECT gmail_id FROM emails WHERE user_id = :userId AND gmail_id = ANY(ARRAY[:ids]::text[]) AND body_fetched",
       { replacements: { userId: this.userId, ids }, type: QueryTypes.SELECT },
     );
     return new Set(rows.map((r) => r.gmail_id));
   }
 
+  async coverage(): Promise<{ scope: SyncScope | null; bodiesMissing: boolean }> {
+    const [row] = await this.sequelize.query<{ sync_scope: SyncScope | null; missing: boolean }>(
+      `SELECT (SELECT sync_scope FROM gmail_accounts WHERE user_id = :userId) AS sync_scope,
+              EXISTS (SELECT 1 FROM emails WHERE user_id = :userId AND NOT body_fetched) AS missing`,
+      { replacements: { userId: this.userId }, type: QueryTypes.SELECT },
+    );
+    return { scope: row?.sync_scope ?? null, bodiesMissing: Boolean(row?.missing) };
+  }
+
+  async saveScope(scope: SyncScope | null): Promise<void> {
+    await this.sequelize.query(
+      "UPDATE gmail_accounts SET sync_scope = :scope::jsonb, updated_at = now() WHERE user_id = :userId",
+      { replacements: { userId: this.userId, scope: scope ? JSON.stringify(scope) : null } },
+    );
+  }
+
+  saveLabels(labels: MailLabel[]): Promise<void> {
+    return new LabelRepository(this.sequelize, this.userId).replace(labels);
+  }
+
   async upsert(messages: MailMessage[]): Promise<{ added: number; updated: number }> {
     if (messages.length === 0) return { added: 0, updated: 0 };
-    // One statement per batch; `xmax = 0` tells a fresh insert from an update of an existing row,
-    // and the account's email_count grows by the fresh ones in the same statement. ON CONFLICT
-    // lets one of two writers of a message insert it, so a message stored twice counts once.
+    // PostgreSQL refuses a batch that writes one row twice; say so before anything is written.
+    if (new Set(messages.map((m) => m.gmailId)).size !== messages.length) {
+      throw new Error("upsert: a batch names one Gmail id twice; nothing was written");
+    }
+    // One statement per batch. `ins` returns exactly the rows this statement inserted (ON CONFLICT
+    // DO NOTHING lets one of two concurrent writers of a message insert it), so email_count grows
+    // by the fresh ones only and a message stored twice counts once. `upd` shares the statement's
+    // snapshot, so it refreshes exactly the rows that existed before it. Not `RETURNING (xmax = 0)`:
+    // PostgreSQL refuses system columns in the RETURNING of a partitioned table (migration 0010).
+    // In a race, a row another writer inserts after this snapshot is neither inserted nor updated
+    // here (both wrote the same Gmail message), so the counts can be one short; email_count stays exact.
     const rows = await this.sequelize.query<{ inserted: boolean }>(
-      `WITH up AS (INSERT INTO emails (user_id, gmail_id, thread_id, from_address, to_address, subject, snippet, date,
-                           labels, size_estimate, history_id, headers)
-       SELECT :userId, m.gmail_id, m.thread_id, m.from_address, m.to_address, m.subject, m.snippet, m.date,
-              ARRAY(SELECT jsonb_array_elements_text(m.labels)), m.size_estimate, m.history_id, m.headers
-       FROM jsonb_to_recordset(:batch::jsonb) AS m(
-         gmail_id text, thread_id text, from_address text, to_address text, subject text, snippet text,
-         date timestamptz, labels jsonb, size_estimate integer, history_id text, headers jsonb)
-       ON CONFLICT (user_id, gmail_id) DO UPDATE SET
-         thread_id = EXCLUDED.thread_id, from_address = EXCLUDED.from_address, to_address = EXCLUDED.to_address,
-         subject = EXCLUDED.subject, snippet = EXCLUDED.snippet, date = EXCLUDED.date, labels = EXCLUDED.labels,
-         size_estimate = EXCLUDED.size_estimate, history_id = EXCLUDED.history_id, headers = EXCLUDED.headers,
-         updated_at = now()
-       RETURNING (xmax = 0) AS inserted),
-       counted AS (UPDATE gmail_accounts SET email_count = email_count + (SELECT count(*) FROM up WHERE inserted)
-         WHERE user_id = :userId AND EXISTS (SELECT 1 FROM up WHERE inserted))
-       SELECT inserted FROM up`,
+      `WITH batch AS (
+         SELECT m.* FROM jsonb_to_recordset(:batch::jsonb) AS m(
+           gmail_id text, thread_id text, from_address text, to_address text, subject text, snippet text,
+           date timestamptz, labels jsonb, size_estimate integer, history_id text, headers jsonb,
+           text_body text, html_body text, attachments jsonb, body_fetched boolean)),
+       ins AS (
+         INSERT INTO emails (user_id, gmail_id, thread_id, from_address, to_address, subject, snippet, date,
+                             labels, size_estimate, history_id, headers, text_body, html_body, attachments, body_fetched)
+         SELECT :userId, b.gmail_id, b.thread_id, b.from_address, b.to_address, b.subject, b.snippet, b.date,
+                ARRAY(SELECT jsonb_array_elements_text(b.labels)), b.size_estimate, b.history_id, b.headers,
+                b.text_body, b.html_body, b.attachments, b.body_fetched
+         FROM batch b
+         ON CONFLICT (user_id, gmail_id) DO NOTHING
+         RETURNING gmail_id),
+       upd AS (
+         UPDATE emails e SET
+           thread_id = b.thread_id, from_address = b.from_address, to_address = b.to_address,
+           subject = b.subject, snippet = b.snippet, date = b.date,
+           labels = ARRAY(SELECT jsonb_array_elements_text(b.labels)),
+           size_estimate = b.size_estimate, history_id = b.history_id, headers = b.headers,
+           text_body = b.text_body, html_body = b.html_body, attachments = b.attachments,
+           body_fetched = b.body_fetched, updated_at = now()
+         FROM batch b
+         WHERE e.user_id = :userId AND e.gmail_id = b.gmail_id
+         RETURNING e.gmail_id),
+       counted AS (UPDATE gmail_accounts SET email_count = email_count + (SELECT count(*) FROM ins)
+         WHERE user_id = :userId AND EXISTS (SELECT 1 FROM ins))
+       SELECT true AS inserted FROM ins
+       UNION ALL
+       SELECT false FROM upd`,
       {
         replacements: {
           userId: this.userId,
@@ -144,6 +318,15 @@ export class EmailRepository implements MailStore {
               size_estimate: m.sizeEstimate,
               history_id: m.historyId,
               headers: Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, stripNul(v)])),
+              text_body: m.body?.text == null ? null : stripNul(m.body.text),
+              html_body: m.body?.html == null ? null : stripNul(m.body.html),
+              attachments: (m.body?.attachments ?? []).map((a) => ({
+                attachmentId: a.attachmentId,
+                filename: stripNul(a.filename),
+                mimeType: stripNul(a.mimeType),
+                size: a.size,
+              })),
+              body_fetched: m.body !== undefined,
             })),
           ),
         },
@@ -286,18 +469,50 @@ class PostgresSyncListing implements SyncListing {
    * names: two index lookups per step, whatever the planner believes about a table just filled
    * (an anti-join over fresh, unanalysed statistics can turn into a nested loop of scans).
    */
-  async sweep(): Promise<number> {
+  async sweep(within?: SyncScope): Promise<number> {
+    // Which stored rows the listing could have named (see SyncListing.sweep): all of them for a
+    // listing of the whole mailbox; inside a scope, those with its labels and, for a day scope,
+    // those no older than the oldest stored message the listing names.
+    const inside: string[] = [];
+    const bounds: Record<string, unknown> = {};
+    if (within?.labelIds?.length) {
+      inside.push("labels @> ARRAY[:labels]::text[]");
+      bounds.labels = within.labelIds;
+    }
+    if (within?.newerThanDays !== undefined) {
+      const [row] = await this.sequelize.query<{ floor: Date | null }>(
+        `SELECT min(e.date) AS floor FROM sync_listed_ids l
+         JOIN emails e ON e.user_id = l.user_id AND e.gmail_id = l.gmail_id
+         WHERE l.user_id = :userId AND l.listing_key = :key`,
+        { replacements: this.scope, type: QueryTypes.SELECT },
+      );
+      if (!row?.floor) return 0;
+      inside.push("date >= :floor");
+      bounds.floor = row.floor;
+    }
+    const filter = inside.map((c) => ` AND ${c}`).join("");
     let removed = 0;
     let after = "";
     for (;;) {
-      const stored = await this.sequelize.query<{ gmail_id: string }>(
-        `SELECT gmail_id FROM emails WHERE user_id = :userId AND gmail_id > :after
+      // The keyset walks every stored id; the scope filters each batch, so a batch of fewer
+      // rows than asked is not the end.
+      const batch = await this.sequelize.query<{ gmail_id: string; inside: boolean }>(
+        `SELECT gmail_id, ${filter ? `(true${filter})` : "true"} AS inside FROM emails
+         WHERE user_id = :userId AND gmail_id > :after
          ORDER BY gmail_id LIMIT :limit`,
-        { replacements: { userId: this.userId, after, limit: SWEEP_BATCH }, type: QueryTypes.SELECT },
+        {
+          replacements: { userId: this.userId, after, limit: SWEEP_BATCH, ...bounds },
+          type: QueryTypes.SELECT,
+        },
       );
-      if (stored.length === 0) return removed;
+      if (batch.length === 0) return removed;
+      after = batch[batch.length - 1]!.gmail_id;
+      const stored = batch.filter((r) => r.inside);
+      if (stored.length === 0) {
+        if (batch.length < SWEEP_BATCH) return removed;
+        continue;
+      }
       const ids = stored.map((r) => r.gmail_id);
-      after = ids[ids.length - 1]!;
       const listed = await this.sequelize.query<{ gmail_id: string }>(
         `SELECT gmail_id FROM sync_listed_ids
          WHERE user_id = :userId AND listing_key = :key AND gmail_id = ANY(ARRAY[:ids]::text[])`,
@@ -306,7 +521,7 @@ class PostgresSyncListing implements SyncListing {
       const named = new Set(listed.map((r) => r.gmail_id));
       const gone = ids.filter((id) => !named.has(id));
       if (gone.length) removed += await this.repo.remove(gone);
-      if (stored.length < SWEEP_BATCH) return removed;
+      if (batch.length < SWEEP_BATCH) return removed;
     }
   }
 
@@ -322,4 +537,46 @@ class PostgresSyncListing implements SyncListing {
 /** PostgreSQL text cannot hold NUL; a hostile header must not fail the whole batch. */
 function stripNul(value: string): string {
   return value.includes("\u0000") ? value.replaceAll("\u0000", "") : value;
+}
+
+/**
+ * List cursors, base64url JSON: `[date, id]` for date order (the format EmailService has always
+ * issued) and `[rank, date, id]` for ranked search.
+ */
+function encodeListCursor(row: EmailSummaryRow, rank: number | null): string {
+  const key = [new Date(row.date).toISOString(), row.gmail_id];
+  return Buffer.from(JSON.stringify(rank === null ? key : [rank, ...key])).toString("base64url");
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const GMAIL_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Only what encodeListCursor writes gets through; anything else would reach PostgreSQL as an error. */
+function decodeListCursor(cursor: string): { rank: number | null; date: string; id: string } {
+  let value: unknown;
+  if (BASE64URL.test(cursor)) {
+    try {
+      value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    } catch {
+      value = undefined;
+    }
+  }
+  if (Array.isArray(value) && (value.length === 2 || value.length === 3)) {
+    const rank = value.length === 3 ? value[0] : null;
+    const [date, id] = value.slice(-2) as unknown[];
+    if (
+      (rank === null || (typeof rank === "number" && Number.isFinite(rank) && rank >= 0)) &&
+      typeof date === "string" &&
+      typeof id === "string" &&
+      ISO_INSTANT.test(date) &&
+      GMAIL_ID.test(id) &&
+      !date.startsWith("0000") &&
+      !Number.isNaN(Date.parse(date)) &&
+      new Date(date).toISOString() === date
+    ) {
+      return { rank, date, id };
+    }
+  }
+  throw new ValidationError("cursor is not one this API issued", "invalid_cursor");
 }

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { MailMessage, MailStore } from "./MailStore";
+import type { MailLabel, MailMessage, MailStore } from "./MailStore";
 
 /** A store for one mailbox, and a way to read back what it holds (MailStore itself has no read). */
 export interface MailboxUnderTest {
   store: MailStore;
   read(gmailId: string): Promise<MailMessage | null>;
+  /** The labels the store holds, in any order. */
+  labels(): Promise<MailLabel[]>;
   /** A new store for the same mailbox, as a later sync (or another process) would make. */
   reopen(): MailStore;
 }
@@ -34,6 +36,18 @@ export function message(overrides: Partial<MailMessage> = {}): MailMessage {
     sizeEstimate: 1_000 + serial,
     historyId: String(10_000 + serial),
     headers: { "Message-ID": `<${serial}@example.com>`, "List-Id": "news.example.com" },
+    body: {
+      text: `Body ${serial}\r\nGrüße, € — ✓`,
+      html: `<p>Body ${serial}</p>`,
+      attachments: [
+        {
+          attachmentId: `ANGjdJ${serial}`,
+          filename: `file-${serial}.pdf`,
+          mimeType: "application/pdf",
+          size: 1234,
+        },
+      ],
+    },
     ...overrides,
   };
 }
@@ -100,6 +114,77 @@ export function mailStoreConformance(name: string, backend: MailStoreBackend): v
       });
       await store.upsert([m]);
       expect(await read(m.gmailId)).toEqual(m);
+    });
+
+    it("a message stored without its body (metadata only) is not known, and coverage says bodies are missing", async () => {
+      const { store, read } = await backend.mailbox();
+      const { body: _b, ...bare } = message();
+      const whole = message({ body: { text: null, html: null, attachments: [] } });
+      expect(await store.coverage()).toEqual({ scope: null, bodiesMissing: false });
+      expect(await store.upsert([bare, whole])).toEqual({ added: 2, updated: 0 });
+      expect(await read(bare.gmailId)).toEqual(bare);
+      expect(await read(whole.gmailId)).toEqual(whole);
+      expect(await store.knownIds([bare.gmailId, whole.gmailId])).toEqual(new Set([whole.gmailId]));
+      expect(sorted(await store.listIds())).toEqual(sorted([bare.gmailId, whole.gmailId]));
+      expect((await store.coverage()).bodiesMissing).toBe(true);
+      // Fetched again with its body: known, nothing missing any more.
+      expect(await store.upsert([{ ...bare, body: { text: "t", html: null, attachments: [] } }])).toEqual({
+        added: 0,
+        updated: 1,
+      });
+      expect(await store.knownIds([bare.gmailId])).toEqual(new Set([bare.gmailId]));
+      expect((await store.coverage()).bodiesMissing).toBe(false);
+    });
+
+    it("saveScope records what the mirror covers; null is the whole mailbox; mailboxes are apart", async () => {
+      const { store, reopen } = await backend.mailbox();
+      const other = await backend.mailbox();
+      await store.saveScope({ newerThanDays: 30, labelIds: ["Label_1"] });
+      expect(await reopen().coverage()).toEqual({
+        scope: { newerThanDays: 30, labelIds: ["Label_1"] },
+        bodiesMissing: false,
+      });
+      expect((await other.store.coverage()).scope).toBeNull();
+      await store.saveScope(null);
+      expect((await store.coverage()).scope).toBeNull();
+    });
+
+    it("saveLabels replaces the mailbox's labels: new ones added, changed ones updated, gone ones removed", async () => {
+      const { store, labels } = await backend.mailbox();
+      const other = await backend.mailbox();
+      const byId = async () => Object.fromEntries((await labels()).map((l) => [l.id, l]));
+      await store.saveLabels([
+        { id: "INBOX", name: "INBOX", type: "system" },
+        {
+          id: "Label_1",
+          name: "Receipts",
+          type: "user",
+          color: { textColor: "#ffffff", backgroundColor: "#16a766" },
+        },
+        { id: "Label_2", name: "Travel", type: "user" },
+      ]);
+      await other.store.saveLabels([{ id: "Label_9", name: "Theirs", type: "user" }]);
+      expect(await byId()).toEqual({
+        INBOX: { id: "INBOX", name: "INBOX", type: "system", color: null },
+        Label_1: {
+          id: "Label_1",
+          name: "Receipts",
+          type: "user",
+          color: { textColor: "#ffffff", backgroundColor: "#16a766" },
+        },
+        Label_2: { id: "Label_2", name: "Travel", type: "user", color: null },
+      });
+      await store.saveLabels([
+        { id: "INBOX", name: "INBOX", type: "system" },
+        { id: "Label_1", name: "Receipts 2026", type: "user", color: null },
+      ]);
+      expect(await byId()).toEqual({
+        INBOX: { id: "INBOX", name: "INBOX", type: "system", color: null },
+        Label_1: { id: "Label_1", name: "Receipts 2026", type: "user", color: null },
+      });
+      expect((await other.labels()).map((l) => l.id)).toEqual(["Label_9"]);
+      await store.saveLabels([]);
+      expect(await labels()).toEqual([]);
     });
 
     it("upsert of a stored message replaces its fields (a refetch after Gmail changed it)", async () => {
@@ -305,6 +390,41 @@ export function mailStoreConformance(name: string, backend: MailStoreBackend): v
         expect(await listing.sweep()).toBe(1_203);
         expect(sorted(await store.listIds())).toEqual(sorted(kept.map((m) => m.gmailId)));
         expect(await listing.sweep()).toBe(0);
+      });
+
+      it("a scoped sweep removes only unlisted mail inside the scope: carrying its labels, no older than the oldest listed message", async () => {
+        const { store } = await backend.mailbox();
+        const day = (d: number) => new Date(Date.UTC(2026, 9, d, 12));
+        const listedOld = message({ date: day(10), labels: ["INBOX", "Label_1"] });
+        const listedNew = message({ date: day(20), labels: ["Label_1"] });
+        const goneInside = message({ date: day(15), labels: ["Label_1", "STARRED"] });
+        const olderThanListing = message({ date: day(5), labels: ["Label_1"] });
+        const otherLabel = message({ date: day(15), labels: ["INBOX"] });
+        // 1,100 unlisted messages outside the label scope: the sweep pages through them all.
+        const outside = Array.from({ length: 1_100 }, () => message({ date: day(18), labels: ["INBOX"] }));
+        await store.upsert([listedOld, listedNew, goneInside, olderThanListing, otherLabel, ...outside]);
+        const listing = store.listing("task-scoped");
+        await listing.addPage(
+          {
+            index: 0,
+            ids: [listedNew.gmailId, listedOld.gmailId, "listed-never-stored"],
+            nextPageToken: null,
+          },
+          START,
+        );
+        expect(await listing.sweep({ newerThanDays: 30, labelIds: ["Label_1"] })).toBe(1);
+        expect(await store.knownIds([goneInside.gmailId])).toEqual(new Set());
+        expect((await store.listIds()).length).toBe(4 + 1_100);
+
+        // Labels alone: every unlisted Label_1 message, whatever its date.
+        expect(await listing.sweep({ labelIds: ["Label_1"] })).toBe(1);
+        expect(await store.knownIds([olderThanListing.gmailId])).toEqual(new Set());
+
+        // A day scope whose listing names no stored message knows no floor and removes nothing.
+        const empty = store.listing("task-scoped-empty");
+        await empty.addPage({ index: 0, ids: ["nothing-stored"], nextPageToken: null }, START);
+        expect(await empty.sweep({ newerThanDays: 7 })).toBe(0);
+        expect((await store.listIds()).length).toBe(3 + 1_100);
       });
 
       it("a reopened store resumes the same listing; clear forgets it; listings of other keys and mailboxes are apart", async () => {

@@ -3,7 +3,7 @@ import { QueryTypes, type Sequelize } from "sequelize";
 import { afterAll, beforeAll, inject } from "vitest";
 import { createDatabase } from "../db/sequelize";
 import { EmailRepository } from "../repositories/email.repository";
-import type { MailMessage, MailStore } from "./MailStore";
+import type { MailLabel, MailMessage, MailStore } from "./MailStore";
 import { mailStoreConformance } from "./MailStore.conformance";
 
 /** The PostgreSQL MailStore, made in this one place: a move or rename of its class is one line here. */
@@ -60,7 +60,24 @@ async function readRow(userId: string, gmailId: string): Promise<MailMessage | n
     sizeEstimate: row.size_estimate,
     historyId: row.history_id,
     headers: row.headers,
+    ...(row.body_fetched
+      ? { body: { text: row.text_body, html: row.html_body, attachments: row.attachments } }
+      : {}),
   };
+}
+
+/** The `labels` rows, in the shape they were handed over (a colour only when both parts are set). */
+async function readLabels(userId: string): Promise<MailLabel[]> {
+  const rows = await sequelize.query<Record<string, any>>(
+    "SELECT * FROM labels WHERE user_id = :userId ORDER BY label_id",
+    { replacements: { userId }, type: QueryTypes.SELECT },
+  );
+  return rows.map((r) => ({
+    id: r.label_id,
+    name: r.name,
+    type: r.type,
+    color: r.color_text ? { textColor: r.color_text, backgroundColor: r.color_background } : null,
+  }));
 }
 
 mailStoreConformance("PostgreSQL", {
@@ -69,6 +86,7 @@ mailStoreConformance("PostgreSQL", {
     return {
       store: postgresMailStore(sequelize, userId),
       read: (gmailId) => readRow(userId, gmailId),
+      labels: () => readLabels(userId),
       reopen: () => postgresMailStore(sequelize, userId),
     };
   },

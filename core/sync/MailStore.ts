@@ -1,3 +1,40 @@
+/** One attachment as Gmail lists it in the message's parts; its data is fetched on demand. */
+export interface MailAttachment {
+  attachmentId: string;
+  filename: string;
+  mimeType: string;
+  /** Bytes, as Gmail counts them (after the transfer encoding is undone). */
+  size: number;
+}
+
+/** A message's bodies, decoded to strings, and its attachment listing (core/sync/messageBody.ts). */
+export interface MessageBody {
+  /** The text/plain parts, or null when the message has none. */
+  text: string | null;
+  /** The text/html parts as sent (unsanitised), or null when the message has none. */
+  html: string | null;
+  attachments: MailAttachment[];
+}
+
+/** A Gmail label as `labels.list` answers it. */
+export interface MailLabel {
+  id: string;
+  name: string;
+  type: "system" | "user";
+  /** Gmail's colour, on user labels that have one. */
+  color?: { textColor: string; backgroundColor: string } | null;
+}
+
+/**
+ * Which part of the mailbox a sync mirrors: messages newer than `newerThanDays` days (Gmail's
+ * `newer_than:Nd`, by Gmail's clock) carrying every one of `labelIds` (Gmail's `labelIds` are
+ * ANDed). An empty scope is the whole mailbox.
+ */
+export interface SyncScope {
+  newerThanDays?: number;
+  labelIds?: string[];
+}
+
 /** One message as the sync core hands it to a store. */
 export interface MailMessage {
   gmailId: string;
@@ -11,6 +48,11 @@ export interface MailMessage {
   sizeEstimate: number;
   historyId: string | null;
   headers: Record<string, string>;
+  /**
+   * The bodies and attachment listing (a `format=full` fetch). Without it the message is stored
+   * as metadata only and counts as missing for `knownIds`, so a later full sync fetches it again.
+   */
+  body?: MessageBody;
 }
 
 /**
@@ -24,8 +66,20 @@ export interface MailStore {
   saveCursor(historyId: string): Promise<void>;
   /** Every stored Gmail id of this mailbox. */
   listIds(): Promise<string[]>;
-  /** Which of `ids` are stored. */
+  /**
+   * Which of `ids` are stored with their body. A message stored as metadata only (before
+   * migration 0008, or without `body`) is not named, so a full sync fetches it again.
+   */
   knownIds(ids: string[]): Promise<Set<string>>;
+  /**
+   * What the mirror covers: the scope of the last full listing (null = the whole mailbox, also
+   * before the first sync), and whether any stored message still lacks its body.
+   */
+  coverage(): Promise<{ scope: SyncScope | null; bodiesMissing: boolean }>;
+  /** Records what the mirror covers after a full listing; null = the whole mailbox. */
+  saveScope(scope: SyncScope | null): Promise<void>;
+  /** Replaces the mailbox's labels with Gmail's list: new ones added, changed ones updated, gone ones removed. */
+  saveLabels(labels: MailLabel[]): Promise<void>;
   /** Inserts or refreshes messages; says how many were new and how many changed. */
   upsert(messages: MailMessage[]): Promise<{ added: number; updated: number }>;
   /** Removes messages; answers how many were stored. */
@@ -79,8 +133,14 @@ export interface SyncListing {
   /**
    * Removes the stored messages this listing does not name (Gmail no longer lists them), a
    * bounded batch at a time; answers how many were removed.
+   *
+   * With a `within` scope (the listing was of part of the mailbox) only stored messages inside
+   * that part are candidates: those carrying every one of `labelIds`, and, for `newerThanDays`,
+   * those dated at or after the oldest message the listing names (Gmail's window starts at or
+   * before it, by Gmail's clock, which the store does not know). A listing that names no stored
+   * message then removes nothing. Mail outside the scope is never removed.
    */
-  sweep(): Promise<number>;
+  sweep(within?: SyncScope): Promise<number>;
   /** Forgets the listing (the task finished). */
   clear(): Promise<void>;
 }

@@ -1,4 +1,12 @@
-import type { ListedPage, ListingState, MailMessage, MailStore, SyncListing } from "./MailStore";
+import type {
+  ListedPage,
+  ListingState,
+  MailLabel,
+  MailMessage,
+  MailStore,
+  SyncListing,
+  SyncScope,
+} from "./MailStore";
 
 /**
  * What one mailbox holds. Several stores may share one, as several connections share the rows of
@@ -7,6 +15,9 @@ import type { ListedPage, ListingState, MailMessage, MailStore, SyncListing } fr
 export interface MemoryMailbox {
   messages: Map<string, MailMessage>;
   cursor: string | null;
+  /** What the mirror covers (gmail_accounts.sync_scope); null or absent = the whole mailbox. */
+  scope?: SyncScope | null;
+  labels?: MailLabel[];
   /** Full syncs' listings by key, as the PostgreSQL store keeps them in sync_listing_*. */
   listings?: Map<string, MemoryListingData>;
 }
@@ -17,7 +28,7 @@ export interface MemoryListingData {
 }
 
 export function emptyMailbox(): MemoryMailbox {
-  return { messages: new Map(), cursor: null, listings: new Map() };
+  return { messages: new Map(), cursor: null, scope: null, labels: [], listings: new Map() };
 }
 
 /**
@@ -42,7 +53,33 @@ export class MemoryMailStore implements MailStore {
   }
 
   async knownIds(ids: string[]): Promise<Set<string>> {
-    return new Set(ids.filter((id) => this.mailbox.messages.has(id)));
+    return new Set(ids.filter((id) => this.mailbox.messages.get(id)?.body !== undefined));
+  }
+
+  async coverage(): Promise<{ scope: SyncScope | null; bodiesMissing: boolean }> {
+    const scope = this.mailbox.scope ?? null;
+    let bodiesMissing = false;
+    for (const m of this.mailbox.messages.values()) {
+      if (m.body === undefined) {
+        bodiesMissing = true;
+        break;
+      }
+    }
+    return { scope: scope && structuredClone(scope), bodiesMissing };
+  }
+
+  async saveScope(scope: SyncScope | null): Promise<void> {
+    this.mailbox.scope = scope && structuredClone(scope);
+  }
+
+  async saveLabels(labels: MailLabel[]): Promise<void> {
+    const byId = new Map(labels.map((l) => [l.id, { ...structuredClone(l), color: l.color ?? null }]));
+    this.mailbox.labels = [...byId.values()];
+  }
+
+  /** The labels the last sync saved. */
+  storedLabels(): MailLabel[] {
+    return structuredClone(this.mailbox.labels ?? []);
   }
 
   async upsert(messages: MailMessage[]): Promise<{ added: number; updated: number }> {
@@ -138,14 +175,25 @@ class MemoryListing implements SyncListing {
     if (page) page.done = true;
   }
 
-  async sweep(): Promise<number> {
+  async sweep(within?: SyncScope): Promise<number> {
     const data = this.listings.get(this.key);
     const listed = new Set(data?.pages.flatMap((p) => p.ids) ?? []);
+    const labels = within?.labelIds ?? [];
+    let floor = Number.NEGATIVE_INFINITY;
+    if (within?.newerThanDays !== undefined) {
+      // Gmail's window starts at or before the oldest message it listed; nothing listed, no floor known.
+      floor = Number.POSITIVE_INFINITY;
+      for (const id of listed) {
+        const m = this.mailbox.messages.get(id);
+        if (m) floor = Math.min(floor, m.date.getTime());
+      }
+    }
+    const inside = (m: MailMessage) => m.date.getTime() >= floor && labels.every((l) => m.labels.includes(l));
     let removed = 0;
     for (;;) {
       const batch: string[] = [];
-      for (const id of this.mailbox.messages.keys()) {
-        if (!listed.has(id)) batch.push(id);
+      for (const [id, m] of this.mailbox.messages) {
+        if (!listed.has(id) && inside(m)) batch.push(id);
         if (batch.length === SWEEP_BATCH) break;
       }
       for (const id of batch) this.mailbox.messages.delete(id);
@@ -168,11 +216,27 @@ function stored(m: MailMessage): MailMessage {
     subject: stripNul(m.subject),
     snippet: stripNul(m.snippet),
     headers: Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, stripNul(v)])),
+    ...(m.body
+      ? {
+          body: {
+            text: m.body.text === null ? null : stripNul(m.body.text),
+            html: m.body.html === null ? null : stripNul(m.body.html),
+            attachments: m.body.attachments.map((a) => ({ ...a, filename: stripNul(a.filename) })),
+          },
+        }
+      : {}),
   };
 }
 
 function copy(m: MailMessage): MailMessage {
-  return { ...m, date: new Date(m.date.getTime()), labels: [...m.labels], headers: { ...m.headers } };
+  const { body, ...rest } = m;
+  return {
+    ...rest,
+    date: new Date(m.date.getTime()),
+    labels: [...m.labels],
+    headers: { ...m.headers },
+    ...(body ? { body: structuredClone(body) } : {}),
+  };
 }
 
 function stripNul(value: string): string {

@@ -8,6 +8,7 @@ mailStoreConformance("in memory (MemoryMailStore)", {
     return {
       store,
       read: async (gmailId) => store.read(gmailId),
+      labels: async () => store.storedLabels(),
       reopen: () => new MemoryMailStore(mailbox),
     };
   },

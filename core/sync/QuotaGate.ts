@@ -4,6 +4,8 @@ export const GMAIL_METHOD_COSTS = {
   "messages.list": 5,
   "messages.get": 5,
   "history.list": 2,
+  "labels.list": 1,
+  "messages.attachments.get": 5,
 } as const;
 
 export type GmailMethod = keyof typeof GMAIL_METHOD_COSTS;

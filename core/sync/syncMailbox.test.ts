@@ -181,6 +181,7 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
     }
     const calls = await stats();
     expect(asked).toEqual({
+      "labels.list": calls["labels.list"],
       "users.getProfile": calls["users.getProfile"],
       "messages.list": calls["messages.list"],
       "messages.get": calls["messages.get"],

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { gmail_v1 } from "@googleapis/gmail";
 import type { SyncPhase, SyncResult } from "../events";
 import { classifyGmailError, gmailCall, type RetryOptions } from "./gmailCall";
-import type { ListedPage, MailMessage, MailStore, SyncListing } from "./MailStore";
+import type { ListedPage, MailLabel, MailMessage, MailStore, SyncListing, SyncScope } from "./MailStore";
+import { messageBody } from "./messageBody";
 import { type GmailMethod, type QuotaGate, UNLIMITED } from "./QuotaGate";
 
 export interface SyncProgressUpdate {
@@ -45,6 +46,81 @@ export interface SyncOptions {
   listingKey?: string;
   /** Told before every wait, so whoever watches can say why the bar is still. */
   onWait?: (wait: SyncWait) => void;
+  /**
+   * What to mirror. Undefined or `{}`: the whole mailbox (the default, as before scopes).
+   * `"current"`: whatever the mirror covers now (the whole mailbox on a first sync), for syncs
+   * nobody chose a scope for. A scope wider than what the mirror covers runs a full listing
+   * even when a history cursor exists, and fetches only what is not stored.
+   */
+  scope?: SyncScope | "current";
+}
+
+/** A scope Gmail cannot be asked for (newer_than takes a whole number of days). */
+export class InvalidSyncScopeError extends Error {
+  readonly code = "invalid_scope";
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidSyncScopeError";
+  }
+}
+
+/**
+ * A scope in one canonical form: null for the whole mailbox, label ids sorted and distinct, no
+ * empty fields. Throws InvalidSyncScopeError for a day count Gmail cannot take.
+ */
+export function normalizeScope(scope: SyncScope | null | undefined): SyncScope | null {
+  if (!scope) return null;
+  const out: SyncScope = {};
+  const days = scope.newerThanDays;
+  if (days !== undefined && days !== null) {
+    if (!Number.isInteger(days) || days < 1) {
+      throw new InvalidSyncScopeError(
+        `newerThanDays must be a whole number of days, at least 1 (got ${days})`,
+      );
+    }
+    out.newerThanDays = days;
+  }
+  const labels = [...new Set((scope.labelIds ?? []).filter((l) => typeof l === "string" && l !== ""))].sort();
+  if (labels.length) out.labelIds = labels;
+  return Object.keys(out).length ? out : null;
+}
+
+/**
+ * Whether a mirror that covers `held` holds everything `asked` names (both normalised; null is
+ * the whole mailbox). Days: the mirror of "newer than N days" keeps every later arrival, so it
+ * covers any window of N days or fewer at any later time. Labels (ANDed): asking for more labels
+ * asks for fewer messages.
+ */
+export function scopeCovers(held: SyncScope | null, asked: SyncScope | null): boolean {
+  if (!held) return true;
+  if (!asked) return false;
+  if (held.newerThanDays !== undefined) {
+    if (asked.newerThanDays === undefined || asked.newerThanDays > held.newerThanDays) return false;
+  }
+  if (held.labelIds?.length) {
+    if (!held.labelIds.every((l) => asked.labelIds?.includes(l))) return false;
+  }
+  return true;
+}
+
+/** The `messages.list` parameters that list exactly `scope`. */
+function listParams(scope: SyncScope | null): { q?: string; labelIds?: string[] } {
+  return {
+    ...(scope?.newerThanDays ? { q: `newer_than:${scope.newerThanDays}d` } : {}),
+    ...(scope?.labelIds?.length ? { labelIds: scope.labelIds } : {}),
+  };
+}
+
+const inScopeLabels = (scope: SyncScope | null, labels: readonly string[]) =>
+  !scope?.labelIds?.length || scope.labelIds.every((l) => labels.includes(l));
+
+function toMailLabel(l: gmail_v1.Schema$Label): MailLabel[] {
+  if (!l.id) return [];
+  const color =
+    l.color?.textColor && l.color.backgroundColor
+      ? { textColor: l.color.textColor, backgroundColor: l.color.backgroundColor }
+      : null;
+  return [{ id: l.id, name: l.name ?? l.id, type: l.type === "user" ? "user" : "system", color }];
 }
 
 /** Labels whose messages are not part of the mailbox we mirror, as in Gmail's own list. */
@@ -66,10 +142,12 @@ const statusOf = (err: unknown): number | undefined => {
 
 const isHidden = (labels: readonly string[]) => labels.some((l) => HIDDEN_LABELS.includes(l));
 
+const KEPT_HEADERS = new Set(METADATA_HEADERS.map((h) => h.toLowerCase()));
+
 function toMailMessage(m: gmail_v1.Schema$Message): MailMessage {
   const headers: Record<string, string> = {};
   for (const h of m.payload?.headers ?? []) {
-    if (h.name) headers[h.name.toLowerCase()] = h.value ?? "";
+    if (h.name && KEPT_HEADERS.has(h.name.toLowerCase())) headers[h.name.toLowerCase()] = h.value ?? "";
   }
   const internal = Number(m.internalDate);
   const date = Number.isFinite(internal) && internal > 0 ? new Date(internal) : new Date(headers.date ?? 0);
@@ -85,6 +163,7 @@ function toMailMessage(m: gmail_v1.Schema$Message): MailMessage {
     sizeEstimate: m.sizeEstimate ?? 0,
     historyId: m.historyId ?? null,
     headers,
+    body: messageBody(m.payload),
   };
 }
 
@@ -102,12 +181,22 @@ export async function syncMailbox(
   options: SyncOptions = {},
 ): Promise<SyncResult & { historyId: string }> {
   const run = new MailboxSync(gmail, store, progress, options);
-  const cursor = options.forceFull ? null : await store.getCursor();
-  if (cursor) {
-    const incremental = await run.incremental(cursor);
+  await run.labels();
+  const [cursor, coverage] = await Promise.all([
+    options.forceFull ? null : store.getCursor(),
+    store.coverage(),
+  ]);
+  const held = normalizeScope(coverage.scope);
+  const asked = options.scope === "current" ? held : normalizeScope(options.scope);
+  // History replays what changed inside what the mirror covers; it cannot bring in what was never
+  // listed (a wider scope) nor the bodies of rows stored before bodies were (migration 0008).
+  if (cursor && scopeCovers(held, asked) && !coverage.bodiesMissing) {
+    const incremental = await run.incremental(cursor, held);
     if (incremental) return incremental;
   }
-  return run.full();
+  // A full listing of what the mirror covers when that includes what is asked (history expired,
+  // or bodies to back-fill), else of what is asked: knownIds skips whatever is stored.
+  return run.full(cursor && scopeCovers(held, asked) ? held : asked);
 }
 
 class MailboxSync {
@@ -143,18 +232,24 @@ class MailboxSync {
     this.options.signal?.throwIfAborted();
   }
 
-  async full(): Promise<SyncResult & { historyId: string }> {
+  /** Gmail's labels into the store, once per sync (1 quota unit). */
+  async labels(): Promise<void> {
+    const data = await this.call("labels.list", () => this.gmail.users.labels.list({ userId: "me" }));
+    await this.store.saveLabels((data.labels ?? []).flatMap(toMailLabel));
+  }
+
+  async full(scope: SyncScope | null): Promise<SyncResult & { historyId: string }> {
     // Without a key (a caller outside the task system) the listing lives for this call only.
     const key = this.options.listingKey ?? `call-${randomUUID()}`;
     const listing = this.store.listing(key);
     try {
-      return await this.walk(listing);
+      return await this.walk(listing, scope);
     } catch (err) {
       // A page token from an earlier run that Gmail no longer accepts: list again from the top,
       // once. What is stored is still skipped.
       if (!(err instanceof StaleListingError)) throw err;
       await listing.clear();
-      return this.walk(listing);
+      return this.walk(listing, scope);
     }
   }
 
@@ -164,7 +259,10 @@ class MailboxSync {
    * marked done once its messages are written. Memory holds two pages of ids at most; a resumed
    * run reads the pages already walked from the store instead of Gmail.
    */
-  private async walk(listing: SyncListing): Promise<SyncResult & { historyId: string }> {
+  private async walk(
+    listing: SyncListing,
+    scope: SyncScope | null,
+  ): Promise<SyncResult & { historyId: string }> {
     const resumed = await listing.state();
     let start: { historyId: string; estimate: number };
     if (resumed) {
@@ -195,6 +293,7 @@ class MailboxSync {
             userId: "me",
             maxResults: this.pageSize,
             includeSpamTrash: false,
+            ...listParams(scope),
             ...(pageToken ? { pageToken } : {}),
           }),
         );
@@ -202,6 +301,8 @@ class MailboxSync {
         if (resumed && pageToken && statusOf(err) === 400) throw new StaleListingError(err);
         throw err;
       }
+      // The profile counts the whole mailbox; a scoped listing's own estimate is nearer the truth.
+      if (scope && index === 0 && !resumed) start.estimate = data.resultSizeEstimate ?? 0;
       const page = {
         index,
         ids: [...new Set((data.messages ?? []).flatMap((m) => (m.id ? [m.id] : [])))],
@@ -237,7 +338,11 @@ class MailboxSync {
     const final = await listing.state();
     const count = final?.listed ?? listed;
     await this.progress({ phase: "storing", processed: count, total: count });
-    const deleted = await listing.sweep();
+    // A scoped listing says nothing about mail outside its scope: only mail inside it is swept.
+    const deleted = await listing.sweep(scope ?? undefined);
+    // The scope first: a run that stops between the two leaves a cursor that still needs a full
+    // listing, never a cursor that claims more than was listed.
+    await this.store.saveScope(scope);
     await this.store.saveCursor(start.historyId);
     await listing.clear();
     await this.progress({ phase: "done", processed: count, total: count });
@@ -245,7 +350,10 @@ class MailboxSync {
   }
 
   /** Replays history; answers null when Gmail no longer has it and a full sync must run. */
-  async incremental(startHistoryId: string): Promise<(SyncResult & { historyId: string }) | null> {
+  async incremental(
+    startHistoryId: string,
+    scope: SyncScope | null,
+  ): Promise<(SyncResult & { historyId: string }) | null> {
     await this.progress({ phase: "listing", processed: 0, total: 0 });
     // Net effect per message, in history order: the last record about a message wins.
     const changes = new Map<string, { added?: boolean; deleted?: boolean; labels?: string[] }>();
@@ -299,10 +407,13 @@ class MailboxSync {
       else if (c.labels) relabel.push({ gmailId: id, labels: c.labels });
     }
     // A relabelled message we do not hold (say, moved out of spam) is fetched like a new one.
+    // Of the messages not held, only those inside the mirror's label scope are fetched: an arrival
+    // is always new enough for a day scope. What is held is kept up to date whatever its labels.
     const known = await this.store.knownIds([...candidates, ...relabel.map((r) => r.gmailId)]);
+    const wanted = (id: string) => inScopeLabels(scope, changes.get(id)?.labels ?? []);
     const toFetch = [
-      ...candidates.filter((id) => !known.has(id)),
-      ...relabel.filter((r) => !known.has(r.gmailId)).map((r) => r.gmailId),
+      ...candidates.filter((id) => !known.has(id) && wanted(id)),
+      ...relabel.filter((r) => !known.has(r.gmailId) && wanted(r.gmailId)).map((r) => r.gmailId),
     ];
     const relabelKnown = [
       ...relabel.filter((r) => known.has(r.gmailId)),
@@ -328,7 +439,7 @@ class MailboxSync {
   }
 
   /**
-   * Fetches metadata for `ids` with bounded concurrency and writes them in batches as they
+   * Fetches whole messages (`format=full`) for `ids` with bounded concurrency and writes them in batches as they
    * arrive, so a reader sees the mailbox fill up while the sync runs.
    */
   private async fetchAndStore(
@@ -365,8 +476,8 @@ class MailboxSync {
             this.gmail.users.messages.get({
               userId: "me",
               id,
-              format: "metadata",
-              metadataHeaders: METADATA_HEADERS,
+              // The same 5 quota units as metadata; the bodies come with it (attachment data not).
+              format: "full",
             }),
           );
           if (!isHidden(message.labelIds ?? [])) buffer.push(toMailMessage(message));

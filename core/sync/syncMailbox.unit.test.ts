@@ -2,7 +2,7 @@ import type { gmail_v1 } from "@googleapis/gmail";
 import { describe, expect, it } from "vitest";
 import type { MailMessage, SyncListing } from "./MailStore";
 import { MemoryMailStore } from "./MemoryMailStore";
-import { syncMailbox } from "./syncMailbox";
+import { InvalidSyncScopeError, normalizeScope, scopeCovers, syncMailbox } from "./syncMailbox";
 
 /** Just enough of the Gmail client for a full sync, newest first, with 100-id pages by default. */
 function fakeGmail(count: number) {
@@ -11,6 +11,7 @@ function fakeGmail(count: number) {
   const gmail = {
     users: {
       getProfile: async () => ({ data: { historyId: "900", messagesTotal: ids.length } }),
+      labels: { list: async () => ({ data: { labels: [{ id: "INBOX", name: "INBOX", type: "system" }] } }) },
       messages: {
         list: async (p: { maxResults: number; pageToken?: string }) => {
           calls.list++;
@@ -81,7 +82,7 @@ function bind(l: SyncListing): SyncListing {
     page: (i) => l.page(i),
     addPage: (p, s) => l.addPage(p, s),
     markDone: (i) => l.markDone(i),
-    sweep: () => l.sweep(),
+    sweep: (within) => l.sweep(within),
     clear: () => l.clear(),
   };
 }
@@ -122,5 +123,32 @@ describe("syncMailbox with a MemoryMailStore: memory bounded by the page, not th
     expect(processed).toEqual([...processed].sort((a, b) => a - b));
     expect(steps.every((s) => s.total === 1_234)).toBe(true);
     expect(steps.at(-1)).toEqual({ phase: "done", processed: 1_234, total: 1_234 });
+  });
+});
+
+describe("sync scopes", () => {
+  it("normalises a scope: no fields is the whole mailbox, labels sorted and distinct", () => {
+    expect(normalizeScope(undefined)).toBeNull();
+    expect(normalizeScope({})).toBeNull();
+    expect(normalizeScope({ labelIds: [] })).toBeNull();
+    expect(normalizeScope({ labelIds: ["Label_2", "INBOX", "Label_2"], newerThanDays: 30 })).toEqual({
+      newerThanDays: 30,
+      labelIds: ["INBOX", "Label_2"],
+    });
+    for (const days of [0, -1, 1.5, Number.NaN]) {
+      expect(() => normalizeScope({ newerThanDays: days })).toThrow(InvalidSyncScopeError);
+    }
+  });
+
+  it("a mirror covers an asked scope only when it holds all of it: fewer days, more labels (ANDed)", () => {
+    const all = null;
+    expect(scopeCovers(all, { newerThanDays: 30 })).toBe(true);
+    expect(scopeCovers({ newerThanDays: 30 }, all)).toBe(false);
+    expect(scopeCovers({ newerThanDays: 30 }, { newerThanDays: 7 })).toBe(true);
+    expect(scopeCovers({ newerThanDays: 30 }, { newerThanDays: 31 })).toBe(false);
+    expect(scopeCovers({ newerThanDays: 30 }, { labelIds: ["INBOX"] })).toBe(false);
+    expect(scopeCovers({ labelIds: ["INBOX"] }, { labelIds: ["INBOX", "Label_1"] })).toBe(true);
+    expect(scopeCovers({ labelIds: ["INBOX", "Label_1"] }, { labelIds: ["INBOX"] })).toBe(false);
+    expect(scopeCovers({ labelIds: ["INBOX"] }, { newerThanDays: 5, labelIds: ["INBOX"] })).toBe(true);
   });
 });
