@@ -126,6 +126,8 @@ function toMailLabel(l: gmail_v1.Schema$Label): MailLabel[] {
 /** Labels whose messages are not part of the mailbox we mirror, as in Gmail's own list. */
 const HIDDEN_LABELS = ["SPAM", "TRASH"];
 const METADATA_HEADERS = ["From", "To", "Subject", "Date", "Message-ID"];
+/** Body characters buffered before a batch is written early (about 8-16 MB of strings). */
+const BATCH_BODY_CHARS = 8_000_000;
 
 /** A page token kept from an earlier run that Gmail refused. */
 class StaleListingError extends Error {
@@ -452,12 +454,14 @@ class MailboxSync {
     let next = 0;
     let stopped = false;
     let buffer: MailMessage[] = [];
+    let bufferedChars = 0;
     let writing: Promise<void> = Promise.resolve();
 
     const flush = () => {
       if (buffer.length === 0) return writing;
       const batch = buffer;
       buffer = [];
+      bufferedChars = 0;
       writing = writing.then(async () => {
         const r = await this.store.upsert(batch);
         added += r.added;
@@ -480,7 +484,11 @@ class MailboxSync {
               format: "full",
             }),
           );
-          if (!isHidden(message.labelIds ?? [])) buffer.push(toMailMessage(message));
+          if (!isHidden(message.labelIds ?? [])) {
+            const mail = toMailMessage(message);
+            buffer.push(mail);
+            bufferedChars += (mail.body?.text?.length ?? 0) + (mail.body?.html?.length ?? 0);
+          }
         } catch (err) {
           // Deleted between listing and fetching: the next sync's history says so too.
           if (classifyGmailError(err) !== "not_found") {
@@ -489,7 +497,9 @@ class MailboxSync {
           }
         }
         tally.processed++;
-        if (buffer.length >= this.batchSize) {
+        // Bodies vary from nothing to megabytes: a batch is also cut by size, so memory stays
+        // bounded by the batch whatever the mail.
+        if (buffer.length >= this.batchSize || bufferedChars >= BATCH_BODY_CHARS) {
           await flush();
           await this.progress({ phase: "fetching", processed: tally.processed, total: total() });
         }

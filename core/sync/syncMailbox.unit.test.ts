@@ -5,7 +5,8 @@ import { MemoryMailStore } from "./MemoryMailStore";
 import { InvalidSyncScopeError, normalizeScope, scopeCovers, syncMailbox } from "./syncMailbox";
 
 /** Just enough of the Gmail client for a full sync, newest first, with 100-id pages by default. */
-function fakeGmail(count: number) {
+function fakeGmail(count: number, bodyChars = 0) {
+  const text = bodyChars ? Buffer.from("x".repeat(bodyChars)).toString("base64url") : undefined;
   const ids = Array.from({ length: count }, (_, i) => `m${(count - i).toString(16).padStart(8, "0")}`);
   const calls = { list: 0, get: 0 };
   const gmail = {
@@ -28,7 +29,11 @@ function fakeGmail(count: number) {
               threadId: p.id,
               labelIds: ["INBOX"],
               internalDate: "1700000000000",
-              payload: { headers: [{ name: "Subject", value: p.id }] },
+              payload: {
+                mimeType: "text/plain",
+                headers: [{ name: "Subject", value: p.id }],
+                body: text ? { size: bodyChars, data: text } : { size: 0 },
+              },
             },
           };
         },
@@ -112,6 +117,15 @@ describe("syncMailbox with a MemoryMailStore: memory bounded by the page, not th
     expect(again).toMatchObject({ mode: "full", added: 0, deleted: 250 });
     expect(calls.get).toBe(0);
     expect(new Set(await store.listIds())).toEqual(new Set(ids));
+  });
+
+  it("cuts a batch early when its bodies grow large, so memory is bounded by size as well as count", async () => {
+    const { gmail } = fakeGmail(12, 3_000_000);
+    const store = new WatchedStore();
+    const result = await syncMailbox(gmail, store, () => {}, { batchSize: 100, concurrency: 1 });
+    expect(result).toMatchObject({ mode: "full", added: 12 });
+    expect(store.largestUpsert).toBeLessThanOrEqual(3);
+    expect(store.read((await store.listIds())[0]!)?.body?.text).toHaveLength(3_000_000);
   });
 
   it("progress never goes back while the listing streams, and ends at the listed count", async () => {
