@@ -25,6 +25,20 @@ const KEY_FORMAT = /^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/]{43}=$/;
 
 const optionalUrl = z.url().optional();
 
+/** A host name, IPv4 address or bracketed IPv6 address, then a port. */
+const CLUSTER_NODE = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/;
+
+/** What a cluster client needs to reach its seed nodes. */
+export interface RedisClusterSettings {
+  nodes: Array<{ host: string; port: number }>;
+  username: string | undefined;
+  password: string | undefined;
+  tls: boolean;
+}
+
+/** Sync queue shards on a cluster unless SYNC_QUEUE_SHARDS says otherwise (README "Redis Cluster"). */
+export const CLUSTER_DEFAULT_SHARDS = 8;
+
 /**
  * A quota rate below the dearest call's cost could never pay for that call: every sync would wait
  * for ever. Zero still means "no limit".
@@ -73,6 +87,39 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.:-]+$/, "letters, digits and _ . : - only")
     .default("inbox-sync"),
+  /**
+   * Redis Cluster seed nodes as `host:port,host:port,…`; when set, every Redis client is a
+   * cluster client and REDIS_URL is not used. Credentials and TLS come from REDIS_CLUSTER_*.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((v) =>
+      v
+        .split(",")
+        .map((n) => n.trim())
+        .filter(Boolean),
+    )
+    .refine((nodes) => nodes.length > 0, "needs at least one host:port")
+    .refine(
+      (nodes) => nodes.every((n) => CLUSTER_NODE.test(n) && Number(n.slice(n.lastIndexOf(":") + 1)) <= 65535),
+      "must be comma-separated host:port pairs, for example redis-0:6379,redis-1:6379",
+    )
+    .optional(),
+  REDIS_CLUSTER_USERNAME: z.string().min(1).optional(),
+  REDIS_CLUSTER_PASSWORD: z.string().min(1).optional(),
+  /** 1 = TLS to every cluster node (managed services usually require it). */
+  REDIS_CLUSTER_TLS: z.enum(["0", "1"], "must be 1 (TLS) or 0").default("0"),
+  /**
+   * How many BullMQ queues the sync queue is split into, by a stable hash of the user id. Default
+   * 1 on a single Redis (the queue as it always was) and 8 on a cluster.
+   */
+  SYNC_QUEUE_SHARDS: z.coerce.number().int().min(1).max(256).optional(),
+  /** The shards this worker serves, as `0,2,5`; unset = all of them. */
+  WORKER_QUEUE_SHARDS: z
+    .string()
+    .regex(/^\s*\d{1,3}\s*(,\s*\d{1,3}\s*)*$/, "must be comma-separated shard numbers, for example 0,2")
+    .transform((v) => [...new Set(v.split(",").map((n) => Number(n.trim())))].sort((a, b) => a - b))
+    .optional(),
   PUBLIC_URL: optionalUrl,
   GOOGLE_CLIENT_ID: z.string().min(1).optional(),
   GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
@@ -162,7 +209,13 @@ export interface Config {
   host: string;
   databaseUrl: string | undefined;
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES and its REDIS_CLUSTER_* settings; null = the single Redis at redisUrl. */
+  redisCluster: RedisClusterSettings | null;
   queuePrefix: string;
+  /** See SYNC_QUEUE_SHARDS. */
+  syncQueueShards: number;
+  /** WORKER_QUEUE_SHARDS: the shards a worker serves; null = all. */
+  workerQueueShards: number[] | null;
   publicUrl: string;
   google: {
     clientId: string;
@@ -342,13 +395,36 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   };
   if (production && !demo) refuseDemo(e, google, publicUrl);
 
+  const redisCluster: RedisClusterSettings | null = e.REDIS_CLUSTER_NODES
+    ? {
+        nodes: e.REDIS_CLUSTER_NODES.map((n) => {
+          const at = n.lastIndexOf(":");
+          return { host: n.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(n.slice(at + 1)) };
+        }),
+        username: e.REDIS_CLUSTER_USERNAME,
+        password: e.REDIS_CLUSTER_PASSWORD,
+        tls: e.REDIS_CLUSTER_TLS === "1",
+      }
+    : null;
+  const syncQueueShards = e.SYNC_QUEUE_SHARDS ?? (redisCluster ? CLUSTER_DEFAULT_SHARDS : 1);
+  const beyond = e.WORKER_QUEUE_SHARDS?.find((n) => n >= syncQueueShards);
+  if (beyond !== undefined) {
+    throw new ConfigError(
+      "WORKER_QUEUE_SHARDS",
+      `names shard ${beyond}, but shards are numbered 0 to ${syncQueueShards - 1} (SYNC_QUEUE_SHARDS=${syncQueueShards})`,
+    );
+  }
+
   return {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisCluster,
     queuePrefix: e.QUEUE_PREFIX,
+    syncQueueShards,
+    workerQueueShards: e.WORKER_QUEUE_SHARDS ?? null,
     publicUrl,
     google,
     demo,

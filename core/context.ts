@@ -1,6 +1,7 @@
 import { type Config, requireDatabaseUrl } from "./config";
 import { type Database, openDatabase } from "./db/sequelize";
 import { createLogger, type Logger } from "./logger";
+import { redisKeys, servedSyncQueues } from "./redis";
 import { createRepositories, type Repositories } from "./repositories";
 import { AccountService } from "./services/AccountService";
 import { EmailService } from "./services/EmailService";
@@ -43,7 +44,16 @@ export function createCoreContext(
     config.tokenEncryptionKey,
     config.tokenEncryptionKeysOld,
   );
-  const lease = new TaskLease(repos.tasks, config.taskLeaseSeconds * 1000, config.queuePrefix);
+  // A task row names the queue (the shard of it) its jobs travel through; a worker sweeps the
+  // orphans of the shards it serves.
+  const keys = redisKeys(config);
+  const served = servedSyncQueues(config);
+  const lease = new TaskLease(
+    repos.tasks,
+    config.taskLeaseSeconds * 1000,
+    served.sweep.length === 1 ? served.sweep[0]! : served.sweep,
+  );
+  const queueOf = (userId: string) => keys.syncQueue(keys.shardOf(userId));
   return {
     ...db,
     config,
@@ -56,6 +66,6 @@ export function createCoreContext(
     sessions: new SessionService(repos.sessions, repos.tokens, config.sessionSecret, {
       idleHours: config.sessionIdleHours,
     }),
-    tasks: new TaskService(repos.tasks, config.queuePrefix),
+    tasks: new TaskService(repos.tasks, config.syncQueueShards === 1 ? keys.syncQueue(0) : queueOf),
   };
 }

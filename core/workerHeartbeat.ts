@@ -1,14 +1,15 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 /**
  * Worker liveness, kept in one sorted set per queue prefix: member = worker id, score = time of
  * its last beat. Portable to managed Redis that forbids CLIENT LIST (which BullMQ's getWorkers
- * needs), and a crashed worker ages out on its own.
+ * needs, and which a cluster would answer per node), and a crashed worker ages out on its own.
+ * Every command, the MULTI too, touches this one key, so a Redis Cluster needs no hash tag.
  */
 const key = (prefix: string) => `${prefix}:workers:heartbeat`;
 
 export async function beat(
-  redis: Redis,
+  redis: Redis | Cluster,
   prefix: string,
   workerId: string,
   ttlSeconds: number,
@@ -22,11 +23,15 @@ export async function beat(
     .exec();
 }
 
-export async function leave(redis: Redis, prefix: string, workerId: string): Promise<void> {
+export async function leave(redis: Redis | Cluster, prefix: string, workerId: string): Promise<void> {
   await redis.zrem(key(prefix), workerId);
 }
 
-export async function aliveWorkers(redis: Redis, prefix: string, ttlSeconds: number): Promise<number> {
+export async function aliveWorkers(
+  redis: Redis | Cluster,
+  prefix: string,
+  ttlSeconds: number,
+): Promise<number> {
   return redis.zcount(key(prefix), Date.now() - ttlSeconds * 1000, "+inf");
 }
 
@@ -40,7 +45,7 @@ export class WorkerLiveness {
   private lastAlive = 0;
 
   constructor(
-    private readonly redis: Redis | null,
+    private readonly redis: Redis | Cluster | null,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
   ) {}

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { Server as SocketServer } from "socket.io";
 import type { CoreContext } from "../core/context";
 import type { ClientToServerEvents, ServerToClientEvents } from "../core/events";
@@ -11,7 +11,7 @@ import type { SyncDispatcher } from "./services/SyncDispatcher";
 export interface WebContext extends CoreContext {
   /** Null when Redis is not configured at all (streaming-fallback mode). */
   queue: SyncQueue | null;
-  redis: Redis | null;
+  redis: Redis | Cluster | null;
   dispatcher: SyncDispatcher;
   /** The freshest snapshot of a task, with why it waits (status route, subscribe, streams). */
   status: TaskStatus;

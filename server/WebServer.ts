@@ -7,7 +7,7 @@ import { PrincipalCache } from "../core/auth/PrincipalCache";
 import type { Config } from "../core/config";
 import { createCoreContext } from "../core/context";
 import { SyncQueue } from "../core/queue";
-import { createRedis } from "../core/redis";
+import { createRedis, redisKeys } from "../core/redis";
 import { GmailQuota } from "../core/sync/RedisQuotaGate";
 import { TaskStatus } from "../core/tasks/TaskStatus";
 import { WorkerLiveness } from "../core/workerHeartbeat";
@@ -38,26 +38,28 @@ export async function startWebServer(config: Config, options: WebServerOptions =
   await core.prepareDatabase({ migrate: options.migrate ?? config.env !== "production" });
 
   // One fail-fast client for requests (queue adds, status reads) and a pub/sub pair for Socket.IO.
+  // On a Redis Cluster (REDIS_CLUSTER_NODES) each is a cluster client; the subscriber can SSUBSCRIBE.
+  const keys = redisKeys(config);
   const redisClients = options.withoutRedis
     ? null
     : (() => {
-        const request = createRedis(config.redisUrl, "request");
-        const pub = createRedis(config.redisUrl, "subscriber");
-        const sub = pub.duplicate();
+        const request = createRedis(config, "request");
+        const pub = createRedis(config, "subscriber");
+        const sub = config.redisCluster ? createRedis(config, "subscriber") : pub.duplicate();
         for (const client of [request, pub, sub]) {
           client.on("error", (err) => logger.debug({ err: err.message }, "redis error"));
         }
         request.on("ready", () => logger.info("redis connected: queue mode"));
         return { request, pub, sub };
       })();
-  const queue = redisClients ? SyncQueue.open(redisClients.request, config.queuePrefix) : null;
+  const queue = redisClients ? SyncQueue.open(redisClients.request, keys.syncQueues(), keys.shardOf) : null;
 
   // Sessions and tokens resolve from memory for a while; what ends is dropped on every node at
   // once through Redis. Without Redis, nothing can be heard and entries live briefly.
   const principals = new PrincipalCache();
   let invalidation: AuthInvalidation | null = null;
   if (redisClients) {
-    const subscriber = createRedis(config.redisUrl, "subscriber");
+    const subscriber = createRedis(config, "subscriber");
     subscriber.on("error", (err) => logger.debug({ err: err.message }, "redis error (auth invalidation)"));
     invalidation = new AuthInvalidation(
       principals,
@@ -69,9 +71,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
   }
   core.sessions.useCache(principals, (what) => invalidation?.publish(what) ?? Promise.resolve());
 
-  const quota = redisClients
-    ? new GmailQuota(redisClients.request, config.queuePrefix, config.gmailQuota)
-    : null;
+  const quota = redisClients ? new GmailQuota(redisClients.request, keys, config.gmailQuota) : null;
   const shutdown = new AbortController();
   const workers = new WorkerLiveness(
     redisClients?.request ?? null,
@@ -97,7 +97,9 @@ export async function startWebServer(config: Config, options: WebServerOptions =
   ctx.io = attachRealtime(
     server,
     ctx,
-    redisClients ? { pub: redisClients.pub, sub: redisClients.sub } : null,
+    redisClients
+      ? { pub: redisClients.pub, sub: redisClients.sub, sharded: Boolean(config.redisCluster) }
+      : null,
   );
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));

@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from "node:http";
-import { createAdapter } from "@socket.io/redis-adapter";
-import type { Redis } from "ioredis";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import type { Cluster, Redis } from "ioredis";
 import { Server } from "socket.io";
 import {
   type ClientToServerEvents,
@@ -43,19 +43,28 @@ export type RealtimeServer = Server<
 /**
  * Socket.IO on the web process: authenticated by the session cookie or an API token, every
  * socket in its user's room, `task:subscribe` for one task's room. With Redis, the adapter makes
- * a worker's emit (or another node's) reach the sockets of this node.
+ * a worker's emit (or another node's) reach the sockets of this node: the classic adapter on a
+ * single Redis (workers publish with @socket.io/redis-emitter), the sharded adapter on a Redis
+ * Cluster (SSUBSCRIBE, Redis 7: each channel lives on its slot's node instead of every message
+ * crossing the whole cluster bus; workers publish with worker/ShardedEmitter.ts).
  */
 export function attachRealtime(
   httpServer: HttpServer,
   ctx: WebContext,
-  redis: { pub: Redis; sub: Redis } | null,
+  redis: { pub: Redis | Cluster; sub: Redis | Cluster; sharded?: boolean } | null,
 ): RealtimeServer {
   const io: RealtimeServer = new Server(httpServer, {
     path: "/socket.io",
     serveClient: false,
     allowRequest: (req, callback) => callback(null, originAllowed(req.headers.origin, ctx.config.publicUrl)),
   });
-  if (redis) io.adapter(createAdapter(redis.pub, redis.sub, { key: socketKey(ctx.config.queuePrefix) }));
+  if (redis?.sharded) {
+    io.adapter(
+      createShardedAdapter(redis.pub, redis.sub, { channelPrefix: socketKey(ctx.config.queuePrefix) }),
+    );
+  } else if (redis) {
+    io.adapter(createAdapter(redis.pub, redis.sub, { key: socketKey(ctx.config.queuePrefix) }));
+  }
   startSocketRecheck(io, ctx, httpServer);
 
   const limits = rateLimitsFor(ctx);

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { freePort } from "../scripts/lib/devServices";
 import { GENEROUS_RATE_LIMITS } from "./rateLimits";
 
@@ -104,7 +104,17 @@ async function spawnService(
 
 /** `worker/main.ts`; ready once its heartbeat is in Redis (the web then answers 202, not 503). */
 export async function spawnWorker(options: ServiceOptions): Promise<WorkerProcess> {
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
+  // On a Redis Cluster (REDIS_CLUSTER_NODES in env) the heartbeat is asked of the cluster.
+  const nodes = options.env?.REDIS_CLUSTER_NODES;
+  const redis = nodes
+    ? new Cluster(
+        nodes.split(",").map((n) => ({
+          host: n.slice(0, n.lastIndexOf(":")),
+          port: Number(n.slice(n.lastIndexOf(":") + 1)),
+        })),
+        { redisOptions: { maxRetriesPerRequest: 1 } },
+      )
+    : new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
   redis.on("error", () => {});
   try {
     const key = `${options.queuePrefix}:workers:heartbeat`;

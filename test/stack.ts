@@ -100,8 +100,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         redisUrl: config.redisUrl,
         queuePrefix: config.queuePrefix,
         simUrl: sim.url,
-        // The same lease as the in-process nodes, so takeovers keep one rhythm.
-        env: { TASK_LEASE_SECONDS: env.TASK_LEASE_SECONDS, ...extra },
+        // The same lease as the in-process nodes, so takeovers keep one rhythm; the same Redis
+        // Cluster and shards when the stack runs on one.
+        env: {
+          TASK_LEASE_SECONDS: env.TASK_LEASE_SECONDS,
+          ...pick(env, ["REDIS_CLUSTER_NODES", "SYNC_QUEUE_SHARDS"]),
+          ...extra,
+        },
       }),
     async signIn(email: string, node = 0) {
       const client = new ApiClient(webs[node]!.url);
@@ -114,6 +119,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await sim.close();
     },
   };
+}
+
+function pick(from: Record<string, string | undefined>, names: string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((n) => (from[n] === undefined ? [] : [[n, from[n]!]])));
 }
 
 /** Polls a task's status until it finishes, keeping every snapshot seen. */

@@ -1,7 +1,7 @@
 import { Worker } from "bullmq";
 import type { CoreContext } from "../core/context";
 import { MAINTENANCE_QUEUE, MaintenanceQueue, PURGE_EVERY_MS, PURGE_SCHEDULER } from "../core/queue";
-import { createRedis } from "../core/redis";
+import { createRedis, redisKeys } from "../core/redis";
 
 export { MAINTENANCE_QUEUE, PURGE_EVERY_MS, PURGE_SCHEDULER };
 
@@ -21,9 +21,11 @@ export async function startMaintenance(
   options: { everyMs?: number } = {},
 ): Promise<Maintenance> {
   const { config, logger } = ctx;
-  const connection = createRedis(config.redisUrl, "worker");
+  // A Redis Cluster (REDIS_CLUSTER_NODES) gets a cluster client and a hash-tagged prefix (core/redis.ts).
+  const connection = createRedis(config, "worker");
   connection.on("error", (err) => logger.debug({ err: err.message }, "redis error"));
-  const queue = MaintenanceQueue.open(connection, config.queuePrefix);
+  const keys = redisKeys(config);
+  const queue = MaintenanceQueue.open(connection, keys.maintenanceQueue);
   const worker = new Worker(
     MAINTENANCE_QUEUE,
     async (job) => {
@@ -32,7 +34,7 @@ export async function startMaintenance(
       if (purged.sessions || purged.tokens) logger.info(purged, "purged expired sessions and tokens");
       return purged;
     },
-    { connection, prefix: config.queuePrefix, concurrency: 1 },
+    { connection, prefix: keys.maintenanceQueue, concurrency: 1 },
   );
   worker.on("error", (err) => logger.debug({ err: err.message }, "maintenance worker error"));
   await queue.schedulePurge(options.everyMs ?? PURGE_EVERY_MS);

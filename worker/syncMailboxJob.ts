@@ -1,15 +1,16 @@
-import type { Emitter } from "@socket.io/redis-emitter";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { CoreContext } from "../core/context";
 import { publishSnapshot, type ServerToClientEvents, type TaskSnapshot } from "../core/events";
 import { retryDelayMs, SYNC_JOB_ATTEMPTS, type SyncJobData } from "../core/queue";
 import type { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { SyncOptions } from "../core/sync/syncMailbox";
+import type { RoomEmitter } from "./ShardedEmitter";
 import type { WorkerMetrics } from "./WorkerMetrics";
 
 export interface SyncJobDeps {
   ctx: CoreContext;
-  emitter: Emitter<ServerToClientEvents>;
+  /** @socket.io/redis-emitter on a single Redis, worker/ShardedEmitter.ts on a cluster. */
+  emitter: RoomEmitter<ServerToClientEvents>;
   /** This worker process's id; each job run holds the task's lease under `<workerId>:<job token>`. */
   workerId: string;
   /** Aborted when the worker is asked to stop: running syncs hand their task back to the queue. */

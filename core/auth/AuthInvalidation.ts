@@ -1,8 +1,12 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "../logger";
 import type { Invalidation, PrincipalCache } from "./PrincipalCache";
 
-/** The channel every web node of one deployment (one queue prefix) listens on. */
+/**
+ * The channel every web node of one deployment (one queue prefix) listens on. On a Redis Cluster
+ * a classic PUBLISH reaches the subscribers of every node (the cluster bus forwards it): the
+ * messages are few and small, so the broadcast costs nothing worth a sharded channel.
+ */
 export const invalidationChannel = (queuePrefix: string) => `${queuePrefix}:auth:ended`;
 
 /**
@@ -16,8 +20,8 @@ export class AuthInvalidation {
 
   constructor(
     private readonly cache: PrincipalCache,
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly publisher: Redis | Cluster,
+    private readonly subscriber: Redis | Cluster,
     queuePrefix: string,
     private readonly logger: Logger,
   ) {

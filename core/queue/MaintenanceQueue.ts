@@ -1,5 +1,5 @@
 import { type JobType, Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 /** A small queue of its own, so housekeeping never waits behind (or delays) mailbox syncs. */
 export const MAINTENANCE_QUEUE = "maintenance";
@@ -13,7 +13,7 @@ export const PURGE_EVERY_MS = 15 * 60_000;
 export class MaintenanceQueue {
   private constructor(private readonly queue: Queue) {}
 
-  static open(connection: Redis, prefix: string): MaintenanceQueue {
+  static open(connection: Redis | Cluster, prefix: string): MaintenanceQueue {
     const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix });
     queue.on("error", () => {});
     return new MaintenanceQueue(queue);

@@ -1,6 +1,6 @@
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { type Job, type JobType, Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 /** The BullMQ queue every sync task travels through. */
 export const SYNC_QUEUE = "email-sync";
@@ -39,31 +39,77 @@ export type SyncJobs = Pick<
  * adds, reads and removes its jobs. The job id is the task id, so a task has at most one job.
  * The worker's BullMQ `Worker` (worker/SyncWorker.ts) is the only other BullMQ user; a job's
  * `moveToDelayed` inside the processor stays there.
+ *
+ * The queue may be split into shards (SYNC_QUEUE_SHARDS): one BullMQ queue per shard, each under
+ * a prefix of its own (hash-tagged on a Redis Cluster, so a shard's keys share one slot). `route`
+ * maps a user to a shard, so all of a user's jobs travel through one shard. Lookups by task id
+ * alone ask every shard; callers that know the user say so and ask one.
  */
 export class SyncQueue {
-  constructor(private readonly jobs: SyncJobs) {}
+  private readonly shards: SyncJobs[];
 
-  static open(connection: Redis, prefix: string): SyncQueue {
-    const queue = new Queue<SyncJobData>(SYNC_QUEUE, {
-      connection,
-      prefix,
-      defaultJobOptions: {
-        attempts: SYNC_JOB_ATTEMPTS,
-        backoff: { type: "exponential", delay: SYNC_BACKOFF_MS },
-        // Finished jobs are kept a while for the dashboard; the task row is the durable record.
-        removeOnComplete: { age: 3_600, count: 5_000 },
-        removeOnFail: { age: 86_400, count: 5_000 },
-      },
+  constructor(
+    jobs: SyncJobs | SyncJobs[],
+    private readonly route: (userId: string) => number = () => 0,
+    /** Each shard's BullMQ prefix, for the dashboard's names. */
+    readonly prefixes: string[] = [],
+  ) {
+    this.shards = Array.isArray(jobs) ? jobs : [jobs];
+  }
+
+  /** One BullMQ queue per prefix; `route` picks a user's shard (by index into `prefixes`). */
+  static open(
+    connection: Redis | Cluster,
+    prefixes: string | string[],
+    route: (userId: string) => number = () => 0,
+  ): SyncQueue {
+    const list = Array.isArray(prefixes) ? prefixes : [prefixes];
+    const queues = list.map((prefix) => {
+      const queue = new Queue<SyncJobData>(SYNC_QUEUE, {
+        connection,
+        prefix,
+        defaultJobOptions: {
+          attempts: SYNC_JOB_ATTEMPTS,
+          backoff: { type: "exponential", delay: SYNC_BACKOFF_MS },
+          // Finished jobs are kept a while for the dashboard; the task row is the durable record.
+          removeOnComplete: { age: 3_600, count: 5_000 },
+          removeOnFail: { age: 86_400, count: 5_000 },
+        },
+      });
+      // Redis going away is reported by the callers that need it (503s, readiness); an unhandled
+      // 'error' event would end the process.
+      queue.on("error", () => {});
+      return queue;
     });
-    // Redis going away is reported by the callers that need it (503s, readiness); an unhandled
-    // 'error' event would end the process.
-    queue.on("error", () => {});
-    return new SyncQueue(queue);
+    return new SyncQueue(queues, route, list);
+  }
+
+  /** How many shards the queue has. */
+  get shardCount(): number {
+    return this.shards.length;
+  }
+
+  /** The shard a user's jobs travel through. */
+  shardOf(userId: string): number {
+    return this.route(userId) % this.shards.length;
+  }
+
+  private of(userId: string): SyncJobs {
+    return this.shards[this.shardOf(userId)]!;
+  }
+
+  /** The task's job on the user's shard, or on whichever shard has it when the user is unknown. */
+  private async find(taskId: string, userId?: string): Promise<Job<SyncJobData> | undefined> {
+    if (userId !== undefined || this.shards.length === 1) {
+      return this.shards[userId === undefined ? 0 : this.shardOf(userId)]!.getJob(taskId);
+    }
+    const found = await Promise.all(this.shards.map((jobs) => jobs.getJob(taskId)));
+    return found.find((job) => job !== undefined);
   }
 
   /** Queues a new task's job; an incremental sync's lower priority number goes first. */
   async enqueue(data: SyncJobData, priority: number): Promise<void> {
-    await this.jobs.add("sync", data, { jobId: data.taskId, priority });
+    await this.of(data.userId).add("sync", data, { jobId: data.taskId, priority });
   }
 
   /**
@@ -73,7 +119,7 @@ export class SyncQueue {
    * not be told, or the task was handed back after it). Answers whether a job was added.
    */
   async ensureJob(data: SyncJobData, priority: number): Promise<boolean> {
-    const job = await this.jobs.getJob(data.taskId);
+    const job = await this.of(data.userId).getJob(data.taskId);
     if (job) {
       const state = await job.getState();
       if (state !== "completed" && state !== "failed" && state !== "unknown") return false;
@@ -84,59 +130,96 @@ export class SyncQueue {
   }
 
   /** The running job's last progress report (a task snapshot, newer than the row), if any. */
-  async progressOf(taskId: string): Promise<unknown> {
-    return (await this.jobs.getJob(taskId))?.progress;
+  async progressOf(taskId: string, userId?: string): Promise<unknown> {
+    return (await this.find(taskId, userId))?.progress;
   }
 
   /** The task's job, for reading its state (the dashboard, tests); undefined when there is none. */
-  getJob(taskId: string): Promise<Job<SyncJobData> | undefined> {
-    return this.jobs.getJob(taskId);
+  getJob(taskId: string, userId?: string): Promise<Job<SyncJobData> | undefined> {
+    return this.find(taskId, userId);
   }
 
   /** The task's job's state, or undefined when it has none. */
-  async jobState(taskId: string): Promise<string | undefined> {
-    return (await this.jobs.getJob(taskId))?.getState();
+  async jobState(taskId: string, userId?: string): Promise<string | undefined> {
+    return (await this.find(taskId, userId))?.getState();
   }
 
   /**
    * Cancels the task's job; answers whether one was removed. An active job is locked by its
    * worker and cannot be removed: that throws, and the run ends by itself (its task row is gone).
    */
-  async remove(taskId: string): Promise<boolean> {
-    const job = await this.jobs.getJob(taskId);
+  async remove(taskId: string, userId?: string): Promise<boolean> {
+    const job = await this.find(taskId, userId);
     if (!job) return false;
     await job.remove();
     return true;
   }
 
-  /** Jobs by state, for metrics. */
-  getJobCounts(...types: JobType[]): Promise<Record<string, number>> {
-    return this.jobs.getJobCounts(...types);
+  /** Jobs by state over every shard, for metrics. */
+  async getJobCounts(...types: JobType[]): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const shard of await this.shardJobCounts(...types)) {
+      for (const [state, n] of Object.entries(shard)) counts[state] = (counts[state] ?? 0) + n;
+    }
+    return counts;
   }
 
-  /** Whether other syncs wait for a worker slot (a long sync then yields its slot). */
-  async othersWaiting(): Promise<boolean> {
-    return (await this.jobs.getJobCountByTypes("wait", "prioritized", "paused")) > 0;
+  /** Jobs by state, shard by shard (index = shard number). */
+  shardJobCounts(...types: JobType[]): Promise<Array<Record<string, number>>> {
+    return Promise.all(this.shards.map((jobs) => jobs.getJobCounts(...types)));
   }
 
-  pause(): Promise<void> {
-    return this.jobs.pause();
+  /**
+   * Whether other syncs wait for a worker slot (a long sync then yields its slot): on `shard`, the
+   * one whose slot it holds, or on any shard.
+   */
+  async othersWaiting(shard?: number): Promise<boolean> {
+    const asked = shard === undefined ? this.shards : [this.shards[shard]!];
+    const waiting = await Promise.all(
+      asked.map((jobs) => jobs.getJobCountByTypes("wait", "prioritized", "paused")),
+    );
+    return waiting.some((n) => n > 0);
   }
 
-  resume(): Promise<void> {
-    return this.jobs.resume();
+  async pause(): Promise<void> {
+    await Promise.all(this.shards.map((jobs) => jobs.pause()));
   }
 
-  isPaused(): Promise<boolean> {
-    return this.jobs.isPaused();
+  async resume(): Promise<void> {
+    await Promise.all(this.shards.map((jobs) => jobs.resume()));
   }
 
-  /** Bull Board's view of this queue (server/routes/admin.ts), with its retry/clean/remove actions. */
+  /** True when every shard is paused. */
+  async isPaused(): Promise<boolean> {
+    return (await Promise.all(this.shards.map((jobs) => jobs.isPaused()))).every(Boolean);
+  }
+
+  /** Bull Board's view of the first (or only) shard; see dashboardAdapters. */
   dashboardAdapter(): BullMQAdapter {
-    return new BullMQAdapter(this.jobs as Queue<SyncJobData>, { readOnlyMode: false });
+    return this.dashboardAdapters()[0]!;
   }
 
-  close(): Promise<void> {
-    return this.jobs.close();
+  /**
+   * Bull Board's views (server/routes/admin.ts), one per shard, with its retry/clean/remove
+   * actions. Bull Board tells queues apart by name: shards are named `shard-<n>-email-sync`.
+   */
+  dashboardAdapters(): BullMQAdapter[] {
+    const sharded = this.shards.length > 1 || this.prefixes.some((p) => p.startsWith("{"));
+    return this.shards.map(
+      (jobs, n) =>
+        new BullMQAdapter(jobs as Queue<SyncJobData>, {
+          readOnlyMode: false,
+          ...(sharded
+            ? {
+                prefix: `shard-${n}-`,
+                displayName: `${SYNC_QUEUE} · shard ${n}${this.prefixes[n] ? ` (${this.prefixes[n]})` : ""}`,
+              }
+            : {}),
+        }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.shards.map((jobs) => jobs.close()));
   }
 }

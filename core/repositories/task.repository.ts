@@ -140,12 +140,16 @@ export class TaskRepository {
    * queued for a lease time, not waiting out a retry. Each answer pushes `updated_at` on, so a
    * task is offered once per lease time; `SKIP LOCKED` keeps concurrent sweeps apart.
    */
-  orphans(queue: string, leaseMs: number, limit: number): Promise<Array<{ id: string; userId: string }>> {
+  orphans(
+    queue: string | string[],
+    leaseMs: number,
+    limit: number,
+  ): Promise<Array<{ id: string; userId: string }>> {
     return this.sequelize.query<{ id: string; userId: string }>(
       `UPDATE sync_tasks SET updated_at = now()
        WHERE id IN (
          SELECT id FROM sync_tasks
-         WHERE (queue = :queue OR queue IS NULL)
+         WHERE (queue IN (:queue) OR queue IS NULL)
            AND ((state = 'active' AND lease_expires_at <= clock_timestamp() AND updated_at < now() - make_interval(secs => :leaseSeconds))
              OR (state = 'queued' AND updated_at < now() - make_interval(secs => :leaseSeconds)
                  AND (retry_at IS NULL OR retry_at <= now())))

@@ -45,8 +45,11 @@ export function snapshotOf(task: SyncTask, overrides: Partial<TaskSnapshot> = {}
 export class TaskService {
   constructor(
     private readonly tasks: TaskRepository,
-    /** The deployment's queue, written on every task it creates (see TaskLease.orphans). */
-    private readonly queue: string,
+    /**
+     * The queue a user's tasks travel through, written on every task it creates (see
+     * TaskLease.orphans): the deployment's queue, or the user's shard of it.
+     */
+    private readonly queue: string | ((userId: string) => string),
   ) {}
 
   /**
@@ -56,7 +59,8 @@ export class TaskService {
   async createOrJoin(userId: string, runner: TaskRunner): Promise<{ task: SyncTask; joined: boolean }> {
     for (let attempt = 0; attempt < 3; attempt++) {
       // One round trip on the hot path: the insert either wins or meets the open task's index entry.
-      const created = await this.tasks.insertUnlessOpen(userId, runner, this.queue);
+      const queue = typeof this.queue === "string" ? this.queue : this.queue(userId);
+      const created = await this.tasks.insertUnlessOpen(userId, runner, queue);
       if (created) return { task: created, joined: false };
       const open = await this.openTaskOf(userId);
       if (open) return { task: open, joined: true };

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { GMAIL_METHOD_COSTS, type GmailMethod, type QuotaGate } from "./QuotaGate";
 import { TokenBucket } from "./TokenBucket";
 
@@ -11,10 +11,18 @@ export interface QuotaLimits {
   projectUnitsPerSecond: number;
 }
 
+/** Where the buckets are kept: both keys of one take must share a Redis Cluster slot. */
+export interface QuotaKeys {
+  quotaUser(userId: string): string;
+  quotaProject: string;
+}
+
 /**
  * Two token buckets in one atomic step: the user's and the project's, each holding at most one
  * second of units and refilled by Redis's own clock (so workers on several machines agree).
- * Takes `cost` from both or from neither; answers 0, or how many ms until both could pay.
+ * Takes `cost` from both or from neither; answers 0, or how many ms until both could pay. On a
+ * Redis Cluster both keys carry one hash tag, so the script runs in one slot: every take touches
+ * the project bucket anyway, so its node sees all quota traffic whichever slot the users' are in.
  */
 const TAKE = `
 local t = redis.call('TIME')
@@ -58,12 +66,18 @@ export class GmailQuota {
    */
   private readonly local = new Map<string, TokenBucket>();
   private readonly localProject: TokenBucket;
+  private readonly keys: QuotaKeys;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly redis: Redis | Cluster,
+    /** A key prefix (`<prefix>:quota:…`), or the key layout of core/redis.ts's redisKeys. */
+    keys: string | QuotaKeys,
     private readonly limits: QuotaLimits,
   ) {
+    this.keys =
+      typeof keys === "string"
+        ? { quotaUser: (userId) => `${keys}:quota:user:${userId}`, quotaProject: `${keys}:quota:project` }
+        : keys;
     redis.defineCommand("gmailQuotaTake", { numberOfKeys: 2, lua: TAKE });
     this.localProject = new TokenBucket(limits.projectUnitsPerSecond);
   }
@@ -90,10 +104,10 @@ export class GmailQuota {
 
   /** The gate for one Gmail user's sync. */
   forUser(userId: string): QuotaGate {
-    const userKey = `${this.prefix}:quota:user:${userId}`;
-    const projectKey = `${this.prefix}:quota:project`;
+    const userKey = this.keys.quotaUser(userId);
+    const projectKey = this.keys.quotaProject;
     const { userUnitsPerSecond, projectUnitsPerSecond } = this.limits;
-    const redis = this.redis as Redis & {
+    const redis = this.redis as (Redis | Cluster) & {
       gmailQuotaTake(k1: string, k2: string, cost: number, user: number, project: number): Promise<number>;
     };
     return {

@@ -92,8 +92,11 @@ export class TaskLease {
     private readonly tasks: TaskRepository,
     /** How long a claim or a renewal holds the task. */
     readonly leaseMs: number,
-    /** This deployment's queue: `orphans` offers only its tasks (and old ones that name none). */
-    private readonly queue: string,
+    /**
+     * The queues this process serves (one, or its shards of the sync queue): `orphans` offers only
+     * their tasks (and old ones that name none).
+     */
+    private readonly queue: string | string[],
   ) {}
 
   /**

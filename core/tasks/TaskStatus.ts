@@ -59,7 +59,7 @@ export class TaskStatus {
     let current = stored;
     if (task.state === "active" && task.runner === "queue" && this.deps.queue) {
       try {
-        const live = (await this.deps.queue.progressOf(task.id)) as TaskSnapshot | undefined;
+        const live = (await this.deps.queue.progressOf(task.id, task.userId)) as TaskSnapshot | undefined;
         if (live && typeof live === "object" && live.taskId === task.id && live.seq > stored.seq)
           current = live;
       } catch {

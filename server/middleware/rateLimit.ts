@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { NextFunction, Request, Response } from "express";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import {
   type RateLimiterAbstract,
   RateLimiterMemory,
@@ -35,7 +35,7 @@ export interface Refusal {
 const secondsOf = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 interface Store {
-  redis: Redis | null;
+  redis: Redis | Cluster | null;
   prefix: string;
   logger: Logger;
 }
@@ -94,7 +94,8 @@ export class Limit {
 
 /**
  * Holds a slot while the slot's owner lives: an entry per open stream in a Redis sorted set per
- * user, scored by when it lapses. An open stream renews its entry; a web node that dies without
+ * user, scored by when it lapses. Each script touches that one key (and the counters of `Limit`
+ * one key per call), so on a Redis Cluster every call runs in the key's own slot. An open stream renews its entry; a web node that dies without
  * releasing leaves entries that lapse within `ttlMs`, so a crash never locks a user out for long.
  */
 const ACQUIRE = `
@@ -115,7 +116,7 @@ end
 return 1
 `;
 
-type SlotRedis = Redis & {
+type SlotRedis = (Redis | Cluster) & {
   rlSlotAcquire(key: string, max: number, ttlMs: number, member: string): Promise<number>;
   rlSlotRenew(key: string, ttlMs: number, member: string): Promise<number>;
 };
@@ -210,7 +211,7 @@ export class RateLimits {
   /** Per user: streaming syncs open at once, across every web node. */
   readonly streams: ConcurrencyLimit;
 
-  constructor(config: Config, redis: Redis | null, logger: Logger) {
+  constructor(config: Config, redis: Redis | Cluster | null, logger: Logger) {
     const store: Store = { redis, prefix: config.queuePrefix, logger };
     const r = config.rateLimits;
     this.signIn = new Limit("sign-in", r.signIn, store);
@@ -226,7 +227,11 @@ export class RateLimits {
 const built = new WeakMap<object, RateLimits>();
 
 /** One RateLimits per web context, shared by its HTTP app and its Socket.IO server. */
-export function rateLimitsFor(ctx: { config: Config; redis: Redis | null; logger: Logger }): RateLimits {
+export function rateLimitsFor(ctx: {
+  config: Config;
+  redis: Redis | Cluster | null;
+  logger: Logger;
+}): RateLimits {
   let limits = built.get(ctx);
   if (!limits) {
     limits = new RateLimits(ctx.config, ctx.redis, ctx.logger);

@@ -41,7 +41,10 @@ function requireOriginOrCsrf(publicUrl: string) {
   };
 }
 
-/** Bull Board over the sync queue, for the accounts named in ADMIN_EMAILS only. */
+/**
+ * Bull Board over the sync queue (every shard of it, each a queue of its own on the board), for
+ * the accounts named in ADMIN_EMAILS only.
+ */
 export function adminRoutes(ctx: WebContext): Router {
   const router = Router();
   const admins = new Set(ctx.config.adminEmails);
@@ -74,7 +77,7 @@ export function adminRoutes(ctx: WebContext): Router {
   }
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(ADMIN_PATH);
-  createBullBoard({ queues: [ctx.queue.dashboardAdapter()], serverAdapter });
+  createBullBoard({ queues: ctx.queue.dashboardAdapters(), serverAdapter });
   router.use(ADMIN_PATH, serverAdapter.getRouter());
   return router;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { NoWorkersError, QueueUnavailableError } from "../../core/errors";
 import { PRIORITY, type SyncQueue } from "../../core/queue";
 import { isRedisReady } from "../../core/redis";
@@ -11,7 +11,7 @@ export const STREAM_FALLBACK = "/api/emails/sync/stream";
 
 export interface SyncDispatcherOptions {
   queue: SyncQueue | null;
-  redis: Redis | null;
+  redis: Redis | Cluster | null;
   workers: WorkerLiveness;
 }
 

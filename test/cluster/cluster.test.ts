@@ -1,0 +1,218 @@
+import { once } from "node:events";
+import { Cluster } from "ioredis";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import type { ServerToClientEvents, TaskSnapshot } from "../../core/events";
+import { redisKeys } from "../../core/redis";
+import { ShardedEmitter } from "../../worker/ShardedEmitter";
+import type { ApiClient } from "../ApiClient";
+import { connectSocket, SnapshotLog } from "../socketClient";
+import { startStack, storedCount, waitForTask, waitUntil } from "../stack";
+
+/**
+ * The app on a three-master Redis Cluster (test/cluster/globalSetup.ts starts it): every Redis
+ * client is a cluster client, the sync queue is split into hash-tagged shards, web nodes listen
+ * with the sharded Socket.IO adapter and workers publish with worker/ShardedEmitter.ts.
+ */
+
+const clusterEnv = () => ({ REDIS_CLUSTER_NODES: inject("redisClusterNodes") });
+
+/** The quota gate's rates for the quota test: 90% of the simulator's. */
+const GATE = { GMAIL_USER_UNITS_PER_SECOND: "90", GMAIL_PROJECT_UNITS_PER_SECOND: "270" };
+
+/** A client of the test cluster (slot owners, a publisher of our own). */
+async function slotOwners(): Promise<Cluster> {
+  const [host, port] = inject("redisClusterNodes").split(",")[0]!.split(":") as [string, string];
+  const client = new Cluster([{ host, port: Number(port) }], { redisOptions: { maxRetriesPerRequest: 1 } });
+  client.on("error", () => {});
+  return client;
+}
+
+async function readStream(client: ApiClient, path: string): Promise<any[]> {
+  const res = await client.raw("POST", path);
+  expect(res.status).toBe(200);
+  return (await res.text())
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+}
+
+describe("Redis Cluster mode", () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+  });
+
+  it("20 users sync at once: every task completes on its user's shard, jobs spread over at least 3 shards on several nodes, progress reaches a socket on the other web node, Bull Board lists every shard", async () => {
+    const stack = await startStack({
+      webs: 2,
+      workers: 1,
+      env: { ...clusterEnv(), ADMIN_EMAILS: "user-0@cluster.example.com" },
+    });
+    cleanups.push(() => stack.close());
+    const spawned = await stack.spawnWorker();
+    cleanups.push(() => spawned.stop());
+    const keys = redisKeys(stack.config);
+    expect(stack.config.syncQueueShards).toBe(8);
+    expect(stack.web.ctx.queue!.prefixes).toEqual(keys.syncQueues());
+    expect(keys.syncQueue(3)).toBe(`{${stack.config.queuePrefix}:3}`);
+
+    const total = 120;
+    const emails = Array.from({ length: 20 }, (_, i) => `user-${i}@cluster.example.com`);
+    await Promise.all(
+      emails.map((email) => stack.simControl("POST", "/sim/accounts", { email, count: total })),
+    );
+    await stack.simControl("PUT", "/sim/faults", { latencyMs: 2 });
+    const users = await Promise.all(emails.map((email) => stack.signIn(email)));
+
+    // User 0 watches from the other web node: what a worker publishes must reach node 1's socket.
+    const socket = await connectSocket(stack.webs[1]!.url, { cookie: users[0]!.cookieHeader });
+    cleanups.push(async () => socket.close());
+    const log = new SnapshotLog(socket);
+
+    const started = await Promise.all(users.map((u) => u.json("POST", "/api/emails/sync")));
+    for (const s of started) expect(s.status).toBe(202);
+    const finals = await Promise.all(users.map((u, i) => waitForTask(u, started[i]!.body.taskId, 90_000)));
+    await stack.simControl("DELETE", "/sim/faults");
+    for (const { final } of finals)
+      expect(final).toMatchObject({ state: "completed", result: { added: total } });
+    for (const email of emails) expect(await storedCount(stack, email)).toEqual({ n: total, d: total });
+
+    // Each task row names its user's shard, and its job is on that shard's queue.
+    const queue = stack.web.ctx.queue!;
+    for (const [i, s] of started.entries()) {
+      const row = (await stack.web.ctx.tasks.findById(s.body.taskId))!;
+      const shard = keys.shardOf(row.userId);
+      expect(row.queue).toBe(keys.syncQueue(shard));
+      const job = await queue.getJob(row.id, row.userId);
+      expect(job, `user ${i}'s job on shard ${shard}`).toBeDefined();
+      expect(await job!.getState()).toBe("completed");
+    }
+    const perShard = (await queue.shardJobCounts("completed")).map((c) => c.completed ?? 0);
+    expect(perShard.reduce((a, b) => a + b, 0)).toBe(20);
+    const usedShards = perShard.flatMap((n, shard) => (n > 0 ? [shard] : []));
+    expect(usedShards.length).toBeGreaterThanOrEqual(3);
+
+    // The used shards' keys live on more than one node: the load is spread, not one slot's.
+    const cluster = await slotOwners();
+    cleanups.push(async () => cluster.disconnect());
+    const owners = new Set<string>();
+    const ranges = await cluster.cluster("SLOTS");
+    for (const shard of usedShards) {
+      const slot = await cluster.cluster("KEYSLOT", `${keys.syncQueue(shard)}:email-sync:completed`);
+      const [, , master] = ranges.find(([from, to]) => slot >= from && slot <= to)!;
+      owners.add(`${master![0]}:${master![1]}`);
+    }
+    expect(owners.size).toBeGreaterThanOrEqual(2);
+
+    // Worker → SPUBLISH → web node 1's sharded adapter → the socket of user 0.
+    const watched = started[0]!.body.taskId as string;
+    await log.waitFor((s) => s.taskId === watched && s.state === "completed");
+    expect(log.received.some((r) => r.snapshot.taskId === watched && r.snapshot.state === "active")).toBe(
+      true,
+    );
+
+    // One room alone goes to that room's own sharded channel (the adapter's "dynamic" mode).
+    const publisher = await slotOwners();
+    cleanups.push(async () => publisher.disconnect());
+    const emitter = new ShardedEmitter<ServerToClientEvents>(publisher, keys.socketIo);
+    const marker = { ...finals[0]!.final, seq: 99_000_000 } as TaskSnapshot;
+    emitter.to(`user:${(await stack.web.ctx.tasks.findById(watched))!.userId}`).emit("sync:progress", marker);
+    await log.waitFor((s) => s.seq === 99_000_000);
+
+    // Bull Board shows every shard as a queue of its own.
+    const board = await users[0]!.json(
+      "GET",
+      "/admin/queues/api/queues?activeQueue=shard-0-email-sync&status=completed&page=1",
+    );
+    expect(board.status).toBe(200);
+    const names = board.body.queues.map((q: { name: string }) => q.name).sort();
+    expect(names).toEqual(
+      keys
+        .syncQueues()
+        .map((_, n) => `shard-${n}-email-sync`)
+        .sort(),
+    );
+  });
+
+  it("the quota gate holds the simulator's limits for two workers on the cluster: under 2% of Gmail calls rejected", async () => {
+    const stack = await startStack({
+      workers: 1,
+      env: { ...clusterEnv(), ...GATE },
+    });
+    cleanups.push(() => stack.close());
+    const spawned = await stack.spawnWorker(GATE);
+    cleanups.push(() => spawned.stop());
+    // The simulator's own limits, a little above the gate's and tight enough that the same syncs
+    // without the gate meet many 429s: the gate must keep every worker under them together.
+    await stack.simControl("PUT", "/sim/quota", { userUnitsPerSecond: 100, projectUnitsPerSecond: 300 });
+    cleanups.push(() => stack.simControl("DELETE", "/sim/quota"));
+    const emails = Array.from({ length: 4 }, (_, i) => `quota-${i}@cluster.example.com`);
+    await Promise.all(
+      emails.map((email) => stack.simControl("POST", "/sim/accounts", { email, count: 100 })),
+    );
+    const users = await Promise.all(emails.map((email) => stack.signIn(email)));
+    await stack.simControl("DELETE", "/sim/stats");
+
+    const started = await Promise.all(users.map((u) => u.json("POST", "/api/emails/sync")));
+    const finals = await Promise.all(users.map((u, i) => waitForTask(u, started[i]!.body.taskId, 90_000)));
+    for (const { final } of finals)
+      expect(final).toMatchObject({ state: "completed", result: { added: 100 } });
+
+    const stats = await stack.simControl("GET", "/sim/stats");
+    const sum = (o: Record<string, number> | undefined) => Object.values(o ?? {}).reduce((a, b) => a + b, 0);
+    const calls = sum(stats.calls);
+    const rejected = sum(stats.rejected);
+    expect(calls).toBeGreaterThanOrEqual(4 * 100);
+    expect(rejected / calls).toBeLessThan(0.02);
+  });
+
+  it("a worker SIGKILLed mid-sync: the other worker takes its job over on the same shard and finishes it", async () => {
+    const stack = await startStack({ workers: 1, env: clusterEnv() });
+    cleanups.push(() => stack.close());
+    const total = 1500;
+    await stack.simControl("POST", "/sim/accounts", { email: "kill@cluster.example.com", count: total });
+    await stack.simControl("PUT", "/sim/faults", { latencyMs: 4 });
+    cleanups.push(() => stack.simControl("DELETE", "/sim/faults"));
+    const user = await stack.signIn("kill@cluster.example.com");
+    const survivor = stack.workers[0]!;
+    await Promise.all(survivor.workers.map((w) => w.pause()));
+    const doomed = await stack.spawnWorker();
+    cleanups.push(() => doomed.stop(0));
+
+    const { body } = await user.json("POST", "/api/emails/sync");
+    await waitUntil(async () => {
+      const s = (await user.json("GET", body.statusUrl)).body;
+      if (s.state === "completed") throw new Error("finished before the kill");
+      return s.progress.phase === "fetching" && s.progress.processed >= 300 ? s : false;
+    }, "the doomed worker to get going");
+    const exited = once(doomed.child, "exit");
+    doomed.child.kill("SIGKILL");
+    await exited;
+    for (const w of survivor.workers) w.resume();
+
+    const { final, seen } = await waitForTask(user, body.taskId, 90_000);
+    expect(seen.some((s) => s.state === "active" && s.seq > 2_000_000)).toBe(true);
+    expect(final).toMatchObject({ state: "completed", result: { mode: "full" } });
+    expect(await storedCount(stack, "kill@cluster.example.com")).toEqual({ n: total, d: total });
+    const row = (await stack.web.ctx.tasks.findById(body.taskId))!;
+    expect(row).toMatchObject({ attempts: 2, leaseOwner: null });
+    const job = await stack.web.ctx.queue!.getJob(row.id, row.userId);
+    expect(await job!.getState()).toBe("completed");
+  });
+
+  it("with no worker alive, the streaming fallback syncs through the web node, its stream slot and quota on the cluster", async () => {
+    const stack = await startStack({
+      workers: 0,
+      env: { ...clusterEnv(), GMAIL_USER_UNITS_PER_SECOND: "5000", GMAIL_PROJECT_UNITS_PER_SECOND: "10000" },
+    });
+    cleanups.push(() => stack.close());
+    await stack.simControl("POST", "/sim/accounts", { email: "stream@cluster.example.com", count: 150 });
+    const user = await stack.signIn("stream@cluster.example.com");
+    const refused = await user.json("POST", "/api/emails/sync");
+    expect(refused.status).toBe(503);
+    expect(refused.body.fallback).toBe("/api/emails/sync/stream");
+    const lines = await readStream(user, refused.body.fallback);
+    expect(lines.at(-1)).toMatchObject({ state: "completed", result: { added: 150, mode: "full" } });
+    expect((await user.json("GET", "/api/me")).body.emailCount).toBe(150);
+  });
+});
