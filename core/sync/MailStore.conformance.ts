@@ -214,6 +214,13 @@ export function mailStoreConformance(name: string, backend: MailStoreBackend): v
         subject: "a\u0000b",
         from: "\u0000x@example.com",
         headers: { "X-Nul": "1\u00002" },
+        body: {
+          text: "t\u0000ext",
+          html: "<p>\u0000</p>",
+          attachments: [
+            { attachmentId: "ANGjdJnul", filename: "a\u0000.pdf", mimeType: "application/pdf", size: 1 },
+          ],
+        },
       });
       const fine = message();
       expect(await store.upsert([hostile, fine])).toEqual({ added: 2, updated: 0 });
@@ -221,6 +228,13 @@ export function mailStoreConformance(name: string, backend: MailStoreBackend): v
         subject: "ab",
         from: "x@example.com",
         headers: { "X-Nul": "12" },
+        body: {
+          text: "text",
+          html: "<p></p>",
+          attachments: [
+            { attachmentId: "ANGjdJnul", filename: "a.pdf", mimeType: "application/pdf", size: 1 },
+          ],
+        },
       });
     });
 
