@@ -200,6 +200,47 @@ describe("Redis Cluster mode", () => {
     expect(await job!.getState()).toBe("completed");
   });
 
+  it("a worker serving a subset of shards (WORKER_QUEUE_SHARDS) runs only those shards' syncs; another shard's waits for a worker that serves it", async () => {
+    const stack = await startStack({ workers: 0, env: clusterEnv() });
+    cleanups.push(() => stack.close());
+    const keys = redisKeys(stack.config);
+    const userIdOf = async (email: string) => {
+      const [row] = (await stack.web.ctx.sequelize.query("SELECT id FROM users WHERE email = :email", {
+        replacements: { email },
+        type: "SELECT",
+      })) as Array<{ id: string }>;
+      return row!.id;
+    };
+    // Two users on different shards.
+    const picked: Array<{ email: string; client: ApiClient; shard: number }> = [];
+    for (let i = 0; picked.length < 2 && i < 12; i++) {
+      const email = `subset-${i}@cluster.example.com`;
+      await stack.simControl("POST", "/sim/accounts", { email, count: 80 });
+      const client = await stack.signIn(email);
+      const shard = keys.shardOf(await userIdOf(email));
+      if (!picked.some((p) => p.shard === shard)) picked.push({ email, client, shard });
+    }
+    const [a, b] = picked as [(typeof picked)[0], (typeof picked)[0]];
+    const onlyA = await stack.spawnWorker({ WORKER_QUEUE_SHARDS: String(a.shard) });
+    cleanups.push(() => onlyA.stop());
+
+    const startedA = await a.client.json("POST", "/api/emails/sync");
+    const startedB = await b.client.json("POST", "/api/emails/sync");
+    expect([startedA.status, startedB.status]).toEqual([202, 202]);
+    const { final } = await waitForTask(a.client, startedA.body.taskId);
+    expect(final).toMatchObject({ state: "completed", result: { added: 80 } });
+    // B's job sits on its own shard, which nobody serves yet.
+    const queue = stack.web.ctx.queue!;
+    const bRow = (await stack.web.ctx.tasks.findById(startedB.body.taskId))!;
+    expect(bRow).toMatchObject({ state: "queued", queue: keys.syncQueue(b.shard) });
+    expect(await queue.jobState(bRow.id, bRow.userId)).toMatch(/^(waiting|prioritized)$/);
+
+    const onlyB = await stack.spawnWorker({ WORKER_QUEUE_SHARDS: String(b.shard) });
+    cleanups.push(() => onlyB.stop());
+    const after = await waitForTask(b.client, startedB.body.taskId);
+    expect(after.final).toMatchObject({ state: "completed", result: { added: 80 } });
+  });
+
   it("with no worker alive, the streaming fallback syncs through the web node, its stream slot and quota on the cluster", async () => {
     const stack = await startStack({
       workers: 0,

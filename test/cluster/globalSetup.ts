@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { loadConfig } from "../../core/config";
@@ -15,6 +16,13 @@ declare module "vitest" {
  * of this run's own, started here and torn down at the end.
  */
 export default async function setup(project: TestProject) {
+  // Sharded pub/sub (SSUBSCRIBE/SPUBLISH), which the web nodes' adapter uses here, came in Redis 7.
+  const version = /v=(\d+)\./.exec(execFileSync("redis-server", ["--version"], { encoding: "utf8" }));
+  if (!version || Number(version[1]) < 7) {
+    throw new Error(
+      `npm run test:cluster needs redis-server 7 or later on PATH (found ${version?.[0] ?? "none"})`,
+    );
+  }
   const env = process.env;
   const run = `${process.pid}_${randomBytes(3).toString("hex")}`;
   const database = await provisionScratchDatabase(
