@@ -174,6 +174,11 @@ function toMailMessage(m: gmail_v1.Schema$Message): MailMessage {
  * ones not yet stored; later syncs replay Gmail's history from the stored historyId, and fall
  * back to a full listing when Gmail no longer has that history (404).
  *
+ * Every sync first replaces the stored labels (`labels.list`). Messages are fetched whole
+ * (`format=full`). With a scope, the full listing is of that part of the mailbox only, and its
+ * deletion pass touches nothing outside it; a scope wider than what the mirror covers, or stored
+ * rows still lacking their bodies, make the sync list again even with a history cursor.
+ *
  * Knows nothing of HTTP, queues or sockets: the worker job and the streaming endpoint both call it.
  */
 export async function syncMailbox(
@@ -182,6 +187,8 @@ export async function syncMailbox(
   progress: ProgressSink,
   options: SyncOptions = {},
 ): Promise<SyncResult & { historyId: string }> {
+  // A scope Gmail cannot be asked for fails before any call.
+  const chosen = options.scope === "current" ? "current" : normalizeScope(options.scope);
   const run = new MailboxSync(gmail, store, progress, options);
   await run.labels();
   const [cursor, coverage] = await Promise.all([
@@ -189,7 +196,7 @@ export async function syncMailbox(
     store.coverage(),
   ]);
   const held = normalizeScope(coverage.scope);
-  const asked = options.scope === "current" ? held : normalizeScope(options.scope);
+  const asked = chosen === "current" ? held : chosen;
   // History replays what changed inside what the mirror covers; it cannot bring in what was never
   // listed (a wider scope) nor the bodies of rows stored before bodies were (migration 0008).
   if (cursor && scopeCovers(held, asked) && !coverage.bodiesMissing) {

@@ -128,6 +128,30 @@ describe("syncMailbox with a MemoryMailStore: memory bounded by the page, not th
     expect(store.read((await store.listIds())[0]!)?.body?.text).toHaveLength(3_000_000);
   });
 
+  it("rows stored without their bodies make the next sync a full listing that fetches just them, cursor or not", async () => {
+    const { gmail, ids, calls } = fakeGmail(300);
+    const store = new WatchedStore();
+    await syncMailbox(gmail, store, () => {}, { pageSize: 100 });
+    // As rows from before migration 0008: metadata only.
+    for (const id of ids.slice(0, 40)) {
+      const { body: _b, ...bare } = store.read(id)!;
+      store.mailbox.messages.set(id, bare);
+    }
+    calls.get = 0;
+    const again = await syncMailbox(gmail, store, () => {}, { pageSize: 100 });
+    expect(again).toMatchObject({ mode: "full", added: 0, updated: 40, deleted: 0 });
+    expect(calls.get).toBe(40);
+    expect((await store.coverage()).bodiesMissing).toBe(false);
+  });
+
+  it("a scope Gmail cannot be asked for fails before any call", async () => {
+    const { gmail, calls } = fakeGmail(10);
+    await expect(
+      syncMailbox(gmail, new WatchedStore(), () => {}, { scope: { newerThanDays: 0.5 } }),
+    ).rejects.toBeInstanceOf(InvalidSyncScopeError);
+    expect(calls).toEqual({ list: 0, get: 0 });
+  });
+
   it("progress never goes back while the listing streams, and ends at the listed count", async () => {
     const { gmail } = fakeGmail(1_234);
     const store = new WatchedStore();
