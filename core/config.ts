@@ -25,6 +25,12 @@ const KEY_FORMAT = /^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/]{43}=$/;
 
 const optionalUrl = z.url().optional();
 
+/** Gmail's form of a Pub/Sub topic name (users.watch refuses others). */
+const PUSH_TOPIC = /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/topics\/[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
+
+/** Google's OIDC signing keys (JWK set): what Pub/Sub push tokens are signed with. */
+const GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs";
+
 /** A host name, IPv4 address or bracketed IPv6 address, then a port. */
 const CLUSTER_NODE = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/;
 
@@ -199,6 +205,38 @@ const envSchema = z.object({
   RATE_LIMIT_SUBSCRIBE: rateLimit("60/60"),
   /** Streaming syncs one user may hold open at once, across every web node. */
   RATE_LIMIT_STREAMS: z.coerce.number().int().min(1).max(1000).default(2),
+  /** Per IP: `POST /webhooks/gmail` (Pub/Sub delivers from few addresses, so the default is high). */
+  RATE_LIMIT_GMAIL_PUSH: rateLimit("1200/60"),
+  /**
+   * The Pub/Sub topic Gmail publishes mailbox changes to (`projects/<project>/topics/<topic>`).
+   * Set = push is on: accounts are watched and `POST /webhooks/gmail` syncs them; unset = the
+   * schedule (SYNC_SCHEDULE_INTERVAL_SECONDS) keeps mail current instead.
+   */
+  GMAIL_PUSH_TOPIC: z.string().regex(PUSH_TOPIC, "must be projects/<project>/topics/<topic>").optional(),
+  /** The `aud` a push's OIDC token must carry (the subscription's audience); default PUBLIC_URL/webhooks/gmail. */
+  GMAIL_PUSH_AUDIENCE: z.string().trim().min(1).optional(),
+  /** The `email` a push's token must carry: the push subscription's service account. */
+  GMAIL_PUSH_SERVICE_ACCOUNT: z.email("must be a service account's e-mail address").optional(),
+  /** Google's OIDC signing keys as a JWK set; default Google's (or the simulator's with GMAIL_SIM_URL). */
+  GMAIL_PUSH_JWKS_URL: optionalUrl,
+  /** Label ids a watch is limited to (comma-separated); unset = every change of the mailbox. */
+  GMAIL_PUSH_LABEL_IDS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((k) => k.trim())
+        .filter(Boolean),
+    ),
+  /** With GMAIL_PUSH_LABEL_IDS: push for changes to mail with one of them, or only without any. */
+  GMAIL_PUSH_LABEL_FILTER: z.enum(["include", "exclude"], "must be include or exclude").default("include"),
+  /** Pushes for one user within this many ms of the first make one sync. */
+  SYNC_DEBOUNCE_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
+  /** With push off: how often recently active accounts get an incremental sync; 0 = never. */
+  SYNC_SCHEDULE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(604_800).default(900),
+  /** "Recently active" for the schedule: a session or API token used within this many days. */
+  SYNC_SCHEDULE_ACTIVE_DAYS: z.coerce.number().positive().max(365).default(14),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -257,12 +295,36 @@ export interface Config {
     socketConnect: RateLimit;
     subscribe: RateLimit;
     streams: number;
+    /** Per IP: POST /webhooks/gmail. */
+    gmailPush: RateLimit;
+  };
+  /** Gmail push through Cloud Pub/Sub; `topic` null = push is off. */
+  gmailPush: GmailPushSettings;
+  /** Keeping mail current without a click: the debounce of pushes and the schedule (push off). */
+  liveSync: {
+    debounceMs: number;
+    /** 0 = no schedule; never run while push is on. */
+    scheduleIntervalSeconds: number;
+    activeDays: number;
   };
   adminEmails: string[];
   logLevel: Env["LOG_LEVEL"];
   /** Colourful single-line logs for a person at a terminal (development only). */
   prettyLogs: boolean;
   dataDir: string;
+}
+
+/** See GMAIL_PUSH_* in the schema. */
+export interface GmailPushSettings {
+  topic: string | null;
+  audience: string;
+  /** The `email` claim required of a push token; null = any (refused in production). */
+  serviceAccount: string | null;
+  jwksUrl: string;
+  /** The `iss` values a push token may carry: Google writes either form. */
+  issuers: string[];
+  labelIds: string[];
+  labelFilterBehavior: "include" | "exclude";
 }
 
 /** What web and worker log at start while INBOX_SYNC_DEMO=1, so no operator misses it. */
@@ -335,6 +397,27 @@ function refuseDemo(e: Env, google: Config["google"], publicUrl: string): void {
   }
 }
 
+/**
+ * Production push must prove who sent it. Any Google account can mint a Google-signed token for
+ * any audience, so the signature and audience alone would let a stranger trigger syncs: the
+ * subscription's service account must be named. The keys come over TLS (the demo switch allows
+ * a plain-http simulator).
+ */
+function refuseUnsafePush(push: GmailPushSettings, demo: boolean): void {
+  if (!push.serviceAccount) {
+    throw new ConfigError(
+      "GMAIL_PUSH_SERVICE_ACCOUNT",
+      "is required when GMAIL_PUSH_TOPIC is set and NODE_ENV=production: name the push subscription's service account",
+    );
+  }
+  if (!demo && new URL(push.jwksUrl).protocol !== "https:") {
+    throw new ConfigError(
+      "GMAIL_PUSH_JWKS_URL",
+      "must be an https:// URL when NODE_ENV=production (INBOX_SYNC_DEMO=1 allows it for a demo)",
+    );
+  }
+}
+
 function withSlash(url: string): string {
   return url.endsWith("/") ? url : `${url}/`;
 }
@@ -394,6 +477,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     issuers: e.GOOGLE_ISSUER ? [e.GOOGLE_ISSUER] : sim ? [sim] : [...GOOGLE_DEFAULTS.issuers],
   };
   if (production && !demo) refuseDemo(e, google, publicUrl);
+
+  const gmailPush: GmailPushSettings = {
+    topic: e.GMAIL_PUSH_TOPIC ?? null,
+    audience: e.GMAIL_PUSH_AUDIENCE ?? `${publicUrl}/webhooks/gmail`,
+    serviceAccount: e.GMAIL_PUSH_SERVICE_ACCOUNT?.toLowerCase() ?? null,
+    jwksUrl: e.GMAIL_PUSH_JWKS_URL ?? (sim ? `${sim}/oauth2/v3/certs` : GOOGLE_JWKS_URL),
+    issuers: [...GOOGLE_DEFAULTS.issuers],
+    labelIds: e.GMAIL_PUSH_LABEL_IDS,
+    labelFilterBehavior: e.GMAIL_PUSH_LABEL_FILTER,
+  };
+  if (production && gmailPush.topic) refuseUnsafePush(gmailPush, demo);
 
   const redisCluster: RedisClusterSettings | null = e.REDIS_CLUSTER_NODES
     ? {
@@ -456,6 +550,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       socketConnect: e.RATE_LIMIT_SOCKET_CONNECT,
       subscribe: e.RATE_LIMIT_SUBSCRIBE,
       streams: e.RATE_LIMIT_STREAMS,
+      gmailPush: e.RATE_LIMIT_GMAIL_PUSH,
+    },
+    gmailPush,
+    liveSync: {
+      debounceMs: e.SYNC_DEBOUNCE_MS,
+      scheduleIntervalSeconds: e.SYNC_SCHEDULE_INTERVAL_SECONDS,
+      activeDays: e.SYNC_SCHEDULE_ACTIVE_DAYS,
     },
     adminEmails: e.ADMIN_EMAILS.split(",")
       .map((s) => s.trim().toLowerCase())

@@ -68,8 +68,21 @@ export function isTerminal(state: TaskState): boolean {
 
 export type SubscribeAck = { ok: true; snapshot: TaskSnapshot } | { ok: false; error: { code: string } };
 
+/**
+ * A finished sync changed the user's stored mail: how many messages it added, deleted and
+ * updated, and which task (a page that hears it twice, from two paths, refreshes once).
+ */
+export interface MailChange {
+  added: number;
+  deleted: number;
+  updated: number;
+  taskId: string;
+}
+
 export interface ServerToClientEvents {
   "sync:progress": (snapshot: TaskSnapshot) => void;
+  /** To the user's room when a sync completes with any change (worker and stream alike). */
+  "mail:changed": (change: MailChange) => void;
 }
 
 export interface ClientToServerEvents {
@@ -87,19 +100,34 @@ export const rooms = {
 
 /** A web node's Socket.IO server or a worker's Redis emitter: either reaches every node's sockets. */
 export interface SnapshotBroadcaster {
-  to(room: string | string[]): { emit(event: "sync:progress", snapshot: TaskSnapshot): unknown };
+  to(room: string | string[]): {
+    emit(event: "sync:progress", snapshot: TaskSnapshot): unknown;
+    emit(event: "mail:changed", change: MailChange): unknown;
+  };
+}
+
+/** What a completed snapshot says changed in the user's mail; null when it changed nothing. */
+export function mailChangeOf(snapshot: TaskSnapshot): MailChange | null {
+  if (snapshot.state !== "completed" || !snapshot.result) return null;
+  const { added, deleted, updated } = snapshot.result;
+  return added + deleted + updated > 0 ? { added, deleted, updated, taskId: snapshot.taskId } : null;
 }
 
 /**
  * The one fan-out of a snapshot: to the task's room (sockets following it) and to its user's
- * room (the user's other tabs). The streaming fallback and the worker both publish through it.
+ * room (the user's other tabs). The streaming fallback and the worker both publish through it,
+ * so a completed snapshot that changed mail also tells the user's room `mail:changed` here: every
+ * sync, whoever ran it and however it was started (a click, a push, the schedule), announces it.
  */
 export function publishSnapshot(
   via: SnapshotBroadcaster | undefined,
   userId: string,
   snapshot: TaskSnapshot,
 ): void {
-  via?.to([rooms.task(snapshot.taskId), rooms.user(userId)]).emit("sync:progress", snapshot);
+  if (!via) return;
+  via.to([rooms.task(snapshot.taskId), rooms.user(userId)]).emit("sync:progress", snapshot);
+  const change = mailChangeOf(snapshot);
+  if (change) via.to(rooms.user(userId)).emit("mail:changed", change);
 }
 
 /** The Redis channel prefix shared by every web node's adapter and every worker's emitter. */

@@ -23,6 +23,7 @@ import { tokenRoutes } from "./routes/api/tokens";
 import { authRoutes } from "./routes/auth";
 import { docsRoutes } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
+import { webhookRoutes } from "./routes/webhooks";
 import type { WebContext } from "./WebContext";
 
 /** Where `npm run build` puts the browser app, seen from the sources or from the bundle in dist/. */
@@ -49,6 +50,8 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   const limits = rateLimitsFor(ctx);
   app.get(["/auth/google", "/auth/google/callback"], limitByIp(limits.signIn));
   app.use(authRoutes(ctx));
+  // Public, checked by Google's signed token instead of a session: Gmail's Pub/Sub push.
+  app.use(webhookRoutes(ctx));
   // Public, before the API's authentication: the document and its reference page.
   app.use(docsRoutes(ctx.config));
 

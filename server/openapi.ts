@@ -14,13 +14,14 @@ import * as tokens from "./routes/api/tokens/schema";
 import * as auth from "./routes/auth/schema";
 import * as docs from "./routes/docs/schema";
 import * as ops from "./routes/ops/schema";
+import * as webhooks from "./routes/webhooks/schema";
 
 const isRoute = (value: unknown): value is RouteSchema =>
   typeof value === "object" && value !== null && "method" in value && "path" in value && "responses" in value;
 
 /** Every route of the web process, as the schema.ts files declare them. */
-export const ROUTES: RouteSchema[] = [auth, me, emails, sync, tokens, account, ops, docs].flatMap((module) =>
-  Object.values(module).filter(isRoute),
+export const ROUTES: RouteSchema[] = [auth, me, emails, sync, tokens, account, ops, docs, webhooks].flatMap(
+  (module) => Object.values(module).filter(isRoute),
 );
 
 /** Express's `/api/emails/:id` in OpenAPI's form, `/api/emails/{id}`. */

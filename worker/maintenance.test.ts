@@ -4,13 +4,17 @@ import { Queue } from "bullmq";
 import { QueryTypes } from "sequelize";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedis } from "../core/redis";
-import { type Stack, startStack } from "../test/stack";
+import type { ApiClient } from "../test/ApiClient";
+import { type Stack, startStack, waitForTask, waitUntil } from "../test/stack";
 import {
   MAINTENANCE_QUEUE,
   type Maintenance,
   PURGE_EVERY_MS,
   PURGE_SCHEDULER,
+  SYNC_SCHEDULER,
   startMaintenance,
+  WATCH_RENEW_EVERY_MS,
+  WATCH_RENEW_SCHEDULER,
 } from "./maintenance";
 
 /** The repeatable purge of ended sessions and expired API tokens, run by the worker processes. */
@@ -72,13 +76,16 @@ describe("maintenance: purge-expired", () => {
     }
   }
 
-  it("workers register one purge job scheduler on a queue of its own when they start", async () => {
+  it("workers register one purge job scheduler (and, with push off, the sync schedule) on a queue of its own", async () => {
     await stack.addWorker();
     const connection = createRedis(stack.config.redisUrl, "worker");
     const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: stack.config.queuePrefix });
     try {
       const schedulers = await queue.getJobSchedulers();
-      expect(schedulers.map((s) => [s.key, s.every])).toEqual([[PURGE_SCHEDULER, PURGE_EVERY_MS]]);
+      expect(schedulers.map((s) => [s.key, Number(s.every)]).sort()).toEqual([
+        [PURGE_SCHEDULER, PURGE_EVERY_MS],
+        [SYNC_SCHEDULER, 900_000],
+      ]);
     } finally {
       await queue.close();
       connection.disconnect();
@@ -115,4 +122,157 @@ describe("maintenance: purge-expired", () => {
     expect(await sessionIds()).toContain(keepSession);
     expect(await fast.queue.getJobCountByTypes("completed")).toBeGreaterThanOrEqual(2);
   });
+});
+
+/** Tasks of a user, oldest first: [state, runner]. */
+async function tasksOf(stack: Stack, userId: string): Promise<string[]> {
+  const rows = await stack.web.ctx.sequelize.query<{ state: string }>(
+    "SELECT state FROM sync_tasks WHERE user_id = :userId ORDER BY created_at",
+    { replacements: { userId }, type: QueryTypes.SELECT },
+  );
+  return rows.map((r) => r.state);
+}
+
+async function userIdOf(stack: Stack, email: string): Promise<string> {
+  const [row] = await stack.web.ctx.sequelize.query<{ id: string }>(
+    "SELECT user_id AS id FROM gmail_accounts WHERE email = :email",
+    { replacements: { email }, type: QueryTypes.SELECT },
+  );
+  return row!.id;
+}
+
+/** A fresh simulator account, signed in and synced once (so later syncs are incremental). */
+async function syncedUser(
+  stack: Stack,
+  prefix: string,
+): Promise<{ email: string; userId: string; client: ApiClient }> {
+  const email = `${prefix}-${randomBytes(4).toString("hex")}@example.com`;
+  await stack.simControl("POST", "/sim/accounts", { email, count: 3 });
+  const client = await stack.signIn(email);
+  const started = await client.json("POST", "/api/emails/sync");
+  await waitForTask(client, started.body.taskId);
+  return { email, userId: await userIdOf(stack, email), client };
+}
+
+/** Push off: the schedule keeps recently active accounts current without a click. */
+describe("maintenance: sync-schedule", () => {
+  let stack: Stack;
+  let fast: Maintenance | undefined;
+
+  beforeAll(async () => {
+    stack = await startStack({ workers: 1 });
+  }, 60_000);
+  afterAll(async () => {
+    await fast?.close();
+    await stack?.close();
+  });
+
+  it("syncs an idle, recently active account every period, and leaves out inactive, reconnect-needing and never-synced ones", async () => {
+    const active = await syncedUser(stack, "sched-active");
+    const idle = await syncedUser(stack, "sched-idle");
+    const revoked = await syncedUser(stack, "sched-revoked");
+    // Idle: its only session was last used a month ago (the schedule's default window is 14 days).
+    await stack.web.ctx.sequelize.query(
+      "UPDATE sessions SET last_seen_at = now() - interval '30 days' WHERE user_id = :userId",
+      { replacements: { userId: idle.userId } },
+    );
+    await stack.web.ctx.sequelize.query(
+      "UPDATE gmail_accounts SET status = 'reauth_required' WHERE user_id = :userId",
+      {
+        replacements: { userId: revoked.userId },
+      },
+    );
+    const neverSynced = `sched-new-${randomBytes(4).toString("hex")}@example.com`;
+    await stack.simControl("POST", "/sim/accounts", { email: neverSynced, count: 3 });
+    await stack.signIn(neverSynced);
+    const neverSyncedId = await userIdOf(stack, neverSynced);
+
+    const arrived = await stack.simControl(
+      "POST",
+      `/sim/accounts/${encodeURIComponent(active.email)}/messages`,
+      {
+        count: 1,
+      },
+    );
+    // The period made short for the test; the same scheduler id replaces the 15-minute one.
+    fast = await startMaintenance(stack.workers[0]!.ctx, { scheduleEveryMs: 1_000 });
+    await waitUntil(
+      async () => (await tasksOf(stack, active.userId)).length >= 3 || false,
+      "two scheduled syncs",
+      30_000,
+    );
+    const states = await waitUntil(async () => {
+      const s = await tasksOf(stack, active.userId);
+      return s.every((x) => x === "completed") ? s : false;
+    }, "the scheduled syncs to finish");
+    expect(states.length).toBeGreaterThanOrEqual(3);
+    // The scheduled sync brought the message that arrived without anyone clicking.
+    expect((await active.client.json("GET", `/api/emails/${arrived.ids[0]}`)).status).toBe(200);
+
+    expect(await tasksOf(stack, idle.userId)).toEqual(["completed"]);
+    expect(await tasksOf(stack, revoked.userId)).toEqual(["completed"]);
+    expect(await tasksOf(stack, neverSyncedId)).toEqual([]);
+  }, 60_000);
+});
+
+/** Push on: every connected account is watched, and a watch about to lapse is renewed. */
+describe("maintenance: watch-renew", () => {
+  let stack: Stack;
+  let fast: Maintenance | undefined;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      workers: 1,
+      env: { GMAIL_PUSH_TOPIC: "projects/inbox-sync-test/topics/renew" },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await fast?.close();
+    await stack?.close();
+    await stack?.simControl("DELETE", "/sim/clock").catch(() => {});
+  });
+
+  const stored = async (userId: string) => {
+    const [row] = await stack.web.ctx.sequelize.query<{ watch_expiration: Date | null }>(
+      "SELECT watch_expiration FROM gmail_accounts WHERE user_id = :userId",
+      { replacements: { userId }, type: QueryTypes.SELECT },
+    );
+    return row?.watch_expiration?.getTime() ?? null;
+  };
+
+  it("registers the hourly renewal and no sync schedule", async () => {
+    const connection = createRedis(stack.config.redisUrl, "worker");
+    const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: stack.config.queuePrefix });
+    try {
+      const schedulers = await queue.getJobSchedulers();
+      expect(schedulers.map((s) => [s.key, Number(s.every)]).sort()).toEqual([
+        [PURGE_SCHEDULER, PURGE_EVERY_MS],
+        [WATCH_RENEW_SCHEDULER, WATCH_RENEW_EVERY_MS],
+      ]);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+
+  it("watches an account when it signs in, then renews a watch that lapses within a day", async () => {
+    // Gmail's clock set back 7 days less a minute: the sign-in's watch ends a minute from now.
+    await stack.simControl("PUT", "/sim/clock", { offsetMs: -604_740_000 });
+    await stack.simControl("DELETE", "/sim/stats");
+    const { email, userId } = await syncedUser(stack, "renew");
+    const first = await waitUntil(async () => (await stored(userId)) ?? false, "the sign-in's watch");
+    expect(first).toBeLessThan(Date.now() + 120_000);
+    expect((await stack.simControl("GET", "/sim/stats")).calls["users.watch"]).toBe(1);
+    await stack.simControl("DELETE", "/sim/clock");
+
+    fast = await startMaintenance(stack.workers[0]!.ctx, { watchRenewEveryMs: 500 });
+    const renewed = await waitUntil(async () => {
+      const at = await stored(userId);
+      return at !== null && at > first ? at : false;
+    }, "the renewal");
+    expect(renewed).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+    const watch = await stack.simControl("GET", `/sim/accounts/${encodeURIComponent(email)}/watch`);
+    expect(Number(watch.expiration)).toBe(renewed);
+    expect((await stack.simControl("GET", "/sim/stats")).calls["users.watch"]).toBeGreaterThanOrEqual(2);
+  }, 60_000);
 });

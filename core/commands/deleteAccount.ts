@@ -25,6 +25,7 @@ export interface DeleteAccountResult {
  *   Google account until they remove it there.
  */
 export async function deleteAccount(deps: LeavingDeps, userId: string): Promise<DeleteAccountResult> {
+  await deps.watch?.stopQuietly(userId);
   let revoke: DeleteAccountResult["revoke"] = "no_account";
   await deps.accounts.disconnect(userId, async (tokens) => {
     try {

@@ -8,9 +8,10 @@ import type { LeavingDeps } from "./leaving";
  * rather than be left with a grant we can no longer revoke.
  */
 export async function disconnectGmail(
-  deps: Pick<LeavingDeps, "accounts" | "revokeUrl" | "logger">,
+  deps: Pick<LeavingDeps, "accounts" | "revokeUrl" | "logger" | "watch">,
   userId: string,
 ): Promise<RevokeOutcome | "no_account"> {
+  await deps.watch?.stopQuietly(userId);
   let outcome: RevokeOutcome | "no_account" = "no_account";
   await deps.accounts.disconnect(userId, async (tokens) => {
     outcome = await revokeGrant(deps.revokeUrl, tokens);

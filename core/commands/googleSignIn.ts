@@ -3,6 +3,7 @@ import type { Config } from "../config";
 import { AppError, ReauthRequiredError, ValidationError } from "../errors";
 import { consentUrl, createGmailClient, createOAuthClient, grantsGmailRead } from "../gmail/googleClients";
 import { CertsUnavailableError, type GoogleIdentity, IdTokenVerifier } from "../gmail/idToken";
+import type { GmailWatch } from "../gmail/watch";
 import type { Logger } from "../logger";
 import type { AccountService } from "../services/AccountService";
 import { gmailCall } from "../sync/gmailCall";
@@ -14,6 +15,8 @@ export interface GoogleSignInDeps {
   google: Config["google"];
   accounts: Pick<AccountService, "holdsUsableGrant" | "connect">;
   logger: Logger;
+  /** Gmail push: a connected account is watched at once (when push is on). */
+  watch?: Pick<GmailWatch, "enabled" | "startQuietly">;
 }
 
 /** Where to send the browser, and what it must remember (in cookies) for the callback. */
@@ -104,6 +107,9 @@ export class GoogleSignIn {
       return { kind: "consent_needed", email: identity.email };
     }
     const user = await this.deps.accounts.connect(identity, email, tokens);
+    // Not awaited: the browser need not wait for Gmail, and a failed watch is retried by the
+    // maintenance job that renews watches.
+    if (this.deps.watch?.enabled) void this.deps.watch.startQuietly(user.id);
     return { kind: "signed_in", userId: user.id };
   }
 

@@ -1,3 +1,4 @@
+import type { GmailWatch } from "../gmail/watch";
 import type { Logger } from "../logger";
 import type { SyncQueue } from "../queue";
 import type { AccountService } from "../services/AccountService";
@@ -10,6 +11,8 @@ export interface LeavingDeps {
   /** Null in streaming-fallback mode (no Redis): there are no queued jobs to cancel then. */
   queue: SyncQueue | null;
   logger: Logger;
+  /** Gmail push: a leaving account's watch is stopped (best effort) while its grant still works. */
+  watch?: Pick<GmailWatch, "stopQuietly">;
   /** Closes the sockets in these rooms, on every web node (through the Socket.IO adapter). */
   disconnectSockets(rooms: string[]): void;
 }

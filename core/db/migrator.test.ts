@@ -15,6 +15,7 @@ const ALL_MIGRATIONS = [
   "0006-sync-listing",
   "0007-email-count",
   "0008-whole-messages",
+  "0009-gmail-watch",
 ];
 
 describe("migrations", () => {

@@ -8,6 +8,7 @@ import * as googleSub from "./migrations/0005-google-sub";
 import * as syncListing from "./migrations/0006-sync-listing";
 import * as emailCount from "./migrations/0007-email-count";
 import * as wholeMessages from "./migrations/0008-whole-messages";
+import * as gmailWatch from "./migrations/0009-gmail-watch";
 
 /**
  * Migrations are listed here rather than globbed so that a bundled build carries them. Add new
@@ -22,6 +23,7 @@ const MIGRATIONS = [
   { name: "0006-sync-listing", ...syncListing },
   { name: "0007-email-count", ...emailCount },
   { name: "0008-whole-messages", ...wholeMessages },
+  { name: "0009-gmail-watch", ...gmailWatch },
 ];
 
 export function createMigrator(sequelize: Sequelize, logger?: { info: (msg: string) => void }) {

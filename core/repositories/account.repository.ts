@@ -12,6 +12,15 @@ export interface Profile {
   emailCount: number;
 }
 
+/**
+ * The account `g` has synced through the deployment whose queue prefix is `:prefix` (its one
+ * queue, or a shard `{prefix:n}` of it). Deployments may share a database (each task names its
+ * queue, see TaskLease.orphans); background work started without a click (the schedule, watch
+ * renewal) stays with the deployment's own users.
+ */
+const DEPLOYMENT_TASK = `EXISTS (SELECT 1 FROM sync_tasks d WHERE d.user_id = g.user_id
+  AND (d.queue = :prefix OR starts_with(d.queue, :shard)))`;
+
 /** Who signs in, as Google names them. */
 export interface SignInIdentity {
   sub: string;
@@ -177,6 +186,96 @@ export class AccountRepository {
       { encryptedTokens: emptyEnvelope, scope: null, status: "disconnected" },
       { where: { userId } },
     );
+  }
+
+  // ---- Gmail push and the schedule (migration 0009) ----
+
+  /** The users whose connected account syncs the mailbox `address` (a push names only that). */
+  async usersByMailbox(address: string): Promise<string[]> {
+    const rows = await this.sequelize.query<{ user_id: string }>(
+      "SELECT user_id FROM gmail_accounts WHERE email = :address AND status = 'connected'",
+      { replacements: { address: address.trim().toLowerCase() }, type: QueryTypes.SELECT },
+    );
+    return rows.map((r) => r.user_id);
+  }
+
+  /** What users.watch answered: pushes come until `expiration`. */
+  async saveWatch(userId: string, historyId: string | null, expiration: Date): Promise<void> {
+    await this.sequelize.query(
+      "UPDATE gmail_accounts SET watch_history_id = :historyId, watch_expiration = :expiration WHERE user_id = :userId",
+      { replacements: { userId, historyId, expiration } },
+    );
+  }
+
+  async forgetWatch(userId: string): Promise<void> {
+    await this.sequelize.query(
+      "UPDATE gmail_accounts SET watch_history_id = NULL, watch_expiration = NULL WHERE user_id = :userId",
+      { replacements: { userId } },
+    );
+  }
+
+  async watchOf(userId: string): Promise<{ historyId: string | null; expiration: Date | null } | null> {
+    const [row] = await this.sequelize.query<{
+      watch_history_id: string | null;
+      watch_expiration: Date | null;
+    }>("SELECT watch_history_id, watch_expiration FROM gmail_accounts WHERE user_id = :userId", {
+      replacements: { userId },
+      type: QueryTypes.SELECT,
+    });
+    return row ? { historyId: row.watch_history_id, expiration: row.watch_expiration } : null;
+  }
+
+  /**
+   * Connected accounts that have synced through this deployment's queue (`queuePrefix`; see
+   * `DEPLOYMENT_TASK`) whose watch lapses before `before`, or that have none (connected before
+   * push was turned on, or a watch call failed): up to `limit`, by user id after `afterUserId`.
+   */
+  async watchesLapsingBefore(
+    queuePrefix: string,
+    before: Date,
+    afterUserId: string | null,
+    limit: number,
+  ): Promise<string[]> {
+    const rows = await this.sequelize.query<{ user_id: string }>(
+      `SELECT g.user_id FROM gmail_accounts g
+       WHERE g.status = 'connected'
+         AND (g.watch_expiration IS NULL OR g.watch_expiration < :before) AND ${DEPLOYMENT_TASK}
+         AND (CAST(:after AS uuid) IS NULL OR g.user_id > CAST(:after AS uuid))
+       ORDER BY g.user_id LIMIT :limit`,
+      {
+        replacements: { before, after: afterUserId, limit, prefix: queuePrefix, shard: `{${queuePrefix}:` },
+        type: QueryTypes.SELECT,
+      },
+    );
+    return rows.map((r) => r.user_id);
+  }
+
+  /**
+   * Accounts the schedule keeps current: connected (not disconnected, not waiting for re-consent),
+   * synced once already through this deployment's queue (so the next sync is incremental), with no
+   * sync queued or running, whose user used a session or an API token since `since`. Up to
+   * `limit`, by user id after `afterUserId`.
+   */
+  async recentlyActive(
+    queuePrefix: string,
+    since: Date,
+    afterUserId: string | null,
+    limit: number,
+  ): Promise<string[]> {
+    const rows = await this.sequelize.query<{ user_id: string }>(
+      `SELECT g.user_id FROM gmail_accounts g
+       WHERE g.status = 'connected' AND g.history_id IS NOT NULL AND ${DEPLOYMENT_TASK}
+         AND (CAST(:after AS uuid) IS NULL OR g.user_id > CAST(:after AS uuid))
+         AND (EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = g.user_id AND s.last_seen_at >= :since)
+              OR EXISTS (SELECT 1 FROM api_tokens t WHERE t.user_id = g.user_id AND t.last_used_at >= :since))
+         AND NOT EXISTS (SELECT 1 FROM sync_tasks k WHERE k.user_id = g.user_id AND k.state IN ('queued', 'active'))
+       ORDER BY g.user_id LIMIT :limit`,
+      {
+        replacements: { since, after: afterUserId, limit, prefix: queuePrefix, shard: `{${queuePrefix}:` },
+        type: QueryTypes.SELECT,
+      },
+    );
+    return rows.map((r) => r.user_id);
   }
 
   /**

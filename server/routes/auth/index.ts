@@ -4,6 +4,7 @@ import { type Request, type Response, Router } from "express";
 import { GoogleSignIn } from "../../../core/commands/googleSignIn";
 import { rooms } from "../../../core/contract";
 import { AppError, ValidationError } from "../../../core/errors";
+import { gmailWatchOf } from "../../../core/gmail/watch";
 import { cookiePolicy, principalOf, requireCsrf } from "../../middleware/authenticate";
 import { validate } from "../../middleware/validate";
 import type { WebContext } from "../../WebContext";
@@ -21,7 +22,12 @@ export function authRoutes(ctx: WebContext): Router {
   const STATE_COOKIE = `${prefix}oauth_state`;
   const VERIFIER_COOKIE = `${prefix}oauth_pkce`;
   const CONSENT_COOKIE = `${prefix}oauth_consent`;
-  const signIn = new GoogleSignIn({ google: ctx.config.google, accounts: ctx.accounts, logger: ctx.logger });
+  const signIn = new GoogleSignIn({
+    google: ctx.config.google,
+    accounts: ctx.accounts,
+    logger: ctx.logger,
+    watch: gmailWatchOf(ctx),
+  });
 
   /** Whether the browser's signed-in user is reconnecting a grant Google no longer honours. */
   const reconnecting = async (req: Request, hint: string | undefined): Promise<boolean> => {

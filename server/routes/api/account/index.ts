@@ -3,6 +3,7 @@ import { deleteAccount as deleteAccountCommand } from "../../../../core/commands
 import { disconnectGmail as disconnectGmailCommand } from "../../../../core/commands/disconnectGmail";
 import type { LeavingDeps } from "../../../../core/commands/leaving";
 import { rooms } from "../../../../core/contract";
+import { gmailWatchOf } from "../../../../core/gmail/watch";
 import { cookiePolicy, userIdOf } from "../../../middleware/authenticate";
 import { validate } from "../../../middleware/validate";
 import type { WebContext } from "../../../WebContext";
@@ -15,6 +16,7 @@ export function leavingDeps(ctx: WebContext): LeavingDeps {
     revokeUrl: ctx.config.google.revokeUrl,
     queue: ctx.queue,
     logger: ctx.logger,
+    watch: gmailWatchOf(ctx),
     disconnectSockets: (names) => {
       if (names.length) ctx.io?.in(names).disconnectSockets(true);
     },
