@@ -14,12 +14,24 @@ export type RedisRole = "worker" | "subscriber" | "request";
  * Redis clients by role. Workers and subscribers wait for Redis forever (BullMQ requires
  * `maxRetriesPerRequest: null`); the web's request-path client fails fast instead, so a request
  * learns within moments that the queue is down and can offer the streaming fallback. On a
- * cluster the same rules hold per node and for the cluster as a whole; a subscriber can also
- * SSUBSCRIBE (sharded pub/sub, routed to the node that owns each channel's slot).
+ * cluster the same rules hold per node and for the cluster as a whole; a client made with
+ * `{ shardedSubscribers: true }` can also SSUBSCRIBE (sharded pub/sub: ioredis keeps a subscriber
+ * connection per master and sends each channel to the node that owns its slot).
  */
 export function createRedis(url: string, role: RedisRole, extra?: RedisOptions): Redis;
-export function createRedis(where: RedisWhere, role: RedisRole, extra?: RedisOptions): RedisClient;
-export function createRedis(where: RedisWhere, role: RedisRole, extra: RedisOptions = {}): RedisClient {
+export function createRedis(
+  where: RedisWhere,
+  role: RedisRole,
+  extra?: RedisOptions,
+  clusterExtra?: Partial<ClusterOptions>,
+): RedisClient;
+export function createRedis(
+  where: RedisWhere,
+  role: RedisRole,
+  extra: RedisOptions = {},
+  /** Cluster-only options, e.g. `shardedSubscribers` for a client that will SSUBSCRIBE. */
+  clusterExtra: Partial<ClusterOptions> = {},
+): RedisClient {
   const failFast = role === "request";
   const options: RedisOptions = {
     maxRetriesPerRequest: failFast ? 1 : null,
@@ -45,10 +57,10 @@ export function createRedis(where: RedisWhere, role: RedisRole, extra: RedisOpti
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
     slotsRefreshTimeout: 2_000,
-    shardedSubscribers: role === "subscriber",
     // Managed services (ElastiCache, Memorystore) announce node addresses their TLS certificates
     // do not name; keep the seed host name for the handshake instead of resolving it to an IP.
     ...(cluster.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
+    ...clusterExtra,
   };
   return new Cluster(cluster.nodes, clusterOptions);
 }

@@ -45,7 +45,9 @@ export async function startWebServer(config: Config, options: WebServerOptions =
     : (() => {
         const request = createRedis(config, "request");
         const pub = createRedis(config, "subscriber");
-        const sub = config.redisCluster ? createRedis(config, "subscriber") : pub.duplicate();
+        const sub = config.redisCluster
+          ? createRedis(config, "subscriber", {}, { shardedSubscribers: true })
+          : pub.duplicate();
         for (const client of [request, pub, sub]) {
           client.on("error", (err) => logger.debug({ err: err.message }, "redis error"));
         }

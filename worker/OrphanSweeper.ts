@@ -5,8 +5,9 @@ import type { TaskLease } from "../core/tasks/TaskLease";
 /**
  * Gives every task that nobody runs a job a worker will take: a stream whose web node died (its
  * lease lapsed and no job ever existed), a task a stopping web node handed back, a job lost from
- * Redis. Every worker sweeps its own queue's tasks every half lease time; `TaskLease.orphans` hands each task to one
- * sweep per lease time, and the job id dedupes the rest. A job whose worker died needs no sweep:
+ * Redis. Every worker sweeps the tasks of the queue shards it serves every half lease time (each
+ * gets its job on its user's shard); `TaskLease.orphans` hands each task to one sweep per lease
+ * time, and the job id dedupes the rest. A job whose worker died needs no sweep:
  * BullMQ's stalled check gives it to another worker once its lock (as long as the lease) lapses.
  */
 export class OrphanSweeper {

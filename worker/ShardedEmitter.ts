@@ -62,7 +62,9 @@ export class ShardedEmitter<Events extends EventsMap> implements RoomEmitter<Eve
           },
         };
         const encoded = JSON.stringify(message, (_key, value) => {
-          if (value instanceof ArrayBuffer || ArrayBuffer.isView(value) || value?.type === "Buffer") {
+          // A Buffer reaches the replacer as its toJSON form, `{type: "Buffer", data: [...]}`.
+          const buffer = value?.type === "Buffer" && Array.isArray(value.data);
+          if (buffer || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
             throw new TypeError("ShardedEmitter sends JSON only: binary payloads are not supported");
           }
           return value;

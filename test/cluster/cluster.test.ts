@@ -241,6 +241,33 @@ describe("Redis Cluster mode", () => {
     expect(after.final).toMatchObject({ state: "completed", result: { added: 80 } });
   });
 
+  it("a logout on web node A is refused on node B within a second though B had the session cached: the invalidation crosses the cluster", async () => {
+    const stack = await startStack({ webs: 2, workers: 0, env: clusterEnv() });
+    cleanups.push(() => stack.close());
+    // Until a node hears invalidations it keeps entries 2 s only: wait for both to listen.
+    await waitUntil(
+      async () => stack.webs.every((w) => w.ctx.sessions.principalCache?.listening) || false,
+      "both nodes to subscribe",
+    );
+    await stack.simControl("POST", "/sim/accounts", { email: "leave@cluster.example.com", count: 1 });
+    const onA = await stack.signIn("leave@cluster.example.com");
+    const onB = onA.on(stack.webs[1]!.url);
+    const cacheB = stack.webs[1]!.ctx.sessions.principalCache!;
+    expect((await onB.json("GET", "/api/me")).status).toBe(200);
+    const hits = cacheB.stats.hits;
+    expect((await onB.json("GET", "/api/me")).status).toBe(200);
+    expect(cacheB.stats.hits).toBe(hits + 1);
+
+    expect((await onA.json("POST", "/auth/logout")).status).toBe(204);
+    const deadline = Date.now() + 1_000;
+    let status = (await onB.json("GET", "/api/me")).status;
+    while (status !== 401 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      status = (await onB.json("GET", "/api/me")).status;
+    }
+    expect(status).toBe(401);
+  });
+
   it("with no worker alive, the streaming fallback syncs through the web node, its stream slot and quota on the cluster", async () => {
     const stack = await startStack({
       workers: 0,
