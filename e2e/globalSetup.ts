@@ -202,13 +202,20 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       ADMIN_EMAILS: "e2e-admin@example.com",
       SESSION_SECRET: randomBytes(32).toString("hex"),
       TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+      // No schedule: a sync no spec asked for must not start under one (push is web A's, below).
+      SYNC_SCHEDULE_INTERVAL_SECONDS: "0",
+      SYNC_DEBOUNCE_MS: "300",
     };
+    // Gmail push on web A and its worker (live.spec.ts): the simulator pushes to A's webhook,
+    // with A's address as the token's audience (its default), and A watches who signs in there.
+    const push = { GMAIL_PUSH_TOPIC: "projects/inbox-sync-e2e/topics/gmail" };
 
     const sim = spawnProcess(stack, "gmail-sim", "gmail-sim/main.ts", {
       ...common,
       SIM_PORT: String(simPort),
       SIM_HOST: "127.0.0.1",
       SIM_ACCOUNTS,
+      SIM_PUSH_URL: `${webA}/webhooks/gmail`,
     });
     // Web A migrates the database on start (NODE_ENV=test); the others start once it is done.
     const a = spawnProcess(stack, "web-a", "server/main.ts", {
@@ -216,11 +223,16 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       PORT: String(portA),
       PUBLIC_URL: webA,
       QUEUE_PREFIX: prefixA,
+      ...push,
     });
     await waitFor("the Gmail simulator", sim, answers(`${simUrl}/sim/stats`));
     await waitFor("web node A", a, answers(`${webA}/healthz`));
 
-    const worker = spawnProcess(stack, "worker", "worker/main.ts", { ...common, QUEUE_PREFIX: prefixA });
+    const worker = spawnProcess(stack, "worker", "worker/main.ts", {
+      ...common,
+      ...push,
+      QUEUE_PREFIX: prefixA,
+    });
     const b = spawnProcess(stack, "web-b", "server/main.ts", {
       ...common,
       PORT: String(portB),

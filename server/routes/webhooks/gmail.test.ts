@@ -1,9 +1,11 @@
 import { createSign, generateKeyPairSync, randomBytes } from "node:crypto";
 import { QueryTypes } from "sequelize";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { MailChange } from "../../../core/events";
 import { MaintenanceQueue } from "../../../core/queue";
 import { createRedis } from "../../../core/redis";
 import type { ApiClient } from "../../../test/ApiClient";
+import { connectSocket, type TaskSocket } from "../../../test/socketClient";
 import { type Stack, startStack, waitForTask, waitUntil } from "../../../test/stack";
 
 const TOPIC = "projects/inbox-sync-test/topics/gmail-push";
@@ -161,6 +163,49 @@ describe("POST /webhooks/gmail (Gmail push through Pub/Sub)", () => {
     } finally {
       await stack.simControl("DELETE", "/sim/faults");
     }
+  });
+
+  describe("mail:changed reaches the user's room when a sync changes mail", () => {
+    let socket: TaskSocket;
+    const heard: MailChange[] = [];
+    beforeAll(async () => {
+      socket = await connectSocket(stack.web.url, { cookie: client.cookieHeader });
+      socket.on("mail:changed", (change) => heard.push(change));
+    });
+    afterAll(() => {
+      socket?.disconnect();
+    });
+
+    it("from the worker, after a push's sync: once, with the counts", async () => {
+      heard.length = 0;
+      await stack.simControl("POST", `/sim/accounts/${encodeURIComponent(email)}/messages`, { count: 2 });
+      await settled();
+      await waitUntil(async () => heard.length > 0 || false, "mail:changed");
+      expect(heard).toEqual([{ added: 2, deleted: 0, updated: 0, taskId: expect.any(String) }]);
+    });
+
+    it("from the streaming fallback, and not for a sync that changed nothing", async () => {
+      heard.length = 0;
+      const message = (
+        await stack.simControl("GET", `/sim/accounts/${encodeURIComponent(email)}/messages?limit=1`)
+      ).messages[0];
+      await stack.simControl("DELETE", `/sim/accounts/${encodeURIComponent(email)}/messages/${message.id}`);
+      await settled();
+      heard.length = 0;
+      // The push's sync took the deletion; a stream now finds nothing new and says nothing.
+      const quiet = await client.raw("POST", "/api/emails/sync/stream");
+      await quiet.text();
+      await stack.simControl("PUT", "/sim/push", { endpoint: null });
+      await stack.simControl("POST", `/sim/accounts/${encodeURIComponent(email)}/messages`, { count: 1 });
+      const streamed = await client.raw("POST", "/api/emails/sync/stream");
+      const lines = (await streamed.text())
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(lines.at(-1).result).toMatchObject({ added: 1, deleted: 0 });
+      await waitUntil(async () => heard.length > 0 || false, "mail:changed");
+      expect(heard).toEqual([{ added: 1, deleted: 0, updated: 0, taskId: lines.at(-1).taskId }]);
+    });
   });
 
   describe("refused tokens answer 401 and queue nothing", () => {
