@@ -74,4 +74,52 @@ describe("the polling CLI", () => {
     expect(revoked.code).toBe(1);
     expect(revoked.stdout).toMatch(/failed: reauth_required/);
   });
+
+  it("--newer-than-days and --label choose what to sync; the labels command lists the ids to use", async () => {
+    const email = "cli-scoped@example.com";
+    await stack.simControl("POST", "/sim/accounts", { email, count: 300 });
+    const listing: Array<{ id: string; labelIds: string[]; internalDate: string }> = (
+      await stack.simControl("GET", `/sim/accounts/${email}/messages`)
+    ).messages;
+    // Gmail's clock just after the newest message, so newer_than:60d is a fixed set.
+    const now = Number(listing[0]!.internalDate) + 60_000;
+    await stack.simControl("PUT", "/sim/clock", { now });
+    try {
+      const user = await stack.signIn(email);
+      const scopedToken = (await user.json("POST", "/api/tokens", { name: "cli" })).body.token as string;
+      const env = { INBOX_SYNC_TOKEN: scopedToken, INBOX_SYNC_URL: stack.web.url };
+
+      const help = await cli(["--help"], env);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(/--newer-than-days N/);
+      expect(help.stdout).toMatch(/--label ID/);
+
+      for (const bad of [
+        ["--newer-than-days", "0"],
+        ["--newer-than-days", "thirty"],
+        ["--label", "not a label"],
+      ]) {
+        const run = await cli(["sync", ...bad], env);
+        expect(run.code, bad.join(" ")).toBe(2);
+      }
+
+      const run = await cli(["sync", "--newer-than-days", "60", "--label", "INBOX", "--label", "INBOX"], env);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/started task \S+ \(the last 60 days, labels INBOX\)/);
+      const expected = listing.filter(
+        (m) => Number(m.internalDate) >= now - 60 * 86_400_000 && m.labelIds.includes("INBOX"),
+      );
+      expect(expected.length).toBeGreaterThan(0);
+      expect((await user.json("GET", "/api/me")).body.emailCount).toBe(expected.length);
+
+      const labels = await cli(["labels"], env);
+      expect(labels.code).toBe(0);
+      expect(labels.stdout).toMatch(/^Label_1\s+user\s+Receipts$/m);
+      const inbox = await cli(["emails", "--label", "INBOX", "--limit", "200", "--json"], env);
+      expect(JSON.parse(inbox.stdout).emails).toHaveLength(expected.length);
+    } finally {
+      await stack.simControl("DELETE", "/sim/clock");
+    }
+  });
 });

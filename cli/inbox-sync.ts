@@ -2,9 +2,11 @@
 /**
  * `inbox-sync` — a command-line client for scripts and terminals that can only poll.
  *
- *   inbox-sync sync [--no-wait] [--json]    start a sync (or join the running one) and follow it
+ *   inbox-sync sync [--newer-than-days N] [--label ID]... [--no-wait] [--json]
+ *                                           start a sync (or join the running one) and follow it
  *   inbox-sync status <taskId> [--json]     one task snapshot
- *   inbox-sync emails [--q WORDS] [--limit N] [--json]
+ *   inbox-sync emails [--q WORDS] [--label ID] [--thread ID] [--limit N] [--json]
+ *   inbox-sync labels [--json]              the Gmail labels and their ids
  *
  * Options: --url (or INBOX_SYNC_URL, default http://localhost:3000) and --token (or
  * INBOX_SYNC_TOKEN): an API token from POST /api/tokens. Exit codes: 0 done, 1 the sync failed,
@@ -15,7 +17,31 @@
  * browser does, so a script never waits for a worker that will not come.
  */
 import { parseArgs } from "node:util";
-import type { ApiError, EmailPage, SyncAccepted, TaskSnapshot } from "../core/contract";
+import type {
+  ApiError,
+  EmailPage,
+  LabelList,
+  SyncAccepted,
+  SyncOptions,
+  TaskSnapshot,
+} from "../core/contract";
+
+const USAGE = `usage:
+  inbox-sync sync [--newer-than-days N] [--label ID]... [--no-wait] [--json]
+      Start a sync (or join the one running) and follow it to its end.
+      --newer-than-days N   only mail of the last N days (1-36500; Gmail's newer_than:Nd)
+      --label ID            only mail carrying this label (repeatable: mail must carry every one);
+                            ids as "inbox-sync labels" lists them, e.g. INBOX, STARRED, Label_12
+      Without either, the whole mailbox. A sync already running with other choices is not
+      joined: the server answers sync_in_progress (exit 3) until it ends.
+  inbox-sync status <taskId> [--json]
+  inbox-sync emails [--q WORDS] [--label ID] [--thread ID] [--limit N] [--json]
+      --q: every word must match, best match first; "a phrase", a OR b, -word
+  inbox-sync labels [--json]
+options: --url URL (or INBOX_SYNC_URL, default http://localhost:3000)
+         --token TOKEN (or INBOX_SYNC_TOKEN: an API token from POST /api/tokens)
+exit codes: 0 done, 1 the sync failed, 2 bad usage, 3 the server refused or could not be reached
+`;
 
 class CliError extends Error {
   constructor(
@@ -32,20 +58,30 @@ interface Options {
   json: boolean;
 }
 
-async function request<T>(o: Options, method: string, path: string): Promise<{ status: number; body: T }> {
+async function request<T>(
+  o: Options,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   let res: Response;
   try {
     res = await fetch(`${o.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${o.token}`, accept: "application/json" },
+      headers: {
+        authorization: `Bearer ${o.token}`,
+        accept: "application/json",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
     throw new CliError(`cannot reach ${o.url}: ${(err as Error).message}`, 3);
   }
   const text = await res.text();
-  let body: unknown = null;
+  let answer: unknown = null;
   try {
-    body = text ? JSON.parse(text) : null;
+    answer = text ? JSON.parse(text) : null;
   } catch {
     throw new CliError(`${method} ${path} answered ${res.status} with something that is not JSON`, 3);
   }
@@ -56,7 +92,7 @@ async function request<T>(o: Options, method: string, path: string): Promise<{ s
     const when = wait ? `try again in ${wait} s` : "try again later";
     throw new CliError(`${method} ${path} was rate limited (429): ${when}`, 3);
   }
-  return { status: res.status, body: body as T };
+  return { status: res.status, body: answer as T };
 }
 
 const errorText = (body: unknown) => {
@@ -102,12 +138,22 @@ function printer(o: Options) {
  * Runs the sync inside a streaming request and prints each NDJSON line; `taskId` takes over that
  * task rather than starting one. Answers the last snapshot.
  */
-async function streamSync(o: Options, path: string, out: ReturnType<typeof printer>): Promise<TaskSnapshot> {
+async function streamSync(
+  o: Options,
+  path: string,
+  out: ReturnType<typeof printer>,
+  options?: SyncOptions,
+): Promise<TaskSnapshot> {
   let res: Response;
   try {
     res = await fetch(`${o.url}${path}`, {
       method: "POST",
-      headers: { authorization: `Bearer ${o.token}`, accept: "application/x-ndjson" },
+      headers: {
+        authorization: `Bearer ${o.token}`,
+        accept: "application/x-ndjson",
+        ...(options ? { "content-type": "application/json" } : {}),
+      },
+      body: options ? JSON.stringify(options) : undefined,
     });
   } catch (err) {
     throw new CliError(`cannot reach ${o.url}: ${(err as Error).message}`, 3);
@@ -181,20 +227,58 @@ async function follow(o: Options, taskId: string): Promise<TaskSnapshot> {
   }
 }
 
-async function sync(o: Options, wait: boolean): Promise<number> {
-  const { status, body } = await request<SyncAccepted & Partial<ApiError>>(o, "POST", "/api/emails/sync");
+/** What to sync, from the flags; undefined when none was given (the whole mailbox, or join). */
+function syncOptions(days: string | undefined, labels: string[] | undefined): SyncOptions | undefined {
+  const options: SyncOptions = {};
+  if (days !== undefined) {
+    const n = Number(days);
+    if (!/^\d+$/.test(days) || n < 1 || n > 36500)
+      throw new CliError("--newer-than-days takes a whole number of days from 1 to 36500", 2);
+    options.newerThanDays = n;
+  }
+  if (labels?.length) {
+    const bad = labels.find((l) => !/^[A-Za-z0-9_-]{1,128}$/.test(l));
+    if (bad !== undefined)
+      throw new CliError(`--label "${bad}" is not a Gmail label id (see "inbox-sync labels")`, 2);
+    options.labelIds = labels;
+  }
+  return Object.keys(options).length ? options : undefined;
+}
+
+const scopeWords = (options: SyncOptions | undefined) => {
+  const parts: string[] = [];
+  if (options?.newerThanDays) parts.push(`the last ${options.newerThanDays} days`);
+  if (options?.labelIds?.length) parts.push(`labels ${options.labelIds.join(" and ")}`);
+  return parts.length ? parts.join(", ") : "the whole mailbox";
+};
+
+async function sync(o: Options, wait: boolean, options?: SyncOptions): Promise<number> {
+  const { status, body } = await request<SyncAccepted & Partial<ApiError> & { options?: SyncOptions }>(
+    o,
+    "POST",
+    "/api/emails/sync",
+    options,
+  );
   if (status === 503 && body.fallback?.startsWith("/")) {
     // The queue cannot take the task: run it in a streaming request, as the browser does.
     if (!wait) throw new CliError(`${errorText(body)} (with --no-wait there is nothing to fall back to)`, 3);
     if (!o.json) process.stdout.write(`${errorText(body)}: syncing through ${body.fallback}\n`);
     const out = printer(o);
-    const final = await streamSync(o, body.fallback, out);
+    const final = await streamSync(o, body.fallback, out, options);
     out.end();
     if (final.state !== "completed" && final.state !== "failed") return follow(o, final.taskId).then(finish);
     return finish(final);
   }
+  if (status === 409)
+    throw new CliError(
+      `${errorText(body)} (running: task ${String((body as { taskId?: unknown }).taskId)}, ${scopeWords(body.options)})`,
+      3,
+    );
   if (status !== 202) throw new CliError(`sync answered ${status}: ${errorText(body)}`, 3);
-  if (!o.json) process.stdout.write(`${body.joined ? "joined running" : "started"} task ${body.taskId}\n`);
+  if (!o.json)
+    process.stdout.write(
+      `${body.joined ? "joined running" : "started"} task ${body.taskId} (${scopeWords(body.options)})\n`,
+    );
   if (!wait) {
     if (o.json) process.stdout.write(`${JSON.stringify(body)}\n`);
     return 0;
@@ -218,16 +302,17 @@ async function main(argv: string[]): Promise<number> {
       wait: { type: "boolean", default: true },
       "no-wait": { type: "boolean", default: false },
       q: { type: "string" },
+      label: { type: "string", multiple: true },
+      thread: { type: "string" },
+      "newer-than-days": { type: "string" },
       limit: { type: "string", default: "20" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   const [command, arg] = positionals;
   if (values.help || !command) {
-    process.stdout.write(
-      "usage: inbox-sync sync [--no-wait] | status <taskId> | emails [--q WORDS] [--limit N]  [--url URL] [--token TOKEN] [--json]\n",
-    );
-    return command ? 0 : 2;
+    process.stdout.write(USAGE);
+    return values.help ? 0 : 2;
   }
   const token = values.token ?? process.env.INBOX_SYNC_TOKEN;
   if (!token)
@@ -242,7 +327,7 @@ async function main(argv: string[]): Promise<number> {
   };
   switch (command) {
     case "sync":
-      return sync(o, values.wait && !values["no-wait"]);
+      return sync(o, values.wait && !values["no-wait"], syncOptions(values["newer-than-days"], values.label));
     case "status": {
       if (!arg) throw new CliError("status needs a task id", 2);
       const { status, body } = await request<TaskSnapshot>(
@@ -258,6 +343,9 @@ async function main(argv: string[]): Promise<number> {
     case "emails": {
       const params = new URLSearchParams({ limit: values.limit });
       if (values.q) params.set("q", values.q);
+      if ((values.label?.length ?? 0) > 1) throw new CliError("emails takes one --label", 2);
+      if (values.label?.[0]) params.set("label", values.label[0]);
+      if (values.thread) params.set("threadId", values.thread);
       const { status, body } = await request<EmailPage>(o, "GET", `/api/emails?${params}`);
       if (status !== 200)
         throw new CliError(`emails answered ${status}: ${errorText(body)}`, status >= 500 ? 3 : 2);
@@ -265,6 +353,15 @@ async function main(argv: string[]): Promise<number> {
       else
         for (const e of body.emails)
           process.stdout.write(`${e.date.slice(0, 10)}  ${e.from.slice(0, 28).padEnd(28)}  ${e.subject}\n`);
+      return 0;
+    }
+    case "labels": {
+      const { status, body } = await request<LabelList>(o, "GET", "/api/labels");
+      if (status !== 200) throw new CliError(`labels answered ${status}: ${errorText(body)}`, 3);
+      if (o.json) process.stdout.write(`${JSON.stringify(body)}\n`);
+      else
+        for (const l of body.labels)
+          process.stdout.write(`${l.id.padEnd(24)}  ${l.type.padEnd(6)}  ${l.name}\n`);
       return 0;
     }
     default:

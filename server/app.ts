@@ -17,6 +17,7 @@ import { securityHeaders } from "./middleware/securityHeaders";
 import { adminRoutes } from "./routes/admin";
 import { accountRoutes } from "./routes/api/account";
 import { emailRoutes } from "./routes/api/emails";
+import { labelRoutes } from "./routes/api/labels";
 import { meRoutes } from "./routes/api/me";
 import { syncRoutes } from "./routes/api/sync";
 import { tokenRoutes } from "./routes/api/tokens";
@@ -69,6 +70,7 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   api.use(accountRoutes(ctx));
   api.use(syncRoutes(ctx));
   api.use(emailRoutes(ctx));
+  api.use(labelRoutes(ctx));
   api.use(notFound);
   app.use("/api", api);
 

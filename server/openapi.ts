@@ -7,6 +7,7 @@ import {
 import { ApiErrorSchema } from "../core/contract/schemas";
 import * as account from "./routes/api/account/schema";
 import * as emails from "./routes/api/emails/schema";
+import * as labels from "./routes/api/labels/schema";
 import * as me from "./routes/api/me/schema";
 import type { DeclaredResponse, RouteSchema } from "./routes/api/route";
 import * as sync from "./routes/api/sync/schema";
@@ -20,9 +21,18 @@ const isRoute = (value: unknown): value is RouteSchema =>
   typeof value === "object" && value !== null && "method" in value && "path" in value && "responses" in value;
 
 /** Every route of the web process, as the schema.ts files declare them. */
-export const ROUTES: RouteSchema[] = [auth, me, emails, sync, tokens, account, ops, docs, webhooks].flatMap(
-  (module) => Object.values(module).filter(isRoute),
-);
+export const ROUTES: RouteSchema[] = [
+  auth,
+  me,
+  emails,
+  labels,
+  sync,
+  tokens,
+  account,
+  ops,
+  docs,
+  webhooks,
+].flatMap((module) => Object.values(module).filter(isRoute));
 
 /** Express's `/api/emails/:id` in OpenAPI's form, `/api/emails/{id}`. */
 export const openApiPath = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");

@@ -83,7 +83,13 @@ describe("the OpenAPI document", () => {
 
   it("declares bodies, parameters and every answer from the routes' schemas", () => {
     const list = document.paths?.["/api/emails"]?.get;
-    expect(list?.parameters?.map((p) => ("name" in p ? p.name : ""))).toEqual(["limit", "cursor", "q"]);
+    expect(list?.parameters?.map((p) => ("name" in p ? p.name : ""))).toEqual([
+      "limit",
+      "cursor",
+      "q",
+      "label",
+      "threadId",
+    ]);
     expect(Object.keys(list?.responses ?? {}).sort()).toEqual(["200", "400", "401"]);
     const create = document.paths?.["/api/tokens"]?.post;
     expect(create?.requestBody).toBeDefined();

@@ -15,6 +15,12 @@ export type ApiError = z.infer<typeof schemas.ApiErrorSchema>;
 export type EmailSummary = z.infer<typeof schemas.EmailSummarySchema>;
 export type EmailDetail = z.infer<typeof schemas.EmailDetailSchema>;
 export type EmailPage = z.infer<typeof schemas.EmailPageSchema>;
+export type Attachment = z.infer<typeof schemas.AttachmentSchema>;
+export type Label = z.infer<typeof schemas.LabelSchema>;
+/** `GET /api/labels` */
+export type LabelList = z.infer<typeof schemas.LabelListSchema>;
+/** What a sync covers: the body of `POST /api/emails/sync`; `{}` is the whole mailbox. */
+export type SyncOptions = z.infer<typeof schemas.SyncOptionsSchema>;
 /** `GET /api/me` */
 export type Me = z.infer<typeof schemas.MeSchema>;
 /** The 202 of `POST /api/emails/sync`. */

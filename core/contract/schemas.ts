@@ -71,11 +71,63 @@ export const EmailSummarySchema = z
   })
   .meta({ id: "EmailSummary" });
 
+export const AttachmentSchema = z
+  .strictObject({
+    attachmentId: z
+      .string()
+      .meta({ description: "Gmail's id of the part: GET /api/emails/{id}/attachments/{attachmentId}" }),
+    filename: z.string(),
+    mimeType: z.string(),
+    size: z.int().min(0).meta({ description: "Bytes, as Gmail reports them." }),
+  })
+  .meta({ id: "Attachment" });
+
 export const EmailDetailSchema = EmailSummarySchema.extend({
   sizeEstimate: z.number(),
   historyId: z.string().nullable(),
   headers: z.record(z.string(), z.string()),
+  text: z.string().nullable().meta({
+    description:
+      "The text/plain body decoded to UTF-8; null when the message has none (or it is not fetched yet).",
+  }),
+  html: z.string().nullable().meta({
+    description:
+      "The text/html body decoded to UTF-8, as the sender wrote it: unsanitised. Never insert it into a page; the browser app sanitises it and shows it in a sandboxed frame.",
+  }),
+  attachments: z.array(AttachmentSchema),
 }).meta({ id: "EmailDetail" });
+
+export const LabelSchema = z
+  .strictObject({
+    id: z.string().meta({ example: "Label_1" }),
+    name: z.string(),
+    type: z.enum(["system", "user"]),
+    textColor: z
+      .string()
+      .optional()
+      .meta({ description: "Gmail's colour of the label's text, when it has one." }),
+    backgroundColor: z.string().optional(),
+  })
+  .meta({ id: "Label" });
+
+export const LabelListSchema = z.strictObject({ labels: z.array(LabelSchema) }).meta({ id: "LabelList" });
+
+/** What a sync covers (`POST /api/emails/sync` body, and the task's stored options). */
+export const SyncOptionsSchema = z
+  .strictObject({
+    newerThanDays: z
+      .int()
+      .min(1)
+      .max(36500)
+      .optional()
+      .meta({ description: "Only messages of the last N days (Gmail's newer_than:Nd)." }),
+    labelIds: z
+      .array(z.string())
+      .max(50)
+      .optional()
+      .meta({ description: "Only messages carrying every one of these Gmail label ids (INBOX, Label_1…)." }),
+  })
+  .meta({ id: "SyncOptions" });
 
 export const EmailPageSchema = z
   .strictObject({
@@ -108,6 +160,8 @@ export const SyncAcceptedSchema = z
     joined: z
       .boolean()
       .meta({ description: "True when the user's sync was already open and this joined it." }),
+    /** What the task syncs; {} is the whole mailbox. */
+    options: SyncOptionsSchema,
   })
   .meta({ id: "SyncAccepted" });
 

@@ -23,6 +23,12 @@ export interface TaskEnd {
   finishedAt?: Date;
 }
 
+/** A task's stored choice of what to sync (the body of `POST /api/emails/sync`). */
+export interface TaskOptions {
+  newerThanDays?: number;
+  labelIds?: string[];
+}
+
 const leaseSeconds = (leaseMs: number) => leaseMs / 1000;
 
 /**
@@ -168,12 +174,18 @@ export class TaskRepository {
    * A new queued task, or null when the user already has one queued or active: the partial
    * unique index decides, in one round trip.
    */
-  async insertUnlessOpen(userId: string, runner: TaskRunner, queue: string): Promise<SyncTask | null> {
+  async insertUnlessOpen(
+    userId: string,
+    runner: TaskRunner,
+    queue: string,
+    options: TaskOptions = {},
+  ): Promise<SyncTask | null> {
     const created = await this.sequelize.query<Record<string, unknown>>(
-      `INSERT INTO sync_tasks (id, user_id, runner, queue) VALUES (gen_random_uuid(), :userId, :runner, :queue)
+      `INSERT INTO sync_tasks (id, user_id, runner, queue, options)
+       VALUES (gen_random_uuid(), :userId, :runner, :queue, :options::jsonb)
        ON CONFLICT (user_id) WHERE state IN ('queued', 'active') DO NOTHING
        RETURNING ${this.returningAttributes()}`,
-      { replacements: { userId, runner, queue }, type: QueryTypes.SELECT },
+      { replacements: { userId, runner, queue, options: JSON.stringify(options) }, type: QueryTypes.SELECT },
     );
     return created[0] ? this.SyncTaskModel.build(created[0], { isNewRecord: false, raw: false }) : null;
   }
@@ -183,6 +195,15 @@ export class TaskRepository {
     return Object.entries(this.SyncTaskModel.getAttributes())
       .map(([attr, def]) => `"${def.field ?? attr}" AS "${attr}"`)
       .join(", ");
+  }
+
+  /** What the task syncs (`sync_tasks.options`, migration 0008); `{}` for the whole mailbox. */
+  async optionsOf(taskId: string): Promise<TaskOptions> {
+    const [row] = await this.sequelize.query<{ options: TaskOptions | null }>(
+      "SELECT options FROM sync_tasks WHERE id = :taskId",
+      { replacements: { taskId }, type: QueryTypes.SELECT },
+    );
+    return row?.options ?? {};
   }
 
   findOpenOf(userId: string): Promise<SyncTask | null> {

@@ -1,5 +1,8 @@
-import { ValidationError } from "../errors";
+import type { gmail_v1 } from "@googleapis/gmail";
+import { AppError, GmailUnavailableError, NotFoundError } from "../errors";
 import type { EmailRepository, EmailSummaryRow } from "../repositories/email.repository";
+import { classifyGmailError, gmailCall, type RetryOptions } from "../sync/gmailCall";
+import type { QuotaGate } from "../sync/QuotaGate";
 
 export interface EmailSummary {
   id: string;
@@ -12,10 +15,45 @@ export interface EmailSummary {
   labels: string[];
 }
 
+export interface Attachment {
+  attachmentId: string;
+  filename: string;
+  mimeType: string;
+  size: number;
+}
+
 export interface EmailDetail extends EmailSummary {
   sizeEstimate: number;
   historyId: string | null;
   headers: Record<string, string>;
+  /** The text/plain body, decoded; null when the message has none or it is not fetched yet. */
+  text: string | null;
+  /** The text/html body as the sender wrote it: never trusted, the client sanitises it. */
+  html: string | null;
+  attachments: Attachment[];
+}
+
+export interface Label {
+  id: string;
+  name: string;
+  type: "system" | "user";
+  textColor?: string;
+  backgroundColor?: string;
+}
+
+/** A downloaded attachment: its bytes and what the stored listing says about them. */
+export interface AttachmentFile {
+  filename: string;
+  mimeType: string;
+  data: Buffer;
+}
+
+/** How the attachment route reaches Gmail: the user's client and their quota gate. */
+export interface GmailAccess {
+  gmail: gmail_v1.Gmail;
+  quota?: QuotaGate;
+  retry?: RetryOptions;
+  signal?: AbortSignal;
 }
 
 const summary = (r: EmailSummaryRow): EmailSummary => ({
@@ -29,65 +67,27 @@ const summary = (r: EmailSummaryRow): EmailSummary => ({
   labels: r.labels,
 });
 
-/** Keyset cursor over (date, gmail id): stable while the sync inserts rows around it. */
-function encodeCursor(row: EmailSummaryRow): string {
-  return Buffer.from(JSON.stringify([new Date(row.date).toISOString(), row.gmail_id])).toString("base64url");
-}
-
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const GMAIL_ID = /^[A-Za-z0-9_-]{1,128}$/;
-
-/**
- * Only what encodeCursor writes gets through: anything else (a 30 February, year 0, a bare "1",
- * a NUL in the id) would otherwise reach PostgreSQL, which rejects it with an error, not a 400.
- */
-function decodeCursor(cursor: string): { date: string; id: string } {
-  if (BASE64URL.test(cursor)) {
-    let value: unknown;
-    try {
-      value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    } catch {
-      value = undefined;
-    }
-    if (Array.isArray(value) && value.length === 2) {
-      const [date, id] = value as unknown[];
-      if (
-        typeof date === "string" &&
-        typeof id === "string" &&
-        ISO_INSTANT.test(date) &&
-        GMAIL_ID.test(id) &&
-        // A round trip rejects dates that do not exist; PostgreSQL knows no year 0.
-        !date.startsWith("0000") &&
-        !Number.isNaN(Date.parse(date)) &&
-        new Date(date).toISOString() === date
-      ) {
-        return { date, id };
-      }
-    }
-  }
-  throw new ValidationError("cursor is not one this API issued", "invalid_cursor");
-}
-
-const escapeLike = (q: string) => q.replace(/[\\%_]/g, (c) => `\\${c}`);
-
 /** Reads a user's stored mail; every query is scoped by user id (the repository is per user). */
 export class EmailService {
   constructor(private readonly emailsOf: (userId: string) => EmailRepository) {}
 
+  /**
+   * A page of the user's mail, newest first; with `q`, the ranked full-text search (words, "a
+   * phrase", a OR b, -word), best match first. `label` and `threadId` narrow either. The cursor
+   * is the repository's and is checked there (400 invalid_cursor for one it did not issue).
+   */
   async list(
     userId: string,
-    options: { limit: number; cursor?: string; q?: string },
+    options: { limit: number; cursor?: string; q?: string; label?: string; threadId?: string },
   ): Promise<{ emails: EmailSummary[]; nextCursor: string | null }> {
-    const after = options.cursor ? decodeCursor(options.cursor) : null;
-    const rows = await this.emailsOf(userId).page({
-      after,
-      like: options.q ? `%${escapeLike(options.q)}%` : null,
-      limit: options.limit + 1,
+    const { rows, nextCursor } = await this.emailsOf(userId).list({
+      limit: options.limit,
+      cursor: options.cursor ?? null,
+      q: options.q ?? null,
+      label: options.label ?? null,
+      threadId: options.threadId ?? null,
     });
-    const more = rows.length > options.limit;
-    const page = more ? rows.slice(0, options.limit) : rows;
-    return { emails: page.map(summary), nextCursor: more ? encodeCursor(page[page.length - 1]!) : null };
+    return { emails: rows.map(summary), nextCursor };
   }
 
   async get(userId: string, gmailId: string): Promise<EmailDetail | null> {
@@ -98,6 +98,72 @@ export class EmailService {
       sizeEstimate: row.size_estimate,
       historyId: row.history_id,
       headers: row.headers,
+      text: row.text_body ?? null,
+      html: row.html_body ?? null,
+      attachments: (row.attachments ?? []).map((a) => ({
+        attachmentId: a.attachmentId,
+        filename: a.filename,
+        mimeType: a.mimeType,
+        size: a.size,
+      })),
+    };
+  }
+
+  /** The user's Gmail labels as the last sync read them; empty before the first. */
+  async labels(userId: string): Promise<Label[]> {
+    const labels = await this.emailsOf(userId).labels();
+    const order = (l: { type: string; name: string }) => `${l.type === "system" ? 0 : 1}${l.name}`;
+    return [...labels]
+      .sort((a, b) => order(a).localeCompare(order(b)))
+      .map((l) => ({
+        id: l.id,
+        name: l.name,
+        type: l.type,
+        ...(l.color ? { textColor: l.color.textColor, backgroundColor: l.color.backgroundColor } : {}),
+      }));
+  }
+
+  /**
+   * One attachment's bytes, fetched from Gmail when asked (they are never stored). The stored
+   * listing decides first: only an attachment of this user's stored message is fetched, so a
+   * guessed id costs no Gmail call, and no user can fetch through another's message. Its name
+   * and type come from the listing, not from Gmail's answer.
+   */
+  async attachment(
+    userId: string,
+    gmailId: string,
+    attachmentId: string,
+    access: () => Promise<GmailAccess>,
+  ): Promise<AttachmentFile> {
+    const meta = await this.emailsOf(userId).attachmentMeta(gmailId, attachmentId);
+    if (!meta) throw new NotFoundError("attachment");
+    const { gmail, quota, retry, signal } = await access();
+    let data: string | null | undefined;
+    try {
+      const answer = await gmailCall(
+        async () => {
+          await quota?.take("messages.attachments.get", signal);
+          return gmail.users.messages.attachments.get(
+            { userId: "me", messageId: gmailId, id: attachmentId },
+            { signal },
+          );
+        },
+        retry,
+        signal,
+      );
+      data = answer.data.data;
+    } catch (err) {
+      if (err instanceof AppError) throw err; // reauth_required, gmail_unavailable
+      // Deleted in Gmail since the last sync (404), or a part Gmail no longer knows (400
+      // "Invalid attachment token"): to the caller, that attachment is not there.
+      const status = (err as { response?: { status?: number } }).response?.status;
+      if (classifyGmailError(err) === "not_found" || status === 400) throw new NotFoundError("attachment");
+      throw new GmailUnavailableError(`Gmail did not hand over the attachment: ${(err as Error).message}`);
+    }
+    return {
+      filename: meta.filename,
+      mimeType: meta.mimeType,
+      data: Buffer.from(data ?? "", "base64url"),
     };
   }
 

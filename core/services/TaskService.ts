@@ -1,5 +1,6 @@
+import { AppError } from "../errors";
 import type { TaskError, TaskProgress, TaskSnapshot } from "../events";
-import type { SyncTask, TaskRepository, TaskRunner } from "../repositories/task.repository";
+import type { SyncTask, TaskOptions, TaskRepository, TaskRunner } from "../repositories/task.repository";
 import type { SyncProgressUpdate } from "../sync/syncMailbox";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -38,6 +39,31 @@ export function snapshotOf(task: SyncTask, overrides: Partial<TaskSnapshot> = {}
   return { ...snapshot, ...overrides };
 }
 
+/** 409: the user's open sync covers other options than the ones asked for. */
+export class SyncInProgressError extends AppError {
+  constructor(taskId: string, options: TaskOptions) {
+    super(
+      "sync_in_progress",
+      "A sync of other mail is already running for this account; wait for it to end, or join it by sending no options.",
+      409,
+      { taskId, options },
+    );
+  }
+}
+
+/** One spelling per choice: labels sorted and unique, absent fields left out. */
+export function normalOptions(options: TaskOptions): TaskOptions {
+  const out: TaskOptions = {};
+  if (typeof options.newerThanDays === "number") out.newerThanDays = options.newerThanDays;
+  if (Array.isArray(options.labelIds) && options.labelIds.length > 0)
+    out.labelIds = [...new Set(options.labelIds)].sort();
+  return out;
+}
+
+function sameOptions(a: TaskOptions, b: TaskOptions): boolean {
+  return JSON.stringify(normalOptions(a)) === JSON.stringify(normalOptions(b));
+}
+
 /**
  * Sync task rows, the durable record every view reads at the end: creating or joining a user's
  * task, and finding tasks. Who may run a task is core/tasks/TaskLease.ts.
@@ -55,18 +81,38 @@ export class TaskService {
   /**
    * Creates a queued task, or answers the user's task that is already queued or running. The
    * partial unique index decides, so two requests at the same instant still get one task.
+   *
+   * `options` says what to sync; `undefined` (the caller chose nothing) syncs the whole mailbox
+   * and joins an open task whatever it covers, as before options existed. Options that differ
+   * from the open task's are refused (`SyncInProgressError`): joining would hand the caller a
+   * sync of something else, and a second task per user is what the index forbids.
    */
-  async createOrJoin(userId: string, runner: TaskRunner): Promise<{ task: SyncTask; joined: boolean }> {
+  async createOrJoin(
+    userId: string,
+    runner: TaskRunner,
+    options?: TaskOptions,
+  ): Promise<{ task: SyncTask; joined: boolean; options: TaskOptions }> {
+    const wanted = normalOptions(options ?? {});
     for (let attempt = 0; attempt < 3; attempt++) {
       // One round trip on the hot path: the insert either wins or meets the open task's index entry.
       const queue = typeof this.queue === "string" ? this.queue : this.queue(userId);
-      const created = await this.tasks.insertUnlessOpen(userId, runner, queue);
-      if (created) return { task: created, joined: false };
+      const created = await this.tasks.insertUnlessOpen(userId, runner, queue, wanted);
+      if (created) return { task: created, joined: false, options: wanted };
       const open = await this.openTaskOf(userId);
-      if (open) return { task: open, joined: true };
+      if (open) {
+        const current = normalOptions(await this.tasks.optionsOf(open.id));
+        if (options !== undefined && !sameOptions(current, wanted))
+          throw new SyncInProgressError(open.id, current);
+        return { task: open, joined: true, options: current };
+      }
       // The open task finished between the two statements: try again.
     }
     throw new Error("Could not create or join a sync task");
+  }
+
+  /** What a task syncs; `{}` is the whole mailbox. */
+  async optionsOf(taskId: string): Promise<TaskOptions> {
+    return isTaskId(taskId) ? normalOptions(await this.tasks.optionsOf(taskId)) : {};
   }
 
   openTaskOf(userId: string): Promise<SyncTask | null> {

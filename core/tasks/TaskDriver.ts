@@ -79,8 +79,11 @@ export class TaskDriver {
       await run.start();
       const gmail = await this.ctx.accounts.gmailFor(userId);
       const store = this.ctx.repos.emailsOf(userId);
+      // What the task was asked to sync (POST /api/emails/sync's body); a caller's scope wins.
+      const scope = options.sync?.scope ?? (await this.ctx.repos.tasks.optionsOf(taskId));
       const { historyId: _h, ...result } = await syncMailbox(gmail, store, run.progress, {
         ...options.sync,
+        scope,
         quota: options.quotaFor?.(userId),
         // The listing is the task's: a later run of this task (a time slice, a takeover) resumes it.
         listingKey: taskId,

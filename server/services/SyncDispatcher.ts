@@ -2,7 +2,7 @@ import type { Cluster, Redis } from "ioredis";
 import { NoWorkersError, QueueUnavailableError } from "../../core/errors";
 import { PRIORITY, type SyncQueue } from "../../core/queue";
 import { isRedisReady } from "../../core/redis";
-import type { SyncTask } from "../../core/repositories/task.repository";
+import type { SyncTask, TaskOptions } from "../../core/repositories/task.repository";
 import type { AccountService } from "../../core/services/AccountService";
 import type { TaskService } from "../../core/services/TaskService";
 import type { WorkerLiveness } from "../../core/workerHeartbeat";
@@ -36,7 +36,11 @@ export class SyncDispatcher {
     return account?.historyId ? PRIORITY.incremental : PRIORITY.full;
   }
 
-  async request(userId: string): Promise<{ task: SyncTask; joined: boolean }> {
+  /** `options`: what to sync (undefined: the whole mailbox, or join whatever is open). */
+  async request(
+    userId: string,
+    options?: TaskOptions,
+  ): Promise<{ task: SyncTask; joined: boolean; options: TaskOptions }> {
     const { queue, redis } = this.options;
     if (!queue || !redis || !isRedisReady(redis)) throw new QueueUnavailableError(STREAM_FALLBACK);
     let alive: number;
@@ -49,8 +53,8 @@ export class SyncDispatcher {
 
     // The priority's read does not depend on the task's insert: one round trip's wait, not two.
     // Should it fail, the task still goes into the queue, at a full sync's priority.
-    const [{ task, joined }, priority] = await Promise.all([
-      this.tasks.createOrJoin(userId, "queue"),
+    const [{ task, joined, options: taskOptions }, priority] = await Promise.all([
+      this.tasks.createOrJoin(userId, "queue", options),
       this.priorityOf(userId).catch(() => PRIORITY.full),
     ]);
     // A joined task's job is made sure of (the lease decides who runs it), which heals a job
@@ -68,6 +72,6 @@ export class SyncDispatcher {
       }
       throw new QueueUnavailableError(STREAM_FALLBACK);
     }
-    return { task, joined };
+    return { task, joined, options: taskOptions };
   }
 }

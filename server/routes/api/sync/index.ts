@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Router } from "express";
 import { publishSnapshot, type TaskSnapshot } from "../../../../core/contract";
 import { NotFoundError } from "../../../../core/errors";
+import type { TaskOptions } from "../../../../core/repositories/task.repository";
 import { userIdOf } from "../../../middleware/authenticate";
 import { inputOf, validate } from "../../../middleware/validate";
 import type { WebContext } from "../../../WebContext";
@@ -9,12 +10,21 @@ import { startSync, streamSync, syncStatus } from "./schema";
 
 const statusUrl = (taskId: string) => `/api/emails/sync/status/${taskId}`;
 
+/** A body that chooses nothing (none, or `{}`) joins whatever is open, as before options existed. */
+const chosen = (body: TaskOptions): TaskOptions | undefined =>
+  body.newerThanDays === undefined && body.labelIds === undefined ? undefined : body;
+
 export function syncRoutes(ctx: WebContext): Router {
   const router = Router();
 
   router.post("/emails/sync", validate(startSync), async (req, res) => {
-    const { task, joined } = await ctx.dispatcher.request(userIdOf(req));
-    res.status(202).json({ taskId: task.id, state: task.state, statusUrl: statusUrl(task.id), joined });
+    const { task, joined, options } = await ctx.dispatcher.request(
+      userIdOf(req),
+      chosen(inputOf(req, startSync).body),
+    );
+    res
+      .status(202)
+      .json({ taskId: task.id, state: task.state, statusUrl: statusUrl(task.id), joined, options });
   });
 
   router.get("/emails/sync/status/:taskId", validate(syncStatus), async (req, res) => {
@@ -31,10 +41,11 @@ export function syncRoutes(ctx: WebContext): Router {
   router.post("/emails/sync/stream", validate(streamSync), async (req, res) => {
     const userId = userIdOf(req);
     // `?taskId=` takes over that task (a client whose worker died) and never starts another.
-    const wanted = inputOf(req, streamSync).query.taskId;
+    const input = inputOf(req, streamSync);
+    const wanted = input.query.taskId;
     const task =
       wanted === undefined
-        ? (await ctx.tasks.createOrJoin(userId, "stream")).task
+        ? (await ctx.tasks.createOrJoin(userId, "stream", chosen(input.body))).task
         : await ctx.tasks.findForUser(userId, wanted);
     if (!task) throw new NotFoundError("task");
     res.status(200).set({
