@@ -9,6 +9,7 @@ import * as syncListing from "./migrations/0006-sync-listing";
 import * as emailCount from "./migrations/0007-email-count";
 import * as wholeMessages from "./migrations/0008-whole-messages";
 import * as gmailWatch from "./migrations/0009-gmail-watch";
+import * as partitionEmails from "./migrations/0010-partition-emails";
 
 /**
  * Migrations are listed here rather than globbed so that a bundled build carries them. Add new
@@ -24,6 +25,7 @@ const MIGRATIONS = [
   { name: "0007-email-count", ...emailCount },
   { name: "0008-whole-messages", ...wholeMessages },
   { name: "0009-gmail-watch", ...gmailWatch },
+  { name: "0010-partition-emails", ...partitionEmails },
 ];
 
 export function createMigrator(sequelize: Sequelize, logger?: { info: (msg: string) => void }) {
