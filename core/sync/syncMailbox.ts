@@ -263,10 +263,11 @@ class MailboxSync {
   }
 
   /**
-   * Walks the listing page by page: each page is recorded (ids, next token) before its messages
-   * are fetched, the next page is listed while this one's messages are fetched, and a page is
-   * marked done once its messages are written. Memory holds two pages of ids at most; a resumed
-   * run reads the pages already walked from the store instead of Gmail.
+   * Walks the listing: each page is recorded (ids, next token) before its messages are fetched,
+   * and the next page is listed while this one's messages are fetched, so the lanes go on from
+   * one page to the next without draining at the boundary. A page is marked done once all its
+   * messages are written; the page after next is listed only then, so memory holds two pages of
+   * ids at most. A resumed run reads the pages already walked from the store instead of Gmail.
    */
   private async walk(
     listing: SyncListing,
@@ -322,26 +323,67 @@ class MailboxSync {
       return { ...page, done: false };
     };
 
-    let added = 0;
-    let updated = 0;
-    let page = await pageAt(0, null);
-    for (;;) {
-      this.checkAborted();
-      const next = page.nextPageToken ? pageAt(page.index + 1, page.nextPageToken) : null;
-      // Awaited below; a failure of the current page must not leave it unhandled meanwhile.
-      next?.catch(() => {});
+    // A resumed run stays quiet until it has counted what the interrupted run stored on the pages
+    // it left unfinished (at most the last two it recorded).
+    const quietBelow = resumed ? resumed.pages - 1 : -1;
+    let counted = -1;
+    const say = (update: SyncProgressUpdate) => (counted >= quietBelow ? this.progress(update) : undefined);
+
+    /** A listed page, with what of it is still to fetch; done once every message of it is written. */
+    const prepare = async (page: ListedPage): Promise<PageWork> => {
+      let missing: string[] = [];
       if (!page.done) {
         const known = await this.store.knownIds(page.ids);
-        const missing = page.ids.filter((id) => !known.has(id));
+        missing = page.ids.filter((id) => !known.has(id));
         tally.processed += page.ids.length - missing.length;
-        const fetched = await this.fetchAndStore(missing, tally, total);
-        added += fetched.added;
-        updated += fetched.updated;
-        await listing.markDone(page.index);
       }
-      if (!next) break;
-      page = await next;
-    }
+      counted = page.index;
+      const work = new PageWork(page, missing, () => listing.markDone(page.index));
+      if (!page.done && missing.length === 0) await work.settle(0);
+      else if (page.done) work.release();
+      return work;
+    };
+    // The page after `work`, listed and counted once the page before `work` is done: never more
+    // than two pages of ids are held, and the lanes find the next page ready when they need it.
+    const after = (work: PageWork, before: Promise<void>): Promise<PageWork | null> => {
+      const token = work.page.nextPageToken;
+      if (!token) return Promise.resolve(null);
+      const next = before.then(async () => prepare(await pageAt(work.page.index + 1, token)));
+      // Awaited when the lanes reach it; a failure meanwhile must not go unhandled.
+      next.catch(() => {});
+      return next;
+    };
+
+    let current = await prepare(await pageAt(0, null));
+    let upcoming = after(current, Promise.resolve());
+    let ended = false;
+    let advancing: Promise<void> | null = null;
+    const advance = async () => {
+      const next = await upcoming;
+      if (!next) {
+        ended = true;
+        return;
+      }
+      const previous = current;
+      current = next;
+      upcoming = after(next, previous.finished);
+    };
+    /**
+     * The next id to fetch, across page boundaries, or null once the listing is exhausted; a
+     * promise only when the lanes must wait for the next page.
+     */
+    const take = (): FetchItem | null | Promise<FetchItem | null> => {
+      const work = current;
+      if (work.next < work.missing.length) return { id: work.missing[work.next++]!, owner: work };
+      if (ended) return null;
+      advancing ??= advance().finally(() => {
+        advancing = null;
+      });
+      return advancing.then(take);
+    };
+
+    const fetched = await this.fetchAndStore(take, this.concurrency, tally, total, say);
+    const { added, updated } = fetched;
 
     // Exact now that the listing is whole (an id Gmail listed on two pages counts once).
     const final = await listing.state();
@@ -432,7 +474,12 @@ class MailboxSync {
     ];
 
     const total = toFetch.length;
-    const fetched = await this.fetchAndStore(toFetch, { processed: 0 }, () => total);
+    const fetched = await this.fetchAndStore(
+      fromList(toFetch),
+      Math.min(this.concurrency, toFetch.length),
+      { processed: 0 },
+      () => total,
+    );
     await this.progress({ phase: "storing", processed: total, total });
     const deleted = toRemove.length ? await this.store.remove(toRemove) : 0;
     const relabelled = relabelKnown.length ? await this.store.setLabels(relabelKnown) : 0;
@@ -448,45 +495,75 @@ class MailboxSync {
   }
 
   /**
-   * Fetches whole messages (`format=full`) for `ids` with bounded concurrency and writes them in batches as they
-   * arrive, so a reader sees the mailbox fill up while the sync runs.
+   * Fetches whole messages (`format=full`) with bounded concurrency, taking ids from `take` until
+   * it answers null, and writes them in batches as they arrive, so a reader sees the mailbox fill
+   * up while the sync runs. An id's page is settled once its message is written (or found gone).
    */
   private async fetchAndStore(
-    ids: string[],
+    take: () => FetchItem | null | Promise<FetchItem | null>,
+    lanesWanted: number,
     tally: { processed: number },
     total: () => number,
+    say: ProgressSink = this.progress,
   ): Promise<{ added: number; updated: number }> {
     let added = 0;
     let updated = 0;
-    let next = 0;
     let stopped = false;
     let buffer: MailMessage[] = [];
+    let owners: PageWork[] = [];
     let bufferedChars = 0;
     let writing: Promise<void> = Promise.resolve();
 
     const flush = () => {
       if (buffer.length === 0) return writing;
       const batch = buffer;
+      const settled = owners;
       buffer = [];
+      owners = [];
       bufferedChars = 0;
       writing = writing.then(async () => {
         const r = await this.store.upsert(batch);
         added += r.added;
         updated += r.updated;
+        // In order of writing: a page is marked done only after its last message is stored.
+        for (const owner of settled) await owner.settle(1);
       });
+      writing.catch(halt);
       return writing;
     };
+    /** An id that needs no write (hidden, or gone from Gmail) settles after what is queued. */
+    const skip = (owner: PageWork | undefined) => {
+      if (!owner) return;
+      writing = writing.then(() => owner.settle(1));
+      writing.catch(halt);
+    };
+    // A failed write or call stops every lane, also those waiting for the next page (which waits
+    // for the page before to be written, and so never comes after a failed write).
+    let halt: (err: unknown) => void = () => {};
+    const halted = new Promise<never>((_, reject) => {
+      halt = (err) => {
+        stopped = true;
+        reject(err);
+      };
+    });
+    halted.catch(() => {});
 
-    await this.progress({ phase: "fetching", processed: tally.processed, total: total() });
+    await say({ phase: "fetching", processed: tally.processed, total: total() });
     const lane = async () => {
-      while (!stopped && next < ids.length) {
+      while (!stopped) {
         this.checkAborted();
-        const id = ids[next++]!;
+        let item = take();
+        if (item instanceof Promise) {
+          // The next page waits for the last one to be written: write what is buffered now.
+          void flush();
+          item = await Promise.race([item, halted]);
+        }
+        if (!item || stopped) return;
         try {
           const message = await this.call("messages.get", () =>
             this.gmail.users.messages.get({
               userId: "me",
-              id,
+              id: item.id,
               // The same 5 quota units as metadata; the bodies come with it (attachment data not).
               format: "full",
             }),
@@ -494,29 +571,83 @@ class MailboxSync {
           if (!isHidden(message.labelIds ?? [])) {
             const mail = toMailMessage(message);
             buffer.push(mail);
+            if (item.owner) owners.push(item.owner);
             bufferedChars += (mail.body?.text?.length ?? 0) + (mail.body?.html?.length ?? 0);
-          }
+          } else skip(item.owner);
         } catch (err) {
           // Deleted between listing and fetching: the next sync's history says so too.
-          if (classifyGmailError(err) !== "not_found") {
-            stopped = true;
-            throw err;
-          }
+          if (classifyGmailError(err) !== "not_found") throw err;
+          skip(item.owner);
         }
         tally.processed++;
         // Bodies vary from nothing to megabytes: a batch is also cut by size, so memory stays
         // bounded by the batch whatever the mail.
         if (buffer.length >= this.batchSize || bufferedChars >= BATCH_BODY_CHARS) {
           await flush();
-          await this.progress({ phase: "fetching", processed: tally.processed, total: total() });
+          await say({ phase: "fetching", processed: tally.processed, total: total() });
         }
       }
     };
-    const lanes = Array.from({ length: Math.min(this.concurrency, ids.length) }, lane);
+    const lanes = Array.from({ length: Math.max(1, lanesWanted) }, () =>
+      lane().catch((err: unknown) => {
+        halt(err);
+        throw err;
+      }),
+    );
     const outcome = await Promise.allSettled(lanes);
-    await flush();
     const failure = outcome.find((o): o is PromiseRejectedResult => o.status === "rejected");
-    if (failure) throw failure.reason;
+    if (failure) {
+      // What was fetched is kept; the failure is the lanes'.
+      await flush().catch(() => {});
+      throw failure.reason;
+    }
+    await flush();
     return { added, updated };
   }
+}
+
+/** One id for the fetch lanes; `owner` is the listing page it came from (full syncs). */
+interface FetchItem {
+  id: string;
+  owner?: PageWork;
+}
+
+/**
+ * A listed page while its messages are fetched: how many are still to be written, and the done
+ * mark once none is. `finished` resolves when the mark is written (or the page needed none).
+ */
+class PageWork {
+  next = 0;
+  private pending: number;
+  private resolve!: () => void;
+  readonly finished = new Promise<void>((r) => {
+    this.resolve = r;
+  });
+
+  constructor(
+    readonly page: ListedPage,
+    readonly missing: string[],
+    private readonly markDone: () => Promise<void>,
+  ) {
+    this.pending = missing.length;
+  }
+
+  /** `n` more of its messages are written or gone; marks the page done after the last. */
+  async settle(n: number): Promise<void> {
+    this.pending -= n;
+    if (this.pending > 0) return;
+    await this.markDone();
+    this.resolve();
+  }
+
+  /** A page an earlier run already marked done. */
+  release(): void {
+    this.resolve();
+  }
+}
+
+/** Lanes over a plain list of ids (an incremental sync's fetch). */
+function fromList(ids: readonly string[]): () => FetchItem | null {
+  let next = 0;
+  return () => (next < ids.length ? { id: ids[next++]! } : null);
 }

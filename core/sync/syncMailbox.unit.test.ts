@@ -107,6 +107,75 @@ describe("syncMailbox with a MemoryMailStore: memory bounded by the page, not th
     expect(store.mailbox.listings?.size).toBe(0);
   });
 
+  it("the lanes fetch across page boundaries, and a page is marked done only once every message of it is stored", async () => {
+    const { gmail } = fakeGmail(1_000);
+    const store = new WatchedStore();
+    const events: string[] = [];
+    const doneWhileMissing: number[] = [];
+    const pages = new Map<string, number>();
+    const inner = store.listing.bind(store);
+    store.listing = (key) => {
+      const l = inner(key);
+      return {
+        ...bind(l),
+        addPage: async (page, start) => {
+          for (const id of page.ids) pages.set(id, page.index);
+          await l.addPage(page, start);
+        },
+        markDone: async (index) => {
+          const ids = [...pages].filter(([, p]) => p === index).map(([id]) => id);
+          const known = await store.knownIds(ids);
+          if (known.size !== ids.length) doneWhileMissing.push(index);
+          events.push(`done ${index}`);
+          await l.markDone(index);
+        },
+      };
+    };
+    const get = gmail.users.messages.get.bind(gmail.users.messages);
+    (gmail.users.messages as { get: unknown }).get = async (p: { id: string }) => {
+      events.push(`get ${pages.get(p.id)}`);
+      await new Promise((r) => setTimeout(r, 1));
+      return get(p as never);
+    };
+    const result = await syncMailbox(gmail, store, () => {}, {
+      pageSize: 100,
+      batchSize: 30,
+      concurrency: 8,
+    });
+    expect(result).toMatchObject({ mode: "full", added: 1_000 });
+    expect(doneWhileMissing).toEqual([]);
+    expect(events.filter((e) => e.startsWith("done")).length).toBe(10);
+    // Page 1's first fetch starts before page 0 is marked done: no drain at the boundary.
+    expect(events.indexOf("get 1")).toBeLessThan(events.indexOf("done 0"));
+    expect(store.mostPagesAhead).toBeLessThanOrEqual(2);
+  });
+
+  it("a resumed run with batches larger than a page completes: lanes waiting for the next page write what they hold first", async () => {
+    const { gmail, calls } = fakeGmail(400);
+    const store = new WatchedStore();
+    const stop = new AbortController();
+    await expect(
+      syncMailbox(
+        gmail,
+        store,
+        (p) => {
+          if (p.phase === "fetching" && p.processed >= 150) stop.abort();
+        },
+        { pageSize: 100, batchSize: 10, concurrency: 4, listingKey: "t", signal: stop.signal },
+      ),
+    ).rejects.toThrow();
+    calls.get = 0;
+    const result = await syncMailbox(gmail, store, () => {}, {
+      pageSize: 100,
+      batchSize: 1_000,
+      concurrency: 4,
+      listingKey: "t",
+    });
+    expect(result.mode).toBe("full");
+    expect(new Set(await store.listIds()).size).toBe(400);
+    expect(calls.get).toBeLessThanOrEqual(400 - 150 + 8);
+  });
+
   it("a mailbox that lost messages since the last sync has them swept, with nothing else fetched", async () => {
     const { gmail, ids, calls } = fakeGmail(1_000);
     const store = new WatchedStore();
