@@ -10,8 +10,11 @@ import type { BenchContext } from "./rows/context";
 import { p1 } from "./rows/p1";
 import { p2 } from "./rows/p2";
 import { p3 } from "./rows/p3";
+import { p4 } from "./rows/p4";
+import { p5 } from "./rows/p5";
 import { p6 } from "./rows/p6";
 import { p7 } from "./rows/p7";
+import { p8 } from "./rows/p8";
 import { p9 } from "./rows/p9";
 import { p10 } from "./rows/p10";
 import { p11 } from "./rows/p11";
@@ -39,8 +42,11 @@ const ROWS: Array<[string, (ctx: BenchContext) => Promise<BenchRow[]>]> = [
   ["P1", p1],
   ["P2", p2],
   ["P3", p3],
+  ["P4", p4],
+  ["P5", p5],
   ["P6", p6],
   ["P7", p7],
+  ["P8", p8],
   ["P9", p9],
   ["P10", p10],
   ["P11", p11],
@@ -143,7 +149,8 @@ async function main() {
   process.stdout.write(`${renderMarkdown(result)}\n`);
   const { file, merged } = writeRun(result);
   process.stderr.write(`bench: written to ${path.relative(process.cwd(), file)}\n`);
-  if (!quick) {
+  // BENCH_NO_README=1: figures go to latest.json only (the README's table is merged by hand).
+  if (!quick && !process.env.BENCH_NO_README) {
     updateReadme(merged);
     process.stderr.write("bench: README.md's benchmark section regenerated from it\n");
   }

@@ -70,8 +70,8 @@ async function bareGetLoop(simUrl: string, email: string): Promise<number> {
         await gmail.users.messages.get({
           userId: "me",
           id,
-          format: "metadata",
-          metadataHeaders: ["From", "To", "Subject", "Date", "Message-ID"],
+          // What the sync asks for: whole messages, bodies included.
+          format: "full",
         });
       }
     }),
