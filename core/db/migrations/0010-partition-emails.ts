@@ -118,11 +118,16 @@ export async function rebuildEmails(
        WHERE d.refobjid = 'emails'::regclass AND d.classid = 'pg_class'::regclass AND d.deptype = 'a'`,
     );
 
+    // Column compression (0008's lz4 bodies) exists, and LIKE copies it, from PostgreSQL 14.
+    const [server] = await q<{ version: number }>(
+      "SELECT current_setting('server_version_num')::int AS version",
+    );
+    const compression = server!.version >= 140000 ? "INCLUDING COMPRESSION" : "";
     // Identity and indexes are left out on purpose: the keys change, and indexes build faster
     // once the rows are in.
     await run(
       `CREATE TABLE ${BUILD} (LIKE emails INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS
-         INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION)
+         INCLUDING STORAGE INCLUDING COMMENTS ${compression})
        ${partitions ? "PARTITION BY HASH (user_id)" : ""}`,
     );
     if (partitions) {
