@@ -3,6 +3,7 @@ import { Cluster } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { MailChange } from "../../core/events";
 import { redisKeys } from "../../core/redis";
+import { startWebServer } from "../../server/WebServer";
 import type { ApiClient } from "../ApiClient";
 import { connectSocket, SnapshotLog } from "../socketClient";
 import { startStack, storedCount, waitForTask, waitUntil } from "../stack";
@@ -282,5 +283,33 @@ describe("Redis Cluster mode", () => {
     const lines = await readStream(user, refused.body.fallback);
     expect(lines.at(-1)).toMatchObject({ state: "completed", result: { added: 150, mode: "full" } });
     expect((await user.json("GET", "/api/me")).body.emailCount).toBe(150);
+  });
+  it("with every cluster node unreachable, a web node answers 503 queue_unavailable instead of queueing the request, and the streaming fallback completes the sync", async () => {
+    const stack = await startStack({ workers: 0, env: clusterEnv() });
+    cleanups.push(() => stack.close());
+    const cut = await startWebServer(
+      {
+        ...stack.web.ctx.config,
+        port: 0,
+        redisCluster: {
+          nodes: [{ host: "127.0.0.1", port: 9 }],
+          username: undefined,
+          password: undefined,
+          tls: false,
+        },
+      },
+      { migrate: false },
+    );
+    cleanups.push(() => cut.close());
+    await stack.simControl("POST", "/sim/accounts", { email: "nocluster@cluster.example.com", count: 90 });
+    const user = (await stack.signIn("nocluster@cluster.example.com")).on(cut.url);
+    const refused = await user.json("POST", "/api/emails/sync");
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe("queue_unavailable");
+    const lines = await readStream(user, refused.body.fallback);
+    expect(lines.at(-1)).toMatchObject({ state: "completed", result: { added: 90 } });
+    const ready = await fetch(`${cut.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect((await ready.json()).failed).toEqual(["redis"]);
   });
 });
