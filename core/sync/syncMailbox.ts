@@ -126,8 +126,12 @@ function toMailLabel(l: gmail_v1.Schema$Label): MailLabel[] {
 /** Labels whose messages are not part of the mailbox we mirror, as in Gmail's own list. */
 const HIDDEN_LABELS = ["SPAM", "TRASH"];
 const METADATA_HEADERS = ["From", "To", "Subject", "Date", "Message-ID"];
-/** Body characters buffered before a batch is written early (about 8-16 MB of strings). */
-const BATCH_BODY_CHARS = 8_000_000;
+/**
+ * Body characters buffered before a batch is written early (2-4 MB of strings). With one batch
+ * buffering and one being written, ten syncs in a worker hold at most about 80 MB of bodies, which
+ * the worker's heap cap (README, Big mailboxes) leaves room for.
+ */
+const BATCH_BODY_CHARS = 2_000_000;
 
 /** A page token kept from an earlier run that Gmail refused. */
 class StaleListingError extends Error {
