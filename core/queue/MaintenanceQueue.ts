@@ -31,6 +31,8 @@ export interface UserJobData {
  * long, a job lost with Redis data) the next push arms a new one; extra jobs find nothing to do.
  */
 const ARMED_GRACE_MS = 10 * 60_000;
+/** A burst's sync starts at most this many debounce periods after its first push. */
+const MAX_WAIT_DEBOUNCES = 5;
 /** A user's unserved pushes are forgotten after a day: by then a schedule or a click has synced. */
 const DIRTY_TTL_MS = 86_400_000;
 
@@ -40,8 +42,9 @@ const DIRTY_TTL_MS = 86_400_000;
  * debounce.
  *
  * The debounce keeps two keys per user: `dirty` (a push arrived that no sync has covered yet) and
- * `armed` (a `push-sync` job is pending). A push sets `dirty`, and adds a job delayed by the
- * debounce only if it is the one that set `armed`, so a burst makes one job. The job clears
+ * `armed` (a `push-sync` job is pending, and when its burst began). A push sets `dirty`, and adds
+ * a job delayed by the debounce only if it is the one that set `armed` (later pushes of the burst
+ * move that job back instead), so a burst makes one job. The job clears
  * `armed` before it takes `dirty`: a push landing after that arms a job of its own, and one
  * landing before it is covered by the sync the job asks for. The job never joins a running sync
  * (it may have read Gmail's history before the change); it waits for it to end.
@@ -94,32 +97,48 @@ export class MaintenanceQueue {
   }
 
   /**
-   * A Gmail push for the user: one `push-sync` job `debounceMs` from the first push of a burst.
-   * Answers whether this push armed a job (false: a pending one covers it).
+   * A Gmail push for the user: one `push-sync` job per burst. The first push of a burst adds it,
+   * delayed by `debounceMs`; each later push moves it back to `debounceMs` from now (a trailing
+   * debounce), but never past `MAX_WAIT_DEBOUNCES` debounces after the burst's first push, so a
+   * mailbox that changes without pause is still synced. Answers whether this push added the job.
    */
   async notePush(userId: string, debounceMs: number): Promise<boolean> {
-    await this.redis.set(this.key("dirty", userId), String(Date.now()), "PX", DIRTY_TTL_MS);
-    const armed = await this.redis.set(
-      this.key("armed", userId),
-      "1",
-      "PX",
-      debounceMs + ARMED_GRACE_MS,
-      "NX",
-    );
-    if (armed !== "OK") return false;
+    const now = Date.now();
+    await this.redis.set(this.key("dirty", userId), String(now), "PX", DIRTY_TTL_MS);
+    const jobId = `${PUSH_SYNC_JOB}-${userId}-${now}-${randomBytes(3).toString("hex")}`;
+    const armedKey = this.key("armed", userId);
+    const armed = await this.redis.set(armedKey, `${jobId}|${now}`, "PX", debounceMs + ARMED_GRACE_MS, "NX");
+    if (armed !== "OK") {
+      await this.postpone(armedKey, debounceMs, now);
+      return false;
+    }
     try {
       await this.queue.add(PUSH_SYNC_JOB, { userId } satisfies UserJobData, {
-        jobId: `${PUSH_SYNC_JOB}-${userId}-${Date.now()}-${randomBytes(3).toString("hex")}`,
+        jobId,
         delay: debounceMs,
         removeOnComplete: true,
         removeOnFail: 100,
       });
     } catch (err) {
       // No job will clear it: the next push must be able to arm one.
-      await this.redis.del(this.key("armed", userId)).catch(() => {});
+      await this.redis.del(armedKey).catch(() => {});
       throw err;
     }
     return true;
+  }
+
+  /**
+   * Moves the armed job back while it still waits. A job that has started (or gone) is left
+   * alone: the push's `dirty` mark, set first, is what it (or the next job) answers.
+   */
+  private async postpone(armedKey: string, debounceMs: number, now: number): Promise<void> {
+    const held = await this.redis.get(armedKey);
+    const [jobId, first] = (held ?? "").split("|");
+    if (!jobId || !first) return;
+    const delay = Math.min(debounceMs, Number(first) + MAX_WAIT_DEBOUNCES * debounceMs - now);
+    if (!(delay > 0)) return;
+    const job = await this.queue.getJob(jobId);
+    await job?.changeDelay(delay).catch(() => {});
   }
 
   /** A `push-sync` job that waits for the user's running sync keeps its debounce armed meanwhile. */

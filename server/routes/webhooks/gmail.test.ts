@@ -3,7 +3,7 @@ import { QueryTypes } from "sequelize";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { MailChange } from "../../../core/events";
 import { MaintenanceQueue } from "../../../core/queue";
-import { createRedis } from "../../../core/redis";
+import { createRedis, redisKeys } from "../../../core/redis";
 import type { ApiClient } from "../../../test/ApiClient";
 import { connectSocket, type TaskSocket } from "../../../test/socketClient";
 import { type Stack, startStack, waitForTask, waitUntil } from "../../../test/stack";
@@ -33,7 +33,7 @@ describe("POST /webhooks/gmail (Gmail push through Pub/Sub)", () => {
     endpoint = `${stack.web.url}/webhooks/gmail`;
     await stack.simControl("PUT", "/sim/push", { endpoint, audience: null });
     redis = createRedis(stack.config.redisUrl, "worker");
-    maintenance = MaintenanceQueue.open(redis, stack.config.queuePrefix);
+    maintenance = MaintenanceQueue.open(redis, redisKeys(stack.config).maintenanceQueue);
     await stack.simControl("POST", "/sim/accounts", { email, count: 5 });
     client = await stack.signIn(email);
     const me = await client.json("GET", "/api/me");
