@@ -56,7 +56,7 @@ describe("Redis Cluster mode", () => {
     expect(stack.web.ctx.queue!.prefixes).toEqual(keys.syncQueues());
     expect(keys.syncQueue(3)).toBe(`{${stack.config.queuePrefix}:3}`);
 
-    const total = 120;
+    const total = 60;
     const emails = Array.from({ length: 20 }, (_, i) => `user-${i}@cluster.example.com`);
     await Promise.all(
       emails.map((email) => stack.simControl("POST", "/sim/accounts", { email, count: total })),
@@ -170,7 +170,7 @@ describe("Redis Cluster mode", () => {
   it("a worker SIGKILLed mid-sync: the other worker takes its job over on the same shard and finishes it", async () => {
     const stack = await startStack({ workers: 1, env: clusterEnv() });
     cleanups.push(() => stack.close());
-    const total = 1500;
+    const total = 1000;
     await stack.simControl("POST", "/sim/accounts", { email: "kill@cluster.example.com", count: total });
     await stack.simControl("PUT", "/sim/faults", { latencyMs: 4 });
     cleanups.push(() => stack.simControl("DELETE", "/sim/faults"));
@@ -184,7 +184,7 @@ describe("Redis Cluster mode", () => {
     await waitUntil(async () => {
       const s = (await user.json("GET", body.statusUrl)).body;
       if (s.state === "completed") throw new Error("finished before the kill");
-      return s.progress.phase === "fetching" && s.progress.processed >= 300 ? s : false;
+      return s.progress.phase === "fetching" && s.progress.processed >= 250 ? s : false;
     }, "the doomed worker to get going");
     const exited = once(doomed.child, "exit");
     doomed.child.kill("SIGKILL");
