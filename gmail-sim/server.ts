@@ -9,6 +9,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { BATCH_PATHS, handleBatch } from "./batch";
 import { handleControl } from "./control";
 import { controlError, gmailErrors } from "./errors";
 import { GMAIL_PREFIX, handleGmailApi } from "./gmailApi";
@@ -135,6 +136,10 @@ function dispatch(state: SimulatorState, req: IncomingMessage, res: ServerRespon
   const { path, query } = splitUrl(req.url ?? "/");
   if (path.startsWith(GMAIL_PREFIX)) {
     handleGmailApi(state, req, res, path, query);
+    return;
+  }
+  if (BATCH_PATHS.has(path)) {
+    handleBatch(req, res);
     return;
   }
   if (path.startsWith("/sim/")) {

@@ -1,0 +1,233 @@
+/**
+ * Gmail's batch endpoint, `POST /batch/gmail/v1`, as Google documents it
+ * (developers.google.com/gmail/api/guides/batch): one `multipart/mixed` request whose parts are
+ * `application/http` requests (a request line, headers, a blank line, an optional body), at most
+ * 100 of them. The outer request's headers (Authorization) apply to every part unless the part
+ * sets its own. The answer is `multipart/mixed` too, one `application/http` response per part in
+ * the same order, each `Content-ID: <response-…>` for a part that had `Content-ID: <…>`.
+ *
+ * Each part is a call of its own in every respect: it is served through the ordinary Gmail routes
+ * (latency, faults, authentication, quota units, stats), so a batch of n calls costs what n calls
+ * cost, as Google says. It saves HTTP round trips, not quota.
+ */
+import { randomBytes } from "node:crypto";
+import { type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from "node:http";
+import { gmailErrors } from "./errors";
+import { BodyError, sendApiError } from "./respond";
+
+export const BATCH_PATHS = new Set(["/batch/gmail/v1", "/batch"]);
+/** Google's documented limit of calls in one batch. */
+export const MAX_BATCH_PARTS = 100;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+interface InnerRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  contentId: string | null;
+}
+
+interface InnerResponse {
+  status: number;
+  statusText: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** Answers `POST /batch/gmail/v1`. */
+export function handleBatch(req: IncomingMessage, res: ServerResponse): void {
+  serveBatch(req, res).catch((error) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    sendApiError(res, gmailErrors.invalidArgument(message));
+  });
+}
+
+async function serveBatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== "POST") {
+    sendApiError(res, gmailErrors.notFound());
+    return;
+  }
+  const type = req.headers["content-type"] ?? "";
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(type);
+  if (!/^multipart\/mixed/i.test(type) || !boundary) {
+    sendApiError(
+      res,
+      gmailErrors.invalidArgument("A batch request must be multipart/mixed with a boundary."),
+    );
+    return;
+  }
+  const text = await readRaw(req);
+  const parts = parseParts(text, boundary[1] ?? boundary[2]!);
+  if (parts.length === 0) {
+    sendApiError(res, gmailErrors.invalidArgument("The batch request has no parts."));
+    return;
+  }
+  if (parts.length > MAX_BATCH_PARTS) {
+    sendApiError(
+      res,
+      gmailErrors.invalidArgument(`A batch request cannot contain more than ${MAX_BATCH_PARTS} requests.`),
+    );
+    return;
+  }
+  const port = req.socket.localPort!;
+  const host = req.socket.localAddress?.includes(":")
+    ? `[${req.socket.localAddress}]`
+    : (req.socket.localAddress ?? "127.0.0.1");
+  const inherited: Record<string, string> = {};
+  if (req.headers.authorization) inherited.authorization = req.headers.authorization;
+  // Google runs the parts in no promised order; they are answered in the order asked.
+  const answers = await Promise.all(
+    parts.map((p) => (p instanceof Error ? p : serveInner(host, port, { ...inherited, ...p.headers }, p))),
+  );
+  const out = `batch_${randomBytes(12).toString("hex")}`;
+  const chunks: string[] = [];
+  answers.forEach((a, i) => {
+    const part = parts[i]!;
+    const id =
+      !(part instanceof Error) && part.contentId ? `Content-ID: <response-${part.contentId}>\r\n` : "";
+    const r: InnerResponse =
+      a instanceof Error
+        ? {
+            status: 400,
+            statusText: "Bad Request",
+            headers: { "content-type": "application/json; charset=UTF-8" },
+            body: JSON.stringify(gmailErrors.invalidArgument(a.message).body),
+          }
+        : a;
+    const headers = Object.entries(r.headers)
+      .filter(
+        ([k]) => !["content-length", "connection", "keep-alive", "date", "transfer-encoding"].includes(k),
+      )
+      .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`)
+      .join("\r\n");
+    chunks.push(
+      `--${out}\r\nContent-Type: application/http\r\n${id}\r\nHTTP/1.1 ${r.status} ${r.statusText}\r\n${headers}\r\nContent-Length: ${Buffer.byteLength(r.body)}\r\n\r\n${r.body}\r\n`,
+    );
+  });
+  chunks.push(`--${out}--\r\n`);
+  const body = chunks.join("");
+  res.writeHead(200, {
+    "Content-Type": `multipart/mixed; boundary=${out}`,
+    "Content-Length": Buffer.byteLength(body),
+    "Cache-Control": "private",
+  });
+  res.end(body);
+}
+
+function readRaw(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BATCH_BYTES) {
+        reject(new BodyError("The batch request is too large.", 413));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+/** The parts of a multipart/mixed body, each an inner request or why it could not be read. */
+export function parseParts(text: string, boundary: string): Array<InnerRequest | Error> {
+  const delimiter = `--${boundary}`;
+  const pieces = text.split(delimiter);
+  const out: Array<InnerRequest | Error> = [];
+  // Before the first delimiter is the preamble; from the closing `--boundary--` on, the epilogue.
+  for (const raw of pieces.slice(1)) {
+    if (raw.startsWith("--")) break;
+    const piece = raw.replace(/^\r?\n/, "");
+    const split = /\r?\n\r?\n/.exec(piece);
+    if (!split) {
+      out.push(new Error("A batch part has no blank line after its headers."));
+      continue;
+    }
+    const partHeaders = headerMap(piece.slice(0, split.index));
+    const inner = piece.slice(split.index + split[0].length);
+    if (!(partHeaders["content-type"] ?? "").toLowerCase().startsWith("application/http")) {
+      out.push(new Error("Each batch part must be Content-Type: application/http."));
+      continue;
+    }
+    const contentId = partHeaders["content-id"]?.replace(/^<|>$/g, "") ?? null;
+    const lineEnd = inner.search(/\r?\n/);
+    const requestLine = (lineEnd < 0 ? inner : inner.slice(0, lineEnd)).trim();
+    const match = /^([A-Z]+)\s+(\S+)(?:\s+HTTP\/\d(?:\.\d)?)?$/.exec(requestLine);
+    if (!match) {
+      out.push(new Error(`Bad request line in a batch part: "${requestLine}"`));
+      continue;
+    }
+    const rest = lineEnd < 0 ? "" : inner.slice(lineEnd).replace(/^\r?\n/, "");
+    const gap = /\r?\n\r?\n/.exec(rest);
+    const headers = headerMap(gap ? rest.slice(0, gap.index) : rest);
+    const body = gap ? rest.slice(gap.index + gap[0].length).replace(/\r?\n$/, "") : "";
+    let path = match[2]!;
+    // A part may name the full URL; only its path and query are served.
+    if (/^https?:\/\//i.test(path)) {
+      const url = new URL(path);
+      path = url.pathname + url.search;
+    }
+    out.push({ method: match[1]!, path, headers, body, contentId });
+  }
+  return out;
+}
+
+function headerMap(block: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of block.split(/\r?\n/)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+/** One part, served by this simulator's own routes over loopback. */
+function serveInner(
+  host: string,
+  port: number,
+  headers: Record<string, string>,
+  part: InnerRequest,
+): Promise<InnerResponse> {
+  return new Promise((resolve, reject) => {
+    const call = request(
+      {
+        host: host.replace(/^\[|\]$/g, ""),
+        port,
+        method: part.method,
+        path: part.path,
+        headers: part.body ? { ...headers, "content-length": String(Buffer.byteLength(part.body)) } : headers,
+      },
+      (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on("data", (c: Buffer) => chunks.push(c));
+        answer.on("end", () =>
+          resolve({
+            status: answer.statusCode ?? 500,
+            statusText: answer.statusMessage ?? "",
+            headers: answer.headers,
+            body: Buffer.concat(chunks).toString("utf8"),
+          }),
+        );
+        answer.on("error", reject);
+      },
+    );
+    // A part cut off by an injected reset: answered as Google's backend error, not the whole batch.
+    call.on("error", () =>
+      resolve({
+        status: 503,
+        statusText: "Service Unavailable",
+        headers: { "content-type": "application/json; charset=UTF-8" },
+        body: JSON.stringify(gmailErrors.unavailable().body),
+      }),
+    );
+    call.end(part.body || undefined);
+  });
+}
