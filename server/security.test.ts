@@ -25,12 +25,16 @@ function csp(header: string | null): Record<string, string[]> {
   );
 }
 
-/** The browser app's directives, exactly: anything looser would be a regression. */
+/**
+ * The browser app's directives, exactly: anything looser would be a regression. img-src allows
+ * data: and https: for the message frame (a srcdoc frame inherits the page's policy), whose own
+ * CSP keeps remote images out until the reader asks for them.
+ */
 const APP_DIRECTIVES = {
   "default-src": ["'self'"],
   "script-src": ["'self'"],
   "style-src": ["'self'"],
-  "img-src": ["'self'"],
+  "img-src": ["'self'", "data:", "https:"],
   "connect-src": ["'self'"],
   "font-src": ["'self'"],
   "base-uri": ["'self'"],
@@ -121,6 +125,8 @@ describe("security headers, cookies, metrics, readiness and the queue dashboard"
     expect(policy).toEqual({
       ...APP_DIRECTIVES,
       "style-src": ["'self'", "'unsafe-inline'"],
+      // No message frame here, so none of the app's image exceptions.
+      "img-src": ["'self'"],
     });
     expect(page.headers.get("x-frame-options")).toBe("DENY");
     expect(page.headers.get("x-content-type-options")).toBe("nosniff");

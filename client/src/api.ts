@@ -106,4 +106,14 @@ export function isAbort(err: unknown): boolean {
 // ---- the shapes the client reads: the server's contract, imported as types only (nothing of
 // the server or of zod reaches the bundle) ----
 
-export type { EmailDetail, EmailPage, EmailSummary, Me, SyncAccepted } from "../../core/contract";
+export type {
+  Attachment,
+  EmailDetail,
+  EmailPage,
+  EmailSummary,
+  Label,
+  LabelList,
+  Me,
+  SyncAccepted,
+  SyncOptions,
+} from "../../core/contract";

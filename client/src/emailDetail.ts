@@ -1,14 +1,18 @@
-import { api, type EmailDetail } from "./api";
+import { api, type EmailDetail, type EmailPage } from "./api";
 import { byId, h, show } from "./dom";
 import { humanError } from "./errors";
-import { formatCount, formatDateLong } from "./format";
+import { displayName, formatBytes, formatCount, formatDateLong, formatListDate } from "./format";
+import { mailSrcdoc, sanitizeMail } from "./mailFrame";
+import { announce } from "./notices";
 
 export interface EmailDetailOptions {
   /** Called after the detail view closed, with the id it showed. */
   onClose(id: string): void;
+  /** A label's name for its id (user labels are ids like Label_1); undefined keeps the id. */
+  labelName?(id: string): string | undefined;
 }
 
-/** One email: subject, sender, recipients, date, labels, snippet and every stored header. */
+/** One email: subject, sender, recipients, date, labels, its body, attachments, conversation and headers. */
 export class EmailDetailView {
   private readonly view = byId("detail-view");
   private readonly listView = byId("list-view");
@@ -82,7 +86,8 @@ export class EmailDetailView {
     row("From", email.from || "(unknown sender)");
     row("To", email.to || "—");
     row("Date", formatDateLong(email.date));
-    if (email.labels.length) row("Labels", email.labels.join(", "));
+    const labels = email.labels.map((id) => this.options.labelName?.(id) ?? id).filter(Boolean);
+    if (labels.length) row("Labels", labels.join(", "));
     if (email.sizeEstimate)
       row("Size", `${formatCount(Math.max(1, Math.round(email.sizeEstimate / 1024)))} KB`);
 
@@ -99,16 +104,151 @@ export class EmailDetailView {
         dataset: { testid: "detail-subject" },
       }),
       meta,
-      h("p", {
-        className: "detail-snippet",
-        text: email.snippet || "(no preview)",
-        dataset: { testid: "detail-snippet" },
-      }),
+      this.message(email),
     );
+    if (email.attachments.length) this.body.append(this.attachments(email));
     if (headers.childElementCount) {
       this.body.append(
         h("details", { className: "detail-headers" }, h("summary", { text: "All headers" }), headers),
       );
     }
+    void this.thread(email);
+  }
+
+  /**
+   * The body: the HTML part sanitised in a sandboxed frame (remote images blocked until asked
+   * for), else the text part as text, else the snippet while the body is not fetched yet.
+   */
+  private message(email: EmailDetail): HTMLElement {
+    const box = h("section", { className: "detail-message", attrs: { "aria-label": "Message" } });
+    if (email.html) {
+      const clean = sanitizeMail(email.html);
+      const frame = h("iframe", {
+        className: "mail-frame",
+        attrs: {
+          title: `Message: ${email.subject || "(no subject)"}`,
+          // No allow-scripts, no allow-same-origin: nothing runs, and the frame is not us.
+          sandbox: "allow-popups allow-popups-to-escape-sandbox",
+          referrerpolicy: "no-referrer",
+        },
+        dataset: { testid: "mail-frame" },
+      });
+      frame.srcdoc = mailSrcdoc(clean.blocked, false);
+      if (clean.remote) {
+        const note = h("p", {
+          className: "remote-note",
+          text: "Remote images are blocked, so the sender can't tell you opened this email.",
+          attrs: { id: "remote-note" },
+        });
+        const allow = h("button", {
+          className: "button button-secondary",
+          text: "Show remote images",
+          attrs: { type: "button", "aria-describedby": "remote-note" },
+          dataset: { testid: "show-remote-images" },
+        });
+        allow.addEventListener("click", () => {
+          frame.srcdoc = mailSrcdoc(clean.withImages, true);
+          note.textContent = "Remote images are shown for this email.";
+          allow.remove();
+          announce("Remote images shown.");
+          note.setAttribute("tabindex", "-1");
+          note.focus();
+        });
+        box.append(h("div", { className: "remote-bar", dataset: { testid: "remote-bar" } }, note, allow));
+      }
+      box.append(frame);
+    } else if (email.text) {
+      box.append(h("pre", { className: "mail-text", text: email.text, dataset: { testid: "mail-text" } }));
+    } else {
+      box.append(
+        h("p", {
+          className: "detail-snippet",
+          text: email.snippet || "(no preview)",
+          dataset: { testid: "detail-snippet" },
+        }),
+        h("p", {
+          className: "hint",
+          text: "The full message is copied at the next sync.",
+        }),
+      );
+    }
+    return box;
+  }
+
+  private attachments(email: EmailDetail): HTMLElement {
+    const list = h("ul", { className: "attachment-list", attrs: { "aria-labelledby": "attachments-title" } });
+    for (const a of email.attachments) {
+      const href = `/api/emails/${encodeURIComponent(email.id)}/attachments/${encodeURIComponent(a.attachmentId)}`;
+      list.append(
+        h(
+          "li",
+          {},
+          h(
+            "a",
+            {
+              className: "attachment",
+              attrs: { href, download: a.filename || "attachment" },
+              dataset: { testid: "attachment" },
+            },
+            h("span", { className: "attachment-name", text: a.filename || "(unnamed)" }),
+            h("span", { className: "attachment-meta", text: `${a.mimeType}, ${formatBytes(a.size)}` }),
+          ),
+        ),
+      );
+    }
+    return h(
+      "section",
+      { className: "detail-attachments", attrs: { "aria-labelledby": "attachments-title" } },
+      h("h3", {
+        text: `${email.attachments.length === 1 ? "Attachment" : "Attachments"} (${email.attachments.length})`,
+        attrs: { id: "attachments-title" },
+      }),
+      list,
+    );
+  }
+
+  /** The other messages of the conversation, when there are any, each one a button to open it. */
+  private async thread(email: EmailDetail): Promise<void> {
+    const control = this.control;
+    let page: EmailPage;
+    try {
+      const params = new URLSearchParams({ threadId: email.threadId, limit: "50" });
+      page = await api.get<EmailPage>(`/api/emails?${params}`, control?.signal);
+    } catch {
+      return; // the message is shown; the conversation list is a bonus
+    }
+    if (this.control !== control || this.openId !== email.id || page.emails.length < 2) return;
+    const list = h("ol", { className: "thread-list", attrs: { "aria-labelledby": "thread-title" } });
+    for (const m of [...page.emails].reverse()) {
+      const current = m.id === email.id;
+      const label = `${displayName(m.from)}, ${formatListDate(m.date)}: ${m.subject || "(no subject)"}`;
+      if (current) {
+        list.append(h("li", { className: "thread-current", attrs: { "aria-current": "true" } }, label));
+        continue;
+      }
+      const open = h("button", {
+        className: "button button-ghost thread-item",
+        text: label,
+        attrs: { type: "button" },
+        dataset: { testid: "thread-item", id: m.id },
+      });
+      open.addEventListener("click", () => void this.open(m.id));
+      list.append(h("li", {}, open));
+    }
+    this.body.append(
+      h(
+        "section",
+        {
+          className: "detail-thread",
+          attrs: { "aria-labelledby": "thread-title" },
+          dataset: { testid: "thread" },
+        },
+        h("h3", {
+          attrs: { id: "thread-title" },
+          text: `Conversation (${page.emails.length}${page.nextCursor ? "+" : ""} messages)`,
+        }),
+        list,
+      ),
+    );
   }
 }

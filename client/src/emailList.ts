@@ -1,4 +1,4 @@
-import { api, type EmailPage, type EmailSummary, isAbort } from "./api";
+import { api, type EmailPage, type EmailSummary, isAbort, type Label } from "./api";
 import { byId, h, show } from "./dom";
 import { displayName, formatCount, formatListDate, visibleLabels } from "./format";
 
@@ -10,6 +10,14 @@ const LIVE_REFRESH_MS = 1_500;
 export interface EmailListOptions {
   onOpen(id: string, trigger: HTMLElement): void;
   onError(err: unknown): void;
+  /** A label's name for its id (user labels are ids like Label_1). */
+  labelName(id: string): string;
+}
+
+/** One row: a message, or in conversation view the newest message of a thread and how many are shown. */
+interface Row {
+  email: EmailSummary;
+  count: number;
 }
 
 /** Newest first, as the API orders: date, then Gmail id, both descending. */
@@ -30,6 +38,8 @@ export class EmailList {
   private readonly more = byId<HTMLButtonElement>("load-more");
   private readonly search = byId<HTMLInputElement>("search");
   private readonly form = byId<HTMLFormElement>("search-form");
+  private readonly labelFilter = byId<HTMLSelectElement>("label-filter");
+  private readonly threadToggle = byId<HTMLInputElement>("thread-toggle");
 
   private items: EmailSummary[] = [];
   private readonly nodes = new Map<string, HTMLLIElement>();
@@ -39,6 +49,10 @@ export class EmailList {
   private lastPageCursor: string | null = null;
   private pages = 0;
   private query = "";
+  /** The Gmail label id the list is narrowed to; "" for all mail. */
+  private label = "";
+  /** Conversation view: one row per thread, its newest message, with a count. */
+  private threads = false;
   private total: number | null = null;
   private loaded = false;
   private generation = 0;
@@ -60,6 +74,18 @@ export class EmailList {
       this.setQuery(this.search.value, true);
     });
     this.more.addEventListener("click", () => void this.loadMore());
+    this.labelFilter.addEventListener("change", () => {
+      this.label = this.labelFilter.value;
+      this.restart();
+    });
+    this.threadToggle.addEventListener("change", () => {
+      this.threads = this.threadToggle.checked;
+      // Rows change meaning: build them again from what is loaded.
+      this.nodes.clear();
+      this.signatures.clear();
+      this.list.replaceChildren();
+      this.reconcile(this.items);
+    });
     this.list.addEventListener("click", (event) => {
       const button = (event.target as Element).closest<HTMLButtonElement>("button.email-item");
       if (button?.dataset.id) this.options.onOpen(button.dataset.id, button);
@@ -75,6 +101,20 @@ export class EmailList {
           )
         : null;
     this.observer?.observe(this.more);
+  }
+
+  /** Fills the label filter, keeping the chosen label when it still exists. */
+  setLabels(labels: Label[]): void {
+    const keep = this.label;
+    this.labelFilter.replaceChildren(
+      h("option", { text: "All mail", attrs: { value: "" } }),
+      ...labels.map((l) => h("option", { text: this.options.labelName(l.id), attrs: { value: l.id } })),
+    );
+    this.labelFilter.value = labels.some((l) => l.id === keep) ? keep : "";
+    if (this.labelFilter.value !== keep) {
+      this.label = "";
+      this.restart();
+    }
   }
 
   /** Total stored mail (from /api/me), for the "Showing x of y" line. */
@@ -191,6 +231,8 @@ export class EmailList {
     this.total = null;
     this.query = "";
     this.search.value = "";
+    this.label = "";
+    this.labelFilter.value = "";
     this.renderChrome();
   }
 
@@ -207,6 +249,11 @@ export class EmailList {
     const q = raw.trim();
     if (q === this.query && !force) return;
     this.query = q;
+    this.restart();
+  }
+
+  /** The query or the label changed: start again from the first page. */
+  private restart(): void {
     this.items = [];
     this.nodes.clear();
     this.signatures.clear();
@@ -222,11 +269,12 @@ export class EmailList {
     const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (cursor) params.set("cursor", cursor);
     if (this.query) params.set("q", this.query);
+    if (this.label) params.set("label", this.label);
     return api.get<EmailPage>(`/api/emails?${params}`, signal);
   }
 
   private mayHaveMore(): boolean {
-    return !this.query && this.total !== null && this.items.length < this.total;
+    return !this.query && !this.label && this.total !== null && this.items.length < this.total;
   }
 
   /**
@@ -243,9 +291,22 @@ export class EmailList {
     return [...byId.values()].sort(newestFirst);
   }
 
+  /** The rows `emails` make: each message, or in conversation view each thread's newest message. */
+  private rows(emails: EmailSummary[]): Row[] {
+    if (!this.threads) return emails.map((email) => ({ email, count: 1 }));
+    const byThread = new Map<string, Row>();
+    for (const email of emails) {
+      const row = byThread.get(email.threadId);
+      if (row) row.count += 1;
+      else byThread.set(email.threadId, { email, count: 1 });
+    }
+    return [...byThread.values()];
+  }
+
   /** Makes the DOM list match `wanted`, reusing each item's node. */
   private reconcile(wanted: EmailSummary[]): void {
-    const keep = new Set(wanted.map((e) => e.id));
+    const rows = this.rows(wanted);
+    const keep = new Set(rows.map((r) => r.email.id));
     for (const [id, node] of this.nodes) {
       if (!keep.has(id)) {
         node.remove();
@@ -253,15 +314,15 @@ export class EmailList {
         this.signatures.delete(id);
       }
     }
-    wanted.forEach((email, index) => {
+    rows.forEach(({ email, count }, index) => {
       let node = this.nodes.get(email.id);
-      const signature = `${email.subject}\u0000${email.from}\u0000${email.snippet}\u0000${email.labels.join(",")}\u0000${email.date}`;
+      const signature = `${email.subject}\u0000${email.from}\u0000${email.snippet}\u0000${email.labels.join(",")}\u0000${email.date}\u0000${count}`;
       if (!node) {
         node = h("li", { dataset: { id: email.id } }, h("button", { className: "email-item" }));
         this.nodes.set(email.id, node);
       }
       if (this.signatures.get(email.id) !== signature) {
-        this.fillItem(node.firstElementChild as HTMLButtonElement, email);
+        this.fillItem(node.firstElementChild as HTMLButtonElement, email, count);
         this.signatures.set(email.id, signature);
       }
       const here = this.list.children[index] ?? null;
@@ -271,16 +332,21 @@ export class EmailList {
     this.renderChrome();
   }
 
-  private fillItem(button: HTMLButtonElement, email: EmailSummary): void {
+  private fillItem(button: HTMLButtonElement, email: EmailSummary, count: number): void {
     button.type = "button";
     button.dataset.testid = "email-item";
     button.dataset.id = email.id;
     button.dataset.unread = String(email.labels.includes("UNREAD"));
+    button.dataset.threadId = email.threadId;
     const from = displayName(email.from);
     const subject = email.subject || "(no subject)";
     // No aria-label: the name is the visible text (sender, date, subject, snippet), so speech
     // input users can say what they see (WCAG 2.5.3, Label in Name).
-    const chips = visibleLabels(email.labels).map((l) => h("span", { className: "label-chip", text: l }));
+    const names = [
+      ...visibleLabels(email.labels),
+      ...email.labels.filter((l) => /^Label_\d+$/.test(l)).map((l) => this.options.labelName(l)),
+    ];
+    const chips = names.map((l) => h("span", { className: "label-chip", text: l }));
     button.replaceChildren(
       h("span", { className: "email-from", text: from }),
       h(
@@ -291,6 +357,14 @@ export class EmailList {
       h("span", { className: "email-subject", dataset: { testid: "email-subject" } }, ...chips, subject),
       h("span", { className: "email-snippet", text: email.snippet }),
     );
+    if (count > 1)
+      button.append(
+        h("span", {
+          className: "thread-count",
+          text: `${count} messages`,
+          dataset: { testid: "thread-count" },
+        }),
+      );
   }
 
   private renderChrome(): void {
@@ -301,18 +375,26 @@ export class EmailList {
       show(this.empty, false);
       return;
     }
+    const labelName = this.label ? this.options.labelName(this.label) : "";
     if (shown === 0) {
       this.empty.textContent = this.query
-        ? `No emails match “${this.query}”.`
-        : "No emails yet. Press “Fetch emails” to copy your Gmail here.";
+        ? `No emails match “${this.query}”${labelName ? ` in ${labelName}` : ""}.`
+        : labelName
+          ? `No emails labelled ${labelName}.`
+          : "No emails yet. Press “Fetch emails” to copy your Gmail here.";
       show(this.empty);
     } else show(this.empty, false);
+    const conversations = this.threads ? this.nodes.size : 0;
+    const inThreads = this.threads
+      ? ` in ${formatCount(conversations)} ${conversations === 1 ? "conversation" : "conversations"}`
+      : "";
+    const inLabel = labelName ? ` labelled ${labelName}` : "";
     if (this.query) {
-      this.count.textContent = `${formatCount(shown)}${this.nextCursor ? "+" : ""} ${shown === 1 ? "match" : "matches"} for “${this.query}”`;
-    } else if (this.total !== null && this.total >= shown) {
-      this.count.textContent = `Showing ${formatCount(shown)} of ${formatCount(this.total)}`;
+      this.count.textContent = `${formatCount(shown)}${this.nextCursor ? "+" : ""} ${shown === 1 ? "match" : "matches"} for “${this.query}”${inLabel}${inThreads}`;
+    } else if (!labelName && this.total !== null && this.total >= shown) {
+      this.count.textContent = `Showing ${formatCount(shown)} of ${formatCount(this.total)}${inThreads}`;
     } else {
-      this.count.textContent = `Showing ${formatCount(shown)}`;
+      this.count.textContent = `Showing ${formatCount(shown)}${this.nextCursor ? "+" : ""}${inLabel}${inThreads}`;
     }
   }
 }

@@ -18,6 +18,11 @@ const WORDS: Record<string, string> = {
   too_many_tokens: "You have 20 API tokens already. Revoke one you no longer use, then create the new one.",
   revoke_failed: "Google didn't answer, so Gmail is still connected. Please try again in a moment.",
   session_required: "Sign in again in this browser to do that.",
+  sync_in_progress:
+    "A sync of other mail is already running for this account. It is shown here; fetch again with your choice when it ends.",
+  invalid_newer_than_days: "Enter a whole number of days from 1 to 36500.",
+  invalid_label_ids: "One of the chosen labels is not a Gmail label. Reload the page and choose again.",
+  invalid_label: "That label is not a Gmail label. Reload the page and choose again.",
 };
 
 export function errorCode(err: unknown): string {

@@ -5,6 +5,8 @@ export interface StreamOptions {
   signal: AbortSignal;
   /** The task's id, from the X-Task-Id header, before the first line arrives. */
   onTaskId?: (taskId: string) => void;
+  /** What to sync (a new task's options), as for POST /api/emails/sync. */
+  body?: unknown;
 }
 
 /**
@@ -17,7 +19,11 @@ export async function streamSync(
   onSnapshot: (snapshot: TaskSnapshot) => void,
   options: StreamOptions,
 ): Promise<TaskSnapshot | null> {
-  const res = await send("POST", url, { accept: "application/x-ndjson", signal: options.signal });
+  const res = await send("POST", url, {
+    accept: "application/x-ndjson",
+    signal: options.signal,
+    body: options.body,
+  });
   const headerId = res.headers.get("X-Task-Id");
   if (headerId) options.onTaskId?.(headerId);
   if (!res.body) throw new ApiError(0, "stream_interrupted", "The stream had no body.");

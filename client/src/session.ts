@@ -7,9 +7,12 @@ import { EmailDetailView } from "./emailDetail";
 import { EmailList } from "./emailList";
 import { errorCode, humanError } from "./errors";
 import { formatCount, formatRelative } from "./format";
+import { Labels } from "./labels";
+import { MAIL_CHANGED_EVENT } from "./liveMail";
 import { announce, clearError, showError } from "./notices";
 import { ProgressView } from "./progressView";
 import { LiveChannel } from "./socket";
+import { SyncChoices } from "./syncChoices";
 import { SyncTransport } from "./syncTransport";
 import { taskStore } from "./taskStore";
 
@@ -31,6 +34,8 @@ export class Session {
   private readonly settings: AccountSettings;
   private readonly live: LiveChannel;
   private readonly transport: SyncTransport;
+  private readonly labels = new Labels();
+  private readonly choices: SyncChoices;
   private readonly lastState = new Map<string, TaskState>();
   private taskFailedReauth = false;
   private disposed = false;
@@ -54,11 +59,14 @@ export class Session {
       onSignedOut: (notice) => this.leave(notice),
       onError: (err) => this.reportError(err),
     });
-    this.detail = new EmailDetailView({ onClose: (id) => this.list.focusItem(id) });
+    const labelName = (id: string) => this.labels.name(id);
+    this.detail = new EmailDetailView({ onClose: (id) => this.list.focusItem(id), labelName });
     this.list = new EmailList({
       onOpen: (id) => void this.detail.open(id),
       onError: (err) => this.reportError(err),
+      labelName,
     });
+    this.choices = new SyncChoices(labelName);
     this.live = new LiveChannel();
     this.transport = new SyncTransport(this.live, {
       onFollow: (taskId) => {
@@ -84,12 +92,21 @@ export class Session {
       },
     });
     this.fetchButton.addEventListener("click", () => void this.fetchEmails());
+    document.addEventListener(MAIL_CHANGED_EVENT, this.onMailChanged);
   }
+
+  /** Any sync of this user changed their mail (a push, the schedule, another tab): show it. */
+  private readonly onMailChanged = () => {
+    if (this.disposed) return;
+    this.list.scheduleRefresh();
+    void this.refreshMe();
+  };
 
   start(): void {
     show(byId("signed-in"));
     this.renderMe();
     void this.list.reload();
+    void this.loadLabels();
     // A sync that was running when this page (re)loaded: follow it to its end.
     const running = taskStore.load(this.me.email);
     if (running) this.transport.follow(running);
@@ -98,9 +115,23 @@ export class Session {
   private async fetchEmails(): Promise<void> {
     if (this.transport.busy) return;
     clearError();
+    const options = this.choices.options();
+    if (!options) return;
     this.setBusy(true);
-    await this.transport.start();
+    await this.transport.start(options);
     this.setBusy(this.transport.busy);
+  }
+
+  /** Labels for the filter and the sync choices; a sync that ends may have brought new ones. */
+  private async loadLabels(): Promise<void> {
+    try {
+      const offered = await this.labels.load();
+      if (this.disposed) return;
+      this.list.setLabels(offered);
+      this.choices.setLabels(offered);
+    } catch (err) {
+      this.reportError(err);
+    }
   }
 
   private onSnapshot(s: TaskSnapshot): void {
@@ -143,6 +174,7 @@ export class Session {
     if (terminal) {
       void this.list.refreshFirstPage();
       void this.refreshMe();
+      void this.loadLabels();
     }
   }
 
@@ -150,6 +182,7 @@ export class Session {
     this.fetchButton.disabled = busy;
     this.fetchButton.setAttribute("aria-busy", String(busy));
     this.fetchButton.textContent = busy ? "Syncing…" : "Fetch emails";
+    this.choices?.setDisabled(busy);
   }
 
   /** While a sync stores mail, the stored count (account menu, "Showing x of y") follows every ~3 s. */
@@ -232,6 +265,7 @@ export class Session {
   private dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    document.removeEventListener(MAIL_CHANGED_EVENT, this.onMailChanged);
     clearTimeout(this.meRefreshTimer);
     this.transport.stop();
     this.live.close();

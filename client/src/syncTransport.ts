@@ -1,5 +1,5 @@
 import { isTerminal, type TaskSnapshot, type WaitReason } from "../../core/contract";
-import { ApiError, api, isAbort, type SyncAccepted } from "./api";
+import { ApiError, api, isAbort, type SyncAccepted, type SyncOptions } from "./api";
 import { streamSync } from "./ndjson";
 import { pollTaskStatus } from "./polling";
 import { SnapshotGate } from "./snapshotGate";
@@ -91,18 +91,25 @@ export class SyncTransport {
   }
 
   /** "Fetch emails": queue a sync (or join the running one) and follow it; stream when the queue cannot. */
-  async start(): Promise<void> {
+  async start(options: SyncOptions = {}): Promise<void> {
     if (this.starting) return;
     this.starting = true;
+    // No choice made: no body, as before options existed (joins whatever sync is open).
+    const body = Object.keys(options).length ? options : undefined;
     try {
-      const accepted = await api.post<SyncAccepted>("/api/emails/sync");
+      const accepted = await api.post<SyncAccepted>("/api/emails/sync", body);
       this.starting = false;
       this.follow(accepted.taskId);
     } catch (err) {
       this.starting = false;
       const fallback = err instanceof ApiError && err.status === 503 ? err.body.fallback : undefined;
-      if (typeof fallback === "string" && fallback.startsWith("/")) void this.stream(fallback);
-      else this.handlers.onError(err);
+      const open = err instanceof ApiError && err.status === 409 ? err.body.taskId : undefined;
+      if (typeof fallback === "string" && fallback.startsWith("/")) void this.stream(fallback, "", body);
+      else {
+        // Another tab started a sync of other mail: say so, and follow that one to its end.
+        if (typeof open === "string") this.follow(open);
+        this.handlers.onError(err);
+      }
     }
   }
 
@@ -202,7 +209,7 @@ export class SyncTransport {
    * Runs the sync through the streaming endpoint. With `taskId` it takes over that task (and
    * never starts another); should the stream fail, the page goes back to following the task.
    */
-  private async stream(url: string, taskId = ""): Promise<void> {
+  private async stream(url: string, taskId = "", body?: SyncOptions): Promise<void> {
     this.drop();
     const control = new AbortController();
     const f = this.newFollowed(taskId);
@@ -221,7 +228,7 @@ export class SyncTransport {
           adopt(snapshot.taskId);
           this.deliver(f, snapshot);
         },
-        { signal: control.signal, onTaskId: adopt },
+        { signal: control.signal, onTaskId: adopt, body },
       );
       f.stream = null;
       // The stream ended before the task did (a proxy cut it, the node restarted…): keep

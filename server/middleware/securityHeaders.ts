@@ -13,7 +13,10 @@ export const APP_CSP: Directives = {
   "default-src": ["'self'"],
   "script-src": ["'self'"],
   "style-src": ["'self'"],
-  "img-src": ["'self'"],
+  // A message's frame (an <iframe sandbox srcdoc>) inherits this policy: inline (data:) images,
+  // and https: images once the reader presses "Show remote images" (the frame's own CSP blocks
+  // them until then). The app itself shows no image from elsewhere.
+  "img-src": ["'self'", "data:", "https:"],
   "connect-src": ["'self'"],
   "font-src": ["'self'"],
   "base-uri": ["'self'"],
@@ -31,6 +34,8 @@ export const APP_CSP: Directives = {
 export const ADMIN_CSP: Directives = {
   ...APP_CSP,
   "style-src": ["'self'", "'unsafe-inline'"],
+  // No message frames here: images stay our own.
+  "img-src": ["'self'"],
 };
 
 /**
@@ -41,6 +46,7 @@ export const ADMIN_CSP: Directives = {
 export const DOCS_CSP: Directives = {
   ...APP_CSP,
   "style-src": ["'self'", "'unsafe-inline'"],
+  "img-src": ["'self'"],
 };
 
 function directives(config: Pick<Config, "env">, policy: Directives): Directives {
