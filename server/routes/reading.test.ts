@@ -320,6 +320,32 @@ describe("reading whole messages and choosing what to sync", () => {
     expect((await picky.json("GET", "/api/me")).body.lastSyncAt).toBeNull();
   });
 
+  it("the streaming fallback takes the same choice: a stream of the last 30 days stores exactly those", async () => {
+    const email = "streamed-scope@example.com";
+    await stack.simControl("POST", "/sim/accounts", { email, count: 300 });
+    const listing: typeof sim = (await stack.simControl("GET", `/sim/accounts/${email}/messages`)).messages;
+    const now = Number(listing[0]!.internalDate) + 60_000;
+    await stack.simControl("PUT", "/sim/clock", { now });
+    try {
+      const user = await stack.signIn(email);
+      const res = await user.raw("POST", "/api/emails/sync/stream", {
+        body: JSON.stringify({ newerThanDays: 30 }),
+        headers: { "content-type": "application/json" },
+      });
+      expect(res.status).toBe(200);
+      const lines = (await res.text())
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(lines.at(-1)).toMatchObject({ state: "completed" });
+      const expected = listing.filter((m) => Number(m.internalDate) >= now - 30 * DAY).map((m) => m.id);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(await all(user, "")).toEqual(expected);
+    } finally {
+      await stack.simControl("DELETE", "/sim/clock");
+    }
+  });
+
   it("stores the chosen options on the task, syncs only the last N days with the chosen label, and reports them when joined", async () => {
     const email = "scoped@example.com";
     await stack.simControl("POST", "/sim/accounts", { email, count: 400 });
