@@ -66,6 +66,7 @@ export class PushTokenVerifier {
 
   constructor(
     private readonly settings: Pick<GmailPushSettings, "audience" | "serviceAccount" | "jwksUrl" | "issuers">,
+    private readonly refetchEveryMs = REFETCH_AT_MOST_EVERY_MS,
   ) {}
 
   async verify(authorization: string | undefined): Promise<PushSender> {
@@ -77,7 +78,7 @@ export class PushTokenVerifier {
     // Google signs these with RSA keys only; anything else (none, HS256 with the key as secret) is refused unread.
     if (header.alg !== "RS256") throw new PushTokenError("not RS256");
     if (Date.now() >= this.fresh) await this.refresh();
-    else if (!Object.hasOwn(this.keys, header.kid) && Date.now() - this.fetchedAt >= REFETCH_AT_MOST_EVERY_MS)
+    else if (!Object.hasOwn(this.keys, header.kid) && Date.now() - this.fetchedAt >= this.refetchEveryMs)
       await this.refresh();
     if (!Object.hasOwn(this.keys, header.kid)) throw new PushTokenError("signed by an unknown key");
 
@@ -124,6 +125,9 @@ export class PushTokenVerifier {
       if (maxAge) maxAgeMs = Number(maxAge) * 1000;
     } catch {
       if (Object.keys(this.keys).length === 0) throw new PushKeysUnavailableError();
+      // Google is away: keep verifying with the keys we have, and ask again a little later
+      // rather than make every push wait for a fetch that times out.
+      this.fresh = Date.now() + this.refetchEveryMs;
       return;
     }
     const keys: Record<string, string> = {};

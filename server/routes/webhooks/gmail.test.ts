@@ -288,3 +288,36 @@ describe("POST /webhooks/gmail (Gmail push through Pub/Sub)", () => {
     ).rejects.toThrow();
   });
 });
+
+describe("POST /webhooks/gmail: limits and switches", () => {
+  let stack: Stack | undefined;
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it("past RATE_LIMIT_GMAIL_PUSH an address gets 429 with Retry-After, before any token is read", async () => {
+    stack = await startStack({
+      workers: 0,
+      env: { GMAIL_PUSH_TOPIC: TOPIC, RATE_LIMIT_GMAIL_PUSH: "2/60" },
+    });
+    // Counted in Redis, shared by every web node, once the node's Redis client is up.
+    await waitUntil(async () => stack!.web.ctx.redis?.status === "ready" || false, "redis");
+    const hit = () => fetch(`${stack!.web.url}/webhooks/gmail`, { method: "POST" });
+    expect((await hit()).status).toBe(401);
+    expect((await hit()).status).toBe(401);
+    const refused = await hit();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await refused.json()).error.code).toBe("rate_limited");
+  });
+
+  it("with push off the route answers 404", async () => {
+    const off = await startStack({ workers: 0 });
+    try {
+      const res = await fetch(`${off.web.url}/webhooks/gmail`, { method: "POST" });
+      expect(res.status).toBe(404);
+    } finally {
+      await off.close();
+    }
+  });
+});
