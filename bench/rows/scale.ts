@@ -14,7 +14,7 @@ import { type BenchContext, finished, stamp } from "./context";
 import { soloStack } from "./soloStack";
 
 /**
- * The scale model's inputs (README "Scale model", /work/team/readme/pg.md): per-component
+ * The scale model's inputs (the README's scale model, under Scaling): per-component
  * ceilings on this machine, each measured alone.
  *
  * - One worker's full-sync rate, and what one synced message costs Redis: a sync through one web
