@@ -227,4 +227,13 @@ test("the list filters by label, groups conversations, and the search box says i
   await row.click();
   await expect(page.getByTestId("thread")).toContainText("Conversation (");
   await expectAccessible(page, "detail with its conversation");
+
+  // Another message of the conversation opens from there; Escape comes back to the thread's row.
+  const other = page.getByTestId("thread-item").first();
+  await other.click();
+  // Its own conversation list marks it as the one shown.
+  await expect(page.getByTestId("thread").locator('[aria-current="true"]')).toHaveCount(1);
+  await expect(page.getByTestId("detail-subject")).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(row).toBeFocused();
 });

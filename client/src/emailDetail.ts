@@ -6,8 +6,8 @@ import { mailSrcdoc, sanitizeMail } from "./mailFrame";
 import { announce } from "./notices";
 
 export interface EmailDetailOptions {
-  /** Called after the detail view closed, with the id it showed. */
-  onClose(id: string): void;
+  /** Called after the detail view closed, with the id it showed and its thread (once known). */
+  onClose(id: string, threadId?: string): void;
   /** A label's name for its id (user labels are ids like Label_1); undefined keeps the id. */
   labelName?(id: string): string | undefined;
 }
@@ -19,6 +19,7 @@ export class EmailDetailView {
   private readonly body = byId("detail-body");
   private readonly back = byId<HTMLButtonElement>("detail-back");
   private openId: string | null = null;
+  private openThreadId: string | undefined;
   private control: AbortController | null = null;
 
   constructor(private readonly options: EmailDetailOptions) {
@@ -40,6 +41,7 @@ export class EmailDetailView {
     const control = new AbortController();
     this.control = control;
     this.openId = id;
+    this.openThreadId = undefined;
     show(this.listView, false);
     show(this.view);
     this.body.replaceChildren(h("p", { className: "empty", text: "Loading email…" }));
@@ -76,10 +78,11 @@ export class EmailDetailView {
     show(this.view, false);
     show(this.listView);
     this.body.replaceChildren();
-    if (id) this.options.onClose(id);
+    if (id) this.options.onClose(id, this.openThreadId);
   }
 
   private render(email: EmailDetail): void {
+    this.openThreadId = email.threadId;
     const meta = h("dl", { className: "detail-meta" });
     const row = (term: string, value: string) =>
       meta.append(h("dt", { text: term }), h("dd", { text: value }));

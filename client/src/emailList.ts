@@ -236,9 +236,16 @@ export class EmailList {
     this.renderChrome();
   }
 
-  /** Focuses the item of a Gmail id, if it is shown (back from the detail view). */
-  focusItem(id: string): boolean {
-    const button = this.nodes.get(id)?.querySelector<HTMLButtonElement>("button");
+  /** Focuses the item of a Gmail id (or of its thread), if it is shown (back from the detail view). */
+  focusItem(id: string, threadId?: string): boolean {
+    // In conversation view the message may sit behind its thread's row.
+    const button =
+      this.nodes.get(id)?.querySelector<HTMLButtonElement>("button") ??
+      (threadId
+        ? [...this.list.querySelectorAll<HTMLButtonElement>("button.email-item")].find(
+            (b) => b.dataset.threadId === threadId,
+          )
+        : undefined);
     button?.focus();
     return Boolean(button);
   }

@@ -60,7 +60,10 @@ export class Session {
       onError: (err) => this.reportError(err),
     });
     const labelName = (id: string) => this.labels.name(id);
-    this.detail = new EmailDetailView({ onClose: (id) => this.list.focusItem(id), labelName });
+    this.detail = new EmailDetailView({
+      onClose: (id, threadId) => this.list.focusItem(id, threadId),
+      labelName,
+    });
     this.list = new EmailList({
       onOpen: (id) => void this.detail.open(id),
       onError: (err) => this.reportError(err),
