@@ -93,3 +93,30 @@ test("last 30 days: the POST body says so and the stored count is the simulator'
     await sim.call("DELETE", "/sim/clock");
   }
 });
+
+test("with no worker the choice goes to the streaming fallback: the stream's body is the choice and it stores exactly those days", async ({
+  page,
+  stack,
+  sim,
+}) => {
+  const email = "e2e-choices-stream@example.com";
+  await sim.resetAccount(email, 300);
+  const listing = await sim.messages(email);
+  const now = Number(listing[0]!.internalDate) + 60_000;
+  await sim.call("PUT", "/sim/clock", { now });
+  try {
+    const lastWeeks = listing.filter((m) => Number(m.internalDate) >= now - 45 * DAY);
+    expect(lastWeeks.length).toBeGreaterThan(0);
+    // Web node B: no worker serves its queue, so the POST answers 503 and the page streams.
+    await signIn(page, stack.webB, email);
+    await page.locator("#sync-choices > summary").click();
+    await page.getByTestId("sync-days").fill("45");
+    const stream = page.waitForRequest((r) => r.url().endsWith("/api/emails/sync/stream"));
+    await page.getByTestId("fetch-button").click();
+    expect((await stream).postDataJSON()).toEqual({ newerThanDays: 45 });
+    await expectSyncCompleted(page, lastWeeks.length);
+    expect(await emailCount(page, stack.webB)).toBe(lastWeeks.length);
+  } finally {
+    await sim.call("DELETE", "/sim/clock");
+  }
+});
