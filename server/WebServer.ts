@@ -75,10 +75,12 @@ export async function startWebServer(config: Config, options: WebServerOptions =
 
   const quota = redisClients ? new GmailQuota(redisClients.request, keys, config.gmailQuota) : null;
   const shutdown = new AbortController();
+  const sharded = config.syncQueueShards > 1 || Boolean(config.redisCluster);
   const workers = new WorkerLiveness(
     redisClients?.request ?? null,
     config.queuePrefix,
     config.workerHeartbeatTtlSeconds,
+    sharded ? keys.shardOf : null,
   );
   const ctx: WebContext = {
     ...core,
@@ -92,7 +94,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
       redis: redisClients?.request ?? null,
       workers,
     }),
-    status: new TaskStatus({ queue, workersAlive: () => workers.count() }),
+    status: new TaskStatus({ queue, workersAlive: (userId) => workers.count(userId) }),
     nodeId: `web:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
   };
   const server = createServer(createApp(ctx, { clientDir: options.clientDir }));

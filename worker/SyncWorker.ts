@@ -73,6 +73,9 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
   // shards, since an orphan of any served shard is routed to its user's shard.
   const queue = SyncQueue.open(publisher, keys.syncQueues(), keys.shardOf);
   const served = servedSyncQueues(config);
+  // A sharded queue's workers also beat per shard, so a web node can tell whether a user's shard
+  // is served (one unsharded queue keeps the one set, as before).
+  const sharded = keys.syncQueues().length > 1 || Boolean(config.redisCluster);
   const metrics = new WorkerMetrics();
   const metricsServer =
     config.workerMetricsPort === undefined
@@ -117,7 +120,13 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
   sweeper.start();
   const maintenance = await startMaintenance(ctx);
   const heartbeat = () =>
-    beat(publisher, config.queuePrefix, id, config.workerHeartbeatTtlSeconds).catch(() => {});
+    beat(
+      publisher,
+      config.queuePrefix,
+      id,
+      config.workerHeartbeatTtlSeconds,
+      sharded ? served.shards : [],
+    ).catch(() => {});
   await heartbeat();
   const timer = setInterval(heartbeat, Math.max(1_000, (config.workerHeartbeatTtlSeconds * 1000) / 3));
   logger.info(
@@ -141,7 +150,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
     async close() {
       clearInterval(timer);
       await sweeper.stop();
-      await leave(publisher, config.queuePrefix, id).catch(() => {});
+      await leave(publisher, config.queuePrefix, id, sharded ? served.shards : []).catch(() => {});
       shutdown.abort();
       await Promise.all(workers.map((w) => w.close()));
       await queue.close();

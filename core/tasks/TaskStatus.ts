@@ -40,8 +40,8 @@ export function waitingOf(f: WaitFacts, now: number): Pick<TaskSnapshot, "waitin
 export interface TaskStatusDeps {
   /** Null when the process runs without Redis (streaming-fallback mode). */
   queue: Pick<SyncQueue, "progressOf"> | null;
-  /** Live workers; may throw when it cannot tell. */
-  workersAlive: () => Promise<number>;
+  /** Live workers that could run the user's task (its queue shard's); may throw when it cannot tell. */
+  workersAlive: (userId?: string) => Promise<number>;
 }
 
 /**
@@ -66,7 +66,7 @@ export class TaskStatus {
         // Redis went away mid-request: the row is a little older but true.
       }
     }
-    const workersAlive = await this.deps.workersAlive().catch(() => 0);
+    const workersAlive = await this.deps.workersAlive(task.userId).catch(() => 0);
     const { waiting: _w, retryAt: _r, ...rest } = current;
     return {
       ...rest,

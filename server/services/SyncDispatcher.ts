@@ -45,7 +45,8 @@ export class SyncDispatcher {
     if (!queue || !redis || !isRedisReady(redis)) throw new QueueUnavailableError(STREAM_FALLBACK);
     let alive: number;
     try {
-      alive = await this.options.workers.count();
+      // On a sharded queue: the workers that serve this user's shard.
+      alive = await this.options.workers.count(userId);
     } catch {
       throw new QueueUnavailableError(STREAM_FALLBACK);
     }

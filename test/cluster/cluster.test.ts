@@ -201,7 +201,7 @@ describe("Redis Cluster mode", () => {
     expect(await job!.getState()).toBe("completed");
   });
 
-  it("a worker serving a subset of shards (WORKER_QUEUE_SHARDS) runs only those shards' syncs; another shard's waits for a worker that serves it", async () => {
+  it("a worker serving a subset of shards (WORKER_QUEUE_SHARDS) runs its shards' syncs; a user on a shard nobody serves is told no_workers until a worker serves it", async () => {
     const stack = await startStack({ workers: 0, env: clusterEnv() });
     cleanups.push(() => stack.close());
     const keys = redisKeys(stack.config);
@@ -226,18 +226,28 @@ describe("Redis Cluster mode", () => {
     cleanups.push(() => onlyA.stop());
 
     const startedA = await a.client.json("POST", "/api/emails/sync");
-    const startedB = await b.client.json("POST", "/api/emails/sync");
-    expect([startedA.status, startedB.status]).toEqual([202, 202]);
+    expect(startedA.status).toBe(202);
+    // Nobody serves B's shard: the web node says so and offers the stream, as with no worker at all.
+    const refusedB = await b.client.json("POST", "/api/emails/sync");
+    expect(refusedB.status).toBe(503);
+    expect(refusedB.body).toMatchObject({
+      error: { code: "no_workers" },
+      fallback: "/api/emails/sync/stream",
+    });
     const { final } = await waitForTask(a.client, startedA.body.taskId);
     expect(final).toMatchObject({ state: "completed", result: { added: 80 } });
-    // B's job sits on its own shard, which nobody serves yet.
-    const queue = stack.web.ctx.queue!;
-    const bRow = (await stack.web.ctx.tasks.findById(startedB.body.taskId))!;
-    expect(bRow).toMatchObject({ state: "queued", queue: keys.syncQueue(b.shard) });
-    expect(await queue.jobState(bRow.id, bRow.userId)).toMatch(/^(waiting|prioritized)$/);
+    const aRow = (await stack.web.ctx.tasks.findById(startedA.body.taskId))!;
+    expect(aRow.queue).toBe(keys.syncQueue(a.shard));
 
     const onlyB = await stack.spawnWorker({ WORKER_QUEUE_SHARDS: String(b.shard) });
     cleanups.push(() => onlyB.stop());
+    // Ready once its heartbeat names B's shard (the deployment's set already had A's worker).
+    const startedB = await waitUntil(async () => {
+      const res = await b.client.json("POST", "/api/emails/sync");
+      return res.status === 202 ? res : false;
+    }, "a worker serving B's shard");
+    const bRow = (await stack.web.ctx.tasks.findById(startedB.body.taskId))!;
+    expect(bRow.queue).toBe(keys.syncQueue(b.shard));
     const after = await waitForTask(b.client, startedB.body.taskId);
     expect(after.final).toMatchObject({ state: "completed", result: { added: 80 } });
   });
