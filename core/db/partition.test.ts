@@ -237,3 +237,49 @@ describe("migration 0010 (emails hash-partitioned by user_id)", () => {
     expect(await countsPerUser()).toEqual(before);
   });
 });
+
+describe("migration 0010's partition count", () => {
+  it("comes from inbox_sync.email_partitions when the database sets it, and a bad value stops the migration with the table untouched", async () => {
+    const server = new URL(inject("databaseUrl"));
+    server.pathname = "/postgres";
+    const name = `inbox_sync_partition_count_${randomBytes(3).toString("hex")}`;
+    const url = await ensureDatabase(server.toString(), name);
+    const setup = createDatabase(url);
+    const names = (await createMigrator(setup).pending()).map((m) => m.name);
+    await createMigrator(setup).up({ to: names[names.indexOf(PARTITION) - 1]! });
+    // A database-level setting reaches new sessions only: each attempt opens its own pool.
+    const attempt = async (value: string) => {
+      await setup.query(`ALTER DATABASE "${name}" SET inbox_sync.email_partitions = '${value}'`);
+      const db = createDatabase(url);
+      try {
+        await partition.up({ context: db.getQueryInterface(), name: PARTITION });
+        const [row] = await db.query<{ relkind: string; partitions: string }>(
+          `SELECT c.relkind, (SELECT count(*) FROM pg_inherits WHERE inhparent = c.oid) AS partitions
+           FROM pg_class c WHERE c.oid = 'emails'::regclass`,
+          { type: QueryTypes.SELECT },
+        );
+        return row!;
+      } finally {
+        await db.close();
+      }
+    };
+    try {
+      await expect(attempt("0")).rejects.toThrow(/email_partitions must be a whole number from 1 to 1024/);
+      await expect(attempt("lots")).rejects.toThrow(partition.EmailPartitioningError);
+      const [untouched] = await setup.query<{ relkind: string }>(
+        "SELECT relkind FROM pg_class WHERE oid = 'emails'::regclass",
+        { type: QueryTypes.SELECT },
+      );
+      expect(untouched!.relkind).toBe("r");
+      expect(await attempt("4")).toEqual({ relkind: "p", partitions: "4" });
+      const [first] = await setup.query<{ name: string }>(
+        "SELECT min(inhrelid::regclass::text) AS name FROM pg_inherits WHERE inhparent = 'emails'::regclass",
+        { type: QueryTypes.SELECT },
+      );
+      expect(first!.name).toBe("emails_p0");
+    } finally {
+      await setup.close();
+      await dropDatabase(server.toString(), name);
+    }
+  });
+});
