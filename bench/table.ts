@@ -78,7 +78,8 @@ export function renderMarkdown(run: BenchRun): string {
 export const RESULTS_DIR = path.resolve(import.meta.dirname, "results");
 
 /** Goal ids in the order the table lists them (P1, P2, …, P12). */
-const byGoal = (a: BenchRow, b: BenchRow) => Number(a.id.slice(1)) - Number(b.id.slice(1));
+const byGoal = (a: BenchRow, b: BenchRow) =>
+  a.id.charAt(0).localeCompare(b.id.charAt(0)) || Number(a.id.slice(1)) - Number(b.id.slice(1));
 
 /**
  * Writes the run. A quick run goes to `latest-quick.json` alone. A real run (all rows, or some

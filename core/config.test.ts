@@ -13,6 +13,8 @@ describe("configuration", () => {
       [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
       [{ REDIS_URL: "http://x" }, "REDIS_URL"],
       [{ WORKER_CONCURRENCY: "0" }, "WORKER_CONCURRENCY"],
+      [{ DATABASE_POOL_MAX: "0" }, "DATABASE_POOL_MAX"],
+      [{ DATABASE_POOL_MAX: "many" }, "DATABASE_POOL_MAX"],
       [{ TOKEN_ENCRYPTION_KEY: "short" }, "TOKEN_ENCRYPTION_KEY"],
       [{ GMAIL_SIM_URL: "not a url" }, "GMAIL_SIM_URL"],
       [{ GOOGLE_CLIENT_ID: "id-only" }, "GOOGLE_CLIENT_SECRET"],
@@ -30,6 +32,11 @@ describe("configuration", () => {
       expect((caught as ConfigError).variable).toBe(variable);
       expect((caught as Error).message).not.toContain("\n");
     }
+  });
+
+  it("takes DATABASE_POOL_MAX as this process's pool size, and leaves it to the role when unset", () => {
+    expect(loadConfig({ ...base, DATABASE_POOL_MAX: "12" }).databasePoolMax).toBe(12);
+    expect(loadConfig(base).databasePoolMax).toBeUndefined();
   });
 
   it("points every Google endpoint at GMAIL_SIM_URL, and lets each one be overridden", () => {

@@ -85,6 +85,12 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
     .optional(),
+  /**
+   * Connections this process's pool may open; unset = web 20, worker WORKER_CONCURRENCY + 2 (at
+   * most 30). Every process holds its own pool: the sum over processes is what PostgreSQL (or
+   * PgBouncer's client side) must accept.
+   */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).optional(),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
@@ -246,6 +252,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string | undefined;
+  /** DATABASE_POOL_MAX: this process's pool size; undefined = its role's default. */
+  databasePoolMax: number | undefined;
   redisUrl: string;
   /** REDIS_CLUSTER_NODES and its REDIS_CLUSTER_* settings; null = the single Redis at redisUrl. */
   redisCluster: RedisClusterSettings | null;
@@ -514,6 +522,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
     redisUrl: e.REDIS_URL,
     redisCluster,
     queuePrefix: e.QUEUE_PREFIX,

@@ -36,7 +36,7 @@ export function createCoreContext(
   options: { poolMax?: number } = {},
 ): CoreContext {
   const logger = createLogger(name, config.logLevel, { pretty: config.prettyLogs });
-  const db = openDatabase(requireDatabaseUrl(config), { poolMax: options.poolMax });
+  const db = openDatabase(requireDatabaseUrl(config), { poolMax: config.databasePoolMax ?? options.poolMax });
   const repos = createRepositories(db);
   const accounts = new AccountService(
     repos.accounts,
