@@ -67,6 +67,38 @@ const summary = (r: EmailSummaryRow): EmailSummary => ({
   labels: r.labels,
 });
 
+/** Gmail refused the attachment id itself (400 "Invalid attachment token"): it may be an old one. */
+class StaleAttachmentIdError extends Error {}
+
+/** What a failed attachment call means here: gone (404), a stale id (400), or Gmail failing (502). */
+function gmailFailure(err: unknown): Error {
+  // Deleted in Gmail since the last sync: to the caller, that attachment is not there.
+  if (classifyGmailError(err) === "not_found") return new NotFoundError("attachment");
+  const status = (err as { response?: { status?: number } }).response?.status;
+  if (status === 400) return new StaleAttachmentIdError((err as Error).message);
+  return new GmailUnavailableError(`Gmail did not hand over the attachment: ${(err as Error).message}`);
+}
+
+/** The part of a message that is the listed attachment: same name, type and size. */
+function findPart(
+  part: gmail_v1.Schema$MessagePart | undefined,
+  meta: { filename: string; mimeType: string; size: number },
+): gmail_v1.Schema$MessagePart | undefined {
+  if (!part) return undefined;
+  if (
+    part.body?.attachmentId &&
+    (part.filename ?? "") === meta.filename &&
+    part.mimeType === meta.mimeType &&
+    (part.body.size ?? -1) === meta.size
+  )
+    return part;
+  for (const child of part.parts ?? []) {
+    const found = findPart(child, meta);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** Reads a user's stored mail; every query is scoped by user id (the repository is per user). */
 export class EmailService {
   constructor(private readonly emailsOf: (userId: string) => EmailRepository) {}
@@ -138,32 +170,43 @@ export class EmailService {
     const meta = await this.emailsOf(userId).attachmentMeta(gmailId, attachmentId);
     if (!meta) throw new NotFoundError("attachment");
     const { gmail, quota, retry, signal } = await access();
-    let data: string | null | undefined;
-    try {
-      const answer = await gmailCall(
+    const call = <T>(method: "messages.attachments.get" | "messages.get", fn: () => Promise<T>) =>
+      gmailCall(
         async () => {
-          await quota?.take("messages.attachments.get", signal);
-          return gmail.users.messages.attachments.get(
-            { userId: "me", messageId: gmailId, id: attachmentId },
-            { signal },
-          );
+          await quota?.take(method, signal);
+          return fn();
         },
         retry,
         signal,
+      ).catch((err: unknown) => {
+        if (err instanceof AppError) throw err; // reauth_required, gmail_unavailable
+        throw gmailFailure(err);
+      });
+    const download = (id: string) =>
+      call("messages.attachments.get", () =>
+        gmail.users.messages.attachments.get({ userId: "me", messageId: gmailId, id }, { signal }),
       );
-      data = answer.data.data;
+
+    let answer: Awaited<ReturnType<typeof download>>;
+    try {
+      answer = await download(attachmentId);
     } catch (err) {
-      if (err instanceof AppError) throw err; // reauth_required, gmail_unavailable
-      // Deleted in Gmail since the last sync (404), or a part Gmail no longer knows (400
-      // "Invalid attachment token"): to the caller, that attachment is not there.
-      const status = (err as { response?: { status?: number } }).response?.status;
-      if (classifyGmailError(err) === "not_found" || status === 400) throw new NotFoundError("attachment");
-      throw new GmailUnavailableError(`Gmail did not hand over the attachment: ${(err as Error).message}`);
+      if (!(err instanceof StaleAttachmentIdError)) throw err;
+      // Gmail hands out a new attachment id with every read of a message, and may stop taking
+      // an old one: read the message once more and take the id its same part carries now.
+      const { data: message } = await call("messages.get", () =>
+        gmail.users.messages.get({ userId: "me", id: gmailId, format: "full" }, { signal }),
+      );
+      const fresh = findPart(message.payload, meta)?.body?.attachmentId;
+      if (!fresh || fresh === attachmentId) throw new NotFoundError("attachment");
+      answer = await download(fresh).catch((again: unknown) => {
+        throw again instanceof StaleAttachmentIdError ? new NotFoundError("attachment") : again;
+      });
     }
     return {
       filename: meta.filename,
       mimeType: meta.mimeType,
-      data: Buffer.from(data ?? "", "base64url"),
+      data: Buffer.from(answer.data.data ?? "", "base64url"),
     };
   }
 

@@ -159,6 +159,37 @@ describe("reading whole messages and choosing what to sync", () => {
     expect(stats.calls["messages.attachments.get"]).toBe(1);
   });
 
+  it("an attachment id Gmail no longer takes is swapped for the one the message carries now, and the bytes still come", async () => {
+    const email = "stale-ids@example.com";
+    await stack.simControl("POST", "/sim/accounts", { email, count: 1 });
+    const [id] = (
+      await stack.simControl("POST", `/sim/accounts/${email}/messages`, {
+        raw: rawMessage({
+          subject: "Old token",
+          text: "Attached.",
+          attachment: { filename: "numbers.csv", mimeType: "text/csv", data: csv },
+        }),
+      })
+    ).ids;
+    const user = await stack.signIn(email);
+    await waitForTask(user, (await user.json("POST", "/api/emails/sync")).body.taskId);
+    // Gmail gives a new attachment id on every read and may refuse an old one: stand one in.
+    const stale = "ANGjdJ8staleAttachmentTokenFromAnEarlierRead";
+    await stack.web.ctx.sequelize.query(
+      `UPDATE emails SET attachments = jsonb_set(attachments, '{0,attachmentId}', to_jsonb(:stale::text))
+       WHERE gmail_id = :id`,
+      { replacements: { stale, id } },
+    );
+    expect((await user.json("GET", `/api/emails/${id}`)).body.attachments[0].attachmentId).toBe(stale);
+    await stack.simControl("DELETE", "/sim/stats");
+    const res = await user.raw("GET", `/api/emails/${id}/attachments/${stale}`);
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(csv);
+    const { calls } = await stack.simControl("GET", "/sim/stats");
+    expect(calls["messages.attachments.get"]).toBe(2);
+    expect(calls["messages.get"]).toBe(1);
+  });
+
   it("a seeded attachment downloads whole: its size and its file type's magic bytes", async () => {
     const m = sim.find((x) => x.features.includes("attachment"))!;
     const [listed] = (await simMessage(m.id)).attachments;
