@@ -220,6 +220,7 @@ test("the list filters by label, groups conversations, and the search box says i
   const multi = [...threads.values()].filter((n) => n > 1).length;
   expect(multi).toBeGreaterThan(0);
   await expect(page.getByTestId("thread-count")).toHaveCount(multi);
+  await screenshot(page, "list-conversations");
   await expectAccessible(page, "conversation view");
 
   // A thread's row opens its newest message, whose detail lists the conversation.
