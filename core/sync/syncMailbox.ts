@@ -27,8 +27,16 @@ export interface SyncWait {
 
 /** How one sync runs. */
 export interface SyncOptions {
-  /** `messages.get` calls in flight at once for this mailbox. Default 10. */
+  /**
+   * `messages.get` calls in flight at once for this mailbox, at least. Default 10. More lanes are
+   * opened while the measured latency says these cannot reach the user's quota (lanesFor).
+   */
   concurrency?: number;
+  /**
+   * The most `messages.get` a second this user's quota allows: Google's 250 units/s ÷ 5 = 50 by
+   * default. With the measured latency it sets how many lanes are worth opening.
+   */
+  userMessagesPerSecond?: number;
   /** Messages written to the store per upsert. Default 100. */
   batchSize?: number;
   /** Ids per `messages.list` page (Gmail allows up to 500). Default 500. */
@@ -212,8 +220,23 @@ export async function syncMailbox(
   return run.full(cursor && scopeCovers(held, asked) ? held : asked);
 }
 
+/** The most lanes one sync opens, whatever the latency (each holds a message in flight). */
+export const MAX_LANES = 50;
+
+/**
+ * Lanes one sync keeps busy (Little's law): to reach `perSecond` calls a second at `latencyMs`
+ * per call takes perSecond × latency calls in flight; a quarter more absorbs the latency's
+ * spread. Never fewer than `base` (the lanes that keep a fast Gmail busy, where the limit is
+ * CPU), never more than MAX_LANES. Extra lanes past the quota only queue at the quota gate.
+ */
+export function lanesFor(latencyMs: number, base: number, perSecond: number): number {
+  const wanted = Math.ceil(perSecond * (latencyMs / 1000) * 1.25);
+  return Math.max(base, Math.min(MAX_LANES, Number.isFinite(wanted) ? wanted : base));
+}
+
 class MailboxSync {
   private readonly concurrency: number;
+  private readonly perSecond: number;
   private readonly batchSize: number;
   private readonly pageSize: number;
 
@@ -224,6 +247,7 @@ class MailboxSync {
     private readonly options: SyncOptions,
   ) {
     this.concurrency = Math.max(1, options.concurrency ?? 10);
+    this.perSecond = Math.max(1, options.userMessagesPerSecond ?? 50);
     this.batchSize = Math.max(1, options.batchSize ?? 100);
     this.pageSize = Math.min(500, Math.max(1, options.pageSize ?? 500));
   }
@@ -552,6 +576,25 @@ class MailboxSync {
     });
     halted.catch(() => {});
 
+    // The latency decides how many lanes are worth it (lanesFor): every 20 answers, if they came
+    // slower than the user's quota allows, more lanes open. Where the limit is CPU, not latency,
+    // the answers come faster than the quota and nothing opens.
+    let latency = 0;
+    let answers = 0;
+    let windowAt = performance.now();
+    let more = true;
+    const observe = (ms: number) => {
+      latency = answers === 0 ? ms : latency * 0.9 + ms * 0.1;
+      if (++answers % 20 !== 0) return;
+      const now = performance.now();
+      const rate = 20 / ((now - windowAt) / 1000);
+      windowAt = now;
+      if (!more || stopped || rate >= 0.9 * this.perSecond) return;
+      const wanted = lanesFor(latency, lanesWanted, this.perSecond);
+      while (lanes.length < wanted) open();
+    };
+    const lanes: Array<Promise<void>> = [];
+
     await say({ phase: "fetching", processed: tally.processed, total: total() });
     const lane = async () => {
       while (!stopped) {
@@ -564,14 +607,18 @@ class MailboxSync {
         }
         if (!item || stopped) return;
         try {
-          const message = await this.call("messages.get", () =>
-            this.gmail.users.messages.get({
+          const message = await this.call("messages.get", async () => {
+            // Timed after the quota gate: the latency of Gmail, not of our own waiting.
+            const t = performance.now();
+            const answer = await this.gmail.users.messages.get({
               userId: "me",
               id: item.id,
               // The same 5 quota units as metadata; the bodies come with it (attachment data not).
               format: "full",
-            }),
-          );
+            });
+            observe(performance.now() - t);
+            return answer;
+          });
           if (!isHidden(message.labelIds ?? [])) {
             const mail = toMailMessage(message);
             buffer.push(mail);
@@ -592,13 +639,18 @@ class MailboxSync {
         }
       }
     };
-    const lanes = Array.from({ length: Math.max(1, lanesWanted) }, () =>
-      lane().catch((err: unknown) => {
-        halt(err);
-        throw err;
-      }),
-    );
-    const outcome = await Promise.allSettled(lanes);
+    const open = () =>
+      lanes.push(
+        lane().catch((err: unknown) => {
+          halt(err);
+          throw err;
+        }),
+      );
+    for (let i = 0; i < Math.max(1, lanesWanted); i++) open();
+    let outcome: Array<PromiseSettledResult<void>> = [];
+    // Lanes opened meanwhile are awaited too.
+    while (outcome.length < lanes.length) outcome = await Promise.allSettled([...lanes]);
+    more = false;
     const failure = outcome.find((o): o is PromiseRejectedResult => o.status === "rejected");
     if (failure) {
       // What was fetched is kept; the failure is the lanes'.

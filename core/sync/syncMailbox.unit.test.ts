@@ -2,7 +2,14 @@ import type { gmail_v1 } from "@googleapis/gmail";
 import { describe, expect, it } from "vitest";
 import type { MailMessage, SyncListing } from "./MailStore";
 import { MemoryMailStore } from "./MemoryMailStore";
-import { InvalidSyncScopeError, normalizeScope, scopeCovers, syncMailbox } from "./syncMailbox";
+import {
+  InvalidSyncScopeError,
+  lanesFor,
+  MAX_LANES,
+  normalizeScope,
+  scopeCovers,
+  syncMailbox,
+} from "./syncMailbox";
 
 /** Just enough of the Gmail client for a full sync, newest first, with 100-id pages by default. */
 function fakeGmail(count: number, bodyChars = 0) {
@@ -230,6 +237,40 @@ describe("syncMailbox with a MemoryMailStore: memory bounded by the page, not th
     expect(processed).toEqual([...processed].sort((a, b) => a - b));
     expect(steps.every((s) => s.total === 1_234)).toBe(true);
     expect(steps.at(-1)).toEqual({ phase: "done", processed: 1_234, total: 1_234 });
+  });
+});
+
+describe("lanes per sync from the quota and the measured latency", () => {
+  it("opens quota × latency × 1.25 lanes, never fewer than the base nor more than MAX_LANES", () => {
+    expect(lanesFor(0, 10, 50)).toBe(10);
+    expect(lanesFor(100, 10, 50)).toBe(10);
+    expect(lanesFor(400, 10, 50)).toBe(25);
+    expect(lanesFor(5_000, 10, 50)).toBe(MAX_LANES);
+    expect(lanesFor(400, 10, 200)).toBe(MAX_LANES);
+  });
+
+  it("a slow Gmail (100 ms a call, a 200 messages/s quota) gets more lanes than the base; a fast one keeps the base", async () => {
+    const inFlight = async (delayMs: number) => {
+      const { gmail } = fakeGmail(400);
+      const get = gmail.users.messages.get.bind(gmail.users.messages);
+      let now = 0;
+      let most = 0;
+      (gmail.users.messages as { get: unknown }).get = async (p: { id: string }) => {
+        most = Math.max(most, ++now);
+        await new Promise((r) => setTimeout(r, delayMs));
+        now--;
+        return get(p as never);
+      };
+      const result = await syncMailbox(gmail, new WatchedStore(), () => {}, {
+        pageSize: 100,
+        concurrency: 10,
+        userMessagesPerSecond: 200,
+      });
+      expect(result).toMatchObject({ added: 400 });
+      return most;
+    };
+    expect(await inFlight(100)).toBeGreaterThan(10);
+    expect(await inFlight(0)).toBeLessThanOrEqual(10);
   });
 });
 
