@@ -57,8 +57,8 @@ export function createRedis(
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
     slotsRefreshTimeout: 2_000,
-    // Managed services (ElastiCache, Memorystore) announce node addresses their TLS certificates
-    // do not name; keep the seed host name for the handshake instead of resolving it to an IP.
+    // With TLS, connect to the names given rather than to the IPs they resolve to, so certificate
+    // checks see the name (ioredis's documented setting for ElastiCache and the like).
     ...(cluster.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
     ...clusterExtra,
   };
@@ -68,10 +68,6 @@ export function createRedis(
 /** True when the client has a live connection right now. */
 export function isRedisReady(redis: RedisClient): boolean {
   return redis.status === "ready";
-}
-
-export function isCluster(redis: RedisClient): redis is Cluster {
-  return (redis as Cluster).isCluster === true;
 }
 
 /**
