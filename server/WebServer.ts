@@ -109,7 +109,15 @@ export async function startWebServer(config: Config, options: WebServerOptions =
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
-  logger.info({ port, redis: Boolean(redisClients) }, "web listening");
+  logger.info(
+    {
+      port,
+      redis: Boolean(redisClients),
+      cluster: Boolean(redisClients && config.redisCluster),
+      queueShards: config.syncQueueShards,
+    },
+    "web listening",
+  );
 
   return {
     ctx,
