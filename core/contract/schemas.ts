@@ -151,6 +151,14 @@ export const MeSchema = z
   })
   .meta({ id: "Me" });
 
+/** What a task syncs: a chosen scope, or `current` for one nobody chose (a push, the schedule). */
+export const TaskOptionsSchema = SyncOptionsSchema.extend({
+  current: z.literal(true).optional().meta({
+    description:
+      "A sync nobody chose a scope for (a Gmail push, the schedule): it keeps what the mirror covers now.",
+  }),
+}).meta({ id: "TaskOptions" });
+
 /** 202 of `POST /api/emails/sync`. */
 export const SyncAcceptedSchema = z
   .strictObject({
@@ -161,7 +169,7 @@ export const SyncAcceptedSchema = z
       .boolean()
       .meta({ description: "True when the user's sync was already open and this joined it." }),
     /** What the task syncs; {} is the whole mailbox. */
-    options: SyncOptionsSchema,
+    options: TaskOptionsSchema,
   })
   .meta({ id: "SyncAccepted" });
 

@@ -23,10 +23,15 @@ export interface TaskEnd {
   finishedAt?: Date;
 }
 
-/** A task's stored choice of what to sync (the body of `POST /api/emails/sync`). */
+/**
+ * A task's stored choice of what to sync: the body of `POST /api/emails/sync` (`{}` is the whole
+ * mailbox), or `{current: true}` for a sync nobody chose a scope for (a Gmail push, the
+ * schedule), which keeps whatever the mirror covers now.
+ */
 export interface TaskOptions {
   newerThanDays?: number;
   labelIds?: string[];
+  current?: true;
 }
 
 const leaseSeconds = (leaseMs: number) => leaseMs / 1000;

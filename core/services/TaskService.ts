@@ -51,8 +51,18 @@ export class SyncInProgressError extends AppError {
   }
 }
 
+/**
+ * What a caller asks of `createOrJoin`: the options to sync with, and whether only an open task
+ * with those very options may be joined (`strict`), or any open task.
+ */
+export interface SyncRequest {
+  options: TaskOptions;
+  strict: boolean;
+}
+
 /** One spelling per choice: labels sorted and unique, absent fields left out. */
 export function normalOptions(options: TaskOptions): TaskOptions {
+  if (options.current) return { current: true };
   const out: TaskOptions = {};
   if (typeof options.newerThanDays === "number") out.newerThanDays = options.newerThanDays;
   if (Array.isArray(options.labelIds) && options.labelIds.length > 0)
@@ -82,17 +92,18 @@ export class TaskService {
    * Creates a queued task, or answers the user's task that is already queued or running. The
    * partial unique index decides, so two requests at the same instant still get one task.
    *
-   * `options` says what to sync; `undefined` (the caller chose nothing) syncs the whole mailbox
-   * and joins an open task whatever it covers, as before options existed. Options that differ
-   * from the open task's are refused (`SyncInProgressError`): joining would hand the caller a
-   * sync of something else, and a second task per user is what the index forbids.
+   * `request` says what to sync. Without one (a Gmail push, the schedule: nobody chose) the task
+   * keeps what the mirror covers now (`{current: true}`, so a scoped mirror is never widened
+   * behind its owner's back) and joins any open task. A strict request whose options differ from
+   * the open task's is refused (`SyncInProgressError`): joining would hand the caller a sync of
+   * something else, and a second task per user is what the index forbids.
    */
   async createOrJoin(
     userId: string,
     runner: TaskRunner,
-    options?: TaskOptions,
+    request?: SyncRequest,
   ): Promise<{ task: SyncTask; joined: boolean; options: TaskOptions }> {
-    const wanted = normalOptions(options ?? {});
+    const wanted = normalOptions(request ? request.options : { current: true });
     for (let attempt = 0; attempt < 3; attempt++) {
       // One round trip on the hot path: the insert either wins or meets the open task's index entry.
       const queue = typeof this.queue === "string" ? this.queue : this.queue(userId);
@@ -101,7 +112,7 @@ export class TaskService {
       const open = await this.openTaskOf(userId);
       if (open) {
         const current = normalOptions(await this.tasks.optionsOf(open.id));
-        if (options !== undefined && !sameOptions(current, wanted))
+        if (request?.strict && !sameOptions(current, wanted))
           throw new SyncInProgressError(open.id, current);
         return { task: open, joined: true, options: current };
       }

@@ -79,8 +79,12 @@ export class TaskDriver {
       await run.start();
       const gmail = await this.ctx.accounts.gmailFor(userId);
       const store = this.ctx.repos.emailsOf(userId);
-      // What the task was asked to sync (POST /api/emails/sync's body); a caller's scope wins.
-      const scope = options.sync?.scope ?? (await this.ctx.repos.tasks.optionsOf(taskId));
+      // What the task was asked to sync (POST /api/emails/sync's body, or "what the mirror
+      // covers now" for a sync nobody chose for); a caller's scope wins.
+      const stored = await this.ctx.repos.tasks.optionsOf(taskId);
+      const scope =
+        options.sync?.scope ??
+        (stored.current ? "current" : { newerThanDays: stored.newerThanDays, labelIds: stored.labelIds });
       const { historyId: _h, ...result } = await syncMailbox(gmail, store, run.progress, {
         ...options.sync,
         scope,

@@ -1,3 +1,4 @@
+import { QueryTypes } from "sequelize";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiClient } from "../../test/ApiClient";
 import { checkedStack } from "../../test/declaredResponses";
@@ -425,6 +426,28 @@ describe("reading whole messages and choosing what to sync", () => {
       expect(expected.length).toBeLessThan(listing.length / 5);
       expect(await all(user, "")).toEqual(expected);
       expect((await user.json("GET", "/api/me")).body.emailCount).toBe(expected.length);
+
+      // A sync nobody chose for (what a Gmail push or the schedule asks for) keeps that scope:
+      // it does not widen the mirror to the whole mailbox.
+      const users = await stack.web.ctx.sequelize.query<{ id: string }>(
+        "SELECT id FROM users WHERE email = :email",
+        {
+          replacements: { email },
+          type: QueryTypes.SELECT,
+        },
+      );
+      // Slow Gmail again, so the no-body POST below meets the task still open.
+      await stack.simControl("PUT", "/sim/faults", { latencyMs: 1500 });
+      const unchosen = await stack.web.ctx.dispatcher.request(users[0]!.id);
+      expect(unchosen.options).toEqual({ current: true });
+      const joined = await user.json("POST", "/api/emails/sync");
+      expect(joined.body).toMatchObject({
+        taskId: unchosen.task.id,
+        joined: true,
+        options: { current: true },
+      });
+      expect((await waitForTask(user, unchosen.task.id)).final.state).toBe("completed");
+      expect(await all(user, "")).toEqual(expected);
     } finally {
       await stack.simControl("DELETE", "/sim/faults");
       await stack.simControl("DELETE", "/sim/clock");

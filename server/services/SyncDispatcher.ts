@@ -3,6 +3,7 @@ import { NoWorkersError, QueueUnavailableError } from "../../core/errors";
 import { PRIORITY, type SyncQueue } from "../../core/queue";
 import { isRedisReady } from "../../core/redis";
 import type { SyncTask, TaskOptions } from "../../core/repositories/task.repository";
+import type { SyncRequest } from "../../core/services/TaskService";
 import type { AccountService } from "../../core/services/AccountService";
 import type { TaskService } from "../../core/services/TaskService";
 import type { WorkerLiveness } from "../../core/workerHeartbeat";
@@ -36,10 +37,10 @@ export class SyncDispatcher {
     return account?.historyId ? PRIORITY.incremental : PRIORITY.full;
   }
 
-  /** `options`: what to sync (undefined: the whole mailbox, or join whatever is open). */
+  /** `sync`: what to sync, and how strictly to join (see TaskService.createOrJoin). */
   async request(
     userId: string,
-    options?: TaskOptions,
+    sync?: SyncRequest,
   ): Promise<{ task: SyncTask; joined: boolean; options: TaskOptions }> {
     const { queue, redis } = this.options;
     if (!queue || !redis || !isRedisReady(redis)) throw new QueueUnavailableError(STREAM_FALLBACK);
@@ -55,7 +56,7 @@ export class SyncDispatcher {
     // The priority's read does not depend on the task's insert: one round trip's wait, not two.
     // Should it fail, the task still goes into the queue, at a full sync's priority.
     const [{ task, joined, options: taskOptions }, priority] = await Promise.all([
-      this.tasks.createOrJoin(userId, "queue", options),
+      this.tasks.createOrJoin(userId, "queue", sync),
       this.priorityOf(userId).catch(() => PRIORITY.full),
     ]);
     // A joined task's job is made sure of (the lease decides who runs it), which heals a job

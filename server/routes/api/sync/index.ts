@@ -3,6 +3,7 @@ import { Router } from "express";
 import { publishSnapshot, type TaskSnapshot } from "../../../../core/contract";
 import { NotFoundError } from "../../../../core/errors";
 import type { TaskOptions } from "../../../../core/repositories/task.repository";
+import type { SyncRequest } from "../../../../core/services/TaskService";
 import { userIdOf } from "../../../middleware/authenticate";
 import { inputOf, validate } from "../../../middleware/validate";
 import type { WebContext } from "../../../WebContext";
@@ -10,9 +11,14 @@ import { startSync, streamSync, syncStatus } from "./schema";
 
 const statusUrl = (taskId: string) => `/api/emails/sync/status/${taskId}`;
 
-/** A body that chooses nothing (none, or `{}`) joins whatever is open, as before options existed. */
-const chosen = (body: TaskOptions): TaskOptions | undefined =>
-  body.newerThanDays === undefined && body.labelIds === undefined ? undefined : body;
+/**
+ * A body that chooses nothing (none, or `{}`) is the whole mailbox and joins whatever is open, as
+ * before options existed; a choice joins only an open task with the same choice.
+ */
+const chosen = (body: TaskOptions): SyncRequest =>
+  body.newerThanDays === undefined && body.labelIds === undefined
+    ? { options: {}, strict: false }
+    : { options: body, strict: true };
 
 export function syncRoutes(ctx: WebContext): Router {
   const router = Router();
