@@ -1,17 +1,20 @@
-import { google } from "googleapis";
-import { createOAuthClient, GMAIL_SCOPE } from "../../core/gmail/googleClients";
-import { simGoogleConfig } from "../../test/simGmail";
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
 import type { BenchRow } from "../table";
 import { type BenchContext, finished, stamp } from "./context";
 import { soloStack } from "./soloStack";
+
+const run = promisify(execFile);
 
 /** The per-sync concurrency the worker uses (syncMailbox's default), for the baseline too. */
 const CONCURRENCY = 10;
 
 /**
  * P3: a full sync through one worker process, the simulator at zero latency, against the bare
- * floor: the googleapis client alone calling `messages.get` (the same format and headers) at the
- * same concurrency against the same simulator, with no store, no queue and no progress.
+ * floor: the googleapis client alone calling `messages.get` (`format=full`, as the sync) at the
+ * same concurrency against the same simulator, in a process of its own (bench/bare/getLoop.ts),
+ * with no store, no queue and no progress.
  */
 export async function p3(ctx: BenchContext): Promise<BenchRow[]> {
   const size = ctx.quick ? 2_000 : 20_000;
@@ -43,38 +46,15 @@ export async function p3(ctx: BenchContext): Promise<BenchRow[]> {
   }
 }
 
-/** messages/s of `messages.get` alone over the whole mailbox (listed first, untimed). */
+/**
+ * messages/s of `messages.get` alone over the whole mailbox, in a process of its own like the
+ * worker (in the bench's process it would share one thread with the simulator it calls).
+ */
 async function bareGetLoop(simUrl: string, email: string): Promise<number> {
-  const config = simGoogleConfig(simUrl);
-  const oauth = createOAuthClient(config);
-  const consent = await fetch(
-    oauth.generateAuthUrl({ access_type: "offline", scope: [GMAIL_SCOPE], login_hint: email }),
-    { redirect: "manual" },
+  const { stdout } = await run(
+    process.execPath,
+    ["--import", "tsx", "bench/bare/getLoop.ts", simUrl, email, String(CONCURRENCY)],
+    { cwd: path.resolve(import.meta.dirname, "..", "..") },
   );
-  const code = new URL(consent.headers.get("location")!).searchParams.get("code")!;
-  oauth.setCredentials((await oauth.getToken(code)).tokens);
-  const gmail = google.gmail({ version: "v1", auth: oauth, rootUrl: config.apiRoot, retry: false });
-  const ids: string[] = [];
-  let pageToken: string | undefined;
-  do {
-    const { data } = await gmail.users.messages.list({ userId: "me", maxResults: 500, pageToken });
-    for (const m of data.messages ?? []) ids.push(m.id!);
-    pageToken = data.nextPageToken ?? undefined;
-  } while (pageToken);
-  let next = 0;
-  const t = stamp();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        await gmail.users.messages.get({
-          userId: "me",
-          id,
-          // What the sync asks for: whole messages, bodies included.
-          format: "full",
-        });
-      }
-    }),
-  );
-  return ids.length / ((stamp() - t) / 1000);
+  return JSON.parse(stdout.trim().split("\n").at(-1)!).rate;
 }
