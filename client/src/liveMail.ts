@@ -1,5 +1,5 @@
-import { io, type Socket } from "socket.io-client";
-import type { ClientToServerEvents, MailChange, ServerToClientEvents } from "../../core/contract";
+import type { MailChange } from "../../core/contract";
+import type { LiveChannel } from "./socket";
 
 /**
  * Mail kept current without a click: when any sync of this user changes their mail (one they
@@ -9,8 +9,8 @@ import type { ClientToServerEvents, MailChange, ServerToClientEvents } from "../
  * what arrived in a polite live region of its own, so a screen reader hears it without losing
  * its place and without clobbering the sync card's own announcements.
  *
- * It has a Socket.IO connection of its own (same origin and cookie as the sync card's): the
- * server refuses it when nobody is signed in, and closes it at sign-out.
+ * It listens on the signed-in page's one Socket.IO connection (the sync card's), so a tab holds
+ * one socket on the server, not two.
  */
 
 export const MAIL_CHANGED_EVENT = "inbox:mail-changed";
@@ -42,16 +42,9 @@ function liveRegion(): HTMLElement {
   return region;
 }
 
-export function startLiveMail(): () => void {
-  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io({
-    path: "/socket.io",
-    transports: ["websocket"],
-    reconnectionDelay: 1_000,
-    reconnectionDelayMax: 10_000,
-    timeout: 5_000,
-  });
+export function followMailChanges(live: Pick<LiveChannel, "onMailChanged">): void {
   const seen: string[] = [];
-  socket.on("mail:changed", (change) => {
+  live.onMailChanged((change) => {
     if (seen.includes(change.taskId)) return;
     seen.push(change.taskId);
     if (seen.length > SEEN_LIMIT) seen.shift();
@@ -65,10 +58,4 @@ export function startLiveMail(): () => void {
       region.textContent = text;
     }, 50);
   });
-  return () => {
-    socket.removeAllListeners();
-    socket.disconnect();
-  };
 }
-
-startLiveMail();

@@ -1,7 +1,6 @@
 import { ApiError, api, type Me } from "./api";
 import { byId, h, show } from "./dom";
 import { humanError } from "./errors";
-import "./liveMail";
 import { wireErrorDismiss } from "./notices";
 import { Session } from "./session";
 

@@ -8,7 +8,7 @@ import { EmailList } from "./emailList";
 import { errorCode, humanError } from "./errors";
 import { formatCount, formatRelative } from "./format";
 import { Labels } from "./labels";
-import { MAIL_CHANGED_EVENT } from "./liveMail";
+import { followMailChanges, MAIL_CHANGED_EVENT } from "./liveMail";
 import { announce, clearError, showError } from "./notices";
 import { ProgressView } from "./progressView";
 import { LiveChannel } from "./socket";
@@ -71,6 +71,7 @@ export class Session {
     });
     this.choices = new SyncChoices(labelName);
     this.live = new LiveChannel();
+    followMailChanges(this.live);
     this.transport = new SyncTransport(this.live, {
       onFollow: (taskId) => {
         this.progress.begin(taskId);

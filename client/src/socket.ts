@@ -1,6 +1,7 @@
 import { io, type Socket } from "socket.io-client";
 import type {
   ClientToServerEvents,
+  MailChange,
   ServerToClientEvents,
   SubscribeAck,
   TaskSnapshot,
@@ -18,6 +19,7 @@ type Listener<T extends unknown[]> = (...args: T) => void;
 export class LiveChannel {
   private readonly socket: AppSocket;
   private readonly progress = new Set<Listener<[TaskSnapshot]>>();
+  private readonly mailChanges = new Set<Listener<[MailChange]>>();
   private readonly connects = new Set<Listener<[]>>();
   private readonly drops = new Set<Listener<[string]>>();
   /** Set once a connection attempt failed and none has succeeded since. */
@@ -45,6 +47,9 @@ export class LiveChannel {
     this.socket.on("sync:progress", (snapshot) => {
       for (const fn of this.progress) fn(snapshot);
     });
+    this.socket.on("mail:changed", (change) => {
+      for (const fn of this.mailChanges) fn(change);
+    });
   }
 
   get connected(): boolean {
@@ -53,6 +58,11 @@ export class LiveChannel {
 
   onProgress(fn: Listener<[TaskSnapshot]>): void {
     this.progress.add(fn);
+  }
+
+  /** Any sync of this user changed their mail (the user's room hears it). */
+  onMailChanged(fn: Listener<[MailChange]>): void {
+    this.mailChanges.add(fn);
   }
 
   onConnect(fn: Listener<[]>): void {
