@@ -24,6 +24,12 @@ const GOOGLE_DEFAULTS = {
 const KEY_FORMAT = /^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/]{43}=$/;
 
 const optionalUrl = z.url().optional();
+/** A comma-separated list: items trimmed, empty ones dropped. */
+const commaList = (v: string) =>
+  v
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 /** Gmail's form of a Pub/Sub topic name (users.watch refuses others). */
 const PUSH_TOPIC = /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/topics\/[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
@@ -105,12 +111,7 @@ const envSchema = z.object({
    */
   REDIS_CLUSTER_NODES: z
     .string()
-    .transform((v) =>
-      v
-        .split(",")
-        .map((n) => n.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .refine((nodes) => nodes.length > 0, "needs at least one host:port")
     .refine(
       (nodes) => nodes.every((n) => CLUSTER_NODE.test(n) && Number(n.slice(n.lastIndexOf(":") + 1)) <= 65535),
@@ -150,12 +151,7 @@ const envSchema = z.object({
   TOKEN_ENCRYPTION_KEYS_OLD: z
     .string()
     .default("")
-    .transform((v) =>
-      v
-        .split(",")
-        .map((k) => k.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .refine(
       (keys) => keys.every((k) => KEY_FORMAT.test(k)),
       "comma-separated keys, each 32 bytes as 64 hex digits or base64",
@@ -226,15 +222,7 @@ const envSchema = z.object({
   /** Google's OIDC signing keys as a JWK set; default Google's (or the simulator's with GMAIL_SIM_URL). */
   GMAIL_PUSH_JWKS_URL: optionalUrl,
   /** Label ids a watch is limited to (comma-separated); unset = every change of the mailbox. */
-  GMAIL_PUSH_LABEL_IDS: z
-    .string()
-    .default("")
-    .transform((v) =>
-      v
-        .split(",")
-        .map((k) => k.trim())
-        .filter(Boolean),
-    ),
+  GMAIL_PUSH_LABEL_IDS: z.string().default("").transform(commaList),
   /** With GMAIL_PUSH_LABEL_IDS: push for changes to mail with one of them, or only without any. */
   GMAIL_PUSH_LABEL_FILTER: z.enum(["include", "exclude"], "must be include or exclude").default("include"),
   /** Pushes for one user within this many ms of the first make one sync. */
