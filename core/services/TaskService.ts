@@ -112,8 +112,7 @@ export class TaskService {
       const open = await this.openTaskOf(userId);
       if (open) {
         const current = normalOptions(await this.tasks.optionsOf(open.id));
-        if (request?.strict && !sameOptions(current, wanted))
-          throw new SyncInProgressError(open.id, current);
+        if (request?.strict && !sameOptions(current, wanted)) throw new SyncInProgressError(open.id, current);
         return { task: open, joined: true, options: current };
       }
       // The open task finished between the two statements: try again.

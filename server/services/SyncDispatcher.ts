@@ -3,9 +3,8 @@ import { NoWorkersError, QueueUnavailableError } from "../../core/errors";
 import { PRIORITY, type SyncQueue } from "../../core/queue";
 import { isRedisReady } from "../../core/redis";
 import type { SyncTask, TaskOptions } from "../../core/repositories/task.repository";
-import type { SyncRequest } from "../../core/services/TaskService";
 import type { AccountService } from "../../core/services/AccountService";
-import type { TaskService } from "../../core/services/TaskService";
+import type { SyncRequest, TaskService } from "../../core/services/TaskService";
 import type { WorkerLiveness } from "../../core/workerHeartbeat";
 
 export const STREAM_FALLBACK = "/api/emails/sync/stream";
