@@ -566,15 +566,32 @@ class MailboxSync {
       writing.catch(halt);
     };
     // A failed write or call stops every lane, also those waiting for the next page (which waits
-    // for the page before to be written, and so never comes after a failed write).
-    let halt: (err: unknown) => void = () => {};
-    const halted = new Promise<never>((_, reject) => {
-      halt = (err) => {
-        stopped = true;
-        reject(err);
-      };
-    });
-    halted.catch(() => {});
+    // for the page before to be written, and so never comes after a failed write). Not a race
+    // against one never-settled promise: each race would stay attached to it, and with it the
+    // page it resolved to, for the whole sync.
+    let haltedBy: { err: unknown } | null = null;
+    const waiting = new Set<(err: unknown) => void>();
+    const halt = (err: unknown) => {
+      stopped = true;
+      haltedBy ??= { err };
+      for (const reject of waiting) reject(err);
+      waiting.clear();
+    };
+    const unlessHalted = <T>(pending: Promise<T>) =>
+      new Promise<T>((resolve, reject) => {
+        if (haltedBy) return reject(haltedBy.err);
+        waiting.add(reject);
+        pending.then(
+          (value) => {
+            waiting.delete(reject);
+            resolve(value);
+          },
+          (err) => {
+            waiting.delete(reject);
+            reject(err);
+          },
+        );
+      });
 
     // The latency decides how many lanes are worth it (lanesFor): every 20 answers, if they came
     // slower than the user's quota allows, more lanes open. Where the limit is CPU, not latency,
@@ -603,7 +620,7 @@ class MailboxSync {
         if (item instanceof Promise) {
           // The next page waits for the last one to be written: write what is buffered now.
           void flush();
-          item = await Promise.race([item, halted]);
+          item = await unlessHalted(item);
         }
         if (!item || stopped) return;
         try {
