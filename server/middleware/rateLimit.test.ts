@@ -55,6 +55,7 @@ describe("RATE_LIMIT_* settings", () => {
       tokenCreate: { points: 10, duration: 3600 },
       socketConnect: { points: 30, duration: 60 },
       subscribe: { points: 60, duration: 60 },
+      gmailPush: { points: 1200, duration: 60 },
       streams: 2,
     });
   });
