@@ -8,6 +8,7 @@ import { type CoreContext, createCoreContext } from "../core/context";
 import { type ServerToClientEvents, socketKey } from "../core/events";
 import { SYNC_QUEUE, type SyncJobData, SyncQueue } from "../core/queue";
 import { createRedis, redisKeys, servedSyncQueues } from "../core/redis";
+import { messagesPerSecondOf } from "../core/sync/QuotaGate";
 import { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { SyncOptions } from "../core/sync/syncMailbox";
 import { beat, leave } from "../core/workerHeartbeat";
@@ -92,7 +93,11 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
         emitter,
         workerId: id,
         shutdown: shutdown.signal,
-        sync: options.sync,
+        // The lane rule opens lanes up to what this deployment's per-user quota pays for.
+        sync: {
+          userMessagesPerSecond: messagesPerSecondOf(config.gmailQuota.userUnitsPerSecond),
+          ...options.sync,
+        },
         quota: quota.enabled ? quota : undefined,
         sliceMs: config.syncSliceSeconds * 1000,
         // A long sync yields its slot to syncs waiting on its own shard: the slots are per shard.

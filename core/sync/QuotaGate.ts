@@ -10,6 +10,14 @@ export const GMAIL_METHOD_COSTS = {
 
 export type GmailMethod = keyof typeof GMAIL_METHOD_COSTS;
 
+/**
+ * The most `messages.get` calls a second a per-user quota pays for (the sync's lane rule sizes its
+ * concurrency from it); undefined for no limit, where the sync keeps Google's default.
+ */
+export function messagesPerSecondOf(userUnitsPerSecond: number): number | undefined {
+  return userUnitsPerSecond > 0 ? userUnitsPerSecond / GMAIL_METHOD_COSTS["messages.get"] : undefined;
+}
+
 /** The dearest call: a quota rate below it could never pay for one. */
 export const MAX_CALL_COST = Math.max(...Object.values(GMAIL_METHOD_COSTS));
 

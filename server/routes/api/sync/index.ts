@@ -4,6 +4,7 @@ import { publishSnapshot, type TaskSnapshot } from "../../../../core/contract";
 import { NotFoundError } from "../../../../core/errors";
 import type { TaskOptions } from "../../../../core/repositories/task.repository";
 import type { SyncRequest } from "../../../../core/services/TaskService";
+import { messagesPerSecondOf } from "../../../../core/sync/QuotaGate";
 import { userIdOf } from "../../../middleware/authenticate";
 import { inputOf, validate } from "../../../middleware/validate";
 import type { WebContext } from "../../../WebContext";
@@ -75,6 +76,7 @@ export function syncRoutes(ctx: WebContext): Router {
       ctx.status,
       {
         quotaFor: (id) => ctx.quota?.forUser(id),
+        sync: { userMessagesPerSecond: messagesPerSecondOf(ctx.config.gmailQuota.userUnitsPerSecond) },
         // The client left, or this node is stopping: the task goes back to "queued", and a
         // worker (or the client's next stream) resumes it where it stopped.
         signal: AbortSignal.any([closed.signal, ctx.shutdown]),
