@@ -24,6 +24,7 @@ export class LiveChannel {
   private readonly drops = new Set<Listener<[string]>>();
   /** Set once a connection attempt failed and none has succeeded since. */
   private failedSinceConnect = false;
+  private retry: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
     this.socket = io({
@@ -43,6 +44,14 @@ export class LiveChannel {
     this.socket.on("connect_error", (err) => {
       this.failedSinceConnect = true;
       for (const fn of this.drops) fn(err.message || "connect_error");
+      // A refusal by the server's middleware (rate_limited, unavailable) ends Socket.IO's own
+      // retries, which would leave the page polling for good: try again later, unless the
+      // server says nobody is signed in.
+      if (!this.socket.active && err.message !== "unauthorized") {
+        const retryAfter = (err as Error & { data?: { retryAfter?: number } }).data?.retryAfter;
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => this.socket.connect(), Math.max(1, retryAfter ?? 5) * 1000);
+      }
     });
     this.socket.on("sync:progress", (snapshot) => {
       for (const fn of this.progress) fn(snapshot);
@@ -111,6 +120,7 @@ export class LiveChannel {
   }
 
   close(): void {
+    clearTimeout(this.retry);
     this.progress.clear();
     this.connects.clear();
     this.drops.clear();
