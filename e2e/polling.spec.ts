@@ -49,8 +49,11 @@ test("polling: with WebSockets blocked the page polls the status URL to the end"
   expectNeverBackwards(values);
 
   expect(await emailCount(page, stack.webA)).toBe(COUNT);
-  await expect(page.getByTestId("email-item")).toHaveCount(50);
-  expect(await listedIds(page)).toEqual(expected.slice(0, 50).map((m) => m.id));
+  // The first page is 50; infinite scroll may already have loaded the next one when its sentinel
+  // was in view. Whatever is listed must be exactly the newest messages, in order, each once.
+  await expect.poll(() => page.getByTestId("email-item").count()).toBeGreaterThanOrEqual(50);
+  const ids = await listedIds(page);
+  expect(ids).toEqual(expected.slice(0, ids.length).map((m) => m.id));
   await screenshot(page, "polling-completed");
   await expectAccessible(page, "completed by polling");
 });
