@@ -43,7 +43,14 @@ export async function startWebServer(config: Config, options: WebServerOptions =
   const redisClients = options.withoutRedis
     ? null
     : (() => {
-        const request = createRedis(config, "request");
+        // Auto-pipelining: commands issued in the same tick (a burst's rate-limit checks, queue
+        // adds) leave in one socket write, where each write is a costly system call.
+        const request = createRedis(
+          config,
+          "request",
+          { enableAutoPipelining: true },
+          { enableAutoPipelining: true },
+        );
         const pub = createRedis(config, "subscriber");
         const sub = config.redisCluster
           ? createRedis(config, "subscriber", {}, { shardedSubscribers: true })

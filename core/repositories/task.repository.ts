@@ -1,3 +1,4 @@
+import DataLoader from "dataloader";
 import { QueryTypes, type Sequelize } from "sequelize";
 import type { SyncTask, TaskRunner } from "../db/models/SyncTask";
 import type { TaskError, TaskProgress, TaskState } from "../events";
@@ -36,6 +37,13 @@ export interface TaskOptions {
 
 const leaseSeconds = (leaseMs: number) => leaseMs / 1000;
 
+interface NewTask {
+  userId: string;
+  runner: TaskRunner;
+  queue: string;
+  options: TaskOptions;
+}
+
 /**
  * The `sync_tasks` table: every statement on it. The lease rules these statements apply, and why,
  * are in core/tasks/TaskLease.ts; each lease method here is named after its rule there.
@@ -45,6 +53,18 @@ export class TaskRepository {
     private readonly sequelize: Sequelize,
     private readonly SyncTaskModel: typeof SyncTask,
   ) {}
+
+  /**
+   * New tasks asked for in the same turn of the event loop (a burst of users pressing Fetch) go
+   * to PostgreSQL as one statement: one parse, one commit and one pooled connection for the lot,
+   * where 200 separate inserts queue for the pool and each pay a commit. A lone insert waits only
+   * for the end of the current turn (`setImmediate`).
+   */
+  private readonly inserts = new DataLoader<NewTask, SyncTask | null>((batch) => this.insertBatch(batch), {
+    cache: false,
+    batchScheduleFn: (run) => setImmediate(run),
+    maxBatchSize: 500,
+  });
 
   // ---- the lease (rules: core/tasks/TaskLease.ts) ----
 
@@ -179,20 +199,63 @@ export class TaskRepository {
    * A new queued task, or null when the user already has one queued or active: the partial
    * unique index decides, in one round trip.
    */
-  async insertUnlessOpen(
+  insertUnlessOpen(
     userId: string,
     runner: TaskRunner,
     queue: string,
     options: TaskOptions = {},
   ): Promise<SyncTask | null> {
-    const created = await this.sequelize.query<Record<string, unknown>>(
-      `INSERT INTO sync_tasks (id, user_id, runner, queue, options)
-       VALUES (gen_random_uuid(), :userId, :runner, :queue, :options::jsonb)
-       ON CONFLICT (user_id) WHERE state IN ('queued', 'active') DO NOTHING
-       RETURNING ${this.returningAttributes()}`,
-      { replacements: { userId, runner, queue, options: JSON.stringify(options) }, type: QueryTypes.SELECT },
-    );
-    return created[0] ? this.SyncTaskModel.build(created[0], { isNewRecord: false, raw: false }) : null;
+    return this.inserts.load({ userId, runner, queue, options });
+  }
+
+  /**
+   * One statement for a batch of `insertUnlessOpen`. A user asked for twice in one batch (a double
+   * click) is inserted once, for the first ask; the later ones answer null and join it, exactly
+   * as if they had come a moment later.
+   */
+  private async insertBatch(batch: readonly NewTask[]): Promise<Array<SyncTask | null | Error>> {
+    const first = new Map<string, number>();
+    batch.forEach((t, i) => {
+      if (!first.has(t.userId)) first.set(t.userId, i);
+    });
+    const rows = [...first.values()].map((i) => ({
+      user_id: batch[i]!.userId,
+      runner: batch[i]!.runner,
+      queue: batch[i]!.queue,
+      options: batch[i]!.options,
+    }));
+    const insert = (list: typeof rows) =>
+      this.sequelize.query<Record<string, unknown>>(
+        `INSERT INTO sync_tasks (id, user_id, runner, queue, options)
+         SELECT gen_random_uuid(), r.user_id, r.runner, r.queue, r.options
+           FROM jsonb_to_recordset(:rows::jsonb) AS r(user_id uuid, runner text, queue text, options jsonb)
+         ON CONFLICT (user_id) WHERE state IN ('queued', 'active') DO NOTHING
+         RETURNING ${this.returningAttributes()}`,
+        { replacements: { rows: JSON.stringify(list) }, type: QueryTypes.SELECT },
+      );
+    const byUser = new Map<string, Record<string, unknown> | Error>();
+    try {
+      for (const row of await insert(rows)) byUser.set(String(row.userId), row);
+    } catch (err) {
+      // One bad row (a user deleted a moment ago fails its foreign key) must not fail the others
+      // asked for with it: each is tried alone and meets only its own error.
+      if (rows.length === 1) throw err;
+      await Promise.all(
+        rows.map(async (row) => {
+          try {
+            const [one] = await insert([row]);
+            if (one) byUser.set(row.user_id, one);
+          } catch (e) {
+            byUser.set(row.user_id, e instanceof Error ? e : new Error(String(e)));
+          }
+        }),
+      );
+    }
+    return batch.map((t, i) => {
+      const row = first.get(t.userId) === i ? byUser.get(t.userId) : undefined;
+      if (row instanceof Error) return row;
+      return row ? this.SyncTaskModel.build(row, { isNewRecord: false, raw: false }) : null;
+    });
   }
 
   /** Columns under their attribute names, so a raw RETURNING row builds a proper model. */

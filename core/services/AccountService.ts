@@ -86,6 +86,11 @@ export class AccountService {
     return this.accounts.findUser(userId);
   }
 
+  /** True once the user's mailbox has been synced: the next sync is incremental. */
+  hasSynced(userId: string): Promise<boolean> {
+    return this.accounts.hasSynced(userId);
+  }
+
   findAccount(userId: string): Promise<GmailAccount | null> {
     return this.accounts.findAccount(userId);
   }

@@ -32,8 +32,7 @@ export class SyncDispatcher {
    * taken in priority order, so quick syncs do not wait behind queued full ones.
    */
   private async priorityOf(userId: string): Promise<number> {
-    const account = await this.accounts.findAccount(userId);
-    return account?.historyId ? PRIORITY.incremental : PRIORITY.full;
+    return (await this.accounts.hasSynced(userId)) ? PRIORITY.incremental : PRIORITY.full;
   }
 
   /** `sync`: what to sync, and how strictly to join (see TaskService.createOrJoin). */

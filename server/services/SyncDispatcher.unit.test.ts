@@ -77,7 +77,7 @@ function dispatcherIn(overrides: Partial<World> = {}) {
     },
   } as unknown as Tasks;
   const accounts = {
-    findAccount: async () => ({ historyId: world.historyId }),
+    hasSynced: async () => Boolean(world.historyId),
   } as unknown as Accounts;
   const options = {
     queue: world.queue ? new SyncQueue(queue as never) : null,

@@ -1,0 +1,103 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { Sequelize } from "sequelize";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { type Models, openDatabase } from "../db/sequelize";
+import { createRepositories, type Repositories } from ".";
+
+/**
+ * Task inserts and "synced before?" reads asked for in the same turn of the event loop go to
+ * PostgreSQL as one statement (a burst of users pressing Fetch). What each caller gets back must
+ * be exactly what it would get alone.
+ */
+describe("coalesced task inserts and synced-before reads", () => {
+  let models: Models;
+  let sequelize: Sequelize;
+  let repos: Repositories;
+  let release: () => Promise<void>;
+  const queue = `coalesce-test-${randomBytes(3).toString("hex")}`;
+
+  beforeAll(() => {
+    const db = openDatabase(inject("databaseUrl"));
+    ({ models, sequelize, close: release } = db);
+    repos = createRepositories(db);
+  });
+  afterAll(() => release?.());
+
+  const newUser = async () =>
+    (await models.User.create({ email: `c-${randomBytes(4).toString("hex")}@example.com` })).id;
+
+  it("fifty users asking at once each get a task of their own, made by one statement", async () => {
+    const users = await Promise.all(Array.from({ length: 50 }, newUser));
+    const query = vi.spyOn(sequelize, "query");
+    try {
+      const tasks = await Promise.all(users.map((u) => repos.tasks.insertUnlessOpen(u, "queue", queue)));
+      expect(tasks.map((t) => t?.userId)).toEqual(users);
+      expect(new Set(tasks.map((t) => t?.id)).size).toBe(50);
+      expect(tasks.every((t) => t?.state === "queued" && t.queue === queue)).toBe(true);
+      const inserts = query.mock.calls.filter(([sql]) => String(sql).includes("INSERT INTO sync_tasks"));
+      expect(inserts).toHaveLength(1);
+    } finally {
+      query.mockRestore();
+    }
+  });
+
+  it("the same user twice in one batch: the first ask creates the task with its options, the second gets none and joins", async () => {
+    const user = await newUser();
+    const [first, second] = await Promise.all([
+      repos.tasks.insertUnlessOpen(user, "queue", queue, { newerThanDays: 7 }),
+      repos.tasks.insertUnlessOpen(user, "queue", queue, { labelIds: ["INBOX"] }),
+    ]);
+    expect(first?.userId).toBe(user);
+    expect(second).toBeNull();
+    expect(await repos.tasks.optionsOf(first!.id)).toEqual({ newerThanDays: 7 });
+  });
+
+  it("a user whose open task exists gets none, while the others in the batch get theirs", async () => {
+    const [busy, free] = await Promise.all([newUser(), newUser()]);
+    const open = await repos.tasks.insertUnlessOpen(busy, "queue", queue);
+    expect(open).not.toBeNull();
+    const [again, fresh] = await Promise.all([
+      repos.tasks.insertUnlessOpen(busy, "queue", queue),
+      repos.tasks.insertUnlessOpen(free, "queue", queue),
+    ]);
+    expect(again).toBeNull();
+    expect(fresh?.userId).toBe(free);
+  });
+
+  it("a row that fails (its user is gone) fails only its own caller, not the rest of its batch", async () => {
+    const [a, b] = await Promise.all([newUser(), newUser()]);
+    const ghost = randomUUID();
+    const answers = await Promise.allSettled([
+      repos.tasks.insertUnlessOpen(a, "queue", queue),
+      repos.tasks.insertUnlessOpen(ghost, "queue", queue),
+      repos.tasks.insertUnlessOpen(b, "queue", queue),
+    ]);
+    expect(answers[0]).toMatchObject({ status: "fulfilled", value: { userId: a } });
+    expect(answers[1]).toMatchObject({ status: "rejected" });
+    expect(String((answers[1] as PromiseRejectedResult).reason)).toMatch(/foreign key/i);
+    expect(answers[2]).toMatchObject({ status: "fulfilled", value: { userId: b } });
+  });
+
+  it("synced-before answers per user in one batch: true only where the account has a history id", async () => {
+    const [synced, fresh, bare] = await Promise.all([newUser(), newUser(), newUser()]);
+    for (const [userId, historyId] of [
+      [synced, "12345"],
+      [fresh, null],
+    ] as const) {
+      await models.GmailAccount.create({
+        userId,
+        email: `${userId}@example.com`,
+        encryptedTokens: "sealed",
+        historyId,
+      });
+    }
+    expect(
+      await Promise.all([
+        repos.accounts.hasSynced(synced),
+        repos.accounts.hasSynced(fresh),
+        repos.accounts.hasSynced(bare),
+        repos.accounts.hasSynced(synced),
+      ]),
+    ).toEqual([true, false, false, true]);
+  });
+});
