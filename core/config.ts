@@ -162,6 +162,13 @@ const envSchema = z.object({
   /** Gmail quota units per second for the whole project; 0 = no limit. */
   GMAIL_PROJECT_UNITS_PER_SECOND: quotaRate(10_000_000).default(20_000),
   /**
+   * Whole-message gets per request to Gmail's batch endpoint (`<GMAIL_API_ROOT>batch/gmail/v1`)
+   * in the worker's syncs; 1 = one `messages.get` per message. Google allows 100 and advises at
+   * most 50. Quota and retries stay per message (core/gmail/GmailBatch.ts, README "Gmail's batch
+   * endpoint").
+   */
+  GMAIL_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(1),
+  /**
    * The demo switch: lets a production process run against the Gmail simulator (or any plain-http
    * Google stand-in) with the dev OAuth client. Never set it where real people sign in.
    */
@@ -279,6 +286,8 @@ export interface Config {
   syncSliceSeconds: number;
   workerMetricsPort: number | undefined;
   gmailQuota: { userUnitsPerSecond: number; projectUnitsPerSecond: number };
+  /** See GMAIL_BATCH_SIZE. */
+  gmailBatchSize: number;
   workerHeartbeatTtlSeconds: number;
   sessionIdleHours: number;
   socketRecheckSeconds: number;
@@ -536,6 +545,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       userUnitsPerSecond: e.GMAIL_USER_UNITS_PER_SECOND,
       projectUnitsPerSecond: e.GMAIL_PROJECT_UNITS_PER_SECOND,
     },
+    gmailBatchSize: e.GMAIL_BATCH_SIZE,
     workerHeartbeatTtlSeconds: e.WORKER_HEARTBEAT_TTL,
     sessionIdleHours: e.SESSION_IDLE_HOURS,
     socketRecheckSeconds: e.SOCKET_RECHECK_SECONDS,

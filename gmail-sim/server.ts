@@ -139,6 +139,7 @@ function dispatch(state: SimulatorState, req: IncomingMessage, res: ServerRespon
     return;
   }
   if (BATCH_PATHS.has(path)) {
+    state.stats.batch();
     handleBatch(req, res);
     return;
   }

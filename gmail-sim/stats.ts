@@ -44,6 +44,11 @@ export interface StatsSnapshot {
   rejected: Record<string, number>;
   /** Injected faults by kind. */
   faults: Record<FaultKind, number>;
+  /**
+   * HTTP requests to the batch endpoint. Their parts are counted in `calls` by method, each as a
+   * call of its own (as Google counts quota), so a batch of 50 gets adds 50 to `messages.get`.
+   */
+  batches: number;
   /** Grants revoked through `/revoke`, oldest first. */
   revocations: Revocation[];
   since: string;
@@ -53,6 +58,7 @@ export class SimStats {
   private calls: Record<string, number> = {};
   private rejected: Record<string, number> = {};
   private faults: Record<FaultKind, number> = { "429": 0, "500": 0, "503": 0, reset: 0 };
+  private batches = 0;
   private revocations: Revocation[] = [];
   private since = new Date();
 
@@ -68,6 +74,7 @@ export class SimStats {
     this.calls["oauth.revoke"] = 0;
     this.rejected = {};
     this.faults = { "429": 0, "500": 0, "503": 0, reset: 0 };
+    this.batches = 0;
     this.revocations = [];
     this.since = new Date();
   }
@@ -86,6 +93,10 @@ export class SimStats {
     this.revocations.push({ ...revocation, at: new Date().toISOString() });
   }
 
+  batch(): void {
+    this.batches++;
+  }
+
   fault(kind: FaultKind): void {
     this.faults[kind]++;
   }
@@ -95,6 +106,7 @@ export class SimStats {
       calls: { ...this.calls },
       rejected: { ...this.rejected },
       faults: { ...this.faults },
+      batches: this.batches,
       revocations: this.revocations.map((r) => ({ ...r })),
       since: this.since.toISOString(),
     };

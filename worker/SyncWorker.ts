@@ -6,6 +6,7 @@ import type { Redis } from "ioredis";
 import type { Config } from "../core/config";
 import { type CoreContext, createCoreContext } from "../core/context";
 import { type ServerToClientEvents, socketKey } from "../core/events";
+import { gmailBatches } from "../core/gmail/GmailBatch";
 import { SYNC_QUEUE, type SyncJobData, SyncQueue } from "../core/queue";
 import { createRedis, redisKeys, servedSyncQueues } from "../core/redis";
 import { messagesPerSecondOf } from "../core/sync/QuotaGate";
@@ -96,6 +97,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
         // The lane rule opens lanes up to what this deployment's per-user quota pays for.
         sync: {
           userMessagesPerSecond: messagesPerSecondOf(config.gmailQuota.userUnitsPerSecond),
+          messages: gmailBatches(config.gmailBatchSize),
           ...options.sync,
         },
         quota: quota.enabled ? quota : undefined,

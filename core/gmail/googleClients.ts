@@ -66,5 +66,18 @@ export type GmailClient = gmail_v1.Gmail;
  * layers of retry would multiply attempts and hide them from our metrics.
  */
 export function createGmailClient(auth: OAuth2Client, apiRoot: string): GmailClient {
-  return gmail({ version: "v1", auth, rootUrl: apiRoot, retry: false, timeout: 30_000 });
+  const client = gmail({ version: "v1", auth, rootUrl: apiRoot, retry: false, timeout: 30_000 });
+  made.set(client, { auth, apiRoot });
+  return client;
+}
+
+/** What each client made here talks with, for transports beside it (core/gmail/GmailBatch.ts). */
+const made = new WeakMap<GmailClient, { auth: OAuth2Client; apiRoot: string }>();
+
+/**
+ * The credentials and root URL of a client createGmailClient made; undefined for any other (a
+ * test's fake). The batch endpoint is reached at the same root with the same credentials.
+ */
+export function connectionOf(client: GmailClient): { auth: OAuth2Client; apiRoot: string } | undefined {
+  return made.get(client);
 }

@@ -115,17 +115,21 @@ export function classifyGmailError(err: unknown): GmailFailure {
 /**
  * Runs one Gmail call with exponential backoff and full jitter on 429, 5xx and network faults.
  * A revoked grant becomes `ReauthRequiredError` at once; a 404 is left to the caller.
+ * `failed`: the call's first attempt already happened elsewhere and failed so (a part of a
+ * batch): it counts as attempt 1, and its backoff and Retry-After are honoured before `fn` runs.
  */
 export async function gmailCall<T>(
   fn: () => Promise<T>,
   options: RetryOptions = {},
   signal?: AbortSignal,
+  failed?: { error: unknown },
 ): Promise<T> {
   const attempts = options.attempts ?? 7;
   const base = options.baseDelayMs ?? 500;
   const cap = options.maxDelayMs ?? 32_000;
   for (let attempt = 1; ; attempt++) {
     try {
+      if (attempt === 1 && failed) throw failed.error;
       return await fn();
     } catch (err) {
       const kind = classifyGmailError(err);

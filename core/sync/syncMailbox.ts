@@ -1,8 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { gmail_v1 } from "@googleapis/gmail";
+import { ReauthRequiredError } from "../errors";
 import type { SyncPhase, SyncResult } from "../events";
 import { classifyGmailError, gmailCall, type RetryOptions } from "./gmailCall";
 import type { ListedPage, MailLabel, MailMessage, MailStore, SyncListing, SyncScope } from "./MailStore";
+import {
+  type FetchOutcome,
+  type MessageFetcher,
+  type MessageFetcherFactory,
+  singleGets,
+} from "./MessageFetcher";
 import { messageBody } from "./messageBody";
 import { type GmailMethod, type QuotaGate, UNLIMITED } from "./QuotaGate";
 
@@ -61,6 +68,12 @@ export interface SyncOptions {
    * even when a history cursor exists, and fetches only what is not stored.
    */
   scope?: SyncScope | "current";
+  /**
+   * How whole messages are fetched, made from the sync's Gmail client: several per request (Gmail's
+   * batch endpoint, core/gmail/GmailBatch.ts) or, by default, one `messages.get` each. Either way
+   * the quota is taken and failures retried per message, and the messages in flight are the lanes'.
+   */
+  messages?: MessageFetcherFactory;
 }
 
 /** A scope Gmail cannot be asked for (newer_than takes a whole number of days). */
@@ -239,6 +252,7 @@ class MailboxSync {
   private readonly perSecond: number;
   private readonly batchSize: number;
   private readonly pageSize: number;
+  private readonly fetcher: MessageFetcher;
 
   constructor(
     private readonly gmail: gmail_v1.Gmail,
@@ -250,6 +264,7 @@ class MailboxSync {
     this.perSecond = Math.max(1, options.userMessagesPerSecond ?? 50);
     this.batchSize = Math.max(1, options.batchSize ?? 100);
     this.pageSize = Math.min(500, Math.max(1, options.pageSize ?? 500));
+    this.fetcher = (options.messages ?? singleGets)(gmail);
   }
 
   private call<T>(method: GmailMethod, fn: () => Promise<{ data: T }>): Promise<T> {
@@ -595,78 +610,184 @@ class MailboxSync {
 
     // The latency decides how many lanes are worth it (lanesFor): every 20 answers, if they came
     // slower than the user's quota allows, more lanes open. Where the limit is CPU, not latency,
-    // the answers come faster than the quota and nothing opens.
+    // the answers come faster than the quota and nothing opens. A lane is one message in flight:
+    // a request carrying several messages (a batch) takes as many lanes as it carries, and its
+    // round trip is each of its messages' latency.
     let latency = 0;
     let answers = 0;
+    let windowAnswers = 0;
     let windowAt = performance.now();
     let more = true;
-    const observe = (ms: number) => {
+    const observe = (ms: number, n: number) => {
       latency = answers === 0 ? ms : latency * 0.9 + ms * 0.1;
-      if (++answers % 20 !== 0) return;
+      answers += n;
+      if (answers - windowAnswers < 20) return;
       const now = performance.now();
-      const rate = 20 / ((now - windowAt) / 1000);
+      const rate = (answers - windowAnswers) / ((now - windowAt) / 1000);
       windowAt = now;
+      windowAnswers = answers;
       if (!more || stopped || rate >= 0.9 * this.perSecond) return;
-      const wanted = lanesFor(latency, lanesWanted, this.perSecond);
-      while (lanes.length < wanted) open();
+      widen(lanesFor(latency, lanesWanted, this.perSecond));
     };
-    const lanes: Array<Promise<void>> = [];
+    // Messages in flight at most (the lanes), and the requests that carry them: one per lane
+    // without batches; with them, as few as the batch size allows but at least two, so one
+    // request's answer is decoded and stored while the other is on the wire.
+    const perRequest = Math.max(1, this.fetcher.maxIds);
+    let inFlight = Math.max(1, lanesWanted);
+    const requestsFor = (lanes: number) =>
+      perRequest === 1 ? lanes : Math.max(Math.min(2, lanes), Math.ceil(lanes / perRequest));
+    const idsPerRequest = () => Math.min(perRequest, Math.ceil(inFlight / requestsFor(inFlight)));
+    const widen = (lanes: number) => {
+      inFlight = Math.max(inFlight, lanes);
+      while (runners.length < requestsFor(inFlight)) open();
+    };
+    const runners: Array<Promise<void>> = [];
+
+    const quota = this.options.quota ?? UNLIMITED;
+    const { signal, onWait } = this.options;
+    const quotaWait = onWait && ((until: number) => onWait({ reason: "quota", until }));
+    const retry = {
+      ...this.options.retry,
+      onWait: onWait && ((until: number) => onWait({ reason: "retry", until })),
+    };
+    /** One request for `ids`, each charged to the quota first: a batch costs the sum of its parts. */
+    const attempt = async (ids: string[]) => {
+      for (let i = 0; i < ids.length; i++) await quota.take("messages.get", signal, quotaWait);
+      // Timed after the quota gate: the latency of Gmail, not of our own waiting.
+      const t = performance.now();
+      const outcomes = await this.fetcher.fetch(ids, signal);
+      observe(performance.now() - t, ids.length);
+      return outcomes;
+    };
+    /** A message whose part of a batch failed: retried alone, that part counted as its attempt 1. */
+    const again = (id: string, error: unknown) =>
+      gmailCall(
+        async () => {
+          const [outcome] = await attempt([id]);
+          if (!outcome) throw new Error(`Gmail's answer had no part for message ${id}`);
+          if (!outcome.ok) throw outcome.error;
+          return outcome.message;
+        },
+        retry,
+        signal,
+        { error },
+      );
+
+    // Bodies vary from nothing to megabytes: a batch of writes is also cut by size, so memory
+    // stays bounded by it whatever the mail. A request's messages are many; each may cut one.
+    const full = () => buffer.length >= this.batchSize || bufferedChars >= BATCH_BODY_CHARS;
+    let cuts = 0;
+    /** What became of one id: buffered for the next write, or settled at once (hidden, gone). */
+    const keep = (item: FetchItem, message: gmail_v1.Schema$Message | null) => {
+      if (message && !isHidden(message.labelIds ?? [])) {
+        const mail = toMailMessage(message);
+        buffer.push(mail);
+        if (item.owner) owners.push(item.owner);
+        bufferedChars += (mail.body?.text?.length ?? 0) + (mail.body?.html?.length ?? 0);
+      } else skip(item.owner);
+      tally.processed++;
+      if (full()) {
+        cuts++;
+        void flush();
+      }
+    };
+    /** A failure for one id: gone from Gmail (deleted between listing and fetching) is not one. */
+    const gone = (err: unknown) => {
+      if (classifyGmailError(err) !== "not_found") throw err;
+      return null;
+    };
+
+    const fetchItems = async (items: FetchItem[]) => {
+      let outcomes: FetchOutcome[];
+      try {
+        // A request that fails as a whole is retried whole.
+        outcomes = await gmailCall(() => attempt(items.map((i) => i.id)), retry, signal);
+      } catch (err) {
+        // A one-message request's failure is that message's own answer (a 404: it is gone).
+        if (items.length > 1) throw err;
+        keep(items[0]!, gone(err));
+        return;
+      }
+      const retried: Array<Promise<void>> = [];
+      for (const [i, item] of items.entries()) {
+        const outcome = outcomes[i];
+        if (outcome?.ok) {
+          keep(item, outcome.message);
+          continue;
+        }
+        const error = outcome
+          ? outcome.error
+          : new Error(`Gmail's answer had no part for message ${item.id}`);
+        const kind = classifyGmailError(error);
+        if (kind === "not_found") {
+          keep(item, null);
+          continue;
+        }
+        if (kind === "reauth") throw new ReauthRequiredError();
+        if (kind !== "retry") throw error;
+        retried.push(
+          again(item.id, error).then(
+            (message) => keep(item, message),
+            (err: unknown) => keep(item, gone(err)),
+          ),
+        );
+      }
+      const settled = await Promise.allSettled(retried);
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+      if (failed) throw failed.reason;
+    };
 
     await say({ phase: "fetching", processed: tally.processed, total: total() });
     const lane = async () => {
+      // An id the lane was promised once the next page is ready, taken with its next request.
+      let promised: Promise<FetchItem | null> | null = null;
       while (!stopped) {
         this.checkAborted();
-        let item = take();
-        if (item instanceof Promise) {
-          // The next page waits for the last one to be written: write what is buffered now.
-          void flush();
-          item = await unlessHalted(item);
+        const items: FetchItem[] = [];
+        let exhausted = false;
+        const wanted = idsPerRequest();
+        while (items.length < wanted) {
+          let item: FetchItem | null | Promise<FetchItem | null> = promised ?? take();
+          promised = null;
+          if (item instanceof Promise) {
+            if (items.length > 0) {
+              // What is in hand goes now; the next page is not waited for with it.
+              promised = unlessHalted(item);
+              promised.catch(() => {});
+              break;
+            }
+            // The next page waits for the last one to be written: write what is buffered now.
+            void flush();
+            item = await unlessHalted(item);
+          }
+          if (!item) {
+            exhausted = true;
+            break;
+          }
+          items.push(item);
         }
-        if (!item || stopped) return;
-        try {
-          const message = await this.call("messages.get", async () => {
-            // Timed after the quota gate: the latency of Gmail, not of our own waiting.
-            const t = performance.now();
-            const answer = await this.gmail.users.messages.get({
-              userId: "me",
-              id: item.id,
-              // The same 5 quota units as metadata; the bodies come with it (attachment data not).
-              format: "full",
-            });
-            observe(performance.now() - t);
-            return answer;
-          });
-          if (!isHidden(message.labelIds ?? [])) {
-            const mail = toMailMessage(message);
-            buffer.push(mail);
-            if (item.owner) owners.push(item.owner);
-            bufferedChars += (mail.body?.text?.length ?? 0) + (mail.body?.html?.length ?? 0);
-          } else skip(item.owner);
-        } catch (err) {
-          // Deleted between listing and fetching: the next sync's history says so too.
-          if (classifyGmailError(err) !== "not_found") throw err;
-          skip(item.owner);
-        }
-        tally.processed++;
-        // Bodies vary from nothing to megabytes: a batch is also cut by size, so memory stays
-        // bounded by the batch whatever the mail.
-        if (buffer.length >= this.batchSize || bufferedChars >= BATCH_BODY_CHARS) {
+        if (stopped) return;
+        const before = cuts;
+        if (items.length > 0) await fetchItems(items);
+        // A write started meanwhile is waited for, so fetching never runs ahead of writing.
+        if (cuts !== before) {
           await flush();
           await say({ phase: "fetching", processed: tally.processed, total: total() });
         }
+        if (exhausted) return;
       }
     };
     const open = () =>
-      lanes.push(
+      runners.push(
         lane().catch((err: unknown) => {
           halt(err);
           throw err;
         }),
       );
-    for (let i = 0; i < Math.max(1, lanesWanted); i++) open();
+    for (let i = 0; i < requestsFor(inFlight); i++) open();
     let outcome: Array<PromiseSettledResult<void>> = [];
     // Lanes opened meanwhile are awaited too.
-    while (outcome.length < lanes.length) outcome = await Promise.allSettled([...lanes]);
+    while (outcome.length < runners.length) outcome = await Promise.allSettled([...runners]);
     more = false;
     const failure = outcome.find((o): o is PromiseRejectedResult => o.status === "rejected");
     if (failure) {
