@@ -1,6 +1,7 @@
 import type { ApiClient } from "../../test/ApiClient";
 import type { BenchRow } from "../table";
 import { type BenchContext, finished, stamp } from "./context";
+import { batchNote, batchSetting } from "./p3";
 import { soloStack } from "./soloStack";
 
 /**
@@ -13,7 +14,7 @@ export async function p8(ctx: BenchContext): Promise<BenchRow[]> {
   const small = ctx.quick ? 50 : 100;
   const big = ctx.quick ? 2_000 : 20_000;
   const bigCount = ctx.quick ? 3 : 10;
-  const stack = await soloStack(ctx);
+  const stack = await soloStack(ctx, batchSetting());
   try {
     await stack.spawnWorker();
     // Also when the task left the queue, to tell waiting for a slot from running slowly.
@@ -73,7 +74,7 @@ export async function p8(ctx: BenchContext): Promise<BenchRow[]> {
           .map((x) => x.queued.toFixed(2))
           .join(
             ", ",
-          )} s; alone ${alone.map((x) => x.s.toFixed(2)).join(", ")} s); ${running} of ${bigCount} big syncs still running at the end`,
+          )} s; alone ${alone.map((x) => x.s.toFixed(2)).join(", ")} s); ${running} of ${bigCount} big syncs still running at the end; ${batchNote()}`,
       },
     ];
   } finally {

@@ -94,12 +94,12 @@ class WatchedStore extends MemoryMailStore {
 }
 
 describe("syncMailbox fetching through a batch transport (a fake MessageFetcher)", () => {
-  it("asks at most the batch size per request and keeps no more messages in flight than its lanes", async () => {
-    const box = fakeMailbox(1_000, 50);
+  it("asks at most the batch size per request, two full batches in flight at most", async () => {
+    const box = fakeMailbox(1_000, 10);
     const store = new WatchedStore();
     const result = await syncMailbox(box.gmail, store, () => {}, {
       messages: box.factory,
-      concurrency: 20,
+      concurrency: 10,
       pageSize: 100,
     });
     expect(result).toMatchObject({ mode: "full", added: 1_000 });
@@ -107,10 +107,18 @@ describe("syncMailbox fetching through a batch transport (a fake MessageFetcher)
     const asked = box.requests.flat();
     expect(asked).toHaveLength(1_000);
     expect(new Set(asked).size).toBe(1_000);
-    expect(Math.max(...box.requests.map((r) => r.length))).toBeLessThanOrEqual(50);
+    expect(Math.max(...box.requests.map((r) => r.length))).toBe(10);
     // Twenty lanes: two requests of ten at a time (one decoded while the other is on the wire).
     expect(box.seen.mostInFlight).toBeLessThanOrEqual(20);
-    expect(box.requests.length).toBeLessThan(1_000 / 5);
+    // Short only where a page ends (100 ids a page).
+    expect(box.requests.length).toBeLessThanOrEqual(110);
+  });
+
+  it("batches of 50 start as two requests of 25 (50 lanes, the most a sync opens)", async () => {
+    const box = fakeMailbox(1_000, 50);
+    await syncMailbox(box.gmail, new WatchedStore(), () => {}, { messages: box.factory, pageSize: 500 });
+    expect(Math.max(...box.requests.map((r) => r.length))).toBe(25);
+    expect(box.seen.mostInFlight).toBeLessThanOrEqual(50);
   });
 
   it("with 100 lanes and batches of 50, requests carry 50 messages", async () => {

@@ -627,13 +627,16 @@ class MailboxSync {
       windowAt = now;
       windowAnswers = answers;
       if (!more || stopped || rate >= 0.9 * this.perSecond) return;
-      widen(lanesFor(latency, lanesWanted, this.perSecond));
+      widen(lanesFor(latency, base, this.perSecond));
     };
     // Messages in flight at most (the lanes), and the requests that carry them: one per lane
     // without batches; with them, as few as the batch size allows but at least two, so one
-    // request's answer is decoded and stored while the other is on the wire.
+    // request's answer is decoded and stored while the other is on the wire. Batches start with
+    // two full ones in flight (within MAX_LANES): where the limit is CPU, a batch of five saves
+    // little of a round trip's cost, and the base lanes are there to keep a fast Gmail busy.
     const perRequest = Math.max(1, this.fetcher.maxIds);
-    let inFlight = Math.max(1, lanesWanted);
+    const base = perRequest === 1 ? lanesWanted : Math.max(lanesWanted, Math.min(MAX_LANES, 2 * perRequest));
+    let inFlight = Math.max(1, base);
     const requestsFor = (lanes: number) =>
       perRequest === 1 ? lanes : Math.max(Math.min(2, lanes), Math.ceil(lanes / perRequest));
     const idsPerRequest = () => Math.min(perRequest, Math.ceil(inFlight / requestsFor(inFlight)));
