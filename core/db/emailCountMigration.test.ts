@@ -25,8 +25,8 @@ describe("migration 0007 (stored email count)", () => {
           { replacements: { id, account: randomUUID(), email: `u${i}@example.com`, count: i * 7 } },
         );
       }
-      await createMigrator(db).down({ to: "0007-email-count" });
-      await createMigrator(db).up();
+      await (await createMigrator(db)).down({ to: "0007-email-count" });
+      await (await createMigrator(db)).up();
       const rows = await db.query<{ user_id: string; email_count: number }>(
         "SELECT user_id, email_count FROM gmail_accounts",
         { type: QueryTypes.SELECT },

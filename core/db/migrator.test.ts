@@ -51,7 +51,7 @@ describe("migrations", () => {
         "users",
       ]);
 
-      await createMigrator(a).down({ to: 0 });
+      await (await createMigrator(a)).down({ to: 0 });
       expect(await tables()).toEqual([]);
       expect(await migrate(a)).toEqual(ALL_MIGRATIONS);
       expect(await migrate(a)).toEqual([]);

@@ -1,5 +1,5 @@
 import type { QueryInterface, Sequelize } from "sequelize";
-import { SequelizeStorage, Umzug } from "umzug";
+import type { Umzug } from "umzug";
 import * as initial from "./migrations/0001-initial";
 import * as emailSearchIndex from "./migrations/0002-email-search-index";
 import * as taskLease from "./migrations/0003-task-lease";
@@ -28,7 +28,15 @@ const MIGRATIONS = [
   { name: "0010-partition-emails", ...partitionEmails },
 ];
 
-export function createMigrator(sequelize: Sequelize, logger?: { info: (msg: string) => void }) {
+/**
+ * umzug is imported when a migrator is made, not with this module: every process imports this
+ * one, and a production process, which never migrates, would otherwise hold umzug's module graph.
+ */
+export async function createMigrator(
+  sequelize: Sequelize,
+  logger?: { info: (msg: string) => void },
+): Promise<Umzug<QueryInterface>> {
+  const { SequelizeStorage, Umzug } = await import("umzug");
   return new Umzug<QueryInterface>({
     migrations: MIGRATIONS.map((m) => ({ name: m.name, up: m.up, down: m.down })),
     context: sequelize.getQueryInterface(),
@@ -52,7 +60,7 @@ export async function migrate(sequelize: Sequelize): Promise<string[]> {
   // The transaction only holds the lock; migrations run on other pooled connections.
   return sequelize.transaction(async (transaction) => {
     await sequelize.query("SELECT pg_advisory_xact_lock(7340021)", { transaction });
-    const applied = await createMigrator(sequelize).up();
+    const applied = await (await createMigrator(sequelize)).up();
     return applied.map((m) => m.name);
   });
 }

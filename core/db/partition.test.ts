@@ -64,8 +64,8 @@ describe("migration 0010 (emails hash-partitioned by user_id)", () => {
       },
     });
     // Everything before 0010, then 0010 itself as umzug calls it.
-    const names = (await createMigrator(db).pending()).map((m) => m.name);
-    await createMigrator(db).up({ to: names[names.indexOf(PARTITION) - 1]! });
+    const names = (await (await createMigrator(db)).pending()).map((m) => m.name);
+    await (await createMigrator(db)).up({ to: names[names.indexOf(PARTITION) - 1]! });
 
     await q(
       `INSERT INTO users (id, email) SELECT id, id || '@example.com' FROM unnest(ARRAY[:users]::uuid[]) AS id;
@@ -245,8 +245,8 @@ describe("migration 0010's partition count", () => {
     const name = `inbox_sync_partition_count_${randomBytes(3).toString("hex")}`;
     const url = await ensureDatabase(server.toString(), name);
     const setup = createDatabase(url);
-    const names = (await createMigrator(setup).pending()).map((m) => m.name);
-    await createMigrator(setup).up({ to: names[names.indexOf(PARTITION) - 1]! });
+    const names = (await (await createMigrator(setup)).pending()).map((m) => m.name);
+    await (await createMigrator(setup)).up({ to: names[names.indexOf(PARTITION) - 1]! });
     // A database-level setting reaches new sessions only: each attempt opens its own pool.
     const attempt = async (value: string) => {
       await setup.query(`ALTER DATABASE "${name}" SET inbox_sync.email_partitions = '${value}'`);

@@ -29,7 +29,7 @@ describe("migration 0008 (whole messages) on a filled database", () => {
     const url = await ensureDatabase(server.toString(), name);
     const db = createDatabase(url);
     try {
-      await createMigrator(db).up({ to: "0007-email-count" });
+      await (await createMigrator(db)).up({ to: "0007-email-count" });
       const email = "filled@example.com";
       const truth = (await control("GET", `/sim/accounts/${email}/messages`)).messages as Array<{
         id: string;
@@ -54,7 +54,7 @@ describe("migration 0008 (whole messages) on a filled database", () => {
         { replacements: { userId, email, historyId, count: held.length, held: JSON.stringify(held) } },
       );
 
-      const applied = await createMigrator(db).up();
+      const applied = await (await createMigrator(db)).up();
       expect(applied.map((m) => m.name)).toContain("0008-whole-messages");
       const rows = () =>
         db.query<{ gmail_id: string; body_fetched: boolean; text_body: string | null; subject: string }>(

@@ -1,4 +1,3 @@
-import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { type Job, type JobType, Queue } from "bullmq";
 import DataLoader from "dataloader";
 import type { Cluster, Redis } from "ioredis";
@@ -45,6 +44,26 @@ interface Enqueue {
 }
 
 /**
+ * A BullMQ queue on a client it shares (the web's fail-fast request client, the worker's
+ * publisher). BullMQ starts each queue's connection in the background (wait for Redis, then an
+ * INFO for its version check) and reports a failure there as an 'error' event of that connection,
+ * yet its close() removes all of the connection's listeners without waiting for that start-up.
+ * A start-up that fails after close (the client dropped before Redis answered, or an INFO retried
+ * after a cluster slot refresh meeting a client that is shutting down) then throws inside a
+ * promise: an unhandled rejection, which ends the process (BullMQ issue 3546). So once closed,
+ * the connection keeps a listener for that last report.
+ */
+class SharedClientQueue extends Queue<SyncJobData> {
+  override async close(): Promise<void> {
+    try {
+      await super.close();
+    } finally {
+      this.connection.on("error", () => {});
+    }
+  }
+}
+
+/**
  * The one home of the sync queue (immich's job repository): it alone creates the BullMQ queue and
  * adds, reads and removes its jobs. The job id is the task id, so a task has at most one job.
  * The worker's BullMQ `Worker` (worker/SyncWorker.ts) is the only other BullMQ user; a job's
@@ -86,7 +105,7 @@ export class SyncQueue {
   ): SyncQueue {
     const list = Array.isArray(prefixes) ? prefixes : [prefixes];
     const queues = list.map((prefix) => {
-      const queue = new Queue<SyncJobData>(SYNC_QUEUE, {
+      const queue = new SharedClientQueue(SYNC_QUEUE, {
         connection,
         prefix,
         defaultJobOptions: {
@@ -242,29 +261,22 @@ export class SyncQueue {
     return (await Promise.all(this.shards.map((jobs) => jobs.isPaused()))).every(Boolean);
   }
 
-  /** Bull Board's view of the first (or only) shard; see dashboardAdapters. */
-  dashboardAdapter(): BullMQAdapter {
-    return this.dashboardAdapters()[0]!;
-  }
-
   /**
-   * Bull Board's views (server/routes/admin.ts), one per shard, with its retry/clean/remove
-   * actions. Bull Board tells queues apart by name: shards are named `shard-<n>-email-sync`.
+   * What Bull Board shows, one view per shard (server/routes/admin.ts makes the adapters, so only
+   * a web process loads Bull Board; a worker never does). Bull Board tells queues apart by name:
+   * shards are named `shard-<n>-email-sync`.
    */
-  dashboardAdapters(): BullMQAdapter[] {
+  dashboardViews(): Array<{ queue: Queue<SyncJobData>; prefix?: string; displayName?: string }> {
     const sharded = this.shards.length > 1 || this.prefixes.some((p) => p.startsWith("{"));
-    return this.shards.map(
-      (jobs, n) =>
-        new BullMQAdapter(jobs as Queue<SyncJobData>, {
-          readOnlyMode: false,
-          ...(sharded
-            ? {
-                prefix: `shard-${n}-`,
-                displayName: `${SYNC_QUEUE} · shard ${n}${this.prefixes[n] ? ` (${this.prefixes[n]})` : ""}`,
-              }
-            : {}),
-        }),
-    );
+    return this.shards.map((jobs, n) => ({
+      queue: jobs as Queue<SyncJobData>,
+      ...(sharded
+        ? {
+            prefix: `shard-${n}-`,
+            displayName: `${SYNC_QUEUE} · shard ${n}${this.prefixes[n] ? ` (${this.prefixes[n]})` : ""}`,
+          }
+        : {}),
+    }));
   }
 
   async close(): Promise<void> {

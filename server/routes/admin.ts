@@ -1,4 +1,5 @@
 import { createBullBoard } from "@bull-board/api";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import { type NextFunction, type Request, type Response, Router } from "express";
 import { AppError, ForbiddenError } from "../../core/errors";
@@ -77,7 +78,11 @@ export function adminRoutes(ctx: WebContext): Router {
   }
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(ADMIN_PATH);
-  createBullBoard({ queues: ctx.queue.dashboardAdapters(), serverAdapter });
+  // With its retry/clean/remove actions.
+  const queues = ctx.queue
+    .dashboardViews()
+    .map(({ queue, ...view }) => new BullMQAdapter(queue, { readOnlyMode: false, ...view }));
+  createBullBoard({ queues, serverAdapter });
   router.use(ADMIN_PATH, serverAdapter.getRouter());
   return router;
 }
