@@ -124,7 +124,11 @@ test("a hostile HTML message runs no script and loads nothing remote until image
   await expect(mail.getByRole("heading", { name: "Your invoice is ready" })).toBeVisible();
   await expect(mail.getByText("Hello reader, the numbers are below.")).toBeVisible();
   const frame = page.getByTestId("mail-frame");
-  await expect(frame).toHaveAttribute("sandbox", "allow-popups allow-popups-to-escape-sandbox");
+  // Never allow-scripts (with allow-same-origin, which the mail's CSS needs, it would be no sandbox).
+  await expect(frame).toHaveAttribute(
+    "sandbox",
+    "allow-same-origin allow-popups allow-popups-to-escape-sandbox",
+  );
   // The frame's document: no script, no handler, no remote source made it in.
   const srcdoc = (await frame.getAttribute("srcdoc")) ?? "";
   expect(srcdoc).not.toMatch(/<script|onerror|images\.example\.net/i);
@@ -183,6 +187,59 @@ test("a hostile HTML message runs no script and loads nothing remote until image
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   await screenshot(page, "reading-phone");
   await expectAccessible(page, "detail view at 390 px");
+  expect(remote.filter((u) => u.includes("evil"))).toEqual([]);
+});
+
+/** A newsletter's own CSS: a <style> block (with an import and a tracking background) and inline styles. */
+const STYLED_HTML = [
+  "<html><head><style>@import url(https://evil.example.net/import.css); .lead { font-weight: 700 }",
+  ".tracker { background-image: url(https://images.example.net/css-bg.png) }</style></head><body>",
+  '<p class="lead" style="color: rgb(200, 0, 0)">Big news inside</p>',
+  '<div class="tracker">Tracked block</div>',
+  '<div style="padding: 7px; background-image: url(https://images.example.net/inline-bg.png)">Padded block</div>',
+  "</body></html>",
+].join("\n");
+
+test("a message's own CSS applies, inline and from <style>, with no import and no remote image until allowed", async ({
+  page,
+  stack,
+  sim,
+}) => {
+  const email = "e2e-styled@example.com";
+  await sim.resetAccount(email, 3);
+  const { ids } = await sim.call("POST", `/sim/accounts/${encodeURIComponent(email)}/messages`, {
+    raw: raw("Styled newsletter", { text: "Big news (text part).", html: STYLED_HTML }),
+  });
+  const remote: string[] = [];
+  page.on("request", (req: Request) => {
+    if (/example\.(net|org)$/.test(new URL(req.url()).hostname)) remote.push(req.url());
+  });
+  await page.route(/^https:\/\/(images|evil)\.example\.net\//, (route) =>
+    route.fulfill({ status: 200, contentType: "image/png", body: PIXEL }),
+  );
+  await signIn(page, stack.webA, email);
+  await page.getByTestId("fetch-button").click();
+  await expectSyncCompleted(page, 4);
+  await openItem(page, ids[0]);
+
+  const mail = page.frameLocator('[data-testid="mail-frame"]');
+  const lead = mail.getByText("Big news inside");
+  await expect(lead).toHaveCSS("color", "rgb(200, 0, 0)");
+  await expect(lead).toHaveCSS("font-weight", "700");
+  await expect(mail.getByText("Padded block")).toHaveCSS("padding-top", "7px");
+  await expect(mail.getByText("Padded block")).toHaveCSS("background-image", "none");
+  await expect(mail.getByText("Tracked block")).toHaveCSS("background-image", "none");
+  expect(remote).toEqual([]);
+  await expectAccessible(page, "detail view of a styled message");
+
+  // Allowing remote images lets the CSS backgrounds load too; the import never does.
+  const backgrounds = Promise.all([
+    page.waitForRequest("https://images.example.net/css-bg.png"),
+    page.waitForRequest("https://images.example.net/inline-bg.png"),
+  ]);
+  await page.getByTestId("show-remote-images").click();
+  await backgrounds;
+  await expect(mail.getByText("Big news inside")).toHaveCSS("color", "rgb(200, 0, 0)");
   expect(remote.filter((u) => u.includes("evil"))).toEqual([]);
 });
 

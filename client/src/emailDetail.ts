@@ -2,7 +2,7 @@ import { api, type EmailDetail, type EmailPage } from "./api";
 import { byId, h, show } from "./dom";
 import { humanError } from "./errors";
 import { displayName, formatBytes, formatCount, formatDateLong, formatListDate } from "./format";
-import { mailSrcdoc, sanitizeMail } from "./mailFrame";
+import { applyMailStyles, type MailVariant, mailSrcdoc, sanitizeMail } from "./mailFrame";
 import { announce } from "./notices";
 
 export interface EmailDetailOptions {
@@ -130,13 +130,18 @@ export class EmailDetailView {
         className: "mail-frame",
         attrs: {
           title: `Message: ${email.subject || "(no subject)"}`,
-          // No allow-scripts, no allow-same-origin: nothing runs, and the frame is not us.
-          sandbox: "allow-popups allow-popups-to-escape-sandbox",
+          // No allow-scripts: nothing runs. allow-same-origin lets this page give the frame the
+          // mail's CSS through the CSSOM (see mailFrame.ts); without scripts the frame cannot use it.
+          sandbox: "allow-same-origin allow-popups allow-popups-to-escape-sandbox",
           referrerpolicy: "no-referrer",
         },
         dataset: { testid: "mail-frame" },
       });
-      frame.srcdoc = mailSrcdoc(clean.blocked, false);
+      let shown: MailVariant = clean.blocked;
+      frame.addEventListener("load", () => {
+        if (frame.contentDocument) applyMailStyles(frame.contentDocument, shown.css);
+      });
+      frame.srcdoc = mailSrcdoc(shown.html, false);
       if (clean.remote) {
         const note = h("p", {
           className: "remote-note",
@@ -150,7 +155,8 @@ export class EmailDetailView {
           dataset: { testid: "show-remote-images" },
         });
         allow.addEventListener("click", () => {
-          frame.srcdoc = mailSrcdoc(clean.withImages, true);
+          shown = clean.withImages;
+          frame.srcdoc = mailSrcdoc(shown.html, true);
           note.textContent = "Remote images are shown for this email.";
           allow.remove();
           announce("Remote images shown.");

@@ -3,11 +3,16 @@ import DOMPurify from "dompurify";
 /**
  * An email's HTML, made fit to show: sanitised here with DOMPurify (an inert document, so nothing
  * in it runs or loads while it is cleaned), then shown in an `<iframe sandbox>` through `srcdoc`.
- * The frame gets no allow-scripts and no allow-same-origin: whatever slipped through cannot run,
- * and the document has an opaque origin, so it can reach neither this page nor its cookies. A
- * CSP in the frame's own head blocks every load but inline images until the reader asks for
- * remote images; then https: images (and only images) may load. The page's own CSP applies in
- * the frame as well (a srcdoc document inherits it), so both must allow a load.
+ * The frame gets no allow-scripts: whatever slipped through cannot run. A CSP in the frame's own
+ * head blocks every load but inline images until the reader asks for remote images; then https:
+ * images (and only images) may load. The page's own CSP applies in the frame as well (a srcdoc
+ * document inherits it), so both must allow a load.
+ *
+ * The mail's own CSS: both CSPs refuse inline `<style>` and `style=""`, so the sanitiser lifts
+ * them out (cleaned of imports and of remote URLs until images are allowed) and the page applies
+ * them through the CSSOM once the frame has loaded (`applyMailStyles`), which CSP does not govern.
+ * That needs the frame's document, hence allow-same-origin; without allow-scripts nothing in the
+ * frame can use that origin, and a frame allowed both would be no sandbox at all.
  */
 
 /** URL attributes that fetch something when the document renders. */
@@ -16,18 +21,68 @@ const ALLOWED_SOURCE = /^(https?:|data:image\/|cid:)/i;
 const REMOTE_SOURCE = /^(https?:)?\/\//i;
 const LINK_TARGET = /^(https?:|mailto:)/i;
 
+/** The attribute an element's own `style` moves to, for `applyMailStyles`. */
+const STYLE_ATTR = "data-mail-style";
+
+/** The markup and the stylesheet text of one variant (remote images blocked, or allowed). */
+export interface MailVariant {
+  html: string;
+  css: string;
+}
+
 export interface CleanMail {
-  /** The sanitised markup with every remote source left out: nothing in it reaches the network. */
-  blocked: string;
+  /** Sanitised, every remote source left out (markup and CSS): nothing reaches the network. */
+  blocked: MailVariant;
   /** The same with https: images kept, for when the reader asks for remote images. */
-  withImages: string;
+  withImages: MailVariant;
   /** Whether it asks for anything remote (images, backgrounds): worth a "Show remote images". */
   remote: boolean;
 }
 
-function clean(html: string, keepRemote: boolean): { html: string; remote: boolean } {
+const CSS_URL = /url\(\s*(['"]?)(.*?)\1\s*\)/gi;
+
+/**
+ * A mail's CSS made inert: no `@import` (nothing loads a stylesheet), no legacy script hooks,
+ * and every `url()` reduced to `none` unless it is an inline image, or an https: image once the
+ * reader allowed remote images. Answers whether anything remote was asked for.
+ */
+export function cleanCss(css: string, keepRemote: boolean): { css: string; remote: boolean } {
   let remote = false;
+  const out = css
+    .replace(/@import[^;]*;?/gi, "")
+    .replace(/expression\s*\(|behavior\s*:|-moz-binding\s*:/gi, "x-removed:")
+    .replace(CSS_URL, (_all, _quote: string, url: string) => {
+      const target = url.trim();
+      if (/^data:image\//i.test(target)) return `url("${target.replace(/"/g, "%22")}")`;
+      if (REMOTE_SOURCE.test(target)) {
+        remote = true;
+        if (keepRemote && !/^http:/i.test(target)) {
+          const https = target.startsWith("//") ? `https:${target}` : target;
+          return `url("${https.replace(/"/g, "%22")}")`;
+        }
+      }
+      return "none";
+    });
+  return { css: out, remote };
+}
+
+function clean(html: string, keepRemote: boolean): MailVariant & { remote: boolean } {
+  let remote = false;
+  const sheets: string[] = [];
+  const inline = new WeakMap<Element, string>();
+  DOMPurify.addHook("uponSanitizeElement", (node, data) => {
+    if (data.tagName === "style") sheets.push(node.textContent ?? "");
+  });
+  DOMPurify.addHook("uponSanitizeAttribute", (node, data) => {
+    if (data.attrName === "style") inline.set(node, data.attrValue);
+  });
   DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+    const style = inline.get(node);
+    if (style !== undefined) {
+      const lifted = cleanCss(style, keepRemote);
+      remote ||= lifted.remote;
+      if (lifted.css.trim()) node.setAttribute(STYLE_ATTR, lifted.css);
+    }
     for (const name of FETCHING_ATTRS) {
       const value = node.getAttribute(name)?.trim();
       if (value === undefined) continue;
@@ -53,21 +108,45 @@ function clean(html: string, keepRemote: boolean): { html: string; remote: boole
   });
   try {
     const out = DOMPurify.sanitize(html, {
-      // The page's CSP (which the frame inherits) allows no inline style: what it would block
-      // is left out, so the frame stays free of refused loads. Forms could not submit anyway.
+      // `<style>` and `style=""` are lifted out by the hooks above (the CSPs would refuse them
+      // in place); forms could not submit anyway.
       FORBID_TAGS: ["style", "form", "input", "button", "select", "textarea", "link", "meta", "base"],
       FORBID_ATTR: ["style", "srcset", "ping", "action", "formaction"],
       ALLOW_UNKNOWN_PROTOCOLS: false,
+      // A mail's <style> usually sits in its <head>, which the parser would keep out of the body
+      // DOMPurify cleans (and out of the hooks above); this parses everything as body content.
+      FORCE_BODY: true,
     });
-    return { html: out, remote };
+    const sheet = cleanCss(sheets.join("\n"), keepRemote);
+    return { html: out, css: sheet.css, remote: remote || sheet.remote };
   } finally {
     DOMPurify.removeAllHooks();
   }
 }
 
 export function sanitizeMail(html: string): CleanMail {
-  const blocked = clean(html, false);
-  return { blocked: blocked.html, withImages: clean(html, true).html, remote: blocked.remote };
+  const { remote, ...blocked } = clean(html, false);
+  const { remote: _same, ...withImages } = clean(html, true);
+  return { blocked, withImages, remote };
+}
+
+/**
+ * Gives a loaded mail frame the mail's CSS through the CSSOM: each element's lifted `style`, and
+ * the `<style>` blocks as one constructed stylesheet (which cannot `@import` either).
+ */
+export function applyMailStyles(doc: Document, css: string): void {
+  for (const el of doc.querySelectorAll<HTMLElement>(`[${STYLE_ATTR}]`)) {
+    el.style.cssText = el.getAttribute(STYLE_ATTR) ?? "";
+  }
+  const view = doc.defaultView;
+  if (!css.trim() || !view) return;
+  try {
+    const sheet = new view.CSSStyleSheet();
+    sheet.replaceSync(css);
+    doc.adoptedStyleSheets = [sheet];
+  } catch {
+    // A browser without constructable stylesheets shows the mail without its <style> blocks.
+  }
 }
 
 /** The frame's CSP: nothing but inline images, plus https: images once the reader allows them. */
@@ -79,9 +158,8 @@ export function frameCsp(allowRemoteImages: boolean): string {
 const attr = (value: string) => value.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
 
 /**
- * The whole document of the frame: its CSP first, then the mail. No stylesheet of ours: the
- * frame's opaque origin makes any request to us cross-origin, which our
- * Cross-Origin-Resource-Policy refuses, so the mail shows in the browser's default styles.
+ * The whole document of the frame: its CSP first, then the mail. No stylesheet of ours: the mail
+ * shows in the browser's default styles and its own CSS (applyMailStyles).
  */
 export function mailSrcdoc(clean: string, allowRemoteImages: boolean): string {
   return (
