@@ -1,8 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { Cluster } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { loadConfig } from "../../core/config";
 import type { MailChange } from "../../core/events";
-import { redisKeys } from "../../core/redis";
+import { SyncQueue } from "../../core/queue";
+import { createRedis, redisKeys } from "../../core/redis";
 import { startWebServer } from "../../server/WebServer";
 import type { ApiClient } from "../ApiClient";
 import { connectSocket, SnapshotLog } from "../socketClient";
@@ -321,5 +324,33 @@ describe("Redis Cluster mode", () => {
     const ready = await fetch(`${cut.url}/readyz`);
     expect(ready.status).toBe(503);
     expect((await ready.json()).failed).toEqual(["redis"]);
+  });
+
+  it("a web node closing while its fail-fast cluster client is still connecting leaves no unhandled rejection: BullMQ's start-up INFO that then fails has a listener", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    cleanups.push(async () => process.off("unhandledRejection", onUnhandled));
+    const config = loadConfig({
+      DATABASE_URL: inject("databaseUrl"),
+      ...clusterEnv(),
+      QUEUE_PREFIX: `${inject("queuePrefix")}-${randomBytes(3).toString("hex")}`,
+      DATA_DIR: ".data/test",
+    });
+    const keys = redisKeys(config);
+    const request = createRedis(config, "request");
+    request.on("error", () => {});
+    cleanups.push(async () => request.disconnect());
+    // WebServer's order: the queue first (each shard's BullMQ connection still waiting for
+    // Redis), then the client. Dropping the client the moment it is ready makes the start-up's
+    // INFO meet a cluster that is not ready, as a slow node's deferred retry did on CI.
+    const queue = SyncQueue.open(request, keys.syncQueues(), keys.shardOf);
+    await queue.close();
+    request.once("ready", () => request.disconnect());
+    await once(request, "ready");
+    await waitUntil(async () => request.status !== "ready", "the client to drop");
+    // Long enough for every shard's start-up to end and a rejection to be reported.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(unhandled.map((r) => (r instanceof Error ? r.message : String(r)))).toEqual([]);
   });
 });
