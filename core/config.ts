@@ -163,11 +163,11 @@ const envSchema = z.object({
   GMAIL_PROJECT_UNITS_PER_SECOND: quotaRate(10_000_000).default(20_000),
   /**
    * Whole-message gets per request to Gmail's batch endpoint (`<GMAIL_API_ROOT>batch/gmail/v1`)
-   * in the worker's syncs; 1 = one `messages.get` per message. Google allows 100 and advises at
-   * most 50. Quota and retries stay per message (core/gmail/GmailBatch.ts, README "Gmail's batch
-   * endpoint").
+   * in the worker's syncs; 1 = one `messages.get` per message (batching off). Google allows 100
+   * and advises at most 50, the default. Quota and retries stay per message; a batched sync keeps
+   * two batches in flight (core/gmail/GmailBatch.ts, README "Gmail's batch endpoint").
    */
-  GMAIL_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(1),
+  GMAIL_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(50),
   /**
    * The demo switch: lets a production process run against the Gmail simulator (or any plain-http
    * Google stand-in) with the dev OAuth client. Never set it where real people sign in.
