@@ -72,6 +72,8 @@ describe("POST /batch/gmail/v1 (Google's multipart batch)", () => {
     }
     const stats = (await control(sim, "GET", "/stats")).body;
     expect(stats.calls["messages.get"]).toBe(6);
+    // One HTTP request to the batch endpoint; its parts are counted as the calls they are.
+    expect(stats.batches).toBe(1);
   });
 
   it("a part for a missing message answers 404 inside a 200 batch; a part without credentials of its own uses the outer ones", async () => {

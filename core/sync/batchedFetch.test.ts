@@ -125,6 +125,31 @@ describe("syncMailbox through Gmail's batch endpoint, against the simulator and 
     expect(batches).toBeLessThan(600 / 5);
   });
 
+  it("a part's Retry-After (429 with Retry-After: 1) is waited out before that part is asked again", async () => {
+    const gmail = await gmailClientFor(sim.url, email);
+    const retries: Array<{ until: number; at: number }> = [];
+    await control("PUT", "/sim/faults", { rate429: 0.02, retryAfterSeconds: 1 });
+    let result: Awaited<ReturnType<typeof syncMailbox>>;
+    try {
+      result = await syncMailbox(gmail, store, () => {}, {
+        messages: gmailBatches(50),
+        retry: FAST_RETRY,
+        onWait: (w) => {
+          if (w.reason === "retry") retries.push({ until: w.until, at: Date.now() });
+        },
+      });
+    } finally {
+      await control("DELETE", "/sim/faults");
+    }
+    expect(result).toMatchObject({ mode: "full", added: 600 });
+    expect(await storedIds()).toEqual((await simIds()).sort());
+    const { faults } = await stats();
+    expect(retries.length).toBe(faults["429"]);
+    expect(retries.length).toBeGreaterThan(0);
+    // Our own backoff here is at most 50 ms: each wait is the server's second.
+    for (const r of retries) expect(r.until - r.at).toBeGreaterThanOrEqual(950);
+  });
+
   it("a message deleted between the listing and its batch is skipped, and the sync completes", async () => {
     const gmail = await gmailClientFor(sim.url, email);
     const all = await simIds();
