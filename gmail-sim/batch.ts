@@ -6,14 +6,19 @@
  * sets its own. The answer is `multipart/mixed` too, one `application/http` response per part in
  * the same order, each `Content-ID: <response-…>` for a part that had `Content-ID: <…>`.
  *
- * Each part is a call of its own in every respect: it is served through the ordinary Gmail routes
+ * Each part is a call of its own in every respect: it is served by the ordinary Gmail route handler
  * (latency, faults, authentication, quota units, stats), so a batch of n calls costs what n calls
- * cost, as Google says. It saves HTTP round trips, not quota.
+ * cost, as Google says. It saves HTTP round trips, not quota. The parts are handed to that handler
+ * in-process rather than over loopback HTTP: at Google a batch's parts cost the caller's machine
+ * nothing, and here the simulator shares the machine with the worker and PostgreSQL it serves.
  */
 import { randomBytes } from "node:crypto";
-import { type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from "node:http";
+import { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import { Readable } from "node:stream";
 import { gmailErrors } from "./errors";
-import { BodyError, sendApiError } from "./respond";
+import { GMAIL_PREFIX, handleGmailApi } from "./gmailApi";
+import { BodyError, sendApiError, splitUrl } from "./respond";
+import type { SimulatorState } from "./state";
 
 export const BATCH_PATHS = new Set(["/batch/gmail/v1", "/batch"]);
 /** Google's documented limit of calls in one batch. */
@@ -36,8 +41,8 @@ interface InnerResponse {
 }
 
 /** Answers `POST /batch/gmail/v1`. */
-export function handleBatch(req: IncomingMessage, res: ServerResponse): void {
-  serveBatch(req, res).catch((error) => {
+export function handleBatch(state: SimulatorState, req: IncomingMessage, res: ServerResponse): void {
+  serveBatch(state, req, res).catch((error) => {
     if (res.headersSent) {
       res.destroy();
       return;
@@ -47,7 +52,7 @@ export function handleBatch(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-async function serveBatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serveBatch(state: SimulatorState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== "POST") {
     sendApiError(res, gmailErrors.notFound());
     return;
@@ -74,15 +79,11 @@ async function serveBatch(req: IncomingMessage, res: ServerResponse): Promise<vo
     );
     return;
   }
-  const port = req.socket.localPort!;
-  const host = req.socket.localAddress?.includes(":")
-    ? `[${req.socket.localAddress}]`
-    : (req.socket.localAddress ?? "127.0.0.1");
   const inherited: Record<string, string> = {};
   if (req.headers.authorization) inherited.authorization = req.headers.authorization;
   // Google runs the parts in no promised order; they are answered in the order asked.
   const answers = await Promise.all(
-    parts.map((p) => (p instanceof Error ? p : serveInner(host, port, { ...inherited, ...p.headers }, p))),
+    parts.map((p) => (p instanceof Error ? p : serveInner(state, { ...inherited, ...p.headers }, p))),
   );
   const out = `batch_${randomBytes(12).toString("hex")}`;
   const chunks: string[] = [];
@@ -189,45 +190,88 @@ function headerMap(block: string): Record<string, string> {
   return headers;
 }
 
-/** One part, served by this simulator's own routes over loopback. */
+/** A part's answer until it is complete: what the route handler writes to its response. */
+class PartResponse {
+  statusCode = 200;
+  headersSent = false;
+  writableEnded = false;
+  destroyed = false;
+  private headers: Record<string, string> = {};
+
+  constructor(private readonly done: (answer: InnerResponse) => void) {}
+
+  setHeader(name: string, value: number | string | readonly string[]): this {
+    this.headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : String(value);
+    return this;
+  }
+
+  writeHead(status: number, headers?: Record<string, number | string | readonly string[]>): this {
+    this.statusCode = status;
+    for (const [k, v] of Object.entries(headers ?? {})) this.setHeader(k, v);
+    this.headersSent = true;
+    return this;
+  }
+
+  end(body?: string | Buffer): this {
+    if (this.writableEnded) return this;
+    this.writableEnded = true;
+    this.done({
+      status: this.statusCode,
+      statusText: STATUS_CODES[this.statusCode] ?? "",
+      headers: this.headers,
+      body: body === undefined ? "" : String(body),
+    });
+    return this;
+  }
+
+  // The handler listens for nothing on a response; these keep the shape it may expect.
+  on(): this {
+    return this;
+  }
+
+  once(): this {
+    return this;
+  }
+}
+
+/**
+ * One part, handed to the simulator's own Gmail route handler. A part cut off by an injected
+ * reset is answered as Google's backend error, not by dropping the whole batch.
+ */
 function serveInner(
-  host: string,
-  port: number,
+  state: SimulatorState,
   headers: Record<string, string>,
   part: InnerRequest,
 ): Promise<InnerResponse> {
-  return new Promise((resolve, reject) => {
-    const call = request(
-      {
-        host: host.replace(/^\[|\]$/g, ""),
-        port,
-        method: part.method,
-        path: part.path,
-        headers: part.body ? { ...headers, "content-length": String(Buffer.byteLength(part.body)) } : headers,
-      },
-      (answer) => {
-        const chunks: Buffer[] = [];
-        answer.on("data", (c: Buffer) => chunks.push(c));
-        answer.on("end", () =>
-          resolve({
-            status: answer.statusCode ?? 500,
-            statusText: answer.statusMessage ?? "",
-            headers: answer.headers,
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-        answer.on("error", reject);
-      },
-    );
-    // A part cut off by an injected reset: answered as Google's backend error, not the whole batch.
-    call.on("error", () =>
+  return new Promise((resolve) => {
+    const unavailable = () =>
       resolve({
         status: 503,
         statusText: "Service Unavailable",
         headers: { "content-type": "application/json; charset=UTF-8" },
         body: JSON.stringify(gmailErrors.unavailable().body),
-      }),
-    );
-    call.end(part.body || undefined);
+      });
+    const res = new PartResponse(resolve);
+    const req = Object.assign(Readable.from(part.body ? [Buffer.from(part.body)] : []), {
+      method: part.method,
+      url: part.path,
+      headers: part.body ? { ...headers, "content-length": String(Buffer.byteLength(part.body)) } : headers,
+      socket: {
+        destroy: () => {
+          res.destroyed = true;
+          unavailable();
+        },
+      },
+    });
+    const { path, query } = splitUrl(part.path);
+    if (!path.startsWith(GMAIL_PREFIX)) {
+      sendApiError(res as unknown as ServerResponse, gmailErrors.notFound());
+      return;
+    }
+    try {
+      handleGmailApi(state, req as unknown as IncomingMessage, res as unknown as ServerResponse, path, query);
+    } catch {
+      unavailable();
+    }
   });
 }

@@ -140,7 +140,7 @@ function dispatch(state: SimulatorState, req: IncomingMessage, res: ServerRespon
   }
   if (BATCH_PATHS.has(path)) {
     state.stats.batch();
-    handleBatch(req, res);
+    handleBatch(state, req, res);
     return;
   }
   if (path.startsWith("/sim/")) {
