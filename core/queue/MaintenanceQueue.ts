@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { type JobType, Queue } from "bullmq";
+import type { JobType, Queue } from "bullmq";
 import type { Cluster, Redis } from "ioredis";
+import { SharedClientQueue } from "./SharedClientQueue";
 
 /** A small queue of its own, so housekeeping never waits behind (or delays) mailbox syncs. */
 export const MAINTENANCE_QUEUE = "maintenance";
@@ -57,7 +58,7 @@ export class MaintenanceQueue {
   ) {}
 
   static open(connection: Redis | Cluster, prefix: string): MaintenanceQueue {
-    const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix });
+    const queue = new SharedClientQueue(MAINTENANCE_QUEUE, { connection, prefix });
     queue.on("error", () => {});
     return new MaintenanceQueue(queue, connection, prefix);
   }

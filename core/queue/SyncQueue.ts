@@ -1,6 +1,7 @@
-import { type Job, type JobType, Queue } from "bullmq";
+import type { Job, JobType, Queue } from "bullmq";
 import DataLoader from "dataloader";
 import type { Cluster, Redis } from "ioredis";
+import { SharedClientQueue } from "./SharedClientQueue";
 
 /** The BullMQ queue every sync task travels through. */
 export const SYNC_QUEUE = "email-sync";
@@ -41,26 +42,6 @@ export type SyncJobs = Pick<
 interface Enqueue {
   data: SyncJobData;
   priority: number;
-}
-
-/**
- * A BullMQ queue on a client it shares (the web's fail-fast request client, the worker's
- * publisher). BullMQ starts each queue's connection in the background (wait for Redis, then an
- * INFO for its version check) and reports a failure there as an 'error' event of that connection,
- * yet its close() removes all of the connection's listeners without waiting for that start-up.
- * A start-up that fails after close (the client dropped before Redis answered, or an INFO retried
- * after a cluster slot refresh meeting a client that is shutting down) then throws inside a
- * promise: an unhandled rejection, which ends the process (BullMQ issue 3546). So once closed,
- * the connection keeps a listener for that last report.
- */
-class SharedClientQueue extends Queue<SyncJobData> {
-  override async close(): Promise<void> {
-    try {
-      await super.close();
-    } finally {
-      this.connection.on("error", () => {});
-    }
-  }
 }
 
 /**
@@ -105,7 +86,7 @@ export class SyncQueue {
   ): SyncQueue {
     const list = Array.isArray(prefixes) ? prefixes : [prefixes];
     const queues = list.map((prefix) => {
-      const queue = new SharedClientQueue(SYNC_QUEUE, {
+      const queue = new SharedClientQueue<SyncJobData>(SYNC_QUEUE, {
         connection,
         prefix,
         defaultJobOptions: {
