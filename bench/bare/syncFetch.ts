@@ -11,16 +11,17 @@ import { gmailClientFor } from "../../test/simGmail";
 /**
  * `npx tsx bench/bare/syncFetch.ts [messages] [size:lanes ...]`: syncMailbox alone (no queue, no
  * web, no progress writes) into PostgreSQL against the simulator in a process of its own, once per
- * way of fetching: `1:10` is one `messages.get` per message on 10 lanes (the default), `50:20` is
- * batches of up to 50 on 20 lanes (two requests of 10 in flight). Alternated, twice each, as the
+ * way of fetching: `1:10` is one `messages.get` per message on 10 lanes, `50:20` is batches of up
+ * to 50 on 20 lanes (two requests of 10 in flight), `50:50:1` the same on 50 lanes writing one
+ * batch at a time (a third number: upserts at once, default 2). Alternated, twice each, as the
  * machine is shared. Prints messages/s and this process's CPU per message (the worker's share).
  */
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const count = Number(process.argv[2] ?? 5_000);
 const ways = (process.argv.length > 3 ? process.argv.slice(3) : ["1:10", "50:10", "50:20", "50:50"]).map(
   (w) => {
-    const [size, lanes] = w.split(":").map(Number);
-    return { size: size!, lanes: lanes! };
+    const [size, lanes, writers] = w.split(":").map(Number);
+    return { size: size!, lanes: lanes!, writers: writers ?? 2 };
   },
 );
 
@@ -45,7 +46,7 @@ async function main() {
     });
     const url = `http://127.0.0.1:${port}`;
     let user = 0;
-    const run = async (size: number, lanes: number) => {
+    const run = async (size: number, lanes: number, writers: number) => {
       const email = `sync-fetch-${user++}@example.com`;
       const gmail = await gmailClientFor(url, email);
       const row = await (models as Models).User.create({ email });
@@ -55,19 +56,20 @@ async function main() {
       const t = performance.now();
       const result = await syncMailbox(gmail, store, () => {}, {
         concurrency: lanes,
+        writers,
         messages: gmailBatches(size),
       });
       const ms = performance.now() - t;
       const used = process.cpuUsage(cpu);
       return {
-        way: `${size === 1 ? "messages.get ×1" : `batches of ≤ ${size}`}, ${lanes} lanes`,
+        way: `${size === 1 ? "messages.get ×1" : `batches of ≤ ${size}`}, ${lanes} lanes, ${writers} writer${writers === 1 ? "" : "s"}`,
         rate: result.added / (ms / 1000),
         cpuUs: (used.user + used.system) / result.added,
       };
     };
     const results = [];
     for (let round = 0; round < 2; round++) {
-      for (const w of ways) results.push(await run(w.size, w.lanes));
+      for (const w of ways) results.push(await run(w.size, w.lanes, w.writers));
     }
     for (const r of results)
       process.stdout.write(

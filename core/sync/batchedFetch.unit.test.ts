@@ -237,6 +237,63 @@ describe("syncMailbox fetching through a batch transport (a fake MessageFetcher)
     ).rejects.toThrow("HTTP 400");
   });
 
+  it("two upserts run at once (later ones may finish first), and a page is still marked done only once all its messages are stored", async () => {
+    const box = fakeMailbox(1_000, 25);
+    let running = 0;
+    let most = 0;
+    let writes = 0;
+    const doneTooEarly: number[] = [];
+    const store = new (class extends WatchedStore {
+      override async upsert(messages: MailMessage[]) {
+        running++;
+        most = Math.max(most, running);
+        // Every other write is slow: later writes finish first.
+        await new Promise((r) => setTimeout(r, writes++ % 2 === 0 ? 15 : 1));
+        running--;
+        return super.upsert(messages);
+      }
+    })();
+    const pageOf = new Map(box.ids.map((id, i) => [id, Math.floor(i / 100)]));
+    const inner = store.listing.bind(store);
+    store.listing = (key) => {
+      const l = inner(key);
+      return {
+        state: () => l.state(),
+        page: (i) => l.page(i),
+        addPage: (p, st) => l.addPage(p, st),
+        sweep: (w) => l.sweep(w),
+        clear: () => l.clear(),
+        markDone: async (index) => {
+          const ids = box.ids.filter((id) => pageOf.get(id) === index);
+          if ((await store.knownIds(ids)).size !== ids.length) doneTooEarly.push(index);
+          await l.markDone(index);
+        },
+      };
+    };
+    const result = await syncMailbox(box.gmail, store, () => {}, {
+      messages: box.factory,
+      pageSize: 100,
+      batchSize: 40,
+    });
+    expect(result).toMatchObject({ mode: "full", added: 1_000 });
+    expect(most).toBe(2);
+    expect(doneTooEarly).toEqual([]);
+
+    const one = fakeMailbox(300, 25);
+    let alone = 0;
+    let mostAlone = 0;
+    const serial = new (class extends WatchedStore {
+      override async upsert(messages: MailMessage[]) {
+        mostAlone = Math.max(mostAlone, ++alone);
+        await new Promise((r) => setTimeout(r, 2));
+        alone--;
+        return super.upsert(messages);
+      }
+    })();
+    await syncMailbox(one.gmail, serial, () => {}, { messages: one.factory, batchSize: 40, writers: 1 });
+    expect(mostAlone).toBe(1);
+  });
+
   it("memory stays bounded: a batch of large bodies is written in cuts of 2M characters", async () => {
     const box = fakeMailbox(20, 10, 600_000);
     const store = new WatchedStore();

@@ -46,6 +46,8 @@ export interface SyncOptions {
   userMessagesPerSecond?: number;
   /** Messages written to the store per upsert. Default 100. */
   batchSize?: number;
+  /** Upserts running at once (each holds its batch). Default 2; 1 writes one batch at a time. */
+  writers?: number;
   /** Ids per `messages.list` page (Gmail allows up to 500). Default 500. */
   pageSize?: number;
   /** Ignore the stored historyId and list the whole mailbox (still skipping what is stored). */
@@ -251,6 +253,7 @@ class MailboxSync {
   private readonly concurrency: number;
   private readonly perSecond: number;
   private readonly batchSize: number;
+  private readonly writers: number;
   private readonly pageSize: number;
   private readonly fetcher: MessageFetcher;
 
@@ -263,6 +266,7 @@ class MailboxSync {
     this.concurrency = Math.max(1, options.concurrency ?? 10);
     this.perSecond = Math.max(1, options.userMessagesPerSecond ?? 50);
     this.batchSize = Math.max(1, options.batchSize ?? 100);
+    this.writers = Math.max(1, options.writers ?? 2);
     this.pageSize = Math.min(500, Math.max(1, options.pageSize ?? 500));
     this.fetcher = (options.messages ?? singleGets)(gmail);
   }
@@ -556,6 +560,8 @@ class MailboxSync {
     let owners: PageWork[] = [];
     let bufferedChars = 0;
     let writing: Promise<void> = Promise.resolve();
+    // The last writes started, oldest first: a new one starts once the one `writers` back is done.
+    const started: Array<Promise<unknown>> = [];
 
     const flush = () => {
       if (buffer.length === 0) return writing;
@@ -564,13 +570,22 @@ class MailboxSync {
       buffer = [];
       owners = [];
       bufferedChars = 0;
-      writing = writing.then(async () => {
-        const r = await this.store.upsert(batch);
+      // Up to `writers` upserts run at once: PostgreSQL spends a core per statement compressing
+      // and indexing bodies, and one statement at a time left the sync waiting on one core.
+      const turn = started.length >= this.writers ? started[started.length - this.writers]! : undefined;
+      const upsert = (turn ?? Promise.resolve()).then(() => this.store.upsert(batch));
+      started.push(upsert.catch(() => {}));
+      if (started.length > this.writers) started.shift();
+      const before = writing;
+      writing = (async () => {
+        const r = await upsert;
+        await before;
         added += r.added;
         updated += r.updated;
-        // In order of writing: a page is marked done only after its last message is stored.
+        // In order of writing: a page is marked done only after its last message is stored, and
+        // every message written before it.
         for (const owner of settled) await owner.settle(1);
-      });
+      })();
       writing.catch(halt);
       return writing;
     };
