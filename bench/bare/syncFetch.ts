@@ -12,8 +12,8 @@ import { gmailClientFor } from "../../test/simGmail";
  * `npx tsx bench/bare/syncFetch.ts [messages] [size:lanes ...]`: syncMailbox alone (no queue, no
  * web, no progress writes) into PostgreSQL against the simulator in a process of its own, once per
  * way of fetching: `1:10` is one `messages.get` per message on 10 lanes, `50:20` is batches of up
- * to 50 on 20 lanes (two requests of 10 in flight), `50:50:1` the same on 50 lanes writing one
- * batch at a time (a third number: upserts at once, default 2). Alternated, twice each, as the
+ * to 50 on 20 lanes (two requests of 10 in flight), `50:50:2` the same on 50 lanes writing two
+ * batches at once (a third number: upserts at once, default 1). Alternated, twice each, as the
  * machine is shared. Prints messages/s and this process's CPU per message (the worker's share).
  */
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -21,7 +21,7 @@ const count = Number(process.argv[2] ?? 5_000);
 const ways = (process.argv.length > 3 ? process.argv.slice(3) : ["1:10", "50:10", "50:20", "50:50"]).map(
   (w) => {
     const [size, lanes, writers] = w.split(":").map(Number);
-    return { size: size!, lanes: lanes!, writers: writers ?? 2 };
+    return { size: size!, lanes: lanes!, writers: writers ?? 1 };
   },
 );
 

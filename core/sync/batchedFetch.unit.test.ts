@@ -237,7 +237,7 @@ describe("syncMailbox fetching through a batch transport (a fake MessageFetcher)
     ).rejects.toThrow("HTTP 400");
   });
 
-  it("two upserts run at once (later ones may finish first), and a page is still marked done only once all its messages are stored", async () => {
+  it("with two writers two upserts run at once (later ones may finish first), and a page is still marked done only once all its messages are stored", async () => {
     const box = fakeMailbox(1_000, 25);
     let running = 0;
     let most = 0;
@@ -274,6 +274,7 @@ describe("syncMailbox fetching through a batch transport (a fake MessageFetcher)
       messages: box.factory,
       pageSize: 100,
       batchSize: 40,
+      writers: 2,
     });
     expect(result).toMatchObject({ mode: "full", added: 1_000 });
     expect(most).toBe(2);
@@ -290,8 +291,20 @@ describe("syncMailbox fetching through a batch transport (a fake MessageFetcher)
         return super.upsert(messages);
       }
     })();
-    await syncMailbox(one.gmail, serial, () => {}, { messages: one.factory, batchSize: 40, writers: 1 });
+    // The default: one at a time.
+    await syncMailbox(one.gmail, serial, () => {}, { messages: one.factory, batchSize: 40 });
     expect(mostAlone).toBe(1);
+  });
+
+  it("requests shrink as bodies grow: about 2M characters of bodies per request", async () => {
+    const box = fakeMailbox(120, 50, 200_000);
+    const result = await syncMailbox(box.gmail, new WatchedStore(), () => {}, { messages: box.factory });
+    expect(result).toMatchObject({ added: 120 });
+    // The first two requests (25 each) go before any size is known; after them, ten
+    // 200,000-character messages make 2M characters.
+    expect(box.requests.slice(0, 2).map((r) => r.length)).toEqual([25, 25]);
+    expect(box.requests.slice(2).every((r) => r.length <= 10)).toBe(true);
+    expect(box.requests.length).toBeGreaterThanOrEqual(2 + 7);
   });
 
   it("memory stays bounded: a batch of large bodies is written in cuts of 2M characters", async () => {

@@ -46,7 +46,11 @@ export interface SyncOptions {
   userMessagesPerSecond?: number;
   /** Messages written to the store per upsert. Default 100. */
   batchSize?: number;
-  /** Upserts running at once (each holds its batch). Default 2; 1 writes one batch at a time. */
+  /**
+   * Upserts running at once, each holding its batch. Default 1. A second lets PostgreSQL spend
+   * another core on the bodies (a few percent faster in bench/bare/syncFetch.ts) for one more
+   * batch of bodies held per sync.
+   */
   writers?: number;
   /** Ids per `messages.list` page (Gmail allows up to 500). Default 500. */
   pageSize?: number;
@@ -266,7 +270,7 @@ class MailboxSync {
     this.concurrency = Math.max(1, options.concurrency ?? 10);
     this.perSecond = Math.max(1, options.userMessagesPerSecond ?? 50);
     this.batchSize = Math.max(1, options.batchSize ?? 100);
-    this.writers = Math.max(1, options.writers ?? 2);
+    this.writers = Math.max(1, options.writers ?? 1);
     this.pageSize = Math.min(500, Math.max(1, options.pageSize ?? 500));
     this.fetcher = (options.messages ?? singleGets)(gmail);
   }
@@ -571,7 +575,7 @@ class MailboxSync {
       owners = [];
       bufferedChars = 0;
       // Up to `writers` upserts run at once: PostgreSQL spends a core per statement compressing
-      // and indexing bodies, and one statement at a time left the sync waiting on one core.
+      // and indexing bodies.
       const turn = started.length >= this.writers ? started[started.length - this.writers]! : undefined;
       const upsert = (turn ?? Promise.resolve()).then(() => this.store.upsert(batch));
       started.push(upsert.catch(() => {}));
@@ -654,7 +658,12 @@ class MailboxSync {
     let inFlight = Math.max(1, base);
     const requestsFor = (lanes: number) =>
       perRequest === 1 ? lanes : Math.max(Math.min(2, lanes), Math.ceil(lanes / perRequest));
-    const idsPerRequest = () => Math.min(perRequest, Math.ceil(inFlight / requestsFor(inFlight)));
+    // A request's answer is held whole until decoded, so its size is bounded like a write batch's:
+    // about BATCH_BODY_CHARS of bodies at the bodies' recent average size. Small mail fills the
+    // batch; mail of a megabyte a message goes two at a time.
+    let bodyChars = 0;
+    const bySize = () => (bodyChars > 0 ? Math.max(1, Math.floor(BATCH_BODY_CHARS / bodyChars)) : perRequest);
+    const idsPerRequest = () => Math.min(perRequest, bySize(), Math.ceil(inFlight / requestsFor(inFlight)));
     const widen = (lanes: number) => {
       inFlight = Math.max(inFlight, lanes);
       while (runners.length < requestsFor(inFlight)) open();
@@ -701,7 +710,9 @@ class MailboxSync {
         const mail = toMailMessage(message);
         buffer.push(mail);
         if (item.owner) owners.push(item.owner);
-        bufferedChars += (mail.body?.text?.length ?? 0) + (mail.body?.html?.length ?? 0);
+        const chars = (mail.body?.text?.length ?? 0) + (mail.body?.html?.length ?? 0);
+        bufferedChars += chars;
+        bodyChars = bodyChars === 0 ? chars : bodyChars * 0.9 + chars * 0.1;
       } else skip(item.owner);
       tally.processed++;
       if (full()) {
