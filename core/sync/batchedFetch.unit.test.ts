@@ -121,15 +121,39 @@ describe("syncMailbox fetching through a batch transport (a fake MessageFetcher)
     expect(box.seen.mostInFlight).toBeLessThanOrEqual(50);
   });
 
-  it("with 100 lanes and batches of 50, requests carry 50 messages", async () => {
+  it("with 100 lanes and batches of 50, requests carry 50 messages for a user allowed 100 a second", async () => {
+    const box = fakeMailbox(1_000, 50);
+    await syncMailbox(box.gmail, new WatchedStore(), () => {}, {
+      messages: box.factory,
+      concurrency: 100,
+      pageSize: 500,
+      userMessagesPerSecond: 100,
+    });
+    expect(box.requests.filter((r) => r.length === 50).length).toBeGreaterThanOrEqual(18);
+    expect(box.seen.mostInFlight).toBeLessThanOrEqual(100);
+  });
+
+  it("a request carries at most half a second of the user's quota, so a batch never lands as a burst past it", async () => {
+    // 80 units/s = 16 messages/s: two requests of at most 8, whatever the batch size and lanes.
+    for (const concurrency of [10, 100]) {
+      const box = fakeMailbox(300, 50);
+      const result = await syncMailbox(box.gmail, new WatchedStore(), () => {}, {
+        messages: box.factory,
+        concurrency,
+        pageSize: 100,
+        userMessagesPerSecond: 16,
+      });
+      expect(result).toMatchObject({ added: 300 });
+      expect(Math.max(...box.requests.map((r) => r.length))).toBe(8);
+    }
+    // Google's default (250 units/s = 50 messages/s) with 100 lanes: 25 a request, four at once.
     const box = fakeMailbox(1_000, 50);
     await syncMailbox(box.gmail, new WatchedStore(), () => {}, {
       messages: box.factory,
       concurrency: 100,
       pageSize: 500,
     });
-    expect(box.requests.filter((r) => r.length === 50).length).toBeGreaterThanOrEqual(18);
-    expect(box.seen.mostInFlight).toBeLessThanOrEqual(100);
+    expect(Math.max(...box.requests.map((r) => r.length))).toBe(25);
   });
 
   it("a part answering 429, 403 rateLimitExceeded or 5xx is retried alone; the others of its batch are not asked again", async () => {
