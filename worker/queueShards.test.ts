@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisKeys } from "../core/redis";
-import { type Stack, startStack, storedCount, waitForTask } from "../test/stack";
+import { type Stack, startStack, storedCount, waitForTask, waitUntil } from "../test/stack";
 
 /**
  * SYNC_QUEUE_SHARDS on a single Redis: the sync queue split into hash-tagged BullMQ queues, as on
@@ -35,7 +35,12 @@ describe("sync queue shards on one Redis", () => {
       expect(final).toMatchObject({ state: "completed", result: { added: 40 } });
       const row = (await stack.web.ctx.tasks.findById(s.body.taskId))!;
       expect(row.queue).toBe(keys.syncQueue(keys.shardOf(row.userId)));
-      expect(await stack.web.ctx.queue!.jobState(row.id, row.userId)).toBe("completed");
+      // The row says completed a moment before BullMQ moves the job (the processor returns after
+      // the row's last write).
+      await waitUntil(
+        async () => (await stack.web.ctx.queue!.jobState(row.id, row.userId)) === "completed",
+        "the job to be completed",
+      );
     }
     const perShard = await stack.web.ctx.queue!.shardJobCounts("completed");
     expect(perShard.reduce((sum, c) => sum + (c.completed ?? 0), 0)).toBe(6);

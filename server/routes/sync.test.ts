@@ -111,7 +111,7 @@ describe("sync pipeline through the queue", () => {
     expect((await user.json("GET", "/api/me")).body.gmailStatus).toBe("reauth_required");
   });
 
-  it("with no worker alive: 503 no_workers, and the stream completes the sync", async () => {
+  it("with no worker alive: 503 no_workers, and the stream completes the sync, fetching in batches like a worker", async () => {
     const lonely = await startWebServer(
       { ...stack.webs[0]!.ctx.config, port: 0, queuePrefix: `${stack.config.queuePrefix}-empty` },
       { migrate: false },
@@ -125,10 +125,16 @@ describe("sync pipeline through the queue", () => {
         error: { code: "no_workers", message: expect.any(String) },
         fallback: "/api/emails/sync/stream",
       });
+      await stack.simControl("DELETE", "/sim/stats");
       const lines = await readStream(user, refused.body.fallback);
       expect(lines.at(-1)).toMatchObject({ state: "completed", result: { added: 150, mode: "full" } });
       expect(lines.some((l) => l.state === "active")).toBe(true);
       expect((await user.json("GET", "/api/me")).body.emailCount).toBe(150);
+      // GMAIL_BATCH_SIZE (50 by default): 150 gets in a handful of batch requests.
+      const stats = await stack.simControl("GET", "/sim/stats");
+      expect(stats.calls["messages.get"]).toBe(150);
+      expect(stats.batches).toBeGreaterThan(0);
+      expect(stats.batches).toBeLessThanOrEqual(15);
     } finally {
       await lonely.close();
     }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Router } from "express";
 import { publishSnapshot, type TaskSnapshot } from "../../../../core/contract";
 import { NotFoundError } from "../../../../core/errors";
+import { gmailBatches } from "../../../../core/gmail/GmailBatch";
 import type { TaskOptions } from "../../../../core/repositories/task.repository";
 import type { SyncRequest } from "../../../../core/services/TaskService";
 import { messagesPerSecondOf } from "../../../../core/sync/QuotaGate";
@@ -76,7 +77,11 @@ export function syncRoutes(ctx: WebContext): Router {
       ctx.status,
       {
         quotaFor: (id) => ctx.quota?.forUser(id),
-        sync: { userMessagesPerSecond: messagesPerSecondOf(ctx.config.gmailQuota.userUnitsPerSecond) },
+        // The same fetching as a worker's: Gmail's batch endpoint at GMAIL_BATCH_SIZE.
+        sync: {
+          userMessagesPerSecond: messagesPerSecondOf(ctx.config.gmailQuota.userUnitsPerSecond),
+          messages: gmailBatches(ctx.config.gmailBatchSize),
+        },
         // The client left, or this node is stopping: the task goes back to "queued", and a
         // worker (or the client's next stream) resumes it where it stopped.
         signal: AbortSignal.any([closed.signal, ctx.shutdown]),
