@@ -27,8 +27,17 @@ export const MAX_CALL_COST = Math.max(...Object.values(GMAIL_METHOD_COSTS));
  * of discovering it through 429s; the default lets every call through.
  */
 export interface QuotaGate {
-  /** Resolves when `method` may be called now; may wait, and then says until when first. */
-  take(method: GmailMethod, signal?: AbortSignal, onWait?: (until: number) => void): Promise<void>;
+  /**
+   * Resolves when `method` may be called now, `times` times at once (the parts of one batch
+   * request, which reach Gmail together and are metered together); may wait, and then says
+   * until when first.
+   */
+  take(
+    method: GmailMethod,
+    signal?: AbortSignal,
+    onWait?: (until: number) => void,
+    times?: number,
+  ): Promise<void>;
 }
 
 export const UNLIMITED: QuotaGate = { take: async () => {} };

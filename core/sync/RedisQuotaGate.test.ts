@@ -103,6 +103,23 @@ describe("Gmail quota shared through Redis", () => {
     expect((await control("GET", "/sim/stats")).rejected).toEqual({});
   });
 
+  it("a batch's parts are taken in one go, and a batch past a bucket's size is paid in parts rather than waiting for ever", async () => {
+    const gate = workerQuota({ userUnitsPerSecond: 50, projectUnitsPerSecond: 0 }).forUser(randomUUID());
+    const waits: number[] = [];
+    const before = Date.now();
+    // 8 gets = 40 units of a 50-unit bucket: at once, no wait.
+    await gate.take("messages.get", undefined, (until) => waits.push(until), 8);
+    expect(waits).toEqual([]);
+    // 4 more = 20 units with 10 left: one wait for the whole batch, about 200 ms.
+    await gate.take("messages.get", undefined, (until) => waits.push(until), 4);
+    expect(waits.length).toBeGreaterThanOrEqual(1);
+    expect(waits[0]).toBeGreaterThanOrEqual(before + 150);
+    // 25 gets = 125 units, more than the bucket ever holds: paid in 50-unit parts, at its rate.
+    const t = Date.now();
+    await gate.take("messages.get", undefined, undefined, 25);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(2_000);
+  });
+
   it("with no limits configured, it is off", () => {
     expect(workerQuota({ userUnitsPerSecond: 0, projectUnitsPerSecond: 0 }).enabled).toBe(false);
     expect(workerQuota({ userUnitsPerSecond: 250, projectUnitsPerSecond: 0 }).enabled).toBe(true);

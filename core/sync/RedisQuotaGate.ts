@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Cluster, Redis } from "ioredis";
-import { GMAIL_METHOD_COSTS, type GmailMethod, type QuotaGate } from "./QuotaGate";
+import { GMAIL_METHOD_COSTS, type QuotaGate } from "./QuotaGate";
 import { TokenBucket } from "./TokenBucket";
 
 /** Gmail's quota, in units per second. Zero turns a limit off. */
@@ -110,28 +110,39 @@ export class GmailQuota {
     const redis = this.redis as (Redis | Cluster) & {
       gmailQuotaTake(k1: string, k2: string, cost: number, user: number, project: number): Promise<number>;
     };
-    return {
-      take: async (method: GmailMethod, signal?: AbortSignal, onWait?: (until: number) => void) => {
-        const cost = GMAIL_METHOD_COSTS[method];
-        for (;;) {
-          let wait: number;
-          try {
-            wait = await redis.gmailQuotaTake(
-              userKey,
-              projectKey,
-              cost,
-              userUnitsPerSecond,
-              projectUnitsPerSecond,
-            );
-          } catch {
-            // Redis is unreachable: the sync goes on at the same pace from this process's own
-            // buckets rather than stopping, or spending Google's patience on 429s.
-            wait = this.takeLocally(userId, cost);
-          }
-          if (wait <= 0) return;
-          onWait?.(Date.now() + wait);
-          await sleep(wait, undefined, { signal });
+    // Units that no bucket could ever hold at once (a batch larger than a second's quota) are
+    // paid in bucket-sized parts, or the take would wait for ever.
+    const rates = [userUnitsPerSecond, projectUnitsPerSecond].filter((r) => r > 0);
+    const most = rates.length ? Math.min(...rates) : Number.POSITIVE_INFINITY;
+    const pay = async (units: number, signal?: AbortSignal, onWait?: (until: number) => void) => {
+      for (;;) {
+        let wait: number;
+        try {
+          wait = await redis.gmailQuotaTake(
+            userKey,
+            projectKey,
+            units,
+            userUnitsPerSecond,
+            projectUnitsPerSecond,
+          );
+        } catch {
+          // Redis is unreachable: the sync goes on at the same pace from this process's own
+          // buckets rather than stopping, or spending Google's patience on 429s.
+          wait = this.takeLocally(userId, units);
         }
+        if (wait <= 0) return;
+        onWait?.(Date.now() + wait);
+        await sleep(wait, undefined, { signal });
+      }
+    };
+    return {
+      take: async (method, signal, onWait, times = 1) => {
+        let units = GMAIL_METHOD_COSTS[method] * Math.max(1, times);
+        while (units > most) {
+          await pay(most, signal, onWait);
+          units -= most;
+        }
+        await pay(units, signal, onWait);
       },
     };
   }

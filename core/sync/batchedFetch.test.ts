@@ -93,8 +93,8 @@ describe("syncMailbox through Gmail's batch endpoint, against the simulator and 
     // Labels, profile and listing first, without faults: what is counted is the fetch.
     const asked: Record<string, number> = {};
     const quota = {
-      take: async (method: string) => {
-        asked[method] = (asked[method] ?? 0) + 1;
+      take: async (method: string, _signal?: AbortSignal, _onWait?: unknown, times = 1) => {
+        asked[method] = (asked[method] ?? 0) + times;
       },
     };
     await control("PUT", "/sim/faults", { rate429: 0.08, rate500: 0.08 });

@@ -199,18 +199,24 @@ describe("syncMailbox fetching through a batch transport (a fake MessageFetcher)
     expect(retry!.until - retry!.at).toBeGreaterThanOrEqual(990);
   });
 
-  it("the quota gate is charged one messages.get per part, and again for each retry", async () => {
+  it("the quota gate is charged one messages.get per part, a request's parts in one take, and again for each retry", async () => {
     const box = fakeMailbox(200, 50);
     box.fetcher.answer = (id, attempt) =>
       attempt < 2 && id === box.ids[10] ? { ok: false, error: httpError(500) } : undefined;
-    const taken: string[] = [];
+    const takes: number[] = [];
     await syncMailbox(box.gmail, new WatchedStore(), () => {}, {
       messages: box.factory,
       retry: FAST_RETRY,
-      quota: { take: async (method) => void taken.push(method) },
+      quota: {
+        take: async (method, _signal, _onWait, times = 1) => {
+          if (method === "messages.get") takes.push(times);
+        },
+      },
     });
-    expect(taken.filter((m) => m === "messages.get")).toHaveLength(202);
+    expect(takes.reduce((a, b) => a + b, 0)).toBe(202);
     expect(box.requests.flat()).toHaveLength(202);
+    // One take per request, sized as the request: the parts reach Gmail together.
+    expect(takes).toEqual(box.requests.map((r) => r.length));
   });
 
   it("a request that fails as a whole is retried whole; a part that keeps failing ends the sync as a single call would", async () => {

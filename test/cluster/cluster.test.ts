@@ -158,6 +158,7 @@ describe("Redis Cluster mode", () => {
     await stack.simControl("DELETE", "/sim/stats");
 
     const started = await Promise.all(users.map((u) => u.json("POST", "/api/emails/sync")));
+    expect(started.map((s) => s.status)).toEqual(users.map(() => 202));
     const finals = await Promise.all(users.map((u, i) => waitForTask(u, started[i]!.body.taskId, 90_000)));
     for (const { final } of finals)
       expect(final).toMatchObject({ state: "completed", result: { added: 100 } });
