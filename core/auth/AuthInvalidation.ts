@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "../logger";
 import type { Invalidation, PrincipalCache } from "./PrincipalCache";
@@ -7,6 +8,9 @@ import type { Invalidation, PrincipalCache } from "./PrincipalCache";
  * a classic PUBLISH reaches the subscribers of every node (the cluster bus forwards it): the
  * messages are few and small, so the broadcast costs nothing worth a sharded channel.
  */
+/** How long a logout or revocation keeps trying to tell the other nodes. */
+export const PUBLISH_PATIENCE_MS = 1_500;
+
 export const invalidationChannel = (queuePrefix: string) => `${queuePrefix}:auth:ended`;
 
 /**
@@ -51,14 +55,30 @@ export class AuthInvalidation {
     }
   }
 
-  /** Drops the entries here and tells the other nodes; resolves once Redis has taken the message. */
+  /**
+   * Drops the entries here and tells the other nodes; resolves once Redis has taken the message,
+   * or after `PUBLISH_PATIENCE_MS` of trying. The publisher fails fast (the web's request client
+   * queues nothing while it is not ready): a node that has just started, or a cluster client
+   * between two slot maps, would otherwise drop the message, and the other nodes, still
+   * listening, would keep serving an ended session for their whole cache lifetime.
+   */
   async publish(what: Invalidation): Promise<void> {
     this.cache.forget(what);
-    try {
-      await this.publisher.publish(this.channel, JSON.stringify(what));
-    } catch (err) {
-      // The other nodes then hear nothing; with Redis down their entries live fallbackTtlMs only.
-      this.logger.warn({ err: (err as Error).message }, "auth invalidation not published");
+    const message = JSON.stringify(what);
+    const giveUpAt = Date.now() + PUBLISH_PATIENCE_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.publisher.publish(this.channel, message);
+        return;
+      } catch (err) {
+        const pause = Math.min(50 * 2 ** attempt, 400);
+        if (this.closed || Date.now() + pause > giveUpAt) {
+          // The other nodes then hear nothing; with Redis down their entries live fallbackTtlMs only.
+          this.logger.warn({ err: (err as Error).message }, "auth invalidation not published");
+          return;
+        }
+        await sleep(pause);
+      }
     }
   }
 

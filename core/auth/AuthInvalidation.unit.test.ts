@@ -105,4 +105,16 @@ describe("AuthInvalidation", () => {
     await expect(failing.bus.publish({ users: ["u1"] })).resolves.toBeUndefined();
     expect(failing.cache.get("a", T0)).toBeUndefined();
   });
+
+  it("a publish refused while the client is not ready yet is tried again until Redis takes it, once", async () => {
+    let refusals = 3;
+    const sent: string[] = [];
+    const { bus } = setup(async (_channel, message) => {
+      if (refusals-- > 0) throw new Error("Cluster isn't ready and enableOfflineQueue options is false");
+      sent.push(message);
+      return 1;
+    });
+    await bus.publish({ sessions: ["s-u1"] });
+    expect(sent).toEqual([JSON.stringify({ sessions: ["s-u1"] })]);
+  });
 });

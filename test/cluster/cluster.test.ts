@@ -157,8 +157,14 @@ describe("Redis Cluster mode", () => {
     const users = await Promise.all(emails.map((email) => stack.signIn(email)));
     await stack.simControl("DELETE", "/sim/stats");
 
+    // As a load balancer would: only once the node says it is ready (its cluster client can be
+    // a moment behind the stack's start, and a node that is not ready answers 503).
+    await waitUntil(
+      async () => (await fetch(`${stack.web.url}/readyz`)).ok || false,
+      "the web node to be ready",
+    );
     const started = await Promise.all(users.map((u) => u.json("POST", "/api/emails/sync")));
-    expect(started.map((s) => s.status)).toEqual(users.map(() => 202));
+    expect(started.map((s) => `${s.status} ${s.body?.error?.code ?? ""}`)).toEqual(users.map(() => "202 "));
     const finals = await Promise.all(users.map((u, i) => waitForTask(u, started[i]!.body.taskId, 90_000)));
     for (const { final } of finals)
       expect(final).toMatchObject({ state: "completed", result: { added: 100 } });
@@ -176,7 +182,8 @@ describe("Redis Cluster mode", () => {
     cleanups.push(() => stack.close());
     const total = 1000;
     await stack.simControl("POST", "/sim/accounts", { email: "kill@cluster.example.com", count: total });
-    await stack.simControl("PUT", "/sim/faults", { latencyMs: 4 });
+    // Slow enough that the kill lands mid-sync: batched, 1,000 messages take about 2 s at 100 ms.
+    await stack.simControl("PUT", "/sim/faults", { latencyMs: 100 });
     cleanups.push(() => stack.simControl("DELETE", "/sim/faults"));
     const user = await stack.signIn("kill@cluster.example.com");
     const survivor = stack.workers[0]!;
@@ -184,12 +191,18 @@ describe("Redis Cluster mode", () => {
     const doomed = await stack.spawnWorker();
     cleanups.push(() => doomed.stop(0));
 
-    const { body } = await user.json("POST", "/api/emails/sync");
-    await waitUntil(async () => {
+    await waitUntil(
+      async () => (await fetch(`${stack.web.url}/readyz`)).ok || false,
+      "the web node to be ready",
+    );
+    const { status, body } = await user.json("POST", "/api/emails/sync");
+    expect(status).toBe(202);
+    const early = await waitUntil(async () => {
       const s = (await user.json("GET", body.statusUrl)).body;
-      if (s.state === "completed") throw new Error("finished before the kill");
-      return s.progress.phase === "fetching" && s.progress.processed >= 250 ? s : false;
+      if (s.state === "completed") return "finished before the kill";
+      return s.progress.phase === "fetching" && s.progress.processed >= 250 ? "mid-sync" : false;
     }, "the doomed worker to get going");
+    expect(early).toBe("mid-sync");
     const exited = once(doomed.child, "exit");
     doomed.child.kill("SIGKILL");
     await exited;
