@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Sequelize } from "sequelize";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { createGmailSimulator, type GmailSimulator } from "../../gmail-sim/server";
+import { SimControl } from "../../test/SimControl";
 import { gmailClientFor } from "../../test/simGmail";
 import { type Models, openDatabase } from "../db/sequelize";
 import { gmailBatches } from "../gmail/GmailBatch";
@@ -19,15 +20,8 @@ describe("syncMailbox through Gmail's batch endpoint, against the simulator and 
   let store: EmailRepository;
   let userId: string;
 
-  const control = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${sim.url}${path}`, {
-      method,
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
+  const control = (method: string, path: string, body?: unknown) =>
+    new SimControl(sim.url).call(method, path, body);
   const simIds = async (): Promise<string[]> =>
     (await control("GET", `/sim/accounts/${email}/messages?limit=100000`)).messages.map(
       (m: { id: string }) => m.id,
