@@ -43,8 +43,9 @@ test("push: a 1,200-message sync is followed live over the WebSocket to the end"
   const polls = countRequests(page, /^\/api\/emails\/sync\/status\//);
   const streams = countRequests(page, /^\/api\/emails\/sync\/stream$/);
 
-  // Slow Gmail down a little so the sync lasts a few seconds.
-  await sim.setLatency(25);
+  // Slow Gmail down so the sync lasts a few seconds: batched, 1,200 messages are 24 round trips
+  // of two requests of 25, about 5 s at 200 ms.
+  await sim.setLatency(200);
   await page.getByTestId("fetch-button").click();
   await expect(page.getByTestId("mode")).toHaveText("Live (WebSocket)");
   await expect(page.getByTestId("fetch-button")).toBeDisabled();

@@ -23,7 +23,8 @@ test("reload mid-sync: the bar resumes from the current state and completes", as
   await sim.resetAccount(EMAIL, COUNT);
   await signIn(page, stack.webA, EMAIL);
 
-  await sim.setLatency(25);
+  // Batched, 1,200 messages are 24 round trips of two requests of 25: about 5 s at 200 ms.
+  await sim.setLatency(200);
   await page.getByTestId("fetch-button").click();
   await expect.poll(() => progressValue(page), { timeout: 30_000 }).toBeGreaterThanOrEqual(10);
   const before = await progressValue(page);

@@ -36,7 +36,9 @@ test("socket drop mid-sync: the page polls, then resubscribes when the socket is
     new MutationObserver(() => report(el.textContent ?? "")).observe(el, { childList: true, subtree: true });
   });
 
-  await sim.setLatency(30);
+  // Batched, 1,200 messages are 24 round trips of two requests of 25: about 10 s at 400 ms, so
+  // the sync is still running when the socket comes back.
+  await sim.setLatency(400);
   await page.getByTestId("fetch-button").click();
   await expect(page.getByTestId("mode")).toHaveText("Live (WebSocket)");
   await expect.poll(() => progressValue(page), { timeout: 20_000 }).toBeGreaterThan(15);
