@@ -5,9 +5,10 @@ export type FetchOutcome = { ok: true; message: gmail_v1.Schema$Message } | { ok
 
 /**
  * How the sync fetches whole messages (`format=full`): the port between the sync's rules (lanes,
- * quota, retries, batches of writes) and a transport. The sync charges the quota per message and
- * retries per message whatever the transport; a transport that carries several messages per
- * request saves round trips, not quota (a batch costs the sum of its parts).
+ * quota, retries, batches of writes) and a transport. Whatever the transport, the sync charges
+ * each message's quota units (a request's in one take, since they reach Gmail together) and
+ * retries each message on its own; a transport that carries several messages per request saves
+ * round trips, not quota (a batch costs the sum of its parts).
  */
 export interface MessageFetcher {
   /** The most ids one `fetch` takes; 1 for one request per message. */

@@ -77,7 +77,8 @@ export interface SyncOptions {
   /**
    * How whole messages are fetched, made from the sync's Gmail client: several per request (Gmail's
    * batch endpoint, core/gmail/GmailBatch.ts) or, by default, one `messages.get` each. Either way
-   * the quota is taken and failures retried per message, and the messages in flight are the lanes'.
+   * each message pays its quota units (a request's all in one take) and is retried on its own,
+   * and the messages in flight are the lanes'.
    */
   messages?: MessageFetcherFactory;
 }
@@ -653,10 +654,9 @@ class MailboxSync {
     // request's answer is decoded and stored while the other is on the wire. Batches start with
     // two full ones in flight (within MAX_LANES): where the limit is CPU, a batch of five saves
     // little of a round trip's cost, and the base lanes are there to keep a fast Gmail busy.
-    // A batch leaves in one go once its parts have passed the quota gate one by one, so it lands
-    // on Gmail as a burst of all its units, which Google meters per user per second: a request
-    // carries at most half a second of the user's quota, so the two in flight together never
-    // hold more than a second's units (at Google's 250 units/s, 25 gets a request).
+    // A batch lands on Gmail as a burst of all its units, which Google meters per user per
+    // second: a request carries at most half a second of the user's quota, so the two in flight
+    // together never hold more than a second's units (at Google's 250 units/s, 25 gets a request).
     const perRequest = Math.max(1, Math.min(this.fetcher.maxIds, Math.floor(this.perSecond / 2)));
     const base = perRequest === 1 ? lanesWanted : Math.max(lanesWanted, Math.min(MAX_LANES, 2 * perRequest));
     let inFlight = Math.max(1, base);
