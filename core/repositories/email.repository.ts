@@ -264,77 +264,53 @@ export class EmailRepository implements MailStore {
     if (new Set(messages.map((m) => m.gmailId)).size !== messages.length) {
       throw new Error("upsert: a batch names one Gmail id twice; nothing was written");
     }
-    // One statement per batch. `ins` returns exactly the rows this statement inserted (ON CONFLICT
-    // DO NOTHING lets one of two concurrent writers of a message insert it), so email_count grows
-    // by the fresh ones only and a message stored twice counts once. `upd` shares the statement's
-    // snapshot, so it refreshes exactly the rows that existed before it. Not `RETURNING (xmax = 0)`:
-    // PostgreSQL refuses system columns in the RETURNING of a partitioned table (migration 0010).
-    // In a race, a row another writer inserts after this snapshot is neither inserted nor updated
-    // here (both wrote the same Gmail message), so the counts can be one short; email_count stays exact.
-    const rows = await this.sequelize.query<{ inserted: boolean }>(
-      `WITH batch AS (
-         SELECT m.* FROM jsonb_to_recordset(:batch::jsonb) AS m(
-           gmail_id text, thread_id text, from_address text, to_address text, subject text, snippet text,
-           date timestamptz, labels jsonb, size_estimate integer, history_id text, headers jsonb,
-           text_body text, html_body text, attachments jsonb, body_fetched boolean)),
+    const rows = messages.map(toRow);
+    // Insert first, with the count in the same statement: `RETURNING` names exactly the rows this
+    // statement inserted (ON CONFLICT DO NOTHING lets one of two concurrent writers of a message
+    // insert it), so email_count grows by the fresh ones only and a message stored twice counts
+    // once. Not `RETURNING (xmax = 0)` of an ON CONFLICT DO UPDATE: PostgreSQL refuses system
+    // columns in the RETURNING of a partitioned table (migration 0010).
+    // The values travel as one bound JSON parameter, not spliced into the SQL text: PostgreSQL then
+    // neither lexes a body-sized literal nor does the driver escape one. With the update below left
+    // out for new mail, a full sync's batch of 100 took a fifth less time than as one statement
+    // with inlined values (23 → 18 ms; bench/bare/writePath.ts measures the write).
+    const inserted = await this.sequelize.query<{ gmail_id: string }>(
+      `WITH batch AS (SELECT m.* FROM jsonb_to_recordset($batch::jsonb) AS m(${ROW_TYPE})),
        ins AS (
          INSERT INTO emails (user_id, gmail_id, thread_id, from_address, to_address, subject, snippet, date,
                              labels, size_estimate, history_id, headers, text_body, html_body, attachments, body_fetched)
-         SELECT :userId, b.gmail_id, b.thread_id, b.from_address, b.to_address, b.subject, b.snippet, b.date,
+         SELECT $userId, b.gmail_id, b.thread_id, b.from_address, b.to_address, b.subject, b.snippet, b.date,
                 ARRAY(SELECT jsonb_array_elements_text(b.labels)), b.size_estimate, b.history_id, b.headers,
                 b.text_body, b.html_body, b.attachments, b.body_fetched
          FROM batch b
          ON CONFLICT (user_id, gmail_id) DO NOTHING
          RETURNING gmail_id),
-       upd AS (
-         UPDATE emails e SET
-           thread_id = b.thread_id, from_address = b.from_address, to_address = b.to_address,
-           subject = b.subject, snippet = b.snippet, date = b.date,
-           labels = ARRAY(SELECT jsonb_array_elements_text(b.labels)),
-           size_estimate = b.size_estimate, history_id = b.history_id, headers = b.headers,
-           text_body = b.text_body, html_body = b.html_body, attachments = b.attachments,
-           body_fetched = b.body_fetched, updated_at = now()
-         FROM batch b
-         WHERE e.user_id = :userId AND e.gmail_id = b.gmail_id
-         RETURNING e.gmail_id),
        counted AS (UPDATE gmail_accounts SET email_count = email_count + (SELECT count(*) FROM ins)
-         WHERE user_id = :userId AND EXISTS (SELECT 1 FROM ins))
-       SELECT true AS inserted FROM ins
-       UNION ALL
-       SELECT false FROM upd`,
-      {
-        replacements: {
-          userId: this.userId,
-          batch: JSON.stringify(
-            messages.map((m) => ({
-              gmail_id: m.gmailId,
-              thread_id: m.threadId,
-              from_address: stripNul(m.from),
-              to_address: stripNul(m.to),
-              subject: stripNul(m.subject),
-              snippet: stripNul(m.snippet),
-              date: m.date.toISOString(),
-              labels: m.labels,
-              size_estimate: m.sizeEstimate,
-              history_id: m.historyId,
-              headers: Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, stripNul(v)])),
-              text_body: m.body?.text == null ? null : stripNul(m.body.text),
-              html_body: m.body?.html == null ? null : stripNul(m.body.html),
-              attachments: (m.body?.attachments ?? []).map((a) => ({
-                attachmentId: a.attachmentId,
-                filename: stripNul(a.filename),
-                mimeType: stripNul(a.mimeType),
-                size: a.size,
-              })),
-              body_fetched: m.body !== undefined,
-            })),
-          ),
-        },
-        type: QueryTypes.SELECT,
-      },
+         WHERE user_id = $userId AND EXISTS (SELECT 1 FROM ins))
+       SELECT gmail_id FROM ins`,
+      { bind: { userId: this.userId, batch: JSON.stringify(rows) }, type: QueryTypes.SELECT },
     );
-    const added = rows.filter((r) => r.inserted).length;
-    return { added, updated: rows.length - added };
+    if (inserted.length === rows.length) return { added: inserted.length, updated: 0 };
+    // The rest were stored already (a re-fetch, a back-filled body, another writer's copy): refresh
+    // them in a second statement. A full sync's batches are all new, so it skips this one, which
+    // otherwise probes the table once per row and finds nothing. Were the process to die between
+    // the two, the page is not marked done and the resume writes it again.
+    const fresh = new Set(inserted.map((r) => r.gmail_id));
+    const rest = rows.filter((r) => !fresh.has(r.gmail_id));
+    const updated = await this.sequelize.query<{ gmail_id: string }>(
+      `UPDATE emails e SET
+         thread_id = b.thread_id, from_address = b.from_address, to_address = b.to_address,
+         subject = b.subject, snippet = b.snippet, date = b.date,
+         labels = ARRAY(SELECT jsonb_array_elements_text(b.labels)),
+         size_estimate = b.size_estimate, history_id = b.history_id, headers = b.headers,
+         text_body = b.text_body, html_body = b.html_body, attachments = b.attachments,
+         body_fetched = b.body_fetched, updated_at = now()
+       FROM jsonb_to_recordset($batch::jsonb) AS b(${ROW_TYPE})
+       WHERE e.user_id = $userId AND e.gmail_id = b.gmail_id
+       RETURNING e.gmail_id`,
+      { bind: { userId: this.userId, batch: JSON.stringify(rest) }, type: QueryTypes.SELECT },
+    );
+    return { added: inserted.length, updated: updated.length };
   }
 
   async remove(ids: string[]): Promise<number> {
@@ -532,6 +508,37 @@ class PostgresSyncListing implements SyncListing {
       { replacements: this.scope },
     );
   }
+}
+
+/** The columns of one message as `upsert` sends it, in `jsonb_to_recordset`'s terms. */
+const ROW_TYPE = `gmail_id text, thread_id text, from_address text, to_address text, subject text, snippet text,
+  date timestamptz, labels jsonb, size_estimate integer, history_id text, headers jsonb,
+  text_body text, html_body text, attachments jsonb, body_fetched boolean`;
+
+/** One message as a row of `ROW_TYPE`. */
+function toRow(m: MailMessage) {
+  return {
+    gmail_id: m.gmailId,
+    thread_id: m.threadId,
+    from_address: stripNul(m.from),
+    to_address: stripNul(m.to),
+    subject: stripNul(m.subject),
+    snippet: stripNul(m.snippet),
+    date: m.date.toISOString(),
+    labels: m.labels,
+    size_estimate: m.sizeEstimate,
+    history_id: m.historyId,
+    headers: Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, stripNul(v)])),
+    text_body: m.body?.text == null ? null : stripNul(m.body.text),
+    html_body: m.body?.html == null ? null : stripNul(m.body.html),
+    attachments: (m.body?.attachments ?? []).map((a) => ({
+      attachmentId: a.attachmentId,
+      filename: stripNul(a.filename),
+      mimeType: stripNul(a.mimeType),
+      size: a.size,
+    })),
+    body_fetched: m.body !== undefined,
+  };
 }
 
 /** PostgreSQL text cannot hold NUL; a hostile header must not fail the whole batch. */
