@@ -20,8 +20,8 @@ const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const count = Number(process.argv[2] ?? 5_000);
 const ways = (process.argv.length > 3 ? process.argv.slice(3) : ["1:10", "50:10", "50:20", "50:50"]).map(
   (w) => {
-    const [size, lanes, writers] = w.split(":").map(Number);
-    return { size: size!, lanes: lanes!, writers: writers ?? 1 };
+    const [size, lanes] = w.split(":").map(Number);
+    return { size: size!, lanes: lanes! };
   },
 );
 
@@ -46,7 +46,7 @@ async function main() {
     });
     const url = `http://127.0.0.1:${port}`;
     let user = 0;
-    const run = async (size: number, lanes: number, writers: number) => {
+    const run = async (size: number, lanes: number) => {
       const email = `sync-fetch-${user++}@example.com`;
       const gmail = await gmailClientFor(url, email);
       const row = await (models as Models).User.create({ email });
@@ -56,20 +56,19 @@ async function main() {
       const t = performance.now();
       const result = await syncMailbox(gmail, store, () => {}, {
         concurrency: lanes,
-        writers,
         messages: gmailBatches(size),
       });
       const ms = performance.now() - t;
       const used = process.cpuUsage(cpu);
       return {
-        way: `${size === 1 ? "messages.get ×1" : `batches of ≤ ${size}`}, ${lanes} lanes, ${writers} writer${writers === 1 ? "" : "s"}`,
+        way: `${size === 1 ? "messages.get ×1" : `batches of ≤ ${size}`}, ${lanes} lanes`,
         rate: result.added / (ms / 1000),
         cpuUs: (used.user + used.system) / result.added,
       };
     };
     const results = [];
     for (let round = 0; round < 2; round++) {
-      for (const w of ways) results.push(await run(w.size, w.lanes, w.writers));
+      for (const w of ways) results.push(await run(w.size, w.lanes));
     }
     for (const r of results)
       process.stdout.write(

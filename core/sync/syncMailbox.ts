@@ -46,12 +46,6 @@ export interface SyncOptions {
   userMessagesPerSecond?: number;
   /** Messages written to the store per upsert. Default 100. */
   batchSize?: number;
-  /**
-   * Upserts running at once, each holding its batch. Default 1. A second lets PostgreSQL spend
-   * another core on the bodies (a few percent faster in bench/bare/syncFetch.ts) for one more
-   * batch of bodies held per sync.
-   */
-  writers?: number;
   /** Ids per `messages.list` page (Gmail allows up to 500). Default 500. */
   pageSize?: number;
   /** Ignore the stored historyId and list the whole mailbox (still skipping what is stored). */
@@ -258,7 +252,6 @@ class MailboxSync {
   private readonly concurrency: number;
   private readonly perSecond: number;
   private readonly batchSize: number;
-  private readonly writers: number;
   private readonly pageSize: number;
   private readonly fetcher: MessageFetcher;
 
@@ -271,7 +264,6 @@ class MailboxSync {
     this.concurrency = Math.max(1, options.concurrency ?? 10);
     this.perSecond = Math.max(1, options.userMessagesPerSecond ?? 50);
     this.batchSize = Math.max(1, options.batchSize ?? 100);
-    this.writers = Math.max(1, options.writers ?? 1);
     this.pageSize = Math.min(500, Math.max(1, options.pageSize ?? 500));
     this.fetcher = (options.messages ?? singleGets)(gmail);
   }
@@ -565,8 +557,10 @@ class MailboxSync {
     let owners: PageWork[] = [];
     let bufferedChars = 0;
     let writing: Promise<void> = Promise.resolve();
-    // The last writes started, oldest first: a new one starts once the one `writers` back is done.
-    const started: Array<Promise<unknown>> = [];
+    // One upsert at a time: a second beside it (tried as an option) gained nothing in P3, where
+    // PostgreSQL and the simulator already share the machine's cores, and held one more batch of
+    // bodies per sync.
+    let upserting: Promise<unknown> = Promise.resolve();
 
     const flush = () => {
       if (buffer.length === 0) return writing;
@@ -575,12 +569,8 @@ class MailboxSync {
       buffer = [];
       owners = [];
       bufferedChars = 0;
-      // Up to `writers` upserts run at once: PostgreSQL spends a core per statement compressing
-      // and indexing bodies.
-      const turn = started.length >= this.writers ? started[started.length - this.writers]! : undefined;
-      const upsert = (turn ?? Promise.resolve()).then(() => this.store.upsert(batch));
-      started.push(upsert.catch(() => {}));
-      if (started.length > this.writers) started.shift();
+      const upsert = upserting.then(() => this.store.upsert(batch));
+      upserting = upsert.catch(() => {});
       const before = writing;
       writing = (async () => {
         const r = await upsert;
