@@ -13,6 +13,8 @@ describe("configuration", () => {
       [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
       [{ REDIS_URL: "http://x" }, "REDIS_URL"],
       [{ WORKER_CONCURRENCY: "0" }, "WORKER_CONCURRENCY"],
+      [{ WORKER_NICE: "20" }, "WORKER_NICE"],
+      [{ WORKER_NICE: "-5" }, "WORKER_NICE"],
       [{ DATABASE_POOL_MAX: "0" }, "DATABASE_POOL_MAX"],
       [{ DATABASE_POOL_MAX: "many" }, "DATABASE_POOL_MAX"],
       [{ TOKEN_ENCRYPTION_KEY: "short" }, "TOKEN_ENCRYPTION_KEY"],

@@ -199,6 +199,12 @@ const envSchema = z.object({
   SYNC_SLICE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Port of a worker's own Prometheus /metrics (0 = any free port); unset = not served. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /**
+   * The worker process's niceness (0-19): syncs are throughput work, clicks are not, so where a
+   * worker shares CPUs with a web node (one host, docker compose) the web node is served first.
+   * Idle CPU still goes to the worker. 0 = the same priority as everything else.
+   */
+  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** Seconds after which a worker that stopped beating counts as gone. */
   WORKER_HEARTBEAT_TTL: z.coerce.number().int().min(2).max(600).default(10),
   /** Hours a browser session may go unused before it ends (besides its 30-day lifetime). */
@@ -289,6 +295,8 @@ export interface Config {
   /** See GMAIL_BATCH_SIZE. */
   gmailBatchSize: number;
   workerHeartbeatTtlSeconds: number;
+  /** WORKER_NICE: the niceness a worker process gives itself at start. */
+  workerNice: number;
   sessionIdleHours: number;
   socketRecheckSeconds: number;
   /** See server/middleware/rateLimit.ts; per IP, per user or per socket as each names. */
@@ -547,6 +555,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     gmailBatchSize: e.GMAIL_BATCH_SIZE,
     workerHeartbeatTtlSeconds: e.WORKER_HEARTBEAT_TTL,
+    workerNice: e.WORKER_NICE,
     sessionIdleHours: e.SESSION_IDLE_HOURS,
     socketRecheckSeconds: e.SOCKET_RECHECK_SECONDS,
     rateLimits: {
