@@ -202,9 +202,10 @@ const envSchema = z.object({
   /**
    * The worker process's niceness (0-19): syncs are throughput work, clicks are not, so where a
    * worker shares CPUs with a web node (one host, docker compose) the web node is served first.
-   * Idle CPU still goes to the worker. 0 = the same priority as everything else.
+   * Idle CPU still goes to the worker. 0 = the same priority as everything else. 5, not more:
+   * at 10 many syncs at once slowed by 40% beside busy web nodes (README, Deploy, CPU priority).
    */
-  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(5),
   /** Seconds after which a worker that stopped beating counts as gone. */
   WORKER_HEARTBEAT_TTL: z.coerce.number().int().min(2).max(600).default(10),
   /** Hours a browser session may go unused before it ends (besides its 30-day lifetime). */

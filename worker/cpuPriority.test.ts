@@ -29,7 +29,7 @@ describe("worker CPU priority (WORKER_NICE)", () => {
       env,
     });
 
-  it("a worker process runs every thread at niceness 10 by default, and as started with WORKER_NICE=0", async () => {
+  it("a worker process runs every thread at niceness 5 by default, and as started with WORKER_NICE=0", async () => {
     // What a child inherits: this test's own niceness (0, unless the whole run was started nicer).
     const inherited = os.getPriority();
     const nice = await worker({});
@@ -37,7 +37,7 @@ describe("worker CPU priority (WORKER_NICE)", () => {
     try {
       const niced = threadNiceness(nice.child.pid!);
       expect(niced.length).toBeGreaterThan(1);
-      expect(new Set(niced)).toEqual(new Set([Math.max(10, inherited)]));
+      expect(new Set(niced)).toEqual(new Set([Math.max(5, inherited)]));
       expect(new Set(threadNiceness(plain.child.pid!))).toEqual(new Set([inherited]));
     } finally {
       await nice.stop();
