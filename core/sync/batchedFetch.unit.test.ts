@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { MailMessage } from "./MailStore";
 import { MemoryMailStore } from "./MemoryMailStore";
 import type { FetchOutcome, MessageFetcher } from "./MessageFetcher";
-import { type SyncWait, syncMailbox } from "./syncMailbox";
+import { MAX_LANES, type SyncWait, syncMailbox } from "./syncMailbox";
 
 const FAST_RETRY = { attempts: 5, baseDelayMs: 1, maxDelayMs: 5 };
 
@@ -114,11 +114,23 @@ describe("syncMailbox fetching through a batch transport (a fake MessageFetcher)
     expect(box.requests.length).toBeLessThanOrEqual(110);
   });
 
-  it("batches of 50 start as two requests of 25 (50 lanes, the most a sync opens)", async () => {
+  it("batches of 50 start as two requests of 25 at Google's default quota (50 lanes: a second of its 50 gets)", async () => {
     const box = fakeMailbox(1_000, 50);
     await syncMailbox(box.gmail, new WatchedStore(), () => {}, { messages: box.factory, pageSize: 500 });
     expect(Math.max(...box.requests.map((r) => r.length))).toBe(25);
     expect(box.seen.mostInFlight).toBeLessThanOrEqual(50);
+  });
+
+  it("a user allowed 100 gets a second or more starts with two full requests of 50 (MAX_LANES, 100 in flight)", async () => {
+    const box = fakeMailbox(1_000, 50);
+    await syncMailbox(box.gmail, new WatchedStore(), () => {}, {
+      messages: box.factory,
+      pageSize: 500,
+      userMessagesPerSecond: 200,
+    });
+    expect(Math.max(...box.requests.map((r) => r.length))).toBe(50);
+    expect(box.seen.mostInFlight).toBeGreaterThan(50);
+    expect(box.seen.mostInFlight).toBeLessThanOrEqual(MAX_LANES);
   });
 
   it("with 100 lanes and batches of 50, requests carry 50 messages for a user allowed 100 a second", async () => {
