@@ -26,30 +26,46 @@ const USER_UNITS_PER_SECOND = "1000000";
  */
 export async function p3(ctx: BenchContext): Promise<BenchRow[]> {
   const size = ctx.quick ? 2_000 : 20_000;
+  // One pair on this shared machine moved from 0.72x to 0.86x between runs of the same code: the
+  // row is the median of three pairs, each the baseline then the sync, alternated, with all three
+  // ratios in its note.
+  const pairs = ctx.quick ? 1 : 3;
   const stack = await soloStack(ctx, {
     ...batchSetting(),
     GMAIL_USER_UNITS_PER_SECOND: USER_UNITS_PER_SECOND,
   });
   try {
-    const { client: user, email } = await stack.user("p3", size);
-    const baselineRate = await bareGetLoop(ctx.simUrl, email);
-
-    const t = stamp();
-    const { body } = await user.json("POST", "/api/emails/sync");
-    const final = await finished(user, body.taskId);
-    const rate = size / ((stamp() - t) / 1000);
-    const exact = final.state === "completed" && final.result?.added === size;
+    const runs: Array<{ rate: number; baseline: number; exact: boolean; state: string }> = [];
+    for (let i = 0; i < pairs; i++) {
+      // A fresh mailbox each time: a second sync of the same one would be incremental.
+      const { client: user, email } = await stack.user(`p3-${i}`, size);
+      const baseline = await bareGetLoop(ctx.simUrl, email);
+      const t = stamp();
+      const { body } = await user.json("POST", "/api/emails/sync");
+      const final = await finished(user, body.taskId);
+      const rate = size / ((stamp() - t) / 1000);
+      runs.push({
+        rate,
+        baseline,
+        exact: final.state === "completed" && final.result?.added === size,
+        state: final.state,
+      });
+    }
+    const byRatio = [...runs].sort((a, b) => a.rate / a.baseline - b.rate / b.baseline);
+    const mid = byRatio[Math.floor(byRatio.length / 2)]!;
+    const allExact = runs.every((r) => r.exact);
+    const ratios = runs.map((r) => `${(r.rate / r.baseline).toFixed(2)}×`).join(", ");
     return [
       {
         id: "P3",
         what: `${size.toLocaleString("en-US")}-message full sync, one worker, simulator at zero latency`,
-        figure: rate,
-        baseline: baselineRate,
+        figure: mid.rate,
+        baseline: mid.baseline,
         baselineWhat: `bare googleapis messages.get loop, ${CONCURRENCY} at once`,
         unit: "messages/s",
         goal: "≥ 80% of baseline",
-        met: !exact ? false : ctx.quick ? null : rate >= 0.8 * baselineRate,
-        note: `${Math.round((rate / baselineRate) * 100)}% of baseline; ${exact ? "all stored" : `ended ${final.state}`}; ${batchNote()}; quota gate at ${Number(USER_UNITS_PER_SECOND).toLocaleString("en-US")} units/s per user`,
+        met: !allExact ? false : ctx.quick ? null : mid.rate >= 0.8 * mid.baseline,
+        note: `${pairs === 1 ? "one pair" : `median of ${pairs} alternated pairs (${ratios})`}; ${allExact ? "all stored" : `ended ${runs.map((r) => r.state).join(", ")}`}; ${batchNote()}; quota gate at ${Number(USER_UNITS_PER_SECOND).toLocaleString("en-US")} units/s per user`,
       },
     ];
   } finally {
