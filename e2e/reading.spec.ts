@@ -295,3 +295,74 @@ test("the list filters by label, groups conversations, and the search box says i
   await page.keyboard.press("Escape");
   await expect(row).toBeFocused();
 });
+
+/** An HTML message whose logo is an inline part (multipart/related), named by `cid:` in the HTML. */
+function relatedRaw(to: string, subject: string, html: string, contentId: string, image: Buffer) {
+  const lines = [
+    "From: Newsletter <news@example.net>",
+    `To: ${to}`,
+    `Subject: ${subject}`,
+    `Date: ${new Date().toUTCString()}`,
+    `Message-ID: <${Date.now()}.related@example.net>`,
+    "MIME-Version: 1.0",
+    'Content-Type: multipart/related; boundary="rel"',
+    "",
+    "--rel",
+    "Content-Type: text/html; charset=UTF-8",
+    "",
+    html,
+    "--rel",
+    'Content-Type: image/png; name="logo.png"',
+    'Content-Disposition: inline; filename="logo.png"',
+    `Content-ID: <${contentId}>`,
+    "Content-Transfer-Encoding: base64",
+    "",
+    image.toString("base64"),
+    "--rel--",
+    "",
+  ];
+  return Buffer.from(lines.join("\r\n")).toString("base64url");
+}
+
+test("an inline (cid:) image shows from the message's own part, loads nothing remote, and is not listed again", async ({
+  page,
+  stack,
+  sim,
+}) => {
+  const email = "e2e-inline@example.com";
+  await sim.resetAccount(email, 2);
+  const html =
+    '<p>Our logo:</p><p><img src="cid:logo.png@01DA1B2C" alt="Company logo" width="40" height="40"></p>' +
+    '<p><img src="cid:missing@01DA1B2C" alt="A part the message does not have"></p>';
+  const { ids } = await sim.call("POST", `/sim/accounts/${encodeURIComponent(email)}/messages`, {
+    raw: relatedRaw(email, "Inline logo", html, "logo.png@01DA1B2C", PIXEL),
+  });
+  await signIn(page, stack.webA, email);
+  await page.getByTestId("fetch-button").click();
+  await expectSyncCompleted(page, 3);
+  // From here on (sign-in itself goes to the simulator's OAuth page).
+  const outside: string[] = [];
+  const parts: string[] = [];
+  page.on("request", (req: Request) => {
+    const url = new URL(req.url());
+    if (url.origin !== new URL(stack.webA).origin) outside.push(req.url());
+    else if (url.pathname.includes("/attachments/")) parts.push(url.pathname);
+  });
+  await openItem(page, ids[0]);
+
+  const logo = page.frameLocator('[data-testid="mail-frame"]').getByAltText("Company logo");
+  await expect(logo).toBeVisible();
+  // Decoded from the part's bytes: the simulator's 1×1 PNG, served by our attachment download.
+  await expect.poll(() => logo.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(1);
+  expect(parts).toEqual([expect.stringMatching(new RegExp(`^/api/emails/${ids[0]}/attachments/[^/]+$`))]);
+  // The part the HTML names but the message lacks loads nothing; no remote bar, nothing outside.
+  const missing = page
+    .frameLocator('[data-testid="mail-frame"]')
+    .getByAltText("A part the message does not have");
+  expect(await missing.getAttribute("src")).toBeNull();
+  await expect(page.getByTestId("remote-bar")).toHaveCount(0);
+  expect(outside).toEqual([]);
+  // Shown in the body, so not listed among the attachments.
+  await expect(page.getByTestId("attachment")).toHaveCount(0);
+  await expectAccessible(page, "detail view with an inline image");
+});

@@ -99,6 +99,7 @@ export class EmailDetailView {
       headers.append(h("dt", { text: name }), h("dd", { text: value }));
     }
 
+    const message = this.message(email);
     this.body.replaceChildren(
       h("h2", {
         className: "detail-subject",
@@ -107,9 +108,11 @@ export class EmailDetailView {
         dataset: { testid: "detail-subject" },
       }),
       meta,
-      this.message(email),
+      message.box,
     );
-    if (email.attachments.length) this.body.append(this.attachments(email));
+    // Inline images the body shows are not listed again, as in Gmail.
+    const listed = email.attachments.filter((a) => !(a.contentId && message.inlineShown.has(a.contentId)));
+    if (listed.length) this.body.append(this.attachments(email, listed));
     if (headers.childElementCount) {
       this.body.append(
         h("details", { className: "detail-headers" }, h("summary", { text: "All headers" }), headers),
@@ -122,10 +125,21 @@ export class EmailDetailView {
    * The body: the HTML part sanitised in a sandboxed frame (remote images blocked until asked
    * for), else the text part as text, else the snippet while the body is not fetched yet.
    */
-  private message(email: EmailDetail): HTMLElement {
+  private message(email: EmailDetail): { box: HTMLElement; inlineShown: ReadonlySet<string> } {
     const box = h("section", { className: "detail-message", attrs: { "aria-label": "Message" } });
+    let inlineShown: ReadonlySet<string> = new Set();
     if (email.html) {
-      const clean = sanitizeMail(email.html);
+      // Inline images (cid:) come from this message's own attachment downloads, absolute URLs of
+      // this origin under one path, which is all the frame's CSP lets them load from.
+      const inlineSource = `${location.origin}/api/emails/${encodeURIComponent(email.id)}/attachments/`;
+      const inline = new Map(
+        email.attachments.flatMap((a) =>
+          a.contentId ? [[a.contentId, `${inlineSource}${encodeURIComponent(a.attachmentId)}`] as const] : [],
+        ),
+      );
+      const clean = sanitizeMail(email.html, inline);
+      inlineShown = clean.inlineUsed;
+      const source = clean.inlineUsed.size ? inlineSource : undefined;
       const frame = h("iframe", {
         className: "mail-frame",
         attrs: {
@@ -141,7 +155,7 @@ export class EmailDetailView {
       frame.addEventListener("load", () => {
         if (frame.contentDocument) applyMailStyles(frame.contentDocument, shown.css);
       });
-      frame.srcdoc = mailSrcdoc(shown.html, false);
+      frame.srcdoc = mailSrcdoc(shown.html, false, source);
       if (clean.remote) {
         const note = h("p", {
           className: "remote-note",
@@ -156,7 +170,7 @@ export class EmailDetailView {
         });
         allow.addEventListener("click", () => {
           shown = clean.withImages;
-          frame.srcdoc = mailSrcdoc(shown.html, true);
+          frame.srcdoc = mailSrcdoc(shown.html, true, source);
           note.textContent = "Remote images are shown for this email.";
           allow.remove();
           announce("Remote images shown.");
@@ -181,12 +195,12 @@ export class EmailDetailView {
         }),
       );
     }
-    return box;
+    return { box, inlineShown };
   }
 
-  private attachments(email: EmailDetail): HTMLElement {
+  private attachments(email: EmailDetail, listed: EmailDetail["attachments"]): HTMLElement {
     const list = h("ul", { className: "attachment-list", attrs: { "aria-labelledby": "attachments-title" } });
-    for (const a of email.attachments) {
+    for (const a of listed) {
       const href = `/api/emails/${encodeURIComponent(email.id)}/attachments/${encodeURIComponent(a.attachmentId)}`;
       list.append(
         h(
@@ -209,7 +223,7 @@ export class EmailDetailView {
       "section",
       { className: "detail-attachments", attrs: { "aria-labelledby": "attachments-title" } },
       h("h3", {
-        text: `${email.attachments.length === 1 ? "Attachment" : "Attachments"} (${email.attachments.length})`,
+        text: `${listed.length === 1 ? "Attachment" : "Attachments"} (${listed.length})`,
         attrs: { id: "attachments-title" },
       }),
       list,

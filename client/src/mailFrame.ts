@@ -24,6 +24,29 @@ const LINK_TARGET = /^(https?:|mailto:)/i;
 /** The attribute an element's own `style` moves to, for `applyMailStyles`. */
 const STYLE_ATTR = "data-mail-style";
 
+/**
+ * Where an inline image's `cid:` URL points: the download of the attachment whose Content-ID it
+ * names (RFC 2392: the URL is the Content-ID without angle brackets, %-encoded), or undefined
+ * when the message lists no such part. Content-IDs are case-sensitive, but senders are not
+ * always, so an exact match wins and a case-insensitive one is the fallback.
+ */
+export function inlineImageUrl(src: string, inline: ReadonlyMap<string, string>): string | undefined {
+  const match = /^cid:(.*)$/is.exec(src.trim());
+  if (!match) return undefined;
+  let id = match[1]!.trim();
+  try {
+    id = decodeURIComponent(id);
+  } catch {
+    // Not %-encoded after all: the id as written.
+  }
+  id = id.replace(/^<(.*)>$/s, "$1");
+  const exact = inline.get(id);
+  if (exact !== undefined) return exact;
+  const lower = id.toLowerCase();
+  for (const [cid, url] of inline) if (cid.toLowerCase() === lower) return url;
+  return undefined;
+}
+
 /** The markup and the stylesheet text of one variant (remote images blocked, or allowed). */
 export interface MailVariant {
   html: string;
@@ -37,6 +60,8 @@ export interface CleanMail {
   withImages: MailVariant;
   /** Whether it asks for anything remote (images, backgrounds): worth a "Show remote images". */
   remote: boolean;
+  /** The Content-IDs its `cid:` images found in `inline`: parts shown in the body, not listed. */
+  inlineUsed: Set<string>;
 }
 
 const CSS_URL = /url\(\s*(['"]?)(.*?)\1\s*\)/gi;
@@ -66,8 +91,14 @@ export function cleanCss(css: string, keepRemote: boolean): { css: string; remot
   return { css: out, remote };
 }
 
-function clean(html: string, keepRemote: boolean): MailVariant & { remote: boolean } {
+function clean(
+  html: string,
+  keepRemote: boolean,
+  parts: ReadonlyMap<string, string>,
+  inlineUsed: Set<string>,
+): MailVariant & { remote: boolean } {
   let remote = false;
+  const urlToCid = new Map([...parts].map(([cid, url]) => [url, cid]));
   const sheets: string[] = [];
   const inline = new WeakMap<Element, string>();
   DOMPurify.addHook("uponSanitizeElement", (node, data) => {
@@ -86,7 +117,14 @@ function clean(html: string, keepRemote: boolean): MailVariant & { remote: boole
     for (const name of FETCHING_ATTRS) {
       const value = node.getAttribute(name)?.trim();
       if (value === undefined) continue;
-      if (REMOTE_SOURCE.test(value)) {
+      if (/^cid:/i.test(value)) {
+        // Our own download of the part, which the frame's CSP allows; an unknown cid loads nothing.
+        const url = inlineImageUrl(value, parts);
+        if (url) {
+          node.setAttribute(name, url);
+          inlineUsed.add(urlToCid.get(url)!);
+        } else node.removeAttribute(name);
+      } else if (REMOTE_SOURCE.test(value)) {
         remote = true;
         // Left out until asked for: the frame's CSP would block it too, but a blocked load
         // still shows as an error, and no request at all is plainer. Once asked for, https
@@ -124,10 +162,15 @@ function clean(html: string, keepRemote: boolean): MailVariant & { remote: boole
   }
 }
 
-export function sanitizeMail(html: string): CleanMail {
-  const { remote, ...blocked } = clean(html, false);
-  const { remote: _same, ...withImages } = clean(html, true);
-  return { blocked, withImages, remote };
+/**
+ * `inline` maps the Content-IDs of the message's inline parts to their download URLs (absolute,
+ * of this origin: see `mailSrcdoc`'s `inlineSource`).
+ */
+export function sanitizeMail(html: string, inline: ReadonlyMap<string, string> = new Map()): CleanMail {
+  const inlineUsed = new Set<string>();
+  const { remote, ...blocked } = clean(html, false, inline, inlineUsed);
+  const { remote: _same, ...withImages } = clean(html, true, inline, inlineUsed);
+  return { blocked, withImages, remote, inlineUsed };
 }
 
 /**
@@ -149,10 +192,18 @@ export function applyMailStyles(doc: Document, css: string): void {
   }
 }
 
-/** The frame's CSP: nothing but inline images, plus https: images once the reader allows them. */
-export function frameCsp(allowRemoteImages: boolean): string {
-  const images = allowRemoteImages ? "data: cid: https:" : "data: cid:";
-  return ["default-src 'none'", `img-src ${images}`, "form-action 'none'"].join("; ");
+/**
+ * The frame's CSP: nothing but inline images (`data:`, and the message's own parts under
+ * `inlineSource`, a path prefix of this origin), plus https: images once the reader allows them.
+ */
+export function frameCsp(allowRemoteImages: boolean, inlineSource?: string): string {
+  const images = [
+    "data:",
+    "cid:",
+    ...(inlineSource ? [inlineSource] : []),
+    ...(allowRemoteImages ? ["https:"] : []),
+  ];
+  return ["default-src 'none'", `img-src ${images.join(" ")}`, "form-action 'none'"].join("; ");
 }
 
 const attr = (value: string) => value.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
@@ -161,10 +212,10 @@ const attr = (value: string) => value.replace(/&/g, "&amp;").replace(/"/g, "&quo
  * The whole document of the frame: its CSP first, then the mail. No stylesheet of ours: the mail
  * shows in the browser's default styles and its own CSS (applyMailStyles).
  */
-export function mailSrcdoc(clean: string, allowRemoteImages: boolean): string {
+export function mailSrcdoc(clean: string, allowRemoteImages: boolean, inlineSource?: string): string {
   return (
     '<!doctype html><html><head><meta charset="utf-8">' +
-    `<meta http-equiv="Content-Security-Policy" content="${attr(frameCsp(allowRemoteImages))}">` +
+    `<meta http-equiv="Content-Security-Policy" content="${attr(frameCsp(allowRemoteImages, inlineSource))}">` +
     '<meta name="referrer" content="no-referrer">' +
     '<meta name="color-scheme" content="light">' +
     '<base target="_blank">' +

@@ -79,6 +79,10 @@ export const AttachmentSchema = z
     filename: z.string(),
     mimeType: z.string(),
     size: z.int().min(0).meta({ description: "Bytes, as Gmail reports them." }),
+    contentId: z.string().optional().meta({
+      description:
+        "The part's Content-ID without angle brackets, for an inline image: the HTML body names it as cid:{contentId}. Absent for messages synced before it was kept.",
+    }),
   })
   .meta({ id: "Attachment" });
 

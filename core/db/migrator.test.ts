@@ -17,6 +17,7 @@ const ALL_MIGRATIONS = [
   "0008-whole-messages",
   "0009-gmail-watch",
   "0010-partition-emails",
+  "0011-inline-image-ids",
 ];
 
 describe("migrations", () => {

@@ -10,6 +10,7 @@ import * as emailCount from "./migrations/0007-email-count";
 import * as wholeMessages from "./migrations/0008-whole-messages";
 import * as gmailWatch from "./migrations/0009-gmail-watch";
 import * as partitionEmails from "./migrations/0010-partition-emails";
+import * as inlineImageIds from "./migrations/0011-inline-image-ids";
 
 /**
  * Migrations are listed here rather than globbed so that a bundled build carries them. Add new
@@ -26,6 +27,7 @@ const MIGRATIONS = [
   { name: "0008-whole-messages", ...wholeMessages },
   { name: "0009-gmail-watch", ...gmailWatch },
   { name: "0010-partition-emails", ...partitionEmails },
+  { name: "0011-inline-image-ids", ...inlineImageIds },
 ];
 
 /**

@@ -537,6 +537,7 @@ function toRow(m: MailMessage) {
       filename: stripNul(a.filename),
       mimeType: stripNul(a.mimeType),
       size: a.size,
+      ...(a.contentId ? { contentId: stripNul(a.contentId) } : {}),
     })),
     body_fetched: m.body !== undefined,
   };

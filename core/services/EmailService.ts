@@ -20,6 +20,8 @@ export interface Attachment {
   filename: string;
   mimeType: string;
   size: number;
+  /** For an inline image: what the HTML's `cid:` URLs name. */
+  contentId?: string;
 }
 
 export interface EmailDetail extends EmailSummary {
@@ -137,6 +139,7 @@ export class EmailService {
         filename: a.filename,
         mimeType: a.mimeType,
         size: a.size,
+        ...(a.contentId ? { contentId: a.contentId } : {}),
       })),
     };
   }

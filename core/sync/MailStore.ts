@@ -5,6 +5,11 @@ export interface MailAttachment {
   mimeType: string;
   /** Bytes, as Gmail counts them (after the transfer encoding is undone). */
   size: number;
+  /**
+   * The part's Content-ID without its angle brackets, when it has one: an inline image, which the
+   * HTML names as `cid:<contentId>` (RFC 2392).
+   */
+  contentId?: string;
 }
 
 /** A message's bodies, decoded to strings, and its attachment listing (core/sync/messageBody.ts). */

@@ -45,6 +45,17 @@ export function decodePartData(data: string, charset: string | undefined): strin
   return text.includes("\u0000") ? text.replaceAll("\u0000", "") : text;
 }
 
+/**
+ * A part's Content-ID as the HTML's `cid:` URLs name it: the msg-id without its angle brackets
+ * (RFC 2392). Gmail's own X-Attachment-Id, which its web client uses the same way, stands in for
+ * a part that has none.
+ */
+export function contentIdOf(part: Part): string | undefined {
+  const raw = (header(part, "Content-ID") ?? header(part, "X-Attachment-Id"))?.trim();
+  const id = raw?.replace(/^<\s*/, "").replace(/\s*>$/, "");
+  return id || undefined;
+}
+
 function isAttachment(part: Part): boolean {
   if (part.filename || part.body?.attachmentId) return true;
   return /^\s*attachment\b/i.test(header(part, "Content-Disposition") ?? "");
@@ -58,7 +69,7 @@ function isAttachment(part: Part): boolean {
  *   (RFC 2046: later alternatives are the preferred ones); elsewhere (a multipart/mixed with
  *   several inline text parts) the parts are joined, separated by a blank line.
  * - A part with a filename, an attachmentId or `Content-Disposition: attachment` is an attachment:
- *   listed with Gmail's attachmentId, its data is not fetched. One without an attachmentId
+ *   listed with Gmail's attachmentId (and its Content-ID, for inline images), its data is not fetched. One without an attachmentId
  *   (inline data Gmail sent with the part) is not listed: it could not be fetched by id.
  * - A forwarded message (message/rfc822) is listed when Gmail gives it a filename and attachmentId;
  *   otherwise it is skipped: its inner parts are not this message's body.
@@ -75,11 +86,13 @@ export function messageBody(payload: Part | undefined | null): MessageBody {
     const mimeType = (part.mimeType ?? "").toLowerCase();
     if (isAttachment(part)) {
       if (part.body?.attachmentId) {
+        const contentId = contentIdOf(part);
         attachments.push({
           attachmentId: part.body.attachmentId,
           filename: part.filename ?? "",
           mimeType: part.mimeType ?? "application/octet-stream",
           size: part.body.size ?? 0,
+          ...(contentId ? { contentId } : {}),
         });
       }
       return;

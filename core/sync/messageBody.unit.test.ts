@@ -1,7 +1,7 @@
 import type { gmail_v1 } from "@googleapis/gmail";
 import iconv from "iconv-lite";
 import { describe, expect, it } from "vitest";
-import { charsetOf, decodePartData, messageBody } from "./messageBody";
+import { charsetOf, contentIdOf, decodePartData, messageBody } from "./messageBody";
 
 type Part = gmail_v1.Schema$MessagePart;
 
@@ -113,6 +113,33 @@ describe("messageBody (Gmail format=full part trees)", () => {
       html: '<img src="cid:logo">',
       attachments: [{ attachmentId: "ANGjdJ-logo", filename: "logo.png", mimeType: "image/png", size: 120 }],
     });
+  });
+
+  it("lists an inline image's Content-ID without its angle brackets, so the HTML's cid: URL finds it", () => {
+    const image = (contentId: string | null, xAttachmentId?: string): Part => ({
+      ...file("logo.png", "image/png", 120, "ANGjdJ-logo"),
+      headers: [
+        { name: "Content-Disposition", value: 'inline; filename="logo.png"' },
+        ...(contentId === null ? [] : [{ name: "content-id", value: contentId }]),
+        ...(xAttachmentId ? [{ name: "X-Attachment-Id", value: xAttachmentId }] : []),
+      ],
+    });
+    const idOf = (part: Part) =>
+      messageBody(multipart("multipart/related", leaf("text/html", "<p>hi</p>"), part)).attachments[0]
+        ?.contentId;
+    expect(idOf(image("<logo.png@01DA1B2C>"))).toBe("logo.png@01DA1B2C");
+    expect(idOf(image("  < ii_18c4f2a9 >  "))).toBe("ii_18c4f2a9");
+    // Gmail's own header when the part has no Content-ID; none at all lists no contentId.
+    expect(idOf(image(null, "ii_abc123"))).toBe("ii_abc123");
+    expect(
+      messageBody(multipart("multipart/related", leaf("text/html", "x"), image(null))).attachments[0],
+    ).toEqual({
+      attachmentId: "ANGjdJ-logo",
+      filename: "logo.png",
+      mimeType: "image/png",
+      size: 120,
+    });
+    expect(contentIdOf({ headers: [{ name: "Content-ID", value: "<>" }] })).toBeUndefined();
   });
 
   it("joins several inline text parts of a multipart/mixed, and never reads an attachment as the body", () => {
