@@ -1,18 +1,12 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { QueryTypes } from "sequelize";
-import { describe, expect, inject, it } from "vitest";
-import { dropDatabase, ensureDatabase } from "../../scripts/lib/devServices";
+import { describe, expect, it } from "vitest";
+import { withScratchDatabase } from "../../test/scratchDatabase";
 import { createMigrator, migrate } from "./migrator";
-import { createDatabase } from "./sequelize";
 
 describe("migration 0007 (stored email count)", () => {
   it("back-fills each account's count from the emails already stored", async () => {
-    const server = new URL(inject("databaseUrl"));
-    server.pathname = "/postgres";
-    const name = `inbox_sync_email_count_${randomBytes(3).toString("hex")}`;
-    const url = await ensureDatabase(server.toString(), name);
-    const db = createDatabase(url);
-    try {
+    await withScratchDatabase("inbox_sync_email_count", async (db) => {
       await migrate(db);
       // Rows as they stood before 0007: written straight, past the statements that keep the count.
       const users = [randomUUID(), randomUUID(), randomUUID()];
@@ -36,9 +30,6 @@ describe("migration 0007 (stored email count)", () => {
         [users[1]!]: 7,
         [users[2]!]: 14,
       });
-    } finally {
-      await db.close();
-      await dropDatabase(server.toString(), name);
-    }
+    });
   });
 });

@@ -1,18 +1,12 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { QueryTypes } from "sequelize";
-import { describe, expect, inject, it } from "vitest";
-import { dropDatabase, ensureDatabase } from "../../scripts/lib/devServices";
+import { describe, expect, it } from "vitest";
+import { withScratchDatabase } from "../../test/scratchDatabase";
 import { createMigrator, migrate } from "./migrator";
-import { createDatabase } from "./sequelize";
 
 describe("migration 0011 (inline image Content-IDs)", () => {
   it("marks for refetch exactly the stored messages whose HTML names a cid: and whose attachments lack Content-IDs", async () => {
-    const server = new URL(inject("databaseUrl"));
-    server.pathname = "/postgres";
-    const name = `inbox_sync_inline_ids_${randomBytes(3).toString("hex")}`;
-    const url = await ensureDatabase(server.toString(), name);
-    const db = createDatabase(url);
-    try {
+    await withScratchDatabase("inbox_sync_inline_ids", async (db) => {
       await migrate(db);
       const user = randomUUID();
       await db.query(
@@ -64,9 +58,6 @@ describe("migration 0011 (inline image Content-IDs)", () => {
       });
       // What is shown meanwhile stays: the HTML is untouched.
       expect(after.find((r) => r.gmail_id === "old-inline")?.html_body).toBe('<img src="CID:logo@x">');
-    } finally {
-      await db.close();
-      await dropDatabase(server.toString(), name);
-    }
+    });
   });
 });

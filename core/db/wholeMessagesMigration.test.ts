@@ -1,13 +1,12 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { QueryTypes } from "sequelize";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGmailSimulator, type GmailSimulator } from "../../gmail-sim/server";
-import { dropDatabase, ensureDatabase } from "../../scripts/lib/devServices";
+import { withScratchDatabase } from "../../test/scratchDatabase";
 import { gmailClientFor } from "../../test/simGmail";
 import { EmailRepository } from "../repositories/email.repository";
 import { syncMailbox } from "../sync/syncMailbox";
 import { createMigrator } from "./migrator";
-import { createDatabase } from "./sequelize";
 
 describe("migration 0008 (whole messages) on a filled database", () => {
   let sim: GmailSimulator;
@@ -23,12 +22,7 @@ describe("migration 0008 (whole messages) on a filled database", () => {
   };
 
   it("keeps every row, marks them unfetched, and the next sync back-fills exactly those bodies although a cursor exists", async () => {
-    const server = new URL(inject("databaseUrl"));
-    server.pathname = "/postgres";
-    const name = `inbox_sync_whole_messages_${randomBytes(3).toString("hex")}`;
-    const url = await ensureDatabase(server.toString(), name);
-    const db = createDatabase(url);
-    try {
+    await withScratchDatabase("inbox_sync_whole_messages", async (db) => {
       await (await createMigrator(db)).up({ to: "0007-email-count" });
       const email = "filled@example.com";
       const truth = (await control("GET", `/sim/accounts/${email}/messages`)).messages as Array<{
@@ -91,9 +85,6 @@ describe("migration 0008 (whole messages) on a filled database", () => {
       await control("DELETE", "/sim/stats");
       expect(await syncMailbox(gmail, store, () => {})).toMatchObject({ mode: "incremental", added: 0 });
       expect((await control("GET", "/sim/stats")).calls["messages.get"] ?? 0).toBe(0);
-    } finally {
-      await db.close();
-      await dropDatabase(server.toString(), name);
-    }
+    });
   });
 });
