@@ -13,6 +13,9 @@ export interface EmailDetailOptions {
 }
 
 /** One email: subject, sender, recipients, date, labels, its body, attachments, conversation and headers. */
+/** Where a message's attachments download: the path each attachment id is appended to. */
+const attachmentsPath = (emailId: string) => `/api/emails/${encodeURIComponent(emailId)}/attachments/`;
+
 export class EmailDetailView {
   private readonly view = byId("detail-view");
   private readonly listView = byId("list-view");
@@ -131,7 +134,7 @@ export class EmailDetailView {
     if (email.html) {
       // Inline images (cid:) come from this message's own attachment downloads, absolute URLs of
       // this origin under one path, which is all the frame's CSP lets them load from.
-      const inlineSource = `${location.origin}/api/emails/${encodeURIComponent(email.id)}/attachments/`;
+      const inlineSource = `${location.origin}${attachmentsPath(email.id)}`;
       const inline = new Map(
         email.attachments.flatMap((a) =>
           a.contentId ? [[a.contentId, `${inlineSource}${encodeURIComponent(a.attachmentId)}`] as const] : [],
@@ -201,7 +204,7 @@ export class EmailDetailView {
   private attachments(email: EmailDetail, listed: EmailDetail["attachments"]): HTMLElement {
     const list = h("ul", { className: "attachment-list", attrs: { "aria-labelledby": "attachments-title" } });
     for (const a of listed) {
-      const href = `/api/emails/${encodeURIComponent(email.id)}/attachments/${encodeURIComponent(a.attachmentId)}`;
+      const href = `${attachmentsPath(email.id)}${encodeURIComponent(a.attachmentId)}`;
       list.append(
         h(
           "li",

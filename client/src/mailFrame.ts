@@ -31,6 +31,11 @@ const STYLE_ATTR = "data-mail-style";
  * always, so an exact match wins and a case-insensitive one is the fallback.
  */
 export function inlineImageUrl(src: string, inline: ReadonlyMap<string, string>): string | undefined {
+  return inlinePart(src, inline)?.[1];
+}
+
+/** The `[contentId, url]` entry of `inline` that a `cid:` URL names (see inlineImageUrl). */
+function inlinePart(src: string, inline: ReadonlyMap<string, string>): readonly [string, string] | undefined {
   const match = /^cid:(.*)$/is.exec(src.trim());
   if (!match) return undefined;
   let id = match[1]!.trim();
@@ -41,10 +46,9 @@ export function inlineImageUrl(src: string, inline: ReadonlyMap<string, string>)
   }
   id = id.replace(/^<(.*)>$/s, "$1");
   const exact = inline.get(id);
-  if (exact !== undefined) return exact;
+  if (exact !== undefined) return [id, exact];
   const lower = id.toLowerCase();
-  for (const [cid, url] of inline) if (cid.toLowerCase() === lower) return url;
-  return undefined;
+  return [...inline].find(([cid]) => cid.toLowerCase() === lower);
 }
 
 /** The markup and the stylesheet text of one variant (remote images blocked, or allowed). */
@@ -98,7 +102,6 @@ function clean(
   inlineUsed: Set<string>,
 ): MailVariant & { remote: boolean } {
   let remote = false;
-  const urlToCid = new Map([...parts].map(([cid, url]) => [url, cid]));
   const sheets: string[] = [];
   const inline = new WeakMap<Element, string>();
   DOMPurify.addHook("uponSanitizeElement", (node, data) => {
@@ -119,10 +122,10 @@ function clean(
       if (value === undefined) continue;
       if (/^cid:/i.test(value)) {
         // Our own download of the part, which the frame's CSP allows; an unknown cid loads nothing.
-        const url = inlineImageUrl(value, parts);
-        if (url) {
-          node.setAttribute(name, url);
-          inlineUsed.add(urlToCid.get(url)!);
+        const part = inlinePart(value, parts);
+        if (part) {
+          node.setAttribute(name, part[1]);
+          inlineUsed.add(part[0]);
         } else node.removeAttribute(name);
       } else if (REMOTE_SOURCE.test(value)) {
         remote = true;
