@@ -7,6 +7,7 @@ import { ApiClient } from "../test/ApiClient";
 import { spawnWeb, spawnWorker } from "../test/processes";
 import { percentile } from "../test/pushLatency";
 import { GENEROUS_RATE_LIMITS } from "../test/rateLimits";
+import { finished } from "./rows/context";
 
 /**
  * `npx tsx bench/profile.ts [dir]`: the P1 burst (200 distinct users pressing Fetch at once, then
@@ -99,7 +100,18 @@ async function main() {
       return performance.now() - t;
     };
     for (let round = 0; round < ROUNDS; round++) {
-      const post = await Promise.all(users.map((u) => timed(() => u.json("POST", "/api/emails/sync"))));
+      const tasks: string[] = [];
+      const post = await Promise.all(
+        users.map((u, i) =>
+          timed(async () => {
+            tasks[i] = (await u.json("POST", "/api/emails/sync")).body.taskId;
+          }),
+        ),
+      );
+      // Every task finishes before the next round, so each round's POSTs create tasks as P1's
+      // burst does; a POST while its user's task still runs would only join it.
+      // One user at a time: 200 clients polling at once would be the profile's largest load.
+      for (const [i, u] of users.entries()) await finished(u, tasks[i]!);
       await new Promise((r) => setTimeout(r, 1_500));
       const me = await Promise.all(users.map((u) => timed(() => u.json("GET", "/api/me"))));
       process.stderr.write(
