@@ -28,29 +28,50 @@ export async function p1(ctx: BenchContext): Promise<BenchRow[]> {
     await finished(user, res.body.taskId);
   }
 
-  // Burst: every user at once, first against healthz, then pressing Fetch.
-  const crowd = await ctx.users("p1-burst", burst, 1, url);
+  // Burst: every user at once, first against healthz, then pressing Fetch. A p99 of 200 is the
+  // second-slowest answer, which one pause of any process on two shared cores decides: three
+  // bursts of fresh users in a row on the same code gave 2.1×, 1.6× and 9.0×, and in another run
+  // 4.1×, 2.2× and 3.5×. The row is the median of three bursts, each of its own fresh users
+  // (their first syncs, as before) beside a healthz burst just before it; the note lists all three.
+  const rounds = ctx.quick ? 1 : 3;
   const timed = async (fn: () => Promise<unknown>) => {
     const t = stamp();
     await fn();
     return stamp() - t;
   };
-  const healthBurst = await Promise.all(
-    crowd.map(() => timed(() => fetch(`${url}/healthz`).then((r) => r.arrayBuffer()))),
-  );
-  const statuses: number[] = [];
-  const postBurst = await Promise.all(
-    crowd.map((u) =>
-      timed(async () => {
-        const res = await u.json("POST", "/api/emails/sync");
-        statuses.push(res.status);
-      }),
-    ),
-  );
-  const accepted = statuses.filter((s) => s === 202).length;
+  const bursts: Array<{ post: number; health: number; accepted: number }> = [];
+  for (let round = 0; round < rounds; round++) {
+    const crowd = await ctx.users(`p1-burst-${round}`, burst, 1, url);
+    const healthBurst = await Promise.all(
+      crowd.map(() => timed(() => fetch(`${url}/healthz`).then((r) => r.arrayBuffer()))),
+    );
+    const statuses: number[] = [];
+    const tasks: string[] = [];
+    const postBurst = await Promise.all(
+      crowd.map((u, i) =>
+        timed(async () => {
+          const res = await u.json("POST", "/api/emails/sync");
+          statuses.push(res.status);
+          tasks[i] = res.body.taskId;
+        }),
+      ),
+    );
+    bursts.push({
+      post: percentile(postBurst, 99),
+      health: percentile(healthBurst, 99),
+      accepted: statuses.filter((s) => s === 202).length,
+    });
+    // The next burst starts on a quiet stack: every sync of this one has finished (one user at a
+    // time, so the waiting is not itself a load).
+    for (const [i, u] of crowd.entries()) if (tasks[i]) await finished(u, tasks[i]);
+  }
+  const byRatio = [...bursts].sort((a, b) => a.post / a.health - b.post / b.health);
+  const mid = byRatio[Math.floor(byRatio.length / 2)]!;
+  const accepted = bursts.reduce((n, b) => n + b.accepted, 0);
+  const asked = burst * rounds;
   const judged = !ctx.quick;
   const aloneP50 = percentile(postAlone, 50);
-  const burstRatio = percentile(postBurst, 99) / percentile(healthBurst, 99);
+  const burstRatio = mid.post / mid.health;
   return [
     {
       id: "P1",
@@ -65,14 +86,14 @@ export async function p1(ctx: BenchContext): Promise<BenchRow[]> {
     {
       id: "P1",
       what: `POST /api/emails/sync, ${burst} users at once: p99`,
-      figure: percentile(postBurst, 99),
-      baseline: percentile(healthBurst, 99),
+      figure: mid.post,
+      baseline: mid.health,
       baselineWhat: "GET /healthz, same burst",
       unit: "ms",
       goal: "≤ 3× baseline",
       // A quick run judges no speed, but every answer must still be a 202.
-      met: accepted !== burst ? false : judged ? burstRatio <= 3 : null,
-      note: `${accepted}/${burst} answered 202`,
+      met: accepted !== asked ? false : judged ? burstRatio <= 3 : null,
+      note: `${rounds === 1 ? "one burst" : `median of ${rounds} bursts of fresh users (${bursts.map((b) => `${(b.post / b.health).toFixed(2)}×`).join(", ")})`}; ${accepted}/${asked} answered 202`,
     },
   ];
 }
