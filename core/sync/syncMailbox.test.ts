@@ -89,7 +89,10 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
     for (const m of before.slice(10, 12)) await control("DELETE", `/sim/accounts/${email}/messages/${m.id}`);
     // Three messages in the inbox, so that removing INBOX changes each of them: a seeded message
     // already starred and archived would take the change as a no-op (one run in ~60 drew one).
-    const relabelled = before.slice(20).filter((m) => m.labelIds.includes("INBOX")).slice(0, 3);
+    const relabelled = before
+      .slice(20)
+      .filter((m) => m.labelIds.includes("INBOX"))
+      .slice(0, 3);
     expect(relabelled).toHaveLength(3);
     for (const m of relabelled) {
       await control("POST", `/sim/accounts/${email}/messages/${m.id}/labels`, {
