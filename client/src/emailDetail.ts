@@ -12,10 +12,10 @@ export interface EmailDetailOptions {
   labelName?(id: string): string | undefined;
 }
 
-/** One email: subject, sender, recipients, date, labels, its body, attachments, conversation and headers. */
 /** Where a message's attachments download: the path each attachment id is appended to. */
 const attachmentsPath = (emailId: string) => `/api/emails/${encodeURIComponent(emailId)}/attachments/`;
 
+/** One email: subject, sender, recipients, date, labels, its body, attachments, conversation and headers. */
 export class EmailDetailView {
   private readonly view = byId("detail-view");
   private readonly listView = byId("list-view");

@@ -25,17 +25,15 @@ const LINK_TARGET = /^(https?:|mailto:)/i;
 const STYLE_ATTR = "data-mail-style";
 
 /**
- * Where an inline image's `cid:` URL points: the download of the attachment whose Content-ID it
- * names (RFC 2392: the URL is the Content-ID without angle brackets, %-encoded), or undefined
- * when the message lists no such part. Content-IDs are case-sensitive, but senders are not
- * always, so an exact match wins and a case-insensitive one is the fallback.
+ * The `[contentId, url]` entry of `inline` that an inline image's `cid:` URL names (RFC 2392: the
+ * URL is the Content-ID without angle brackets, %-encoded), or undefined when the message lists no
+ * such part. Content-IDs are case-sensitive, but senders are not always, so an exact match wins and
+ * a case-insensitive one is the fallback.
  */
-export function inlineImageUrl(src: string, inline: ReadonlyMap<string, string>): string | undefined {
-  return inlinePart(src, inline)?.[1];
-}
-
-/** The `[contentId, url]` entry of `inline` that a `cid:` URL names (see inlineImageUrl). */
-function inlinePart(src: string, inline: ReadonlyMap<string, string>): readonly [string, string] | undefined {
+export function inlinePart(
+  src: string,
+  inline: ReadonlyMap<string, string>,
+): readonly [string, string] | undefined {
   const match = /^cid:(.*)$/is.exec(src.trim());
   if (!match) return undefined;
   let id = match[1]!.trim();

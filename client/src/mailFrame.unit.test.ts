@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cleanCss, frameCsp, inlineImageUrl } from "./mailFrame";
+import { cleanCss, frameCsp, inlinePart } from "./mailFrame";
 
 describe("a mail's CSS made inert (cleanCss)", () => {
   it("drops @import, so no stylesheet is ever fetched, and keeps the rules around it", () => {
@@ -36,6 +36,7 @@ describe("a mail's CSS made inert (cleanCss)", () => {
 });
 
 describe("inline images (cid: URLs, RFC 2392)", () => {
+  const inlineImageUrl = (src: string, inline: ReadonlyMap<string, string>) => inlinePart(src, inline)?.[1];
   const parts = new Map([
     ["logo.png@01DA1B2C", "https://app.example/api/emails/m1/attachments/A1"],
     ["ii_Photo", "https://app.example/api/emails/m1/attachments/A2"],
