@@ -6,6 +6,8 @@ const PAGE_SIZE = 50;
 const SEARCH_DEBOUNCE_MS = 300;
 /** While a sync stores mail, the first page is read again at most this often. */
 const LIVE_REFRESH_MS = 1_500;
+/** The next page is read once "Load more" comes this close to the viewport. */
+const INFINITE_SCROLL_MARGIN_PX = 200;
 
 export interface EmailListOptions {
   onOpen(id: string, trigger: HTMLElement): void;
@@ -94,10 +96,13 @@ export class EmailList {
       typeof IntersectionObserver === "function"
         ? new IntersectionObserver(
             (entries) => {
-              if (entries.some((e) => e.isIntersecting) && !this.inflight && this.nextCursor)
+              // Entries are measured at the last frame and delivered as a later task: a page read
+              // in between can have pushed the button far below. Only the button's place now
+              // says whether the reader has reached the end.
+              if (entries.at(-1)?.isIntersecting && this.moreInReach() && !this.inflight && this.nextCursor)
                 void this.loadMore();
             },
-            { rootMargin: "200px" },
+            { rootMargin: `${INFINITE_SCROLL_MARGIN_PX}px` },
           )
         : null;
     this.observer?.observe(this.more);
@@ -278,6 +283,15 @@ export class EmailList {
     if (this.query) params.set("q", this.query);
     if (this.label) params.set("label", this.label);
     return api.get<EmailPage>(`/api/emails?${params}`, signal);
+  }
+
+  /** Whether the "Load more" button is shown within the observer's 200 px of the viewport. */
+  private moreInReach(): boolean {
+    if (this.more.hidden) return false;
+    const box = this.more.getBoundingClientRect();
+    return (
+      box.top < window.innerHeight + INFINITE_SCROLL_MARGIN_PX && box.bottom > -INFINITE_SCROLL_MARGIN_PX
+    );
   }
 
   private mayHaveMore(): boolean {
