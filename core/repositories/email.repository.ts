@@ -4,6 +4,7 @@ import type {
   ListedPage,
   ListingState,
   MailAttachment,
+  MailCoverage,
   MailLabel,
   MailMessage,
   MailStore,
@@ -238,19 +239,30 @@ export class EmailRepository implements MailStore {
     return new Set(rows.map((r) => r.gmail_id));
   }
 
-  async coverage(): Promise<{ scope: SyncScope | null; bodiesMissing: boolean }> {
-    const [row] = await this.sequelize.query<{ sync_scope: SyncScope | null; missing: boolean }>(
-      `SELECT (SELECT sync_scope FROM gmail_accounts WHERE user_id = :userId) AS sync_scope,
-              EXISTS (SELECT 1 FROM emails WHERE user_id = :userId AND NOT body_fetched) AS missing`,
+  async coverage(): Promise<MailCoverage> {
+    const [row] = await this.sequelize.query<{
+      sync_scope: SyncScope | null;
+      history_id: string | null;
+      missing: boolean;
+    }>(
+      `SELECT a.sync_scope, a.history_id,
+              EXISTS (SELECT 1 FROM emails WHERE user_id = :userId AND NOT body_fetched) AS missing
+       FROM (SELECT 1) one LEFT JOIN gmail_accounts a ON a.user_id = :userId`,
       { replacements: { userId: this.userId }, type: QueryTypes.SELECT },
     );
-    return { scope: row?.sync_scope ?? null, bodiesMissing: Boolean(row?.missing) };
+    return {
+      scope: row?.sync_scope ?? null,
+      cursor: row?.history_id ?? null,
+      bodiesMissing: Boolean(row?.missing),
+    };
   }
 
-  async saveScope(scope: SyncScope | null): Promise<void> {
+  async saveFullListing(scope: SyncScope | null, historyId: string): Promise<void> {
     await this.sequelize.query(
-      "UPDATE gmail_accounts SET sync_scope = :scope::jsonb, updated_at = now() WHERE user_id = :userId",
-      { replacements: { userId: this.userId, scope: scope ? JSON.stringify(scope) : null } },
+      `UPDATE gmail_accounts SET sync_scope = :scope::jsonb, history_id = :historyId,
+              last_sync_at = now(), updated_at = now()
+       WHERE user_id = :userId`,
+      { replacements: { userId: this.userId, historyId, scope: scope ? JSON.stringify(scope) : null } },
     );
   }
 

@@ -71,7 +71,9 @@ export class TaskRepository {
   /**
    * Rule **claim**: locks the row (`FOR UPDATE`, so two claimants are serialised), lets `decide`
    * judge it on the database's clock, and when it says yes starts `owner`'s lease: active,
-   * one more attempt, `seq` moved on by `seqSpan`, any retry time and error cleared.
+   * one more attempt, `seq` moved on by `seqSpan`, any retry time and error cleared. A claim that
+   * went through answers the row as it now stands and the task's options, read in the same
+   * statement that started the lease.
    */
   async claim<V extends { ok: boolean }>(
     taskId: string,
@@ -79,7 +81,7 @@ export class TaskRepository {
     leaseMs: number,
     seqSpan: number,
     decide: (row: ClaimRow | null) => V,
-  ): Promise<V> {
+  ): Promise<{ verdict: V; task?: SyncTask; options?: TaskOptions }> {
     return this.sequelize.transaction(async (transaction) => {
       const [row] = await this.sequelize.query<{
         state: TaskState;
@@ -101,13 +103,14 @@ export class TaskRepository {
             }
           : null,
       );
-      if (!verdict.ok) return verdict;
-      await this.sequelize.query(
+      if (!verdict.ok) return { verdict };
+      const [claimed] = await this.sequelize.query<Record<string, unknown> & { options: TaskOptions | null }>(
         `UPDATE sync_tasks SET state = 'active', runner = :runner, lease_owner = :owner,
                 lease_expires_at = clock_timestamp() + make_interval(secs => :leaseSeconds),
                 attempts = attempts + 1, seq = seq + :seqSpan, retry_at = NULL, error = NULL,
                 started_at = coalesce(started_at, now()), updated_at = now()
-         WHERE id = :taskId`,
+         WHERE id = :taskId
+         RETURNING ${this.returningAttributes()}, options`,
         {
           replacements: {
             taskId,
@@ -116,10 +119,17 @@ export class TaskRepository {
             leaseSeconds: leaseSeconds(leaseMs),
             seqSpan,
           },
+          type: QueryTypes.SELECT,
           transaction,
         },
       );
-      return verdict;
+      if (!claimed) return { verdict };
+      const { options, ...columns } = claimed;
+      return {
+        verdict,
+        task: this.SyncTaskModel.build(columns, { isNewRecord: false, raw: true }),
+        options: options ?? {},
+      };
     });
   }
 
@@ -139,7 +149,7 @@ export class TaskRepository {
    * matches nothing (answers null) once `owner` no longer holds the active task.
    */
   async end(taskId: string, owner: string, end: TaskEnd): Promise<SyncTask | null> {
-    const [count] = await this.SyncTaskModel.update(
+    const [, rows] = await this.SyncTaskModel.update(
       {
         state: end.state,
         result: end.result,
@@ -153,9 +163,9 @@ export class TaskRepository {
           : {}),
         ...(end.finishedAt ? { finishedAt: end.finishedAt } : {}),
       },
-      { where: { id: taskId, state: "active", leaseOwner: owner } },
+      { where: { id: taskId, state: "active", leaseOwner: owner }, returning: true },
     );
-    return count ? this.findById(taskId) : null;
+    return rows[0] ?? null;
   }
 
   /** Rule **end** (only the holder writes): progress lands only while `owner` holds the active task. */

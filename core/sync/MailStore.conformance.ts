@@ -120,7 +120,7 @@ export function mailStoreConformance(name: string, backend: MailStoreBackend): v
       const { store, read } = await backend.mailbox();
       const { body: _b, ...bare } = message();
       const whole = message({ body: { text: null, html: null, attachments: [] } });
-      expect(await store.coverage()).toEqual({ scope: null, bodiesMissing: false });
+      expect(await store.coverage()).toEqual({ scope: null, cursor: null, bodiesMissing: false });
       expect(await store.upsert([bare, whole])).toEqual({ added: 2, updated: 0 });
       expect(await read(bare.gmailId)).toEqual(bare);
       expect(await read(whole.gmailId)).toEqual(whole);
@@ -136,17 +136,27 @@ export function mailStoreConformance(name: string, backend: MailStoreBackend): v
       expect((await store.coverage()).bodiesMissing).toBe(false);
     });
 
-    it("saveScope records what the mirror covers; null is the whole mailbox; mailboxes are apart", async () => {
+    it("saveFullListing records what the mirror covers and its cursor together; null is the whole mailbox; mailboxes are apart", async () => {
       const { store, reopen } = await backend.mailbox();
       const other = await backend.mailbox();
-      await store.saveScope({ newerThanDays: 30, labelIds: ["Label_1"] });
+      await store.saveFullListing({ newerThanDays: 30, labelIds: ["Label_1"] }, "700");
       expect(await reopen().coverage()).toEqual({
         scope: { newerThanDays: 30, labelIds: ["Label_1"] },
+        cursor: "700",
         bodiesMissing: false,
       });
-      expect((await other.store.coverage()).scope).toBeNull();
-      await store.saveScope(null);
-      expect((await store.coverage()).scope).toBeNull();
+      expect(await reopen().getCursor()).toBe("700");
+      expect(await other.store.coverage()).toEqual({ scope: null, cursor: null, bodiesMissing: false });
+      await store.saveFullListing(null, "701");
+      expect(await store.coverage()).toEqual({ scope: null, cursor: "701", bodiesMissing: false });
+      // An incremental sync moves the cursor and leaves the scope alone.
+      await store.saveFullListing({ labelIds: ["INBOX"] }, "702");
+      await store.saveCursor("703");
+      expect(await store.coverage()).toEqual({
+        scope: { labelIds: ["INBOX"] },
+        cursor: "703",
+        bodiesMissing: false,
+      });
     });
 
     it("saveLabels replaces the mailbox's labels: new ones added, changed ones updated, gone ones removed", async () => {

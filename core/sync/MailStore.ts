@@ -60,6 +60,13 @@ export interface MailMessage {
   body?: MessageBody;
 }
 
+/** What `MailStore.coverage` answers. */
+export interface MailCoverage {
+  scope: SyncScope | null;
+  cursor: string | null;
+  bodiesMissing: boolean;
+}
+
 /**
  * Where a sync writes. Every write is idempotent (keyed by Gmail id), so a sync that crashes and
  * runs again, or two syncs that overlap, never store a message twice.
@@ -77,12 +84,17 @@ export interface MailStore {
    */
   knownIds(ids: string[]): Promise<Set<string>>;
   /**
-   * What the mirror covers: the scope of the last full listing (null = the whole mailbox, also
-   * before the first sync), and whether any stored message still lacks its body.
+   * What the mirror covers, read together at the start of a sync: the scope of the last full
+   * listing (null = the whole mailbox, also before the first sync), the history id it is current
+   * to (`getCursor`), and whether any stored message still lacks its body.
    */
-  coverage(): Promise<{ scope: SyncScope | null; bodiesMissing: boolean }>;
-  /** Records what the mirror covers after a full listing; null = the whole mailbox. */
-  saveScope(scope: SyncScope | null): Promise<void>;
+  coverage(): Promise<MailCoverage>;
+  /**
+   * Records a completed full listing in one write: the part of the mailbox it covered (null = the
+   * whole mailbox) and the history id the next incremental sync starts from. One write, so no
+   * stop between the two can leave a cursor that claims more than was listed.
+   */
+  saveFullListing(scope: SyncScope | null, historyId: string): Promise<void>;
   /** Replaces the mailbox's labels with Gmail's list: new ones added, changed ones updated, gone ones removed. */
   saveLabels(labels: MailLabel[]): Promise<void>;
   /** Inserts or refreshes messages; says how many were new and how many changed. */

@@ -1,6 +1,7 @@
 import type {
   ListedPage,
   ListingState,
+  MailCoverage,
   MailLabel,
   MailMessage,
   MailStore,
@@ -56,7 +57,7 @@ export class MemoryMailStore implements MailStore {
     return new Set(ids.filter((id) => this.mailbox.messages.get(id)?.body !== undefined));
   }
 
-  async coverage(): Promise<{ scope: SyncScope | null; bodiesMissing: boolean }> {
+  async coverage(): Promise<MailCoverage> {
     const scope = this.mailbox.scope ?? null;
     let bodiesMissing = false;
     for (const m of this.mailbox.messages.values()) {
@@ -65,11 +66,12 @@ export class MemoryMailStore implements MailStore {
         break;
       }
     }
-    return { scope: scope && structuredClone(scope), bodiesMissing };
+    return { scope: scope && structuredClone(scope), cursor: this.mailbox.cursor, bodiesMissing };
   }
 
-  async saveScope(scope: SyncScope | null): Promise<void> {
+  async saveFullListing(scope: SyncScope | null, historyId: string): Promise<void> {
     this.mailbox.scope = scope && structuredClone(scope);
+    this.mailbox.cursor = historyId;
   }
 
   async saveLabels(labels: MailLabel[]): Promise<void> {

@@ -217,10 +217,8 @@ export async function syncMailbox(
   const chosen = options.scope === "current" ? "current" : normalizeScope(options.scope);
   const run = new MailboxSync(gmail, store, progress, options);
   await run.labels();
-  const [cursor, coverage] = await Promise.all([
-    options.forceFull ? null : store.getCursor(),
-    store.coverage(),
-  ]);
+  const coverage = await store.coverage();
+  const cursor = options.forceFull ? null : coverage.cursor;
   const held = normalizeScope(coverage.scope);
   const asked = chosen === "current" ? held : chosen;
   // History replays what changed inside what the mirror covers; it cannot bring in what was never
@@ -343,8 +341,11 @@ class MailboxSync {
     // its first word is never behind what the last run showed.
     if (!resumed) await this.progress({ phase: "listing", processed: 0, total: total() });
 
+    let pagesListed = 0;
     const pageAt = async (index: number, pageToken: string | null): Promise<ListedPage> => {
-      const known = await listing.page(index);
+      pagesListed = Math.max(pagesListed, index + 1);
+      // Pages are recorded in order, so only a resumed run's first `pages` can be in the store.
+      const known = resumed && index < resumed.pages ? await listing.page(index) : null;
       if (known) return known;
       this.checkAborted();
       let data: gmail_v1.Schema$ListMessagesResponse;
@@ -436,16 +437,14 @@ class MailboxSync {
     const fetched = await this.fetchAndStore(take, this.concurrency, tally, total, say);
     const { added, updated } = fetched;
 
-    // Exact now that the listing is whole (an id Gmail listed on two pages counts once).
-    const final = await listing.state();
+    // Exact now that the listing is whole (an id Gmail listed on two pages counts once). One page
+    // listed in this run holds each id once already: nothing to ask the store.
+    const final = resumed || pagesListed > 1 ? await listing.state() : null;
     const count = final?.listed ?? listed;
     await this.progress({ phase: "storing", processed: count, total: count });
     // A scoped listing says nothing about mail outside its scope: only mail inside it is swept.
     const deleted = await listing.sweep(scope ?? undefined);
-    // The scope first: a run that stops between the two leaves a cursor that still needs a full
-    // listing, never a cursor that claims more than was listed.
-    await this.store.saveScope(scope);
-    await this.store.saveCursor(start.historyId);
+    await this.store.saveFullListing(scope, start.historyId);
     await listing.clear();
     await this.progress({ phase: "done", processed: count, total: count });
     return { mode: "full", added, updated, deleted, historyId: start.historyId };

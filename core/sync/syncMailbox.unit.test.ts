@@ -183,6 +183,69 @@ describe("syncMailbox with a MemoryMailStore: memory bounded by the page, not th
     expect(calls.get).toBeLessThanOrEqual(400 - 150 + 8);
   });
 
+  it("the listing is read back only where a resume needs it: a fresh sync reads no page, a one-page one asks its state once", async () => {
+    const reads = { state: 0, page: [] as number[] };
+    const counted = (store: MemoryMailStore) => {
+      const inner = store.listing.bind(store);
+      store.listing = (key) => {
+        const l = inner(key);
+        return {
+          ...bind(l),
+          state: () => {
+            reads.state++;
+            return l.state();
+          },
+          page: (i) => {
+            reads.page.push(i);
+            return l.page(i);
+          },
+        };
+      };
+      return store;
+    };
+    // One page: the state at the start (nothing to resume) and nothing after.
+    const small = fakeGmail(40);
+    expect(
+      await syncMailbox(small.gmail, counted(new MemoryMailStore()), () => {}, { pageSize: 100 }),
+    ).toMatchObject({
+      added: 40,
+    });
+    expect(reads).toEqual({ state: 1, page: [] });
+    // Three pages: the state again at the end, for the exact count of distinct ids.
+    reads.state = 0;
+    const three = fakeGmail(300);
+    const progress: number[] = [];
+    await syncMailbox(three.gmail, counted(new MemoryMailStore()), (p) => void progress.push(p.total), {
+      pageSize: 100,
+    });
+    expect(reads).toEqual({ state: 2, page: [] });
+    expect(progress.at(-1)).toBe(300);
+
+    // A resumed run reads back exactly the pages the stopped one recorded, and lists only the rest.
+    const { gmail, calls } = fakeGmail(400);
+    const store = counted(new MemoryMailStore());
+    const stop = new AbortController();
+    await expect(
+      syncMailbox(
+        gmail,
+        store,
+        (p) => (p.phase === "fetching" && p.processed >= 150 ? stop.abort() : undefined),
+        {
+          pageSize: 100,
+          concurrency: 4,
+          listingKey: "r",
+          signal: stop.signal,
+        },
+      ),
+    ).rejects.toThrow();
+    const recorded = (await store.listing("r").state())!.pages;
+    reads.page = [];
+    calls.list = 0;
+    await syncMailbox(gmail, store, () => {}, { pageSize: 100, concurrency: 4, listingKey: "r" });
+    expect(reads.page).toEqual([...Array(recorded).keys()]);
+    expect(calls.list).toBe(4 - recorded);
+  });
+
   it("a mailbox that lost messages since the last sync has them swept, with nothing else fetched", async () => {
     const { gmail, ids, calls } = fakeGmail(1_000);
     const store = new WatchedStore();

@@ -81,7 +81,7 @@ export class TaskDriver {
       const store = this.ctx.repos.emailsOf(userId);
       // What the task was asked to sync (POST /api/emails/sync's body, or "what the mirror
       // covers now" for a sync nobody chose for); a caller's scope wins.
-      const stored = await this.ctx.repos.tasks.optionsOf(taskId);
+      const stored = claim.options;
       const scope =
         options.sync?.scope ??
         (stored.current ? "current" : { newerThanDays: stored.newerThanDays, labelIds: stored.labelIds });
@@ -96,9 +96,9 @@ export class TaskDriver {
       });
       log.info({ result, ms: Date.now() - started }, "sync completed");
       const snapshot = await run.complete(result);
-      // A full sync drops its listing itself; this covers a run that died between saving the
-      // cursor and dropping it, whose next run went incremental.
-      await this.forgetListing(userId, taskId, log);
+      // A full sync drops its listing itself; an incremental one may follow a run that died
+      // between saving the cursor and dropping it, and drops what that run left.
+      if (result.mode !== "full") await this.forgetListing(userId, taskId, log);
       return { status: "finished", snapshot };
     } catch (error) {
       return await this.afterFailure(error, run, keeper, userId, taskId, log, options);

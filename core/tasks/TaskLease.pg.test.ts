@@ -45,6 +45,27 @@ describe("TaskLease on PostgreSQL", () => {
     expect(["a", "b"]).toContain(row!.leaseOwner);
   });
 
+  it("a claim answers the row as its lease left it and the options the task was asked with, and the row reads back the same", async () => {
+    const user = await models.User.create({ email: `lease-${randomBytes(4).toString("hex")}@example.com` });
+    const { task } = await tasks.createOrJoin(user.id, "queue", {
+      options: { newerThanDays: 7, labelIds: ["INBOX"] },
+      strict: false,
+    });
+    const claim = await lease.claim(task.id, holder("reader"));
+    if (!claim.ok) throw new Error(`claim refused: ${claim.reason}`);
+    expect(claim.options).toEqual({ newerThanDays: 7, labelIds: ["INBOX"] });
+    expect(claim.task.toJSON()).toEqual((await models.SyncTask.findByPk(task.id))!.toJSON());
+    expect(claim.task).toMatchObject({
+      id: task.id,
+      userId: user.id,
+      state: "active",
+      leaseOwner: "reader",
+      attempts: 1,
+    });
+    expect(claim.task.seq).toBe(SEQ_SPAN);
+    expect(claim.task.leaseExpiresAt).toBeInstanceOf(Date);
+  });
+
   it("only the holder renews and writes; after the lease lapses another takes over and the old holder is shut out", async () => {
     const task = await newTask();
     expect(await lease.claim(task.id, holder("first"))).toMatchObject({ ok: true, takeover: false });

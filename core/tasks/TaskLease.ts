@@ -1,5 +1,11 @@
 import type { SyncResult, TaskError, TaskProgress, TaskState } from "../events";
-import type { ClaimRow, SyncTask, TaskRepository, TaskRunner } from "../repositories/task.repository";
+import type {
+  ClaimRow,
+  SyncTask,
+  TaskOptions,
+  TaskRepository,
+  TaskRunner,
+} from "../repositories/task.repository";
 
 /**
  * Who owns a sync task, and when someone else may take it: the one home of that rule.
@@ -64,7 +70,7 @@ export interface LeaseHolder {
 }
 
 export type ClaimResult =
-  | { ok: true; task: SyncTask; takeover: boolean }
+  | { ok: true; task: SyncTask; options: TaskOptions; takeover: boolean }
   | Extract<ClaimVerdict, { ok: false }>;
 
 export interface EndOutcome {
@@ -104,14 +110,13 @@ export class TaskLease {
    * clock, and the winner's lease starts. Two claimants at once are serialised by the row lock.
    */
   async claim(taskId: string, holder: LeaseHolder): Promise<ClaimResult> {
-    const claimed = await this.tasks.claim(taskId, holder, this.leaseMs, SEQ_SPAN, (row) =>
+    const { verdict, task, options } = await this.tasks.claim(taskId, holder, this.leaseMs, SEQ_SPAN, (row) =>
       claimVerdict(row ? viewOf(row) : null, row ? row.now.getTime() : 0),
     );
-    if (!claimed.ok) return claimed;
-    const task = await this.tasks.findById(taskId);
-    // Deleted (with its account) in the instant after the claim: nothing to run.
+    if (!verdict.ok) return verdict;
+    // The update ran under the row lock the verdict was read with: it always finds the row.
     if (!task) return { ok: false, reason: "missing" };
-    return { ok: true, task, takeover: claimed.takeover };
+    return { ok: true, task, options: options ?? {}, takeover: verdict.takeover };
   }
 
   /**
