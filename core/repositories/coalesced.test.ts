@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Sequelize } from "sequelize";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { type Models, openDatabase } from "../db/sequelize";
+import { SyncInProgressError, TaskService } from "../services/TaskService";
 import { createRepositories, type Repositories } from ".";
 
 /**
@@ -50,6 +51,32 @@ describe("coalesced task inserts and synced-before reads", () => {
     expect(first?.userId).toBe(user);
     expect(second).toBeNull();
     expect(await repos.tasks.optionsOf(first!.id)).toEqual({ newerThanDays: 7 });
+  });
+
+  it("asking again joins the open task in two statements: the row and its options as stored; a strict ask for other options is refused", async () => {
+    const user = await newUser();
+    const tasks = new TaskService(repos.tasks, queue);
+    const made = await tasks.createOrJoin(user, "queue", { options: { newerThanDays: 7 }, strict: true });
+    expect(made.joined).toBe(false);
+    const query = vi.spyOn(sequelize, "query");
+    let joined: Awaited<ReturnType<TaskService["createOrJoin"]>>;
+    try {
+      joined = await tasks.createOrJoin(user, "queue", { options: { newerThanDays: 7 }, strict: true });
+      // The insert that met the open task, and one read of that task with its options.
+      expect(query.mock.calls.filter(([sql]) => String(sql).includes("sync_tasks"))).toHaveLength(2);
+    } finally {
+      query.mockRestore();
+    }
+    expect(joined).toMatchObject({ joined: true, options: { newerThanDays: 7 } });
+    expect(joined.task.toJSON()).toEqual((await models.SyncTask.findByPk(made.task.id))!.toJSON());
+    await expect(
+      tasks.createOrJoin(user, "queue", { options: { labelIds: ["INBOX"] }, strict: true }),
+    ).rejects.toBeInstanceOf(SyncInProgressError);
+    // Nobody chose (a push): joins whatever is open.
+    expect(await tasks.createOrJoin(user, "queue")).toMatchObject({
+      joined: true,
+      options: { newerThanDays: 7 },
+    });
   });
 
   it("a user whose open task exists gets none, while the others in the batch get theirs", async () => {

@@ -284,6 +284,21 @@ export class TaskRepository {
     return row?.options ?? {};
   }
 
+  /** The user's open task and what it syncs, in one statement (the join path of a POST). */
+  async findOpenWithOptions(userId: string): Promise<{ task: SyncTask; options: TaskOptions } | null> {
+    const [row] = await this.sequelize.query<Record<string, unknown> & { options: TaskOptions | null }>(
+      `SELECT ${this.returningAttributes()}, options FROM sync_tasks
+       WHERE user_id = :userId AND state IN ('queued', 'active')`,
+      { replacements: { userId }, type: QueryTypes.SELECT },
+    );
+    if (!row) return null;
+    const { options, ...columns } = row;
+    return {
+      task: this.SyncTaskModel.build(columns, { isNewRecord: false, raw: true }),
+      options: options ?? {},
+    };
+  }
+
   findOpenOf(userId: string): Promise<SyncTask | null> {
     return this.SyncTaskModel.findOne({ where: { userId, state: ["queued", "active"] } });
   }

@@ -109,11 +109,12 @@ export class TaskService {
       const queue = typeof this.queue === "string" ? this.queue : this.queue(userId);
       const created = await this.tasks.insertUnlessOpen(userId, runner, queue, wanted);
       if (created) return { task: created, joined: false, options: wanted };
-      const open = await this.openTaskOf(userId);
+      const open = await this.tasks.findOpenWithOptions(userId);
       if (open) {
-        const current = normalOptions(await this.tasks.optionsOf(open.id));
-        if (request?.strict && !sameOptions(current, wanted)) throw new SyncInProgressError(open.id, current);
-        return { task: open, joined: true, options: current };
+        const current = normalOptions(open.options);
+        if (request?.strict && !sameOptions(current, wanted))
+          throw new SyncInProgressError(open.task.id, current);
+        return { task: open.task, joined: true, options: current };
       }
       // The open task finished between the two statements: try again.
     }
