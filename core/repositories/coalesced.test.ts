@@ -50,7 +50,12 @@ describe("coalesced task inserts and synced-before reads", () => {
     ]);
     expect(first?.userId).toBe(user);
     expect(second).toBeNull();
-    expect(await repos.tasks.optionsOf(first!.id)).toEqual({ newerThanDays: 7 });
+    expect(await repos.tasks.findOpenWithOptions(user)).toMatchObject({
+      task: { id: first!.id },
+      options: { newerThanDays: 7 },
+    });
+    // The row as the insert returned it is the row as stored, timestamps included.
+    expect(first!.toJSON()).toEqual((await models.SyncTask.findByPk(first!.id))!.toJSON());
   });
 
   it("asking again joins the open task in two statements: the row and its options as stored; a strict ask for other options is refused", async () => {

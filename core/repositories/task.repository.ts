@@ -123,13 +123,7 @@ export class TaskRepository {
           transaction,
         },
       );
-      if (!claimed) return { verdict };
-      const { options, ...columns } = claimed;
-      return {
-        verdict,
-        task: this.SyncTaskModel.build(columns, { isNewRecord: false, raw: true }),
-        options: options ?? {},
-      };
+      return claimed ? { verdict, ...this.withOptions(claimed) } : { verdict };
     });
   }
 
@@ -264,8 +258,23 @@ export class TaskRepository {
     return batch.map((t, i) => {
       const row = first.get(t.userId) === i ? byUser.get(t.userId) : undefined;
       if (row instanceof Error) return row;
-      return row ? this.SyncTaskModel.build(row, { isNewRecord: false, raw: false }) : null;
+      return row ? this.taskOf(row) : null;
     });
+  }
+
+  /**
+   * A model of a row read by raw SQL under `returningAttributes()`. Built raw: a non-raw build
+   * drops `createdAt` and `updatedAt` (Sequelize will not set timestamps on a row it did not
+   * write), which a snapshot of the task needs.
+   */
+  private taskOf(columns: Record<string, unknown>): SyncTask {
+    return this.SyncTaskModel.build(columns, { isNewRecord: false, raw: true });
+  }
+
+  /** A row read with `returningAttributes()` and `options`: the task, and what it syncs. */
+  private withOptions(row: Record<string, unknown> & { options: TaskOptions | null }) {
+    const { options, ...columns } = row;
+    return { task: this.taskOf(columns), options: options ?? {} };
   }
 
   /** Columns under their attribute names, so a raw RETURNING row builds a proper model. */
@@ -275,15 +284,6 @@ export class TaskRepository {
       .join(", ");
   }
 
-  /** What the task syncs (`sync_tasks.options`, migration 0008); `{}` for the whole mailbox. */
-  async optionsOf(taskId: string): Promise<TaskOptions> {
-    const [row] = await this.sequelize.query<{ options: TaskOptions | null }>(
-      "SELECT options FROM sync_tasks WHERE id = :taskId",
-      { replacements: { taskId }, type: QueryTypes.SELECT },
-    );
-    return row?.options ?? {};
-  }
-
   /** The user's open task and what it syncs, in one statement (the join path of a POST). */
   async findOpenWithOptions(userId: string): Promise<{ task: SyncTask; options: TaskOptions } | null> {
     const [row] = await this.sequelize.query<Record<string, unknown> & { options: TaskOptions | null }>(
@@ -291,12 +291,7 @@ export class TaskRepository {
        WHERE user_id = :userId AND state IN ('queued', 'active')`,
       { replacements: { userId }, type: QueryTypes.SELECT },
     );
-    if (!row) return null;
-    const { options, ...columns } = row;
-    return {
-      task: this.SyncTaskModel.build(columns, { isNewRecord: false, raw: true }),
-      options: options ?? {},
-    };
+    return row ? this.withOptions(row) : null;
   }
 
   findOpenOf(userId: string): Promise<SyncTask | null> {

@@ -121,11 +121,6 @@ export class TaskService {
     throw new Error("Could not create or join a sync task");
   }
 
-  /** What a task syncs; `{}` is the whole mailbox. */
-  async optionsOf(taskId: string): Promise<TaskOptions> {
-    return isTaskId(taskId) ? normalOptions(await this.tasks.optionsOf(taskId)) : {};
-  }
-
   openTaskOf(userId: string): Promise<SyncTask | null> {
     return this.tasks.findOpenOf(userId);
   }
