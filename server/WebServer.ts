@@ -96,7 +96,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
     quota: quota?.enabled ? quota : null,
     queue,
     redis: redisClients?.request ?? null,
-    dispatcher: new SyncDispatcher(core.tasks, core.accounts, {
+    dispatcher: new SyncDispatcher(core.tasks, {
       queue,
       redis: redisClients?.request ?? null,
       workers,

@@ -5,10 +5,10 @@ import { gmailWatchOf } from "../core/gmail/watch";
 import {
   MAINTENANCE_QUEUE,
   MaintenanceQueue,
-  PRIORITY,
   PURGE_EVERY_MS,
   PURGE_SCHEDULER,
   PUSH_SYNC_JOB,
+  priorityOf,
   SCHEDULED_SYNC_JOB,
   type ScheduleJobData,
   SYNC_SCHEDULER,
@@ -80,11 +80,8 @@ export async function startMaintenance(
 
   /** Creates the user's sync task (or joins the queued one) and makes sure a worker will take it. */
   const requestSync = async (userId: string) => {
-    const [{ task, joined }, account] = await Promise.all([
-      ctx.tasks.createOrJoin(userId, "queue"),
-      ctx.accounts.findAccount(userId),
-    ]);
-    const priority = account?.historyId ? PRIORITY.incremental : PRIORITY.full;
+    const { task, joined, incremental } = await ctx.tasks.createOrJoin(userId, "queue");
+    const priority = priorityOf(incremental);
     const data = { taskId: task.id, userId };
     if (joined) await syncQueue.ensureJob(data, priority);
     else await syncQueue.enqueue(data, priority);

@@ -52,7 +52,7 @@ describe("sync queue shards on one Redis", () => {
     const user = await stack.signIn(email);
     const userId = await userIdOf(email);
     // As an older version left it: queued on the plain QUEUE_PREFIX, its job lost with Redis.
-    const task = (await stack.web.ctx.repos.tasks.insertUnlessOpen(
+    const { task } = (await stack.web.ctx.repos.tasks.insertUnlessOpen(
       userId,
       "queue",
       stack.config.queuePrefix,

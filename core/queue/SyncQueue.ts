@@ -24,6 +24,14 @@ export const SYNC_BACKOFF_MS = 5_000;
 /** BullMQ priorities: a lower number is taken first. */
 export const PRIORITY = { incremental: 1, full: 10 } as const;
 
+/**
+ * An incremental sync is a few calls; a first sync may be a whole mailbox. Queued work is taken
+ * in priority order, so quick syncs do not wait behind queued full ones.
+ */
+export function priorityOf(incremental: boolean): number {
+  return incremental ? PRIORITY.incremental : PRIORITY.full;
+}
+
 /** When BullMQ's exponential backoff runs a job again after its `attemptsMade`-th failure. */
 export function retryDelayMs(attemptsMade: number): number {
   return SYNC_BACKOFF_MS * 2 ** Math.max(0, attemptsMade - 1);

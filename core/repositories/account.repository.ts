@@ -1,4 +1,3 @@
-import DataLoader from "dataloader";
 import { Op, QueryTypes, type Sequelize, type Transaction, UniqueConstraintError } from "sequelize";
 import type { GmailAccount, GmailAccountStatus } from "../db/models/GmailAccount";
 import type { User } from "../db/models/User";
@@ -41,28 +40,6 @@ export class AccountRepository {
     private readonly UserModel: typeof User,
     private readonly GmailAccountModel: typeof GmailAccount,
   ) {}
-
-  /**
-   * Whether a user's mailbox has been synced before (it has a history id), for requests that
-   * arrive in the same turn of the event loop in one statement: see TaskRepository.inserts.
-   */
-  private readonly synced = new DataLoader<string, boolean>(
-    async (userIds) => {
-      const rows = await this.sequelize.query<{ userId: string }>(
-        `SELECT user_id AS "userId" FROM gmail_accounts
-          WHERE user_id IN (:userIds) AND history_id IS NOT NULL`,
-        { replacements: { userIds: [...new Set(userIds)] }, type: QueryTypes.SELECT },
-      );
-      const yes = new Set(rows.map((r) => r.userId));
-      return userIds.map((id) => yes.has(id));
-    },
-    { cache: false, batchScheduleFn: (run) => setImmediate(run), maxBatchSize: 500 },
-  );
-
-  /** True once the user's mailbox has a history id: the next sync is an incremental one. */
-  hasSynced(userId: string): Promise<boolean> {
-    return this.synced.load(userId);
-  }
 
   /**
    * The user Google's account id names, inside `transaction` and locked. A user from before ids

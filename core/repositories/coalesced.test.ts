@@ -6,11 +6,11 @@ import { SyncInProgressError, TaskService } from "../services/TaskService";
 import { createRepositories, type Repositories } from ".";
 
 /**
- * Task inserts and "synced before?" reads asked for in the same turn of the event loop go to
- * PostgreSQL as one statement (a burst of users pressing Fetch). What each caller gets back must
- * be exactly what it would get alone.
+ * Task inserts asked for in the same turn of the event loop go to PostgreSQL as one statement (a
+ * burst of users pressing Fetch), which also answers whether each sync will be incremental. What
+ * each caller gets back must be exactly what it would get alone.
  */
-describe("coalesced task inserts and synced-before reads", () => {
+describe("coalesced task inserts, and the incremental flag read with them", () => {
   let models: Models;
   let sequelize: Sequelize;
   let repos: Repositories;
@@ -31,7 +31,8 @@ describe("coalesced task inserts and synced-before reads", () => {
     const users = await Promise.all(Array.from({ length: 50 }, newUser));
     const query = vi.spyOn(sequelize, "query");
     try {
-      const tasks = await Promise.all(users.map((u) => repos.tasks.insertUnlessOpen(u, "queue", queue)));
+      const opened = await Promise.all(users.map((u) => repos.tasks.insertUnlessOpen(u, "queue", queue)));
+      const tasks = opened.map((o) => o?.task);
       expect(tasks.map((t) => t?.userId)).toEqual(users);
       expect(new Set(tasks.map((t) => t?.id)).size).toBe(50);
       expect(tasks.every((t) => t?.state === "queued" && t.queue === queue)).toBe(true);
@@ -44,10 +45,11 @@ describe("coalesced task inserts and synced-before reads", () => {
 
   it("the same user twice in one batch: the first ask creates the task with its options, the second gets none and joins", async () => {
     const user = await newUser();
-    const [first, second] = await Promise.all([
+    const [made, second] = await Promise.all([
       repos.tasks.insertUnlessOpen(user, "queue", queue, { newerThanDays: 7 }),
       repos.tasks.insertUnlessOpen(user, "queue", queue, { labelIds: ["INBOX"] }),
     ]);
+    const first = made?.task;
     expect(first?.userId).toBe(user);
     expect(second).toBeNull();
     expect(await repos.tasks.findOpenWithOptions(user)).toMatchObject({
@@ -93,7 +95,7 @@ describe("coalesced task inserts and synced-before reads", () => {
       repos.tasks.insertUnlessOpen(free, "queue", queue),
     ]);
     expect(again).toBeNull();
-    expect(fresh?.userId).toBe(free);
+    expect(fresh?.task.userId).toBe(free);
   });
 
   it("a row that fails (its user is gone) fails only its own caller, not the rest of its batch", async () => {
@@ -104,13 +106,13 @@ describe("coalesced task inserts and synced-before reads", () => {
       repos.tasks.insertUnlessOpen(ghost, "queue", queue),
       repos.tasks.insertUnlessOpen(b, "queue", queue),
     ]);
-    expect(answers[0]).toMatchObject({ status: "fulfilled", value: { userId: a } });
+    expect(answers[0]).toMatchObject({ status: "fulfilled", value: { task: { userId: a } } });
     expect(answers[1]).toMatchObject({ status: "rejected" });
     expect(String((answers[1] as PromiseRejectedResult).reason)).toMatch(/foreign key/i);
-    expect(answers[2]).toMatchObject({ status: "fulfilled", value: { userId: b } });
+    expect(answers[2]).toMatchObject({ status: "fulfilled", value: { task: { userId: b } } });
   });
 
-  it("synced-before answers per user in one batch: true only where the account has a history id", async () => {
+  it("the insert and the join each say, per user, whether the sync will be incremental: only where the account has a history id", async () => {
     const [synced, fresh, bare] = await Promise.all([newUser(), newUser(), newUser()]);
     for (const [userId, historyId] of [
       [synced, "12345"],
@@ -123,13 +125,29 @@ describe("coalesced task inserts and synced-before reads", () => {
         historyId,
       });
     }
-    expect(
-      await Promise.all([
-        repos.accounts.hasSynced(synced),
-        repos.accounts.hasSynced(fresh),
-        repos.accounts.hasSynced(bare),
-        repos.accounts.hasSynced(synced),
-      ]),
-    ).toEqual([true, false, false, true]);
+    const tasks = new TaskService(repos.tasks, queue);
+    const query = vi.spyOn(sequelize, "query");
+    let made: Array<Awaited<ReturnType<TaskService["createOrJoin"]>>>;
+    try {
+      made = await Promise.all([synced, fresh, bare].map((u) => tasks.createOrJoin(u, "queue")));
+      // One statement for the three inserts and their flags: no read of the accounts beside it.
+      expect(query).toHaveBeenCalledTimes(1);
+    } finally {
+      query.mockRestore();
+    }
+    expect(made.map((m) => [m.joined, m.incremental])).toEqual([
+      [false, true],
+      [false, false],
+      [false, false],
+    ]);
+    const joined = await Promise.all([synced, fresh, bare].map((u) => tasks.createOrJoin(u, "queue")));
+    expect(joined.map((m) => [m.joined, m.incremental])).toEqual([
+      [true, true],
+      [true, false],
+      [true, false],
+    ]);
+    // The flag follows the account as it is now: a first sync that finishes makes the next incremental.
+    await models.GmailAccount.update({ historyId: "777" }, { where: { userId: fresh } });
+    expect((await tasks.createOrJoin(fresh, "queue")).incremental).toBe(true);
   });
 });

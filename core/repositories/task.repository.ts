@@ -45,6 +45,23 @@ interface NewTask {
 }
 
 /**
+ * A task row as the request path reads it: the task, and whether its sync will be incremental
+ * (the mailbox has a history id), which decides its place in the queue (core/queue PRIORITY).
+ */
+export interface OpenedTask {
+  task: SyncTask;
+  incremental: boolean;
+}
+
+/**
+ * Read beside the task in the same statement, so a request that creates or joins a task needs
+ * no second query for its priority. The rule is the account's: a history id means the last
+ * full sync finished, and the next one reads Gmail's history.
+ */
+const INCREMENTAL = `EXISTS (SELECT 1 FROM gmail_accounts g
+  WHERE g.user_id = sync_tasks.user_id AND g.history_id IS NOT NULL) AS "incremental"`;
+
+/**
  * The `sync_tasks` table: every statement on it. The lease rules these statements apply, and why,
  * are in core/tasks/TaskLease.ts; each lease method here is named after its rule there.
  */
@@ -60,7 +77,7 @@ export class TaskRepository {
    * where 200 separate inserts queue for the pool and each pay a commit. A lone insert waits only
    * for the end of the current turn (`setImmediate`).
    */
-  private readonly inserts = new DataLoader<NewTask, SyncTask | null>((batch) => this.insertBatch(batch), {
+  private readonly inserts = new DataLoader<NewTask, OpenedTask | null>((batch) => this.insertBatch(batch), {
     cache: false,
     batchScheduleFn: (run) => setImmediate(run),
     maxBatchSize: 500,
@@ -208,7 +225,7 @@ export class TaskRepository {
     runner: TaskRunner,
     queue: string,
     options: TaskOptions = {},
-  ): Promise<SyncTask | null> {
+  ): Promise<OpenedTask | null> {
     return this.inserts.load({ userId, runner, queue, options });
   }
 
@@ -217,7 +234,7 @@ export class TaskRepository {
    * click) is inserted once, for the first ask; the later ones answer null and join it, exactly
    * as if they had come a moment later.
    */
-  private async insertBatch(batch: readonly NewTask[]): Promise<Array<SyncTask | null | Error>> {
+  private async insertBatch(batch: readonly NewTask[]): Promise<Array<OpenedTask | null | Error>> {
     const first = new Map<string, number>();
     batch.forEach((t, i) => {
       if (!first.has(t.userId)) first.set(t.userId, i);
@@ -234,7 +251,7 @@ export class TaskRepository {
          SELECT gen_random_uuid(), r.user_id, r.runner, r.queue, r.options
            FROM jsonb_to_recordset(:rows::jsonb) AS r(user_id uuid, runner text, queue text, options jsonb)
          ON CONFLICT (user_id) WHERE state IN ('queued', 'active') DO NOTHING
-         RETURNING ${this.returningAttributes()}`,
+         RETURNING ${this.returningAttributes()}, ${INCREMENTAL}`,
         { replacements: { rows: JSON.stringify(list) }, type: QueryTypes.SELECT },
       );
     const byUser = new Map<string, Record<string, unknown> | Error>();
@@ -258,7 +275,9 @@ export class TaskRepository {
     return batch.map((t, i) => {
       const row = first.get(t.userId) === i ? byUser.get(t.userId) : undefined;
       if (row instanceof Error) return row;
-      return row ? this.taskOf(row) : null;
+      if (!row) return null;
+      const { incremental, ...columns } = row;
+      return { task: this.taskOf(columns), incremental: incremental === true };
     });
   }
 
@@ -285,13 +304,17 @@ export class TaskRepository {
   }
 
   /** The user's open task and what it syncs, in one statement (the join path of a POST). */
-  async findOpenWithOptions(userId: string): Promise<{ task: SyncTask; options: TaskOptions } | null> {
-    const [row] = await this.sequelize.query<Record<string, unknown> & { options: TaskOptions | null }>(
-      `SELECT ${this.returningAttributes()}, options FROM sync_tasks
+  async findOpenWithOptions(userId: string): Promise<(OpenedTask & { options: TaskOptions }) | null> {
+    const [row] = await this.sequelize.query<
+      Record<string, unknown> & { options: TaskOptions | null; incremental: boolean }
+    >(
+      `SELECT ${this.returningAttributes()}, options, ${INCREMENTAL} FROM sync_tasks
        WHERE user_id = :userId AND state IN ('queued', 'active')`,
       { replacements: { userId }, type: QueryTypes.SELECT },
     );
-    return row ? this.withOptions(row) : null;
+    if (!row) return null;
+    const { incremental, ...rest } = row;
+    return { ...this.withOptions(rest), incremental: incremental === true };
   }
 
   findOpenOf(userId: string): Promise<SyncTask | null> {

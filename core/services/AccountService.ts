@@ -87,10 +87,6 @@ export class AccountService {
   }
 
   /** True once the user's mailbox has been synced: the next sync is incremental. */
-  hasSynced(userId: string): Promise<boolean> {
-    return this.accounts.hasSynced(userId);
-  }
-
   findAccount(userId: string): Promise<GmailAccount | null> {
     return this.accounts.findAccount(userId);
   }

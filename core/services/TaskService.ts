@@ -1,6 +1,12 @@
 import { AppError } from "../errors";
 import type { TaskError, TaskProgress, TaskSnapshot } from "../events";
-import type { SyncTask, TaskOptions, TaskRepository, TaskRunner } from "../repositories/task.repository";
+import type {
+  OpenedTask,
+  SyncTask,
+  TaskOptions,
+  TaskRepository,
+  TaskRunner,
+} from "../repositories/task.repository";
 import type { SyncProgressUpdate } from "../sync/syncMailbox";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -60,6 +66,15 @@ export interface SyncRequest {
   strict: boolean;
 }
 
+/**
+ * What `createOrJoin` answers: the task, whether it was already open, what it syncs, and whether
+ * its sync will be incremental (read in the same statement; it decides the queue priority).
+ */
+export interface CreatedOrJoined extends OpenedTask {
+  joined: boolean;
+  options: TaskOptions;
+}
+
 /** One spelling per choice: labels sorted and unique, absent fields left out. */
 export function normalOptions(options: TaskOptions): TaskOptions {
   if (options.current) return { current: true };
@@ -98,23 +113,19 @@ export class TaskService {
    * the open task's is refused (`SyncInProgressError`): joining would hand the caller a sync of
    * something else, and a second task per user is what the index forbids.
    */
-  async createOrJoin(
-    userId: string,
-    runner: TaskRunner,
-    request?: SyncRequest,
-  ): Promise<{ task: SyncTask; joined: boolean; options: TaskOptions }> {
+  async createOrJoin(userId: string, runner: TaskRunner, request?: SyncRequest): Promise<CreatedOrJoined> {
     const wanted = normalOptions(request ? request.options : { current: true });
     for (let attempt = 0; attempt < 3; attempt++) {
       // One round trip on the hot path: the insert either wins or meets the open task's index entry.
       const queue = typeof this.queue === "string" ? this.queue : this.queue(userId);
       const created = await this.tasks.insertUnlessOpen(userId, runner, queue, wanted);
-      if (created) return { task: created, joined: false, options: wanted };
+      if (created) return { ...created, joined: false, options: wanted };
       const open = await this.tasks.findOpenWithOptions(userId);
       if (open) {
         const current = normalOptions(open.options);
         if (request?.strict && !sameOptions(current, wanted))
           throw new SyncInProgressError(open.task.id, current);
-        return { task: open.task, joined: true, options: current };
+        return { task: open.task, incremental: open.incremental, joined: true, options: current };
       }
       // The open task finished between the two statements: try again.
     }

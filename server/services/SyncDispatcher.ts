@@ -1,9 +1,8 @@
 import type { Cluster, Redis } from "ioredis";
 import { NoWorkersError, QueueUnavailableError } from "../../core/errors";
-import { PRIORITY, type SyncQueue } from "../../core/queue";
+import { priorityOf, type SyncQueue } from "../../core/queue";
 import { isRedisReady } from "../../core/redis";
 import type { SyncTask, TaskOptions } from "../../core/repositories/task.repository";
-import type { AccountService } from "../../core/services/AccountService";
 import type { SyncRequest, TaskService } from "../../core/services/TaskService";
 import type { WorkerLiveness } from "../../core/workerHeartbeat";
 
@@ -23,17 +22,8 @@ export interface SyncDispatcherOptions {
 export class SyncDispatcher {
   constructor(
     private readonly tasks: TaskService,
-    private readonly accounts: AccountService,
     private readonly options: SyncDispatcherOptions,
   ) {}
-
-  /**
-   * An incremental sync is a few calls; a first sync may be a whole mailbox. Queued work is
-   * taken in priority order, so quick syncs do not wait behind queued full ones.
-   */
-  private async priorityOf(userId: string): Promise<number> {
-    return (await this.accounts.hasSynced(userId)) ? PRIORITY.incremental : PRIORITY.full;
-  }
 
   /** `sync`: what to sync, and how strictly to join (see TaskService.createOrJoin). */
   async request(
@@ -51,12 +41,13 @@ export class SyncDispatcher {
     }
     if (alive === 0) throw new NoWorkersError(STREAM_FALLBACK);
 
-    // The priority's read does not depend on the task's insert: one round trip's wait, not two.
-    // Should it fail, the task still goes into the queue, at a full sync's priority.
-    const [{ task, joined, options: taskOptions }, priority] = await Promise.all([
-      this.tasks.createOrJoin(userId, "queue", sync),
-      this.priorityOf(userId).catch(() => PRIORITY.full),
-    ]);
+    const {
+      task,
+      joined,
+      options: taskOptions,
+      incremental,
+    } = await this.tasks.createOrJoin(userId, "queue", sync);
+    const priority = priorityOf(incremental);
     // A joined task's job is made sure of (the lease decides who runs it), which heals a job
     // that was lost: an enqueue that failed after the row's commit, or Redis data gone.
     try {

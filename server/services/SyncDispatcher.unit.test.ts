@@ -3,9 +3,8 @@ import { AppError } from "../../core/errors";
 import { PRIORITY, SyncQueue } from "../../core/queue";
 import { STREAM_FALLBACK, SyncDispatcher } from "./SyncDispatcher";
 
-type Options = ConstructorParameters<typeof SyncDispatcher>[2];
+type Options = ConstructorParameters<typeof SyncDispatcher>[1];
 type Tasks = ConstructorParameters<typeof SyncDispatcher>[0];
-type Accounts = ConstructorParameters<typeof SyncDispatcher>[1];
 
 const USER = "user-1";
 const TASK_ID = "00000000-0000-4000-8000-0000000000aa";
@@ -20,7 +19,8 @@ interface World {
   joined: boolean;
   /** The state of the joined task's job in the queue, or null when the job is lost. */
   jobState: string | null;
-  historyId: string | null;
+  /** Whether the task row says its sync will be incremental (the account has a history id). */
+  incremental: boolean;
   /** Queue writes fail (Redis went away between the readiness check and the write). */
   queueWritesFail: boolean;
 }
@@ -36,7 +36,7 @@ function dispatcherIn(overrides: Partial<World> = {}) {
     workers: 2,
     joined: false,
     jobState: "waiting",
-    historyId: null,
+    incremental: false,
     queueWritesFail: false,
     ...overrides,
   };
@@ -70,15 +70,12 @@ function dispatcherIn(overrides: Partial<World> = {}) {
     async createOrJoin(userId: string, runner: string) {
       log.created += 1;
       expect([userId, runner]).toEqual([USER, "queue"]);
-      return { task: { id: TASK_ID, userId }, joined: world.joined };
+      return { task: { id: TASK_ID, userId }, joined: world.joined, incremental: world.incremental };
     },
     async abandon(taskId: string, error: unknown) {
       log.abandoned.push({ taskId, error });
     },
   } as unknown as Tasks;
-  const accounts = {
-    hasSynced: async () => Boolean(world.historyId),
-  } as unknown as Accounts;
   const options = {
     queue: world.queue ? new SyncQueue(queue as never) : null,
     redis: { status: world.redisStatus },
@@ -90,7 +87,7 @@ function dispatcherIn(overrides: Partial<World> = {}) {
       },
     },
   } as unknown as Options;
-  return { dispatcher: new SyncDispatcher(tasks, accounts, options), log };
+  return { dispatcher: new SyncDispatcher(tasks, options), log };
 }
 
 /** The 503 a client reads: its code, and the streaming fallback it should use instead. */
@@ -153,7 +150,7 @@ describe("SyncDispatcher: when a sync request answers 503 and names the streamin
 
 describe("SyncDispatcher: what it enqueues when it can", () => {
   it("a new task is one job named by the task id, at full-sync priority before the first sync", async () => {
-    const { dispatcher, log } = dispatcherIn({ historyId: null });
+    const { dispatcher, log } = dispatcherIn({ incremental: false });
     const answer = await dispatcher.request(USER);
     expect(answer).toMatchObject({ task: { id: TASK_ID }, joined: false });
     expect(log.added).toEqual([
@@ -165,8 +162,8 @@ describe("SyncDispatcher: what it enqueues when it can", () => {
     ]);
   });
 
-  it("an account with a cursor gets the incremental priority, ahead of queued full syncs", async () => {
-    const { dispatcher, log } = dispatcherIn({ historyId: "12345" });
+  it("a task whose sync will be incremental (the account has a cursor) gets the incremental priority, ahead of queued full syncs", async () => {
+    const { dispatcher, log } = dispatcherIn({ incremental: true });
     await dispatcher.request(USER);
     expect(PRIORITY.incremental).toBeLessThan(PRIORITY.full);
     expect(log.added[0]!.opts).toEqual({ jobId: TASK_ID, priority: PRIORITY.incremental });
