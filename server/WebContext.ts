@@ -2,7 +2,7 @@ import type { Cluster, Redis } from "ioredis";
 import type { Server as SocketServer } from "socket.io";
 import type { CoreContext } from "../core/context";
 import type { ClientToServerEvents, ServerToClientEvents } from "../core/events";
-import type { SyncQueue } from "../core/queue";
+import type { MaintenanceQueue, SyncQueue } from "../core/queue";
 import type { GmailQuota } from "../core/sync/RedisQuotaGate";
 import type { TaskStatus } from "../core/tasks/TaskStatus";
 import type { SyncDispatcher } from "./services/SyncDispatcher";
@@ -11,6 +11,12 @@ import type { SyncDispatcher } from "./services/SyncDispatcher";
 export interface WebContext extends CoreContext {
   /** Null when Redis is not configured at all (streaming-fallback mode). */
   queue: SyncQueue | null;
+  /** The workers' housekeeping queue, where a Gmail push queues its debounced sync. */
+  maintenance: MaintenanceQueue | null;
+  /**
+   * The request path's auto-pipelined client (rate limits, liveness, quota, auth invalidation);
+   * the queues have a client of their own (server/WebServer.ts says why).
+   */
   redis: Redis | Cluster | null;
   dispatcher: SyncDispatcher;
   /** The freshest snapshot of a task, with why it waits (status route, subscribe, streams). */

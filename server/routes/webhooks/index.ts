@@ -1,8 +1,6 @@
 import express, { type NextFunction, type Request, type Response, Router } from "express";
 import { AppError, ValidationError } from "../../../core/errors";
 import { PushKeysUnavailableError, PushTokenError, PushTokenVerifier } from "../../../core/gmail/pushToken";
-import { MaintenanceQueue } from "../../../core/queue";
-import { redisKeys } from "../../../core/redis";
 import { Limit } from "../../middleware/rateLimit";
 import { inputOf, validate } from "../../middleware/validate";
 import type { WebContext } from "../../WebContext";
@@ -36,10 +34,7 @@ export function webhookRoutes(ctx: WebContext): Router {
     prefix: ctx.config.queuePrefix,
     logger: ctx.logger,
   });
-  // The workers' housekeeping queue (hash-tagged on a Redis Cluster), where push-sync jobs run.
-  const maintenance = ctx.redis
-    ? MaintenanceQueue.open(ctx.redis, redisKeys(ctx.config).maintenanceQueue)
-    : null;
+  const { maintenance } = ctx;
 
   const gate = async (req: Request, res: Response, next: NextFunction) => {
     if (!push.topic) throw refuse(404, "not_found", "Gmail push is not configured here.");
