@@ -86,7 +86,6 @@ export class AccountService {
     return this.accounts.findUser(userId);
   }
 
-  /** True once the user's mailbox has been synced: the next sync is incremental. */
   findAccount(userId: string): Promise<GmailAccount | null> {
     return this.accounts.findAccount(userId);
   }
