@@ -18,6 +18,8 @@ export interface WebContext extends CoreContext {
    * the queues have a client of their own (server/WebServer.ts says why).
    */
   redis: Redis | Cluster | null;
+  /** The queues' client: readiness needs it too, since a sync request is refused until it connects. */
+  queueRedis: Redis | Cluster | null;
   dispatcher: SyncDispatcher;
   /** The freshest snapshot of a task, with why it waits (status route, subscribe, streams). */
   status: TaskStatus;

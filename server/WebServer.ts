@@ -107,6 +107,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
     queue,
     maintenance,
     redis: redisClients?.request ?? null,
+    queueRedis: redisClients?.jobs ?? null,
     dispatcher: new SyncDispatcher(core.tasks, {
       queue,
       redis: redisClients?.jobs ?? null,

@@ -30,7 +30,7 @@ export function createMetrics(ctx: WebContext) {
     labelNames: ["state"],
     registers: [registry],
     async collect() {
-      if (!ctx.queue || ctx.redis?.status !== "ready") return;
+      if (!ctx.queue || ctx.queueRedis?.status !== "ready") return;
       const counts = await ctx.queue.getJobCounts(
         "waiting",
         "active",

@@ -29,7 +29,11 @@ export function healthRoutes(ctx: WebContext): Router {
   router.get("/readyz", async (_req: Request, res: Response) => {
     const probes: Record<Dependency, () => Promise<unknown>> = {
       postgres: () => ctx.repos.ping(),
-      redis: () => (ctx.redis ? ctx.redis.ping() : Promise.reject(new Error("not configured"))),
+      // Both request-path clients: each connects on its own, and a sync request needs both.
+      redis: () =>
+        ctx.redis && ctx.queueRedis
+          ? Promise.all([ctx.redis.ping(), ctx.queueRedis.ping()])
+          : Promise.reject(new Error("not configured")),
     };
     const checks = Object.fromEntries(
       await Promise.all(

@@ -164,6 +164,33 @@ describe("sync pipeline through the queue", () => {
     }
   });
 
+  it("while the queues' Redis client is down, readiness fails and a sync request is refused with the fallback, though the request client answers", async () => {
+    await stack.simControl("POST", "/sim/accounts", { email: "queue-client@example.com", count: 10 });
+    const user = await stack.signIn("queue-client@example.com");
+    const { redis, queueRedis } = stack.web.ctx;
+    expect(queueRedis).not.toBe(redis);
+    queueRedis!.disconnect();
+    try {
+      expect(await redis!.ping()).toBe("PONG");
+      const ready = await fetch(`${stack.web.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect((await ready.json()).failed).toEqual(["redis"]);
+      const refused = await user.json("POST", "/api/emails/sync");
+      expect(refused.status).toBe(503);
+      expect(refused.body).toMatchObject({
+        error: { code: "queue_unavailable" },
+        fallback: "/api/emails/sync/stream",
+      });
+    } finally {
+      await queueRedis!.connect();
+    }
+    expect((await fetch(`${stack.web.url}/readyz`)).status).toBe(200);
+    const started = await user.json("POST", "/api/emails/sync");
+    expect(started.status).toBe(202);
+    const { final } = await waitForTask(user, started.body.taskId);
+    expect(final).toMatchObject({ state: "completed", result: { added: 10 } });
+  });
+
   it("a stream following a task held by a dead stream takes it over once the lease lapses", async () => {
     await stack.simControl("POST", "/sim/accounts", { email: "follower@example.com", count: 60 });
     const user = await stack.signIn("follower@example.com");
