@@ -257,10 +257,16 @@ describe("security headers, cookies, metrics, readiness and the queue dashboard"
 });
 
 describe("readiness", () => {
-  const probe = async (db: { query(): Promise<unknown> }, redis: unknown) => {
+  /** `queueRedis`: the queues' own client, the same one as the request client unless given. */
+  const probe = async (db: { query(): Promise<unknown> }, redis: unknown, queueRedis: unknown = redis) => {
     const repos = { ping: () => db.query() };
     const app = express().use(
-      healthRoutes({ repos, redis, logger: createLogger("test", "silent") } as unknown as WebContext),
+      healthRoutes({
+        repos,
+        redis,
+        queueRedis,
+        logger: createLogger("test", "silent"),
+      } as unknown as WebContext),
     );
     const server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -299,6 +305,12 @@ describe("readiness", () => {
     expect(cache.status).toBe(503);
     expect(JSON.parse(cache.text).failed).toEqual(["redis"]);
     expect(cache.text).not.toMatch(/ECONNREFUSED|10\.0\.3\.7/);
+
+    // The queues' client down alone is Redis down: a sync request would be refused.
+    const queues = await probe(upDb, upRedis, downRedis);
+    expect(queues.status).toBe(503);
+    expect(JSON.parse(queues.text).failed).toEqual(["redis"]);
+    expect(queues.text).not.toMatch(/ECONNREFUSED|10\.0\.3\.7/);
 
     const both = await probe(downDb, null);
     expect(JSON.parse(both.text).failed).toEqual(["postgres", "redis"]);
