@@ -1,3 +1,7 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import path from "node:path";
+import { freePort } from "../../scripts/lib/devServices";
 import { percentile } from "../../test/pushLatency";
 import type { BenchRow } from "../table";
 import { type BenchContext, finished, stamp } from "./context";
@@ -5,7 +9,9 @@ import { type BenchContext, finished, stamp } from "./context";
 /**
  * P1: `POST /api/emails/sync` against `GET /healthz` on one web node, alone and in a burst of
  * distinct signed-in users. Healthz is the stack's floor: Express, the HTTP parser and the
- * loopback, with no session, no database and no Redis.
+ * loopback, with no session, no database and no Redis. A lone POST is also set beside the floor
+ * of its own work (bench/bare/syncRequest.ts: the limit, the insert and the add, one after the
+ * other, from `node:http` with nothing of ours), the two alternating under the same quiet.
  */
 export async function p1(ctx: BenchContext): Promise<BenchRow[]> {
   const alone = ctx.quick ? 5 : 30;
@@ -20,12 +26,47 @@ export async function p1(ctx: BenchContext): Promise<BenchRow[]> {
     await fetch(`${url}/healthz`).then((r) => r.arrayBuffer());
     if (i >= alone) healthAlone.push(stamp() - t); // the first half warms up
   }
+  const floorPort = await freePort();
+  const floor = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(import.meta.dirname, "../bare/syncRequest.ts")],
+    {
+      env: {
+        ...process.env,
+        PORT: String(floorPort),
+        DATABASE_URL: ctx.databaseUrl,
+        REDIS_URL: ctx.redisUrl,
+        PREFIX: ctx.queuePrefix,
+        USERS: String(alone * 2),
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const postAlone: number[] = [];
-  for (const user of soloUsers) {
-    const t = stamp();
-    const res = await user.json("POST", "/api/emails/sync");
-    postAlone.push(stamp() - t);
-    await finished(user, res.body.taskId);
+  const floorAlone: number[] = [];
+  try {
+    await once(floor.stdout!, "data");
+    const quiet = () => new Promise((r) => setTimeout(r, 50));
+    const floorPost = () =>
+      fetch(`http://127.0.0.1:${floorPort}/`, { method: "POST" }).then((r) => {
+        if (r.status !== 202) throw new Error(`the bare sync request answered ${r.status}`);
+        return r.arrayBuffer();
+      });
+    await floorPost(); // its first request opens its connections, as the web node's were by sign-in
+    for (const user of soloUsers) {
+      await quiet();
+      let t = stamp();
+      const res = await user.json("POST", "/api/emails/sync");
+      postAlone.push(stamp() - t);
+      await finished(user, res.body.taskId);
+      await quiet();
+      t = stamp();
+      await floorPost();
+      floorAlone.push(stamp() - t);
+    }
+  } finally {
+    floor.kill("SIGTERM");
+    await once(floor, "exit");
   }
 
   // Burst: every user at once, first against healthz, then pressing Fetch. A p99 of 200 is the
@@ -82,6 +123,17 @@ export async function p1(ctx: BenchContext): Promise<BenchRow[]> {
       unit: "ms",
       goal: "≤ 5 ms",
       met: judged ? aloneP50 <= 5 : null,
+    },
+    {
+      id: "P1",
+      what: "POST /api/emails/sync alone: p50, beside the floor of its work",
+      figure: aloneP50,
+      baseline: percentile(floorAlone, 50),
+      baselineWhat: "the same limit, insert and add from node:http (bench/bare/syncRequest.ts), alternating",
+      unit: "ms",
+      goal: "none: the floor of ≤ 5 ms here",
+      met: null,
+      note: `floor p90 ${percentile(floorAlone, 90).toFixed(2)} ms`,
     },
     {
       id: "P1",

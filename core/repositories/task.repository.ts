@@ -249,10 +249,11 @@ export class TaskRepository {
       this.sequelize.query<Record<string, unknown>>(
         `INSERT INTO sync_tasks (id, user_id, runner, queue, options)
          SELECT gen_random_uuid(), r.user_id, r.runner, r.queue, r.options
-           FROM jsonb_to_recordset(:rows::jsonb) AS r(user_id uuid, runner text, queue text, options jsonb)
+           FROM jsonb_to_recordset($rows::jsonb) AS r(user_id uuid, runner text, queue text, options jsonb)
          ON CONFLICT (user_id) WHERE state IN ('queued', 'active') DO NOTHING
          RETURNING ${this.returningAttributes()}, ${INCREMENTAL}`,
-        { replacements: { rows: JSON.stringify(list) }, type: QueryTypes.SELECT },
+        // Bound, not inlined: the rows travel as one parameter, with no escaping of them in here.
+        { bind: { rows: JSON.stringify(list) }, type: QueryTypes.SELECT },
       );
     const byUser = new Map<string, Record<string, unknown> | Error>();
     try {
@@ -309,8 +310,8 @@ export class TaskRepository {
       Record<string, unknown> & { options: TaskOptions | null; incremental: boolean }
     >(
       `SELECT ${this.returningAttributes()}, options, ${INCREMENTAL} FROM sync_tasks
-       WHERE user_id = :userId AND state IN ('queued', 'active')`,
-      { replacements: { userId }, type: QueryTypes.SELECT },
+       WHERE user_id = $userId AND state IN ('queued', 'active')`,
+      { bind: { userId }, type: QueryTypes.SELECT },
     );
     if (!row) return null;
     const { incremental, ...rest } = row;
