@@ -78,6 +78,7 @@ export async function p11(ctx: BenchContext): Promise<BenchRow[]> {
         unit: "ms",
         goal: "≤ 2× baseline and ≤ 50 ms",
         met: ctx.quick ? null : p99 <= 2 * base && p99 <= 50,
+        note: `p50 ${percentile(ours, 50).toFixed(2)} ms against ${percentile(floor, 50).toFixed(2)} ms`,
       });
     }
     return out;
