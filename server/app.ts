@@ -13,7 +13,7 @@ import {
   rateLimitsFor,
   streamSlot,
 } from "./middleware/rateLimit";
-import { securityHeaders } from "./middleware/securityHeaders";
+import { privateAnswers, securityHeaders } from "./middleware/securityHeaders";
 import { adminRoutes } from "./routes/admin";
 import { accountRoutes } from "./routes/api/account";
 import { emailRoutes } from "./routes/api/emails";
@@ -40,6 +40,10 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", 1);
+  // No ETags on what res.send builds: the API's answers may not be stored (privateAnswers), so
+  // nothing would ever revalidate one, and each costs a hash of the whole body (a message's HTML
+  // included). Static files keep theirs (serve-static makes its own).
+  app.set("etag", false);
   const metrics = createMetrics(ctx);
   app.use(metrics.timing);
   // Headers first, so every answer has them: errors, metrics and Bull Board included.
@@ -57,6 +61,7 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   app.use(docsRoutes(ctx.config));
 
   const api = express.Router();
+  api.use(privateAnswers);
   api.use(express.json({ limit: "64kb" }));
   api.use(bearerGate(limits));
   api.use(requireAuth(ctx.sessions, cookiePolicy(ctx.config).session));

@@ -1,4 +1,4 @@
-import type { RequestHandler } from "express";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
 import helmet from "helmet";
 import type { Config } from "../../core/config";
 
@@ -76,4 +76,14 @@ export function adminContentSecurityPolicy(config: Pick<Config, "env">): Request
 /** Replaces the app's CSP with the API reference page's (DOCS_CSP), for /api/docs only. */
 export function docsContentSecurityPolicy(config: Pick<Config, "env">): RequestHandler {
   return helmet.contentSecurityPolicy({ useDefaults: false, directives: directives(config, DOCS_CSP) });
+}
+
+/**
+ * Every answer under /api is one user's mail, tokens or tasks, built for that request: no cache
+ * may keep it (a shared computer's disk, a proxy). Set once here, before authentication, so
+ * errors carry it too.
+ */
+export function privateAnswers(_req: Request, res: Response, next: NextFunction): void {
+  res.set("Cache-Control", "private, no-store");
+  next();
 }

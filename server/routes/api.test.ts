@@ -70,6 +70,27 @@ describe("HTTP API", () => {
     expect(Object.keys(one.body.headers)).toEqual(expect.arrayContaining(["from", "to", "subject", "date"]));
   });
 
+  it("marks every API answer private and unstorable, with no ETag: lists, the account, errors", async () => {
+    const stranger = new ApiClient(stack.web.url);
+    const answers = await Promise.all([
+      user.raw("GET", "/api/emails?limit=50"),
+      user.raw("GET", `/api/emails?limit=5&q=${encodeURIComponent("a")}`),
+      user.raw("GET", "/api/me"),
+      user.raw("GET", "/api/labels"),
+      user.raw("GET", "/api/emails/nope-not-an-id"),
+      user.raw("GET", "/api/no-such-route"),
+      stranger.raw("GET", "/api/emails"),
+    ]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 404, 404, 401]);
+    for (const res of answers) {
+      expect(res.headers.get("cache-control")).toBe("private, no-store");
+      expect(res.headers.get("etag")).toBeNull();
+    }
+    // Outside /api the rule does not apply: the health check sets no caching of its own.
+    const health = await fetch(`${stack.web.url}/healthz`);
+    expect(health.headers.get("cache-control")).toBeNull();
+  });
+
   it("turns bad input into 4xx JSON errors", async () => {
     const cases: Array<[string, string, number, string, string?]> = [
       ["GET", "/api/emails?limit=0", 400, "invalid_limit"],

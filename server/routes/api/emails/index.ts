@@ -53,7 +53,7 @@ export function emailRoutes(ctx: WebContext): Router {
   router.get("/emails/:id", validate(getEmail), async (req, res) => {
     const email = await ctx.emails.get(userIdOf(req), inputOf(req, getEmail).params.id);
     if (!email) throw new NotFoundError("email");
-    res.set("Cache-Control", "private, no-store").json(email);
+    res.json(email);
   });
 
   router.get("/emails/:id/attachments/:attachmentId", validate(getAttachment), async (req, res) => {
@@ -85,7 +85,6 @@ export function emailRoutes(ctx: WebContext): Router {
         "X-Content-Type-Options": "nosniff",
         // Should anything render it anyway (an old browser, a proxy), it runs nothing and loads nothing.
         "Content-Security-Policy": "default-src 'none'; sandbox",
-        "Cache-Control": "private, no-store",
       })
       .end(file.data);
   });

@@ -38,7 +38,7 @@ export function syncRoutes(ctx: WebContext): Router {
   router.get("/emails/sync/status/:taskId", validate(syncStatus), async (req, res) => {
     const task = await ctx.tasks.findForUser(userIdOf(req), inputOf(req, syncStatus).params.taskId);
     if (!task) throw new NotFoundError("task");
-    res.set("Cache-Control", "no-store").json(await ctx.status.snapshot(task));
+    res.json(await ctx.status.snapshot(task));
   });
 
   /**
@@ -58,7 +58,6 @@ export function syncRoutes(ctx: WebContext): Router {
     if (!task) throw new NotFoundError("task");
     res.status(200).set({
       "Content-Type": "application/x-ndjson; charset=utf-8",
-      "Cache-Control": "no-store",
       "X-Accel-Buffering": "no",
       "X-Task-Id": task.id,
     });

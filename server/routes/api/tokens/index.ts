@@ -12,7 +12,7 @@ export function tokenRoutes(ctx: WebContext): Router {
   const router = Router();
 
   router.get("/tokens", validate(listTokens), async (req, res) => {
-    res.set("Cache-Control", "no-store").json({ tokens: await ctx.sessions.listTokens(userIdOf(req)) });
+    res.json({ tokens: await ctx.sessions.listTokens(userIdOf(req)) });
   });
 
   router.post(
@@ -28,10 +28,7 @@ export function tokenRoutes(ctx: WebContext): Router {
       const { token, info } = await ctx.sessions.issueToken(userIdOf(req), name ?? "", {
         expiresInDays: expiresInDays ?? undefined,
       });
-      res
-        .status(201)
-        .set("Cache-Control", "no-store")
-        .json({ ...info, token });
+      res.status(201).json({ ...info, token });
     },
   );
 
