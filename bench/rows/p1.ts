@@ -44,8 +44,12 @@ export async function p1(ctx: BenchContext): Promise<BenchRow[]> {
   );
   const postAlone: number[] = [];
   const floorAlone: number[] = [];
+  // A floor that dies must fail the row, not leave it waiting for a line or an exit.
+  const exited = once(floor, "exit");
   try {
-    await once(floor.stdout!, "data");
+    await Promise.race([once(floor.stdout!, "data"), exited]);
+    if (floor.exitCode !== null || floor.signalCode !== null)
+      throw new Error("the bare sync request exited before it listened");
     const quiet = () => new Promise((r) => setTimeout(r, 50));
     const floorPost = () =>
       fetch(`http://127.0.0.1:${floorPort}/`, { method: "POST" }).then((r) => {
@@ -66,7 +70,7 @@ export async function p1(ctx: BenchContext): Promise<BenchRow[]> {
     }
   } finally {
     floor.kill("SIGTERM");
-    await once(floor, "exit");
+    await exited;
   }
 
   // Burst: every user at once, first against healthz, then pressing Fetch. A p99 of 200 is the
