@@ -112,6 +112,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
       queue,
       redis: redisClients?.jobs ?? null,
       workers,
+      logger,
     }),
     status: new TaskStatus({ queue, workersAlive: (userId) => workers.count(userId) }),
     nodeId: `web:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
@@ -155,6 +156,8 @@ export async function startWebServer(config: Config, options: WebServerOptions =
         ctx.io?.close(() => resolve()) ?? resolve();
         server.closeAllConnections();
       });
+      // Answered requests whose job is still being added: the add goes out before the client does.
+      await ctx.dispatcher.drain();
       await queue?.close().catch(() => {});
       await maintenance?.close().catch(() => {});
       await core.close();

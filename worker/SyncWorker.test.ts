@@ -93,6 +93,8 @@ describe("sync worker", () => {
 
       const again = await user.json("POST", "/api/emails/sync");
       expect(again.body).toMatchObject({ taskId, joined: true, state: "active" });
+      // The job is made sure of right after the answer.
+      await Promise.all(stack.webs.map((w) => w.ctx.dispatcher.drain()));
       expect(await queue!.getJob(taskId)).toBeDefined();
     } finally {
       worker.resume();

@@ -1,9 +1,10 @@
 /**
- * The floor of a sync request (bench row P1): the same three steps a `POST /api/emails/sync` has to
- * take, one after the other, with nothing of ours around them. A point of the user's rate limit
+ * The floor of a sync request (bench row P1): the same three steps a `POST /api/emails/sync` takes,
+ * in its order, with nothing of ours around them. A point of the user's rate limit
  * (rate-limiter-flexible on Redis), the task's insert with its `ON CONFLICT` and the priority's
- * `EXISTS` (`pg`, parameterised), the job's add (BullMQ, with the job id and priority), and a JSON
- * answer from `node:http`: no Express, no Sequelize, no session, no validation.
+ * `EXISTS` (`pg`, parameterised), a JSON answer from `node:http`, then the job's add (BullMQ, with
+ * the job id and priority), which the app too makes after answering: no Express, no Sequelize, no
+ * session, no validation.
  *
  * Each request takes the next of its own users, so each inserts, as each of P1's solo users does.
  * Env: PORT, DATABASE_URL, REDIS_URL, PREFIX, USERS. Prints "ready" when it listens; on SIGTERM it
@@ -50,15 +51,16 @@ const server = createServer((req, res) => {
     await limiter.consume(userId);
     const { rows } = await pool.query<{ id: string; state: string; incremental: boolean }>(INSERT, [userId]);
     const task = rows[0]!;
+    const body = JSON.stringify({ taskId: task.id, state: task.state });
+    res.writeHead(202, { "content-type": "application/json; charset=utf-8" }).end(body);
     await queue.add(
       "sync",
       { taskId: task.id, userId },
       { jobId: task.id, priority: task.incremental ? 1 : 10 },
     );
-    const body = JSON.stringify({ taskId: task.id, state: task.state });
-    res.writeHead(202, { "content-type": "application/json; charset=utf-8" }).end(body);
   })().catch((err: unknown) => {
-    res.writeHead(500).end(String(err));
+    if (!res.headersSent) res.writeHead(500).end(String(err));
+    else process.stderr.write(`bare sync request: the add failed: ${String(err)}\n`);
   });
   req.resume();
 });

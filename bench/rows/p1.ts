@@ -10,8 +10,9 @@ import { type BenchContext, finished, stamp } from "./context";
  * P1: `POST /api/emails/sync` against `GET /healthz` on one web node, alone and in a burst of
  * distinct signed-in users. Healthz is the stack's floor: Express, the HTTP parser and the
  * loopback, with no session, no database and no Redis. A lone POST is also set beside the floor
- * of its own work (bench/bare/syncRequest.ts: the limit, the insert and the add, one after the
- * other, from `node:http` with nothing of ours), the two alternating under the same quiet.
+ * of its own work (bench/bare/syncRequest.ts: the limit, the insert, the answer and then the add,
+ * in the app's order, from `node:http` with nothing of ours), the two alternating under the same
+ * quiet.
  */
 export async function p1(ctx: BenchContext): Promise<BenchRow[]> {
   const alone = ctx.quick ? 5 : 30;
@@ -133,7 +134,8 @@ export async function p1(ctx: BenchContext): Promise<BenchRow[]> {
       what: "POST /api/emails/sync alone: p50, beside the floor of its work",
       figure: aloneP50,
       baseline: percentile(floorAlone, 50),
-      baselineWhat: "the same limit, insert and add from node:http (bench/bare/syncRequest.ts), alternating",
+      baselineWhat:
+        "the same limit, insert, answer, then add, from node:http (bench/bare/syncRequest.ts), alternating",
       unit: "ms",
       goal: "none: the floor of ≤ 5 ms here",
       met: null,

@@ -32,6 +32,15 @@ export function priorityOf(incremental: boolean): number {
   return incremental ? PRIORITY.incremental : PRIORITY.full;
 }
 
+/**
+ * Whether a job in this state will still be run: waiting, prioritized, delayed or active. A job
+ * that completed or failed keeps its id for a while (a husk), so a task whose only job is a husk,
+ * or that has none (`undefined`), waits for something that will not come unless a job is added.
+ */
+export function willRun(state: string | undefined): boolean {
+  return state !== undefined && state !== "completed" && state !== "failed" && state !== "unknown";
+}
+
 /** When BullMQ's exponential backoff runs a job again after its `attemptsMade`-th failure. */
 export function retryDelayMs(attemptsMade: number): number {
   return SYNC_BACKOFF_MS * 2 ** Math.max(0, attemptsMade - 1);
@@ -177,8 +186,7 @@ export class SyncQueue {
   async ensureJob(data: SyncJobData, priority: number): Promise<boolean> {
     const job = await this.of(data.userId).getJob(data.taskId);
     if (job) {
-      const state = await job.getState();
-      if (state !== "completed" && state !== "failed" && state !== "unknown") return false;
+      if (willRun(await job.getState())) return false;
       await job.remove();
     }
     await this.enqueue(data, priority);
@@ -193,6 +201,11 @@ export class SyncQueue {
   /** The task's job, for reading its state (the dashboard, tests); undefined when there is none. */
   getJob(taskId: string, userId?: string): Promise<Job<SyncJobData> | undefined> {
     return this.find(taskId, userId);
+  }
+
+  /** Whether a worker will take the task: it has a job, and that job has not ended (`willRun`). */
+  async hasLiveJob(taskId: string, userId?: string): Promise<boolean> {
+    return willRun(await this.jobState(taskId, userId));
   }
 
   /** The task's job's state, or undefined when it has none. */

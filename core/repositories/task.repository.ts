@@ -330,14 +330,6 @@ export class TaskRepository {
     return this.SyncTaskModel.findByPk(taskId);
   }
 
-  /** Fails a task still queued (one that could not be enqueued); a claimed one is left alone. */
-  async failQueued(taskId: string, error: TaskError): Promise<void> {
-    await this.SyncTaskModel.update(
-      { state: "failed", error, finishedAt: new Date() },
-      { where: { id: taskId, state: "queued" } },
-    );
-  }
-
   /** Tasks by state: the open ones, and those finished in the last hour (metrics). */
   async countByRecentState(): Promise<Record<TaskState, number>> {
     const rows = await this.sequelize.query<{ state: TaskState; n: number }>(

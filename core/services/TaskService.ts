@@ -1,5 +1,5 @@
 import { AppError } from "../errors";
-import type { TaskError, TaskProgress, TaskSnapshot } from "../events";
+import type { TaskProgress, TaskSnapshot } from "../events";
 import type {
   OpenedTask,
   SyncTask,
@@ -144,10 +144,5 @@ export class TaskService {
 
   findById(taskId: string): Promise<SyncTask | null> {
     return isTaskId(taskId) ? this.tasks.findById(taskId) : Promise.resolve(null);
-  }
-
-  /** A task that could not be enqueued must not block the user's next attempt. */
-  abandon(taskId: string, error: TaskError): Promise<void> {
-    return this.tasks.failQueued(taskId, error);
   }
 }

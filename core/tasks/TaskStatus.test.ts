@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type WaitFacts, waitingOf } from "./TaskStatus";
+import { willRun } from "../queue";
+import type { SyncTask } from "../repositories/task.repository";
+import { JOBLESS_AFTER_MS, TaskStatus, type WaitFacts, waitingOf } from "./TaskStatus";
 
 const NOW = 1_764_336_000_000;
 const facts = (f: Partial<WaitFacts>): WaitFacts => ({
@@ -17,6 +19,16 @@ describe("waitingOf: why an unfinished task is not moving", () => {
 
   it("a queued task with no live worker says no_workers, so the client streams it", () => {
     expect(waitingOf(facts({ state: "queued", workersAlive: 0 }), NOW)).toEqual({ waiting: "no_workers" });
+  });
+
+  it("a queued task with no job a worker would take says no_workers, though workers are alive", () => {
+    expect(waitingOf(facts({ state: "queued", workersAlive: 2, jobless: true }), NOW)).toEqual({
+      waiting: "no_workers",
+    });
+    // Only a queued task: an active one's job is its holder's business (the lease decides).
+    expect(
+      waitingOf(facts({ state: "active", leaseExpiresAt: NOW + 5_000, workersAlive: 2, jobless: true }), NOW),
+    ).toEqual({});
   });
 
   it("a queued task whose retry is still ahead waits for the retry, with its time", () => {
@@ -108,5 +120,69 @@ describe("waitingOf: why an unfinished task is not moving", () => {
         ),
       ).toEqual({});
     }
+  });
+});
+
+describe("TaskStatus: a queued task whose job never came (its add failed after the answer, or Redis lost it)", () => {
+  const task = (over: Partial<SyncTask> = {}) =>
+    ({
+      id: "00000000-0000-4000-8000-0000000000bb",
+      userId: "user-1",
+      state: "queued",
+      runner: "queue",
+      seq: 0,
+      processed: 0,
+      total: null,
+      phase: null,
+      createdAt: new Date(Date.now() - 60_000),
+      updatedAt: new Date(Date.now() - 60_000),
+      leaseExpiresAt: null,
+      retryAt: null,
+      ...over,
+    }) as unknown as SyncTask;
+  /** A status over a queue whose job for the task is in `state` (undefined: no job), and one live worker. */
+  const statusWith = (state: string | undefined | Error) => {
+    const asked: string[] = [];
+    const status = new TaskStatus({
+      queue: {
+        progressOf: async () => undefined,
+        hasLiveJob: async (taskId: string) => {
+          asked.push(taskId);
+          if (state instanceof Error) throw state;
+          return willRun(state);
+        },
+      },
+      workersAlive: async () => 1,
+    });
+    return { status, asked };
+  };
+
+  it("after the grace with no job, or only a finished husk, it says no_workers, so a client takes it over by stream", async () => {
+    for (const state of [undefined, "completed", "failed"]) {
+      const { status } = statusWith(state);
+      expect((await status.snapshot(task())).waiting).toBe("no_workers");
+    }
+  });
+
+  it("with a job waiting, delayed or running, it waits for a worker", async () => {
+    for (const state of ["waiting", "prioritized", "delayed", "active"]) {
+      const { status } = statusWith(state);
+      expect((await status.snapshot(task())).waiting).toBe("worker");
+    }
+  });
+
+  it("within the grace a missing job is an add on its way: it waits for a worker and Redis is not asked", async () => {
+    const { status, asked } = statusWith(undefined);
+    const fresh = new Date(Date.now() - JOBLESS_AFTER_MS + 1_000);
+    expect((await status.snapshot(task({ updatedAt: fresh }))).waiting).toBe("worker");
+    expect(asked).toEqual([]);
+  });
+
+  it("a stream's queued task is not judged by the queue's jobs, and a failed job read says nothing", async () => {
+    const { status, asked } = statusWith(undefined);
+    expect((await status.snapshot(task({ runner: "stream" }))).waiting).toBe("worker");
+    expect(asked).toEqual([]);
+    const { status: blind } = statusWith(new Error("Connection is closed."));
+    expect((await blind.snapshot(task())).waiting).toBe("worker");
   });
 });

@@ -10,6 +10,11 @@ export interface WaitFacts {
   retryAt: number | null;
   /** Live workers, or 0 when that cannot be known (Redis away: no worker can take work then). */
   workersAlive: number;
+  /**
+   * A queued task of the queue's that has waited `JOBLESS_AFTER_MS` with no job a worker would
+   * take (its add failed after the answer, or Redis lost it): no worker will come for it either.
+   */
+  jobless?: boolean;
   /** What the running holder last said it waits for, if anything. */
   reported?: { waiting?: WaitReason; retryAt?: number };
 }
@@ -25,7 +30,7 @@ export function waitingOf(f: WaitFacts, now: number): Pick<TaskSnapshot, "waitin
     f.state === "queued" ||
     leaseLapsed({ state: f.state, leaseOwner: null, leaseExpiresAt: f.leaseExpiresAt }, now);
   if (unheld) {
-    if (f.workersAlive === 0) return { waiting: "no_workers" };
+    if (f.workersAlive === 0 || (f.state === "queued" && f.jobless)) return { waiting: "no_workers" };
     if (f.state === "queued" && f.retryAt !== null && f.retryAt > now)
       return { waiting: "retry", retryAt: f.retryAt };
     return { waiting: "worker" };
@@ -37,9 +42,16 @@ export function waitingOf(f: WaitFacts, now: number): Pick<TaskSnapshot, "waitin
   return {};
 }
 
+/**
+ * How long a queued task may be without a job before its status says so. The web node adds the
+ * job right after answering (SyncDispatcher), a few milliseconds; a burst batches adds, still well
+ * under a second. Until then a missing job only means the add is on its way.
+ */
+export const JOBLESS_AFTER_MS = 5_000;
+
 export interface TaskStatusDeps {
   /** Null when the process runs without Redis (streaming-fallback mode). */
-  queue: Pick<SyncQueue, "progressOf"> | null;
+  queue: Pick<SyncQueue, "progressOf" | "hasLiveJob"> | null;
   /** Live workers that could run the user's task (its queue shard's); may throw when it cannot tell. */
   workersAlive: (userId?: string) => Promise<number>;
 }
@@ -52,6 +64,13 @@ export interface TaskStatusDeps {
  */
 export class TaskStatus {
   constructor(private readonly deps: TaskStatusDeps) {}
+
+  /** See `WaitFacts.jobless`; a read that fails says no, as the row alone cannot tell. */
+  private async joblessFor(task: SyncTask, now: number): Promise<boolean> {
+    const queue = this.deps.queue;
+    if (!queue || task.runner !== "queue" || now - task.updatedAt.getTime() < JOBLESS_AFTER_MS) return false;
+    return !(await queue.hasLiveJob(task.id, task.userId).catch(() => true));
+  }
 
   async snapshot(task: SyncTask): Promise<TaskSnapshot> {
     const stored = snapshotOf(task);
@@ -67,6 +86,8 @@ export class TaskStatus {
       }
     }
     const workersAlive = await this.deps.workersAlive(task.userId).catch(() => 0);
+    const jobless =
+      workersAlive > 0 && current.state === "queued" && (await this.joblessFor(task, Date.now()));
     const { waiting: _w, retryAt: _r, ...rest } = current;
     return {
       ...rest,
@@ -78,6 +99,7 @@ export class TaskStatus {
           leaseExpiresAt: task.leaseExpiresAt?.getTime() ?? null,
           retryAt: task.retryAt?.getTime() ?? null,
           workersAlive,
+          jobless,
           reported: current,
         },
         Date.now(),

@@ -199,6 +199,8 @@ describe("leaving and sessions", () => {
       await sleep(50);
     }
     const queued = (await queuer.json("POST", "/api/emails/sync")).body.taskId;
+    // The job is added right after the answer.
+    await Promise.all(stack.webs.map((w) => w.ctx.dispatcher.drain()));
     const queue = stack.web.ctx.queue!;
     expect(await (await queue.getJob(queued))!.getState()).toMatch(/^(waiting|prioritized)$/);
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beat } from "../../core/workerHeartbeat";
 import { ApiClient } from "../../test/ApiClient";
 import { checkedStack, checkResponses } from "../../test/declaredResponses";
-import { type Stack, startStack, waitForTask } from "../../test/stack";
+import { type Stack, startStack, storedCount, waitForTask, waitUntil } from "../../test/stack";
 import { startWebServer } from "../WebServer";
 
 describe("sync pipeline through the queue", () => {
@@ -137,6 +138,43 @@ describe("sync pipeline through the queue", () => {
       expect(stats.batches).toBeLessThanOrEqual(15);
     } finally {
       await lonely.close();
+    }
+  });
+
+  it("a task whose job is lost after the 202 says no_workers once it has waited 5 s jobless, and the stream takes it over", async () => {
+    // A node of its own queue: the one live "worker" there is a heartbeat, with no process to
+    // take jobs or sweep orphans, so nothing but the client can move the task.
+    const prefix = `${stack.config.queuePrefix}-jobless`;
+    const node = await startWebServer(
+      { ...stack.webs[0]!.ctx.config, port: 0, queuePrefix: prefix },
+      { migrate: false },
+    );
+    try {
+      await beat(stack.web.ctx.redis!, prefix, "heartbeat-only", 60);
+      await waitUntil(async () => (await fetch(`${node.url}/readyz`)).ok || false, "the node's Redis");
+      await stack.simControl("POST", "/sim/accounts", { email: "jobless@example.com", count: 80 });
+      const user = (await stack.signIn("jobless@example.com")).on(node.url);
+      const started = await user.json("POST", "/api/emails/sync");
+      expect(started.status).toBe(202);
+      const taskId: string = started.body.taskId;
+      await node.ctx.dispatcher.drain();
+      expect(await node.ctx.queue!.hasLiveJob(taskId)).toBe(true);
+      // Redis loses the job (a flush, a failover without persistence): just now, it is an add on its way.
+      expect(await node.ctx.queue!.remove(taskId)).toBe(true);
+      const fresh = await user.json("GET", `/api/emails/sync/status/${taskId}`);
+      expect(fresh.body).toMatchObject({ state: "queued", waiting: "worker" });
+      await node.ctx.sequelize.query(
+        "UPDATE sync_tasks SET updated_at = now() - interval '6 seconds' WHERE id = $1",
+        { bind: [taskId] },
+      );
+      const stale = await user.json("GET", `/api/emails/sync/status/${taskId}`);
+      expect(stale.body).toMatchObject({ state: "queued", waiting: "no_workers" });
+      const lines = await readStream(user, `/api/emails/sync/stream?taskId=${taskId}`);
+      expect(lines.at(-1)).toMatchObject({ taskId, state: "completed", result: { added: 80 } });
+      expect(await storedCount(stack, "jobless@example.com")).toEqual({ n: 80, d: 80 });
+    } finally {
+      await stack.web.ctx.redis!.del(`${prefix}:workers:heartbeat`);
+      await node.close();
     }
   });
 

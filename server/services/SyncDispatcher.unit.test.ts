@@ -23,6 +23,8 @@ interface World {
   incremental: boolean;
   /** Queue writes fail (Redis went away between the readiness check and the write). */
   queueWritesFail: boolean;
+  /** Queue writes wait for `releaseWrites()` (a Redis that is slow to answer). */
+  holdWrites: boolean;
 }
 
 /**
@@ -38,20 +40,26 @@ function dispatcherIn(overrides: Partial<World> = {}) {
     jobState: "waiting",
     incremental: false,
     queueWritesFail: false,
+    holdWrites: false,
     ...overrides,
   };
   const log = {
     added: [] as Array<{ name: string; data: unknown; opts: unknown }>,
     removed: [] as string[],
     created: 0,
-    abandoned: [] as Array<{ taskId: string; error: unknown }>,
     workersAsked: 0,
+    warned: [] as unknown[],
   };
   const fail = () => {
     if (world.queueWritesFail) throw new Error("Connection is closed.");
   };
+  let releaseWrites = () => {};
+  const held = new Promise<void>((resolve) => {
+    releaseWrites = resolve;
+  });
   const queue = {
     async add(name: string, data: unknown, opts: unknown) {
+      if (world.holdWrites) await held;
       fail();
       log.added.push({ name, data, opts });
       return { id: (opts as { jobId: string }).jobId };
@@ -72,9 +80,6 @@ function dispatcherIn(overrides: Partial<World> = {}) {
       expect([userId, runner]).toEqual([USER, "queue"]);
       return { task: { id: TASK_ID, userId }, joined: world.joined, incremental: world.incremental };
     },
-    async abandon(taskId: string, error: unknown) {
-      log.abandoned.push({ taskId, error });
-    },
   } as unknown as Tasks;
   const options = {
     queue: world.queue ? new SyncQueue(queue as never) : null,
@@ -86,8 +91,9 @@ function dispatcherIn(overrides: Partial<World> = {}) {
         return world.workers;
       },
     },
+    logger: { warn: (fields: unknown) => void log.warned.push(fields) },
   } as unknown as Options;
-  return { dispatcher: new SyncDispatcher(tasks, options), log };
+  return { dispatcher: new SyncDispatcher(tasks, options), log, releaseWrites };
 }
 
 /** The 503 a client reads: its code, and the streaming fallback it should use instead. */
@@ -132,19 +138,32 @@ describe("SyncDispatcher: when a sync request answers 503 and names the streamin
     expect(log.created).toBe(0);
     expect(log.added).toEqual([]);
   });
+});
 
-  it("a new task whose job cannot be added is abandoned as queue_unavailable, so the next request can start afresh", async () => {
-    const { dispatcher, log } = dispatcherIn({ queueWritesFail: true });
-    expect(await refusal(dispatcher.request(USER))).toEqual(unavailable);
-    expect(log.abandoned).toEqual([
-      { taskId: TASK_ID, error: expect.objectContaining({ code: "queue_unavailable" }) },
-    ]);
+describe("SyncDispatcher: the answer goes out once the row is written, before the job is added", () => {
+  it("a request answers while its job's add is still waiting on Redis, and drain waits for that add", async () => {
+    const { dispatcher, log, releaseWrites } = dispatcherIn({ holdWrites: true });
+    expect(await dispatcher.request(USER)).toMatchObject({ task: { id: TASK_ID }, joined: false });
+    expect(log.added).toEqual([]);
+    let drained = false;
+    const draining = dispatcher.drain().then(() => {
+      drained = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(drained).toBe(false);
+    releaseWrites();
+    await draining;
+    expect(log.added.map((a) => a.data)).toEqual([{ taskId: TASK_ID, userId: USER }]);
   });
 
-  it("a joined task is never abandoned when the queue fails: its runner may still be at work", async () => {
-    const { dispatcher, log } = dispatcherIn({ joined: true, queueWritesFail: true });
-    expect(await refusal(dispatcher.request(USER))).toEqual(unavailable);
-    expect(log.abandoned).toEqual([]);
+  it("a job that cannot be added still answers the task, leaves it queued (nothing fails it) and is logged with its id", async () => {
+    for (const joined of [false, true]) {
+      const { dispatcher, log } = dispatcherIn({ joined, queueWritesFail: true });
+      expect(await dispatcher.request(USER)).toMatchObject({ task: { id: TASK_ID }, joined });
+      await dispatcher.drain();
+      expect(log.added).toEqual([]);
+      expect(log.warned).toEqual([{ taskId: TASK_ID, err: "Connection is closed." }]);
+    }
   });
 });
 
@@ -152,6 +171,7 @@ describe("SyncDispatcher: what it enqueues when it can", () => {
   it("a new task is one job named by the task id, at full-sync priority before the first sync", async () => {
     const { dispatcher, log } = dispatcherIn({ incremental: false });
     const answer = await dispatcher.request(USER);
+    await dispatcher.drain();
     expect(answer).toMatchObject({ task: { id: TASK_ID }, joined: false });
     expect(log.added).toEqual([
       {
@@ -165,6 +185,7 @@ describe("SyncDispatcher: what it enqueues when it can", () => {
   it("a task whose sync will be incremental (the account has a cursor) gets the incremental priority, ahead of queued full syncs", async () => {
     const { dispatcher, log } = dispatcherIn({ incremental: true });
     await dispatcher.request(USER);
+    await dispatcher.drain();
     expect(PRIORITY.incremental).toBeLessThan(PRIORITY.full);
     expect(log.added[0]!.opts).toEqual({ jobId: TASK_ID, priority: PRIORITY.incremental });
   });
@@ -173,6 +194,7 @@ describe("SyncDispatcher: what it enqueues when it can", () => {
     for (const jobState of ["waiting", "prioritized", "active", "delayed"]) {
       const { dispatcher, log } = dispatcherIn({ joined: true, jobState });
       expect(await dispatcher.request(USER)).toMatchObject({ joined: true });
+      await dispatcher.drain();
       expect(log.added).toEqual([]);
       expect(log.removed).toEqual([]);
     }
@@ -181,6 +203,7 @@ describe("SyncDispatcher: what it enqueues when it can", () => {
   it("joining a task whose job was lost heals it: the job is added again under the task id", async () => {
     const { dispatcher, log } = dispatcherIn({ joined: true, jobState: null });
     expect(await dispatcher.request(USER)).toMatchObject({ joined: true });
+    await dispatcher.drain();
     expect(log.added.map((a) => a.data)).toEqual([{ taskId: TASK_ID, userId: USER }]);
   });
 
@@ -188,6 +211,7 @@ describe("SyncDispatcher: what it enqueues when it can", () => {
     for (const jobState of ["completed", "failed", "unknown"]) {
       const { dispatcher, log } = dispatcherIn({ joined: true, jobState });
       await dispatcher.request(USER);
+      await dispatcher.drain();
       expect(log.removed).toEqual([TASK_ID]);
       expect(log.added.map((a) => (a.opts as { jobId: string }).jobId)).toEqual([TASK_ID]);
     }
