@@ -1,12 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort, provisionScratchDatabase } from "../scripts/lib/devServices";
+import { provisionScratchDatabase } from "../scripts/lib/devServices";
 import type { ApiClient } from "../test/ApiClient";
+import { privateRedis } from "../test/privateRedis";
 import { startStack, storedCount, waitForTask, waitUntil } from "../test/stack";
 
 /**
@@ -33,34 +29,11 @@ describe("infrastructure restarts during a sync", () => {
   });
 
   it("Redis restarting mid-sync: the sync resumes and stores every message once", async () => {
-    const port = await freePort();
-    const dir = mkdtempSync(path.join(tmpdir(), "inbox-redis-"));
-    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-    const url = `redis://127.0.0.1:${port}`;
     // Append-only, as production Redis for BullMQ should run: a restart keeps the queue.
-    const startRedis = () =>
-      spawn(
-        "redis-server",
-        ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", dir],
-        {
-          stdio: "ignore",
-        },
-      );
-    const answers = async () => {
-      const c = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      c.on("error", () => {});
-      try {
-        await c.connect();
-        return (await c.ping()) === "PONG";
-      } finally {
-        c.disconnect();
-      }
-    };
-    let redis: ChildProcess = startRedis();
-    cleanups.push(async () => redis.kill("SIGKILL"));
-    await waitUntil(answers, "redis");
+    const redis = await privateRedis({ appendOnly: true });
+    cleanups.push(() => redis.close());
 
-    const stack = await startStack({ env: { REDIS_URL: url } });
+    const stack = await startStack({ env: { REDIS_URL: redis.url } });
     cleanups.push(() => stack.close());
     await stack.simControl("POST", "/sim/accounts", { email: "redis-restart@example.com", count: 1200 });
     await stack.simControl("PUT", "/sim/faults", { latencyMs: 4 });
@@ -68,15 +41,13 @@ describe("infrastructure restarts during a sync", () => {
     const { body } = await user.json("POST", "/api/emails/sync");
     await midSync(user, body.statusUrl, 150);
 
-    redis.kill("SIGTERM");
-    await once(redis, "exit");
+    await redis.stop();
     // While Redis is away the status still answers, from PostgreSQL.
     const during = await user.json("GET", body.statusUrl);
     expect(during.status).toBe(200);
     expect(["active", "queued"]).toContain(during.body.state);
     await new Promise((r) => setTimeout(r, 500));
-    redis = startRedis();
-    await waitUntil(answers, "redis to come back");
+    await redis.start();
 
     const { final } = await waitForTask(user, body.taskId, 90_000);
     await stack.simControl("DELETE", "/sim/faults");

@@ -1,13 +1,13 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { Redis } from "ioredis";
 import { io } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ApiError, errorFromResponse } from "../../client/src/api";
 import { humanError } from "../../client/src/errors";
 import { ConfigError, loadConfig } from "../../core/config";
-import { freePort } from "../../scripts/lib/devServices";
+
 import type { ApiClient } from "../../test/ApiClient";
+import { privateRedis } from "../../test/privateRedis";
 import { connectSocket, refusal, subscribe, type TaskSocket } from "../../test/socketClient";
 import { type Stack, startStack, waitForTask } from "../../test/stack";
 
@@ -287,38 +287,18 @@ describe("rate limits with Redis down", () => {
   });
 
   it("count in each node's memory, and the streaming fallback still completes", async () => {
-    const port = await freePort();
-    const redisUrl = `redis://127.0.0.1:${port}`;
-    const redis: ChildProcess = spawn(
-      "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      { stdio: "ignore" },
-    );
-    cleanups.push(async () => redis.kill("SIGKILL"));
-    await waitUntil(async () => {
-      const c = new Redis(redisUrl, {
-        lazyConnect: true,
-        retryStrategy: () => null,
-        maxRetriesPerRequest: 0,
-      });
-      c.on("error", () => {});
-      try {
-        await c.connect();
-        return (await c.ping()) === "PONG";
-      } finally {
-        c.disconnect();
-      }
-    }, "redis");
+    const redis = await privateRedis();
+    cleanups.push(() => redis.close());
 
     const stack = await startStack({
       workers: 0,
-      env: { REDIS_URL: redisUrl, RATE_LIMIT_SYNC: "4/60", RATE_LIMIT_STREAMS: "1" },
+      env: { REDIS_URL: redis.url, RATE_LIMIT_SYNC: "4/60", RATE_LIMIT_STREAMS: "1" },
     });
     cleanups.push(() => stack.close());
     await stack.simControl("POST", "/sim/accounts", { email: "no-redis@example.com", count: 150 });
     const user = await stack.signIn("no-redis@example.com");
 
-    redis.kill("SIGKILL");
+    await redis.stop("SIGKILL");
     await waitUntil(async () => stack.web.ctx.redis?.status !== "ready", "the web node to lose Redis");
 
     const refused = await user.json("POST", "/api/emails/sync");

@@ -1,7 +1,10 @@
+import { Redis } from "ioredis";
+import type { Sequelize } from "sequelize";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { beat } from "../../core/workerHeartbeat";
 import { ApiClient } from "../../test/ApiClient";
 import { checkedStack, checkResponses } from "../../test/declaredResponses";
+import { privateRedis } from "../../test/privateRedis";
 import { type Stack, startStack, storedCount, waitForTask, waitUntil } from "../../test/stack";
 import { startWebServer } from "../WebServer";
 
@@ -161,16 +164,7 @@ describe("sync pipeline through the queue", () => {
       expect(await node.ctx.queue!.hasLiveJob(taskId)).toBe(true);
       // Redis loses the job (a flush, a failover without persistence): just now, it is an add on its way.
       expect(await node.ctx.queue!.remove(taskId)).toBe(true);
-      const fresh = await user.json("GET", `/api/emails/sync/status/${taskId}`);
-      expect(fresh.body).toMatchObject({ state: "queued", waiting: "worker" });
-      await node.ctx.sequelize.query(
-        "UPDATE sync_tasks SET updated_at = now() - interval '6 seconds' WHERE id = $1",
-        { bind: [taskId] },
-      );
-      const stale = await user.json("GET", `/api/emails/sync/status/${taskId}`);
-      expect(stale.body).toMatchObject({ state: "queued", waiting: "no_workers" });
-      const lines = await readStream(user, `/api/emails/sync/stream?taskId=${taskId}`);
-      expect(lines.at(-1)).toMatchObject({ taskId, state: "completed", result: { added: 80 } });
+      await expectJoblessTakeover(user, node.ctx.sequelize, taskId, 80);
       expect(await storedCount(stack, "jobless@example.com")).toEqual({ n: 80, d: 80 });
     } finally {
       await stack.web.ctx.redis!.del(`${prefix}:workers:heartbeat`);
@@ -273,6 +267,23 @@ describe("sync pipeline through the queue", () => {
   });
 });
 
+/**
+ * A queued task with no job: it reads `worker` while it may be an add on its way, `no_workers`
+ * once it has waited past JOBLESS_AFTER_MS (its `updated_at` set 6 s back), and the stream with
+ * `?taskId=` then takes it over and finishes it with `count` added.
+ */
+async function expectJoblessTakeover(user: ApiClient, sequelize: Sequelize, taskId: string, count: number) {
+  const fresh = await user.json("GET", `/api/emails/sync/status/${taskId}`);
+  expect(fresh.body).toMatchObject({ state: "queued", waiting: "worker" });
+  await sequelize.query("UPDATE sync_tasks SET updated_at = now() - interval '6 seconds' WHERE id = $1", {
+    bind: [taskId],
+  });
+  const stale = await user.json("GET", `/api/emails/sync/status/${taskId}`);
+  expect(stale.body).toMatchObject({ state: "queued", waiting: "no_workers" });
+  const lines = await readStream(user, `/api/emails/sync/stream?taskId=${taskId}`);
+  expect(lines.at(-1)).toMatchObject({ taskId, state: "completed", result: { added: count } });
+}
+
 async function readStream(client: ApiClient, path: string): Promise<any[]> {
   const res = await client.raw("POST", path);
   expect(res.status).toBe(200);
@@ -283,3 +294,34 @@ async function readStream(client: ApiClient, path: string): Promise<any[]> {
     .filter(Boolean)
     .map((line) => JSON.parse(line));
 }
+
+describe("a job's add that Redis refuses after the 202", () => {
+  it("leaves the task queued (not failed) with no job; after 5 s its status says no_workers, and the stream finishes it", async () => {
+    const redis = await privateRedis();
+    const admin = new Redis(redis.url);
+    const stack = await startStack({ workers: 0, env: { REDIS_URL: redis.url } });
+    try {
+      await waitUntil(async () => (await fetch(`${stack.web.url}/readyz`)).ok || false, "the node's Redis");
+      // A live "worker" that is only a heartbeat: nothing takes jobs or sweeps orphans.
+      await beat(stack.web.ctx.redis!, stack.config.queuePrefix, "heartbeat-only", 60);
+      await stack.simControl("POST", "/sim/accounts", { email: "refused-add@example.com", count: 70 });
+      const user = await stack.signIn("refused-add@example.com");
+      // Redis now refuses every write (reads still answer): the add's script fails with OOM.
+      await admin.config("SET", "maxmemory", "1");
+      const started = await user.json("POST", "/api/emails/sync");
+      expect(started.status).toBe(202);
+      const taskId: string = started.body.taskId;
+      await stack.web.ctx.dispatcher.drain();
+      expect(await stack.web.ctx.queue!.getJob(taskId)).toBeUndefined();
+      await admin.config("SET", "maxmemory", "0");
+
+      await expectJoblessTakeover(user, stack.web.ctx.sequelize, taskId, 70);
+      expect(await storedCount(stack, "refused-add@example.com")).toEqual({ n: 70, d: 70 });
+    } finally {
+      await admin.config("SET", "maxmemory", "0").catch(() => {});
+      admin.disconnect();
+      await stack.close();
+      await redis.close();
+    }
+  });
+});
