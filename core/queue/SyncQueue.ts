@@ -52,7 +52,16 @@ export function retryDelayMs(attemptsMade: number): number {
  */
 export type SyncJobs = Pick<
   Queue<SyncJobData>,
-  "add" | "getJob" | "getJobCounts" | "getJobCountByTypes" | "pause" | "resume" | "isPaused" | "close" | "on"
+  | "add"
+  | "getJob"
+  | "getJobState"
+  | "getJobCounts"
+  | "getJobCountByTypes"
+  | "pause"
+  | "resume"
+  | "isPaused"
+  | "close"
+  | "on"
 > &
   Partial<Pick<Queue<SyncJobData>, "addBulk">>;
 
@@ -203,9 +212,12 @@ export class SyncQueue {
     return this.find(taskId, userId);
   }
 
-  /** Whether a worker will take the task: it has a job, and that job has not ended (`willRun`). */
-  async hasLiveJob(taskId: string, userId?: string): Promise<boolean> {
-    return willRun(await this.jobState(taskId, userId));
+  /**
+   * Whether a worker will take the task: it has a job, and that job has not ended (`willRun`).
+   * One script on the user's shard (BullMQ says `unknown` for no job), as status reads ask it.
+   */
+  async hasLiveJob(taskId: string, userId: string): Promise<boolean> {
+    return willRun(await this.of(userId).getJobState(taskId));
   }
 
   /** The task's job's state, or undefined when it has none. */

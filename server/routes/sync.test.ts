@@ -161,7 +161,7 @@ describe("sync pipeline through the queue", () => {
       expect(started.status).toBe(202);
       const taskId: string = started.body.taskId;
       await node.ctx.dispatcher.drain();
-      expect(await node.ctx.queue!.hasLiveJob(taskId)).toBe(true);
+      expect(await node.ctx.queue!.getJob(taskId)).toBeDefined();
       // Redis loses the job (a flush, a failover without persistence): just now, it is an add on its way.
       expect(await node.ctx.queue!.remove(taskId)).toBe(true);
       await expectJoblessTakeover(user, node.ctx.sequelize, taskId, 80);
