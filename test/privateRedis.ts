@@ -29,16 +29,19 @@ export async function privateRedis(options: { appendOnly?: boolean } = {}): Prom
   const url = `redis://127.0.0.1:${port}`;
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir];
   args.push("--appendonly", options.appendOnly ? "yes" : "no");
+  const running = () => server.process.exitCode === null && server.process.signalCode === null;
+  const answering = () =>
+    waitUntil(async () => (await redisAnswers(url)) || false, "the private redis-server");
   const server: PrivateRedis = {
     url,
     process: spawn("redis-server", args, { stdio: "ignore" }),
     async start() {
-      if (server.process.exitCode === null && server.process.signalCode === null) return;
+      if (running()) return;
       server.process = spawn("redis-server", args, { stdio: "ignore" });
-      await waitUntil(async () => (await redisAnswers(url)) || false, "the private redis-server");
+      await answering();
     },
     async stop(signal = "SIGTERM") {
-      if (server.process.exitCode !== null || server.process.signalCode !== null) return;
+      if (!running()) return;
       const exited = once(server.process, "exit");
       server.process.kill(signal);
       await exited;
@@ -48,6 +51,6 @@ export async function privateRedis(options: { appendOnly?: boolean } = {}): Prom
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  await waitUntil(async () => (await redisAnswers(url)) || false, "the private redis-server");
+  await answering();
   return server;
 }
