@@ -1,22 +1,11 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Tests that need no PostgreSQL, Redis, network or child process: pure rules and fakes. They run
- * alone with `npm run test:unit` (the `unit` project, without the global setup that provisions a
- * database and Redis) in a few seconds. New ones are named `*.unit.test.ts`; the older pure
- * tests are listed by name so their files keep their history.
+ * Tests that need no PostgreSQL, Redis, network or child process: pure rules and fakes, found by
+ * name alone (`*.unit.test.ts`). They run alone with `npm run test:unit` (the `unit` project,
+ * without the global setup that provisions a database and Redis) in a few seconds.
  */
-export const UNIT_TESTS = [
-  "**/*.unit.test.ts",
-  "client/src/format.test.ts",
-  "core/config.identity.test.ts",
-  "core/gmail/TokenCipher.test.ts",
-  "core/sync/gmailCall.test.ts",
-  "core/sync/TokenBucket.test.ts",
-  "core/tasks/LeaseKeeper.test.ts",
-  "core/tasks/TaskLease.test.ts",
-  "core/tasks/TaskStatus.test.ts",
-];
+export const UNIT_TESTS = ["**/*.unit.test.ts"];
 
 const ALL_TESTS = [
   "core/**/*.test.ts",
