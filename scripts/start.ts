@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import path from "node:path";
 import { loadConfig, runMain } from "../core/config";
 import { createGmailSimulator } from "../gmail-sim/server";
 import { startWebServer } from "../server/WebServer";
@@ -49,8 +51,16 @@ void runMain("start", async () => {
     say(`gmail:    simulator on ${simUrl} with ${accounts.map((a) => `${a.email} (${a.count})`).join(", ")}`);
   }
 
+  // Two local checkouts on one Redis must not share queues, sessions or progress: each data
+  // folder gets its own prefix, stable across restarts so queued work is found again.
+  const queuePrefix =
+    env.QUEUE_PREFIX ??
+    `inbox-sync-${createHash("sha256").update(path.resolve(dataDir)).digest("hex").slice(0, 8)}`;
+  if (redis) say(`prefix:   ${queuePrefix}`);
+
   const config = loadConfig({
     ...env,
+    QUEUE_PREFIX: queuePrefix,
     DATABASE_URL: databaseUrl,
     REDIS_URL: redis?.url,
     GMAIL_SIM_URL: simUrl,
