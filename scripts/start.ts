@@ -46,7 +46,10 @@ void runMain("start", async () => {
         const [email, count] = pair.split(":");
         return { email: email!.trim(), count: Number(count ?? 100) };
       });
-    sim = createGmailSimulator({ accounts });
+    // The demo shows mail arriving by itself: the simulator publishes signed Pub/Sub pushes to
+    // this node's webhook, as Google does once GMAIL_PUSH_TOPIC is set.
+    const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT ?? 3000}`).replace(/\/$/, "");
+    sim = createGmailSimulator({ accounts, pushEndpoint: `${publicUrl}/webhooks/gmail` });
     simUrl = (await sim.listen(Number(env.SIM_PORT ?? 4010), "127.0.0.1")).replace(/\/$/, "");
     say(`gmail:    simulator on ${simUrl} with ${accounts.map((a) => `${a.email} (${a.count})`).join(", ")}`);
   }
@@ -67,6 +70,7 @@ void runMain("start", async () => {
     // Google's 250 units/s would make the demo mailboxes take half a minute; 1,000 shows the
     // progress bar at work for a few seconds.
     ...(sim && !env.GMAIL_USER_UNITS_PER_SECOND ? { GMAIL_USER_UNITS_PER_SECOND: "1000" } : {}),
+    ...(sim && !env.GMAIL_PUSH_TOPIC ? { GMAIL_PUSH_TOPIC: "projects/inbox-sync-demo/topics/gmail" } : {}),
   });
   const worker = redis ? await startSyncWorker(config, { migrate: true }) : null;
   const web = await startWebServer(config, { migrate: true, withoutRedis: !redis });
