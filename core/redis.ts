@@ -71,7 +71,7 @@ export function isRedisReady(redis: RedisClient): boolean {
 }
 
 /**
- * Key names by role (README "Redis Cluster", key layout). On a single Redis they are exactly
+ * Key names by role (docs/scaling.md, "Key layout"). On a single Redis they are exactly
  * what they always were; on a cluster the part in braces is a hash tag, so every key a Lua script
  * or MULTI touches together lands in one slot, and unrelated roles spread over the nodes.
  */

@@ -38,7 +38,7 @@ test("the API reference at /api/docs renders the OpenAPI document under its CSP,
 
   const answer = await page.goto("/api/docs");
   const policy = answer?.headers()["content-security-policy"] ?? "";
-  // Scripts stay our own: no inline script, no eval, no CDN; only styles are relaxed (README).
+  // Scripts stay our own: no inline script, no eval, no CDN; only styles are relaxed (docs/security.md).
   expect(policy).toContain("script-src 'self';");
   expect(policy).not.toContain("unsafe-eval");
   expect(policy).toContain("style-src 'self' 'unsafe-inline'");

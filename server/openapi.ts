@@ -125,7 +125,7 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
       description:
         "Pulls a Gmail mailbox into PostgreSQL in the background, with live progress. Every error is " +
         '`{"error":{"code":"snake_case","message":"…"}}`. Live progress also comes over Socket.IO ' +
-        "(`task:subscribe`, `sync:progress`; see the README).",
+        "(`task:subscribe`, `sync:progress`; see docs/http-api.md in the repository).",
     },
     components: {
       securitySchemes: {

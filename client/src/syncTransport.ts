@@ -94,7 +94,7 @@ export class SyncTransport {
   async start(options: SyncOptions = {}): Promise<void> {
     if (this.starting) return;
     this.starting = true;
-    // No choice made: no body, as before options existed (joins whatever sync is open).
+    // No choice made: no body, which means "everything" and joins whatever sync is open.
     const body = Object.keys(options).length ? options : undefined;
     try {
       const accepted = await api.post<SyncAccepted>("/api/emails/sync", body);

@@ -114,7 +114,7 @@ describe.skipIf(!HAS_PGBOUNCER && !process.env.CI)(
 
     beforeAll(async () => {
       const direct = await ensureDatabase(server.toString(), name);
-      // Migrations run on a direct connection, as the release step should (README: PgBouncer).
+      // Migrations run on a direct connection, as the release step should (docs/database.md, "PgBouncer").
       const db = createDatabase(direct);
       try {
         await migrate(db);
