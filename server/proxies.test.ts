@@ -85,6 +85,8 @@ let front: Nginx;
 let token: string;
 /** Requests each web node served, by path prefix. */
 const served: Array<{ socketio: number; other: number }> = [];
+/** The forwarding headers of the last request a web node received. */
+let forwarded: { for?: string; proto?: string } = {};
 
 beforeAll(async () => {
   // The shipped defaults of the two limits an anonymous caller could spend for everyone.
@@ -97,6 +99,10 @@ beforeAll(async () => {
     const count = { socketio: 0, other: 0 };
     served.push(count);
     web.server.on("request", (req: http.IncomingMessage) => {
+      forwarded = {
+        for: req.headers["x-forwarded-for"] as string | undefined,
+        proto: req.headers["x-forwarded-proto"] as string | undefined,
+      };
       if (req.url?.startsWith("/socket.io/")) count.socketio++;
       else count.other++;
     });
@@ -118,15 +124,20 @@ afterAll(async () => {
 });
 
 const layouts = [
-  { layout: "one hop (nginx → web)", entry: () => inner.url, net: 10 },
-  { layout: "two hops (TLS terminator → nginx → web)", entry: () => front.url, net: 20 },
+  { layout: "one hop (nginx → web)", entry: () => inner.url, net: 10, scheme: "http" },
+  { layout: "two hops (TLS terminator → nginx → web)", entry: () => front.url, net: 20, scheme: "https" },
 ];
 
-describe.each(layouts)("client addresses, $layout", ({ entry, net }) => {
+describe.each(layouts)("client addresses, $layout", ({ entry, net, scheme }) => {
   /** A distinct loopback source address per layout and role, so no test spends another's points. */
   const addr = (n: number) => `127.0.${net}.${n}`;
   const me = (from: string, bearer: string) =>
     get(`${entry()}/api/me`, from, { authorization: `Bearer ${bearer}` });
+
+  it("the web node is told the client's address alone and the scheme the client used", async () => {
+    expect((await get(`${entry()}/healthz`, addr(8))).status).toBe(200);
+    expect(forwarded).toEqual({ for: addr(8), proto: scheme });
+  });
 
   it("10 bad bearer tokens from one address refuse that address only, not another's good token", async () => {
     const [scanner, script] = [addr(2), addr(3)];
