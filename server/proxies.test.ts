@@ -85,7 +85,7 @@ let front: Nginx;
 let token: string;
 /** Requests each web node served, by path prefix. */
 const served: Array<{ socketio: number; other: number }> = [];
-/** The forwarding headers of the last request a web node received. */
+/** The forwarding headers of the last /healthz request a web node received. */
 let forwarded: { for?: string; proto?: string } = {};
 
 beforeAll(async () => {
@@ -99,10 +99,12 @@ beforeAll(async () => {
     const count = { socketio: 0, other: 0 };
     served.push(count);
     web.server.on("request", (req: http.IncomingMessage) => {
-      forwarded = {
-        for: req.headers["x-forwarded-for"] as string | undefined,
-        proto: req.headers["x-forwarded-proto"] as string | undefined,
-      };
+      if (req.url === "/healthz") {
+        forwarded = {
+          for: req.headers["x-forwarded-for"] as string | undefined,
+          proto: req.headers["x-forwarded-proto"] as string | undefined,
+        };
+      }
       if (req.url?.startsWith("/socket.io/")) count.socketio++;
       else count.other++;
     });
@@ -137,6 +139,9 @@ describe.each(layouts)("client addresses, $layout", ({ entry, net, scheme }) => 
   it("the web node is told the client's address alone and the scheme the client used", async () => {
     expect((await get(`${entry()}/healthz`, addr(8))).status).toBe(200);
     expect(forwarded).toEqual({ for: addr(8), proto: scheme });
+    // A scheme that is neither http nor https is nobody's word: nginx's own goes on instead.
+    expect((await get(`${entry()}/healthz`, addr(8), { "x-forwarded-proto": "gopher" })).status).toBe(200);
+    expect(forwarded).toEqual({ for: addr(8), proto: scheme });
   });
 
   it("10 bad bearer tokens from one address refuse that address only, not another's good token", async () => {
@@ -152,7 +157,7 @@ describe.each(layouts)("client addresses, $layout", ({ entry, net, scheme }) => 
   it("bad socket tokens from one address refuse that address's sockets only", async () => {
     const [scanner, script] = [addr(4), addr(5)];
     for (let i = 0; i < 10; i++) {
-      expect(await socketFrom(entry(), scanner, `isk_wrong${i}`)).not.toBe("connected");
+      expect(await socketFrom(entry(), scanner, `isk_wrong${i}`)).toBe("unauthorized");
     }
     expect(await socketFrom(entry(), scanner, token)).toBe("rate_limited");
     // HTTP and sockets read one address by one rule: the socket failures spent the HTTP allowance.
