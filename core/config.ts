@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import proxyaddr from "proxy-addr";
 import { z } from "zod";
 import { keyWeakness, textSecretWeakness } from "./secretStrength";
 import { MAX_CALL_COST } from "./sync/QuotaGate";
@@ -30,6 +31,34 @@ const commaList = (v: string) =>
     .split(",")
     .map((item) => item.trim())
     .filter(Boolean);
+
+/**
+ * TRUST_PROXY: a hop count, or the addresses of the hops that may name the client (addresses,
+ * CIDRs and proxy-addr's names loopback, linklocal, uniquelocal). Checked by proxy-addr itself,
+ * the library Express reads `req.ip` with, so what passes here is what Express will apply.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((value, ctx): number | string[] => {
+    const refuse = (why: string) => {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be a hop count (0-99) or comma-separated addresses, CIDRs and the names loopback, linklocal, uniquelocal (${why})`,
+      });
+      return z.NEVER;
+    };
+    // Digits alone are a count: proxy-addr would read "100" as the address 0.0.0.100.
+    if (/^\d+$/.test(value)) return Number(value) <= 99 ? Number(value) : refuse(`${value} hops`);
+    const list = commaList(value);
+    if (list.length === 0) return refuse("none given");
+    try {
+      proxyaddr.compile(list);
+      return list;
+    } catch (err) {
+      return refuse((err as Error).message);
+    }
+  });
 
 /** Gmail's form of a Pub/Sub topic name (users.watch refuses others). */
 const PUSH_TOPIC = /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/topics\/[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
@@ -87,6 +116,12 @@ const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default("0.0.0.0"),
+  /**
+   * Which hops in front of a web node may say who the client is (X-Forwarded-For, and
+   * X-Forwarded-Proto for the nearest). The default trusts any hop on this host or a private
+   * network, whatever their number, and never a peer on a public address (docs/proxies.md).
+   */
+  TRUST_PROXY: trustProxy.default(["loopback", "uniquelocal"]),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
@@ -253,6 +288,8 @@ export interface Config {
   env: Env["NODE_ENV"];
   port: number;
   host: string;
+  /** TRUST_PROXY: a hop count, or the addresses of trusted hops; server/clientAddress.ts applies it. */
+  trustProxy: number | string[];
   databaseUrl: string | undefined;
   /** DATABASE_POOL_MAX: this process's pool size; undefined = its role's default. */
   databasePoolMax: number | undefined;
@@ -527,6 +564,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
+    trustProxy: e.TRUST_PROXY,
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
     redisUrl: e.REDIS_URL,

@@ -39,7 +39,9 @@ export const CLIENT_DIR =
 export function createApp(ctx: WebContext, options: { clientDir?: string } = {}): Express {
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", 1);
+  const limits = rateLimitsFor(ctx);
+  // TRUST_PROXY: the one rule for the client's address, shared with the Socket.IO handshake.
+  app.set("trust proxy", limits.trustProxy);
   // No ETags on what res.send builds: the API's answers may not be stored (privateAnswers), so
   // nothing would ever revalidate one, and each costs a hash of the whole body (a message's HTML
   // included). Static files keep theirs (serve-static makes its own).
@@ -52,7 +54,6 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   app.use(adminRoutes(ctx));
 
   app.use(healthRoutes(ctx));
-  const limits = rateLimitsFor(ctx);
   app.get(["/auth/google", "/auth/google/callback"], limitByIp(limits.signIn));
   app.use(authRoutes(ctx));
   // Public, checked by Google's signed token instead of a session: Gmail's Pub/Sub push.

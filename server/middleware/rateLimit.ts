@@ -14,6 +14,7 @@ import { AppError } from "../../core/errors";
 import type { ClientToServerEvents, ServerToClientEvents } from "../../core/events";
 import type { Logger } from "../../core/logger";
 import type { Principal } from "../../core/services/SessionService";
+import { clientAddress, compileTrustProxy, type TrustProxy } from "../clientAddress";
 import { bearerOf } from "./authenticate";
 import { sendError } from "./errors";
 
@@ -210,9 +211,15 @@ export class RateLimits {
   readonly subscribe: Limit;
   /** Per user: streaming syncs open at once, across every web node. */
   readonly streams: ConcurrencyLimit;
+  /**
+   * TRUST_PROXY, compiled once for the node: the HTTP app's `trust proxy` and `socketIp` both
+   * read addresses with it, so a socket and a request from one client spend the same points.
+   */
+  readonly trustProxy: TrustProxy;
 
   constructor(config: Config, redis: Redis | Cluster | null, logger: Logger) {
     const store: Store = { redis, prefix: config.queuePrefix, logger };
+    this.trustProxy = compileTrustProxy(config.trustProxy);
     const r = config.rateLimits;
     this.signIn = new Limit("sign-in", r.signIn, store);
     this.badToken = new Limit("bad-token", r.badToken, store);
@@ -260,7 +267,7 @@ function refuse(res: Response, refusal: Refusal, what: string): void {
   );
 }
 
-/** One point per request from the caller's IP (as Express sees it, behind `trust proxy`). */
+/** One point per request from the caller's IP (`req.ip`, read with `RateLimits.trustProxy`). */
 export function limitByIp(limit: Limit) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const refusal = await limit.take(req.ip ?? "unknown");
@@ -314,17 +321,9 @@ export function streamSlot(limits: RateLimits) {
 
 // ---- Socket.IO ----
 
-/**
- * The client's address for a socket, read as the HTTP app reads `req.ip` with `trust proxy` 1:
- * the address the one trusted proxy put last in X-Forwarded-For, else the peer's.
- */
-export function socketIp(req: IncomingMessage): string {
-  const forwarded = req.headers["x-forwarded-for"];
-  const list = (Array.isArray(forwarded) ? forwarded.join(",") : (forwarded ?? ""))
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return list.at(-1) ?? req.socket.remoteAddress ?? "unknown";
+/** The client's address for a socket's handshake, read by the same rule as the HTTP app's `req.ip`. */
+export function socketIp(limits: RateLimits, req: IncomingMessage): string {
+  return clientAddress(req, limits.trustProxy);
 }
 
 /** A connect_error the client can read: `err.message` and `err.data`. */
@@ -343,14 +342,14 @@ const tokenOf = (socket: AnySocket) =>
 /** io.use before authentication: an IP that has spent its failed-token points is refused unread. */
 export function socketBearerGate(limits: RateLimits) {
   return async (socket: AnySocket, next: (err?: Error) => void) => {
-    const refusal = tokenOf(socket) ? await limits.badToken.spent(socketIp(socket.request)) : null;
+    const refusal = tokenOf(socket) ? await limits.badToken.spent(socketIp(limits, socket.request)) : null;
     next(refusal ? socketRefusal(refusal) : undefined);
   };
 }
 
 /** Called by the authentication middleware when it turns a socket away. */
 export async function socketAuthFailed(limits: RateLimits, socket: AnySocket): Promise<void> {
-  if (tokenOf(socket)) await limits.badToken.take(socketIp(socket.request));
+  if (tokenOf(socket)) await limits.badToken.take(socketIp(limits, socket.request));
 }
 
 /**
