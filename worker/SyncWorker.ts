@@ -6,12 +6,10 @@ import type { Redis } from "ioredis";
 import type { Config } from "../core/config";
 import { type CoreContext, createCoreContext } from "../core/context";
 import { type ServerToClientEvents, socketKey } from "../core/events";
-import { gmailBatches } from "../core/gmail/GmailBatch";
 import { SYNC_QUEUE, type SyncJobData, SyncQueue } from "../core/queue";
 import { createRedis, redisKeys, servedSyncQueues } from "../core/redis";
-import { messagesPerSecondOf } from "../core/sync/QuotaGate";
 import { GmailQuota } from "../core/sync/RedisQuotaGate";
-import type { SyncOptions } from "../core/sync/syncMailbox";
+import { type RunnerSyncOptions, syncOptionsFor } from "../core/tasks/syncOptionsFor";
 import { beat, leave } from "../core/workerHeartbeat";
 import { startMaintenance } from "./maintenance";
 import { OrphanSweeper } from "./OrphanSweeper";
@@ -22,7 +20,7 @@ import { WorkerMetrics } from "./WorkerMetrics";
 export interface SyncWorkerOptions {
   migrate?: boolean;
   /** Passed to every sync (tests shorten retry delays). */
-  sync?: Omit<SyncOptions, "signal" | "quota" | "onWait">;
+  sync?: RunnerSyncOptions;
 }
 
 export interface SyncWorker {
@@ -76,7 +74,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
   const queue = SyncQueue.open(publisher, keys.syncQueues(), keys.shardOf);
   const served = servedSyncQueues(config);
   // A sharded queue's workers also beat per shard, so a web node can tell whether a user's shard
-  // is served (one unsharded queue keeps the one set, as before).
+  // is served (one unsharded queue keeps the one set).
   const sharded = keys.syncQueues().length > 1 || Boolean(config.redisCluster);
   const metrics = new WorkerMetrics();
   const metricsServer =
@@ -94,12 +92,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
         emitter,
         workerId: id,
         shutdown: shutdown.signal,
-        // The lane rule opens lanes up to what this deployment's per-user quota pays for.
-        sync: {
-          userMessagesPerSecond: messagesPerSecondOf(config.gmailQuota.userUnitsPerSecond),
-          messages: gmailBatches(config.gmailBatchSize),
-          ...options.sync,
-        },
+        sync: { ...syncOptionsFor(config), ...options.sync },
         quota: quota.enabled ? quota : undefined,
         sliceMs: config.syncSliceSeconds * 1000,
         // A long sync yields its slot to syncs waiting on its own shard: the slots are per shard.

@@ -3,7 +3,7 @@ import type { CoreContext } from "../core/context";
 import { publishSnapshot, type ServerToClientEvents, type TaskSnapshot } from "../core/events";
 import { retryDelayMs, SYNC_JOB_ATTEMPTS, type SyncJobData } from "../core/queue";
 import type { GmailQuota } from "../core/sync/RedisQuotaGate";
-import type { SyncOptions } from "../core/sync/syncMailbox";
+import type { RunnerSyncOptions } from "../core/tasks/syncOptionsFor";
 import type { RoomEmitter } from "./ShardedEmitter";
 import type { WorkerMetrics } from "./WorkerMetrics";
 
@@ -15,7 +15,8 @@ export interface SyncJobDeps {
   workerId: string;
   /** Aborted when the worker is asked to stop: running syncs hand their task back to the queue. */
   shutdown: AbortSignal;
-  sync?: Omit<SyncOptions, "signal" | "quota" | "onWait">;
+  /** The deployment's sync settings (syncOptionsFor), and a test's own. */
+  sync?: RunnerSyncOptions;
   /** Gmail quota shared with every other worker; none means unlimited. */
   quota?: GmailQuota;
   /**

@@ -2,10 +2,9 @@ import { randomUUID } from "node:crypto";
 import { Router } from "express";
 import { publishSnapshot, type TaskSnapshot } from "../../../../core/contract";
 import { NotFoundError } from "../../../../core/errors";
-import { gmailBatches } from "../../../../core/gmail/GmailBatch";
 import type { TaskOptions } from "../../../../core/repositories/task.repository";
 import type { SyncRequest } from "../../../../core/services/TaskService";
-import { messagesPerSecondOf } from "../../../../core/sync/QuotaGate";
+import { syncOptionsFor } from "../../../../core/tasks/syncOptionsFor";
 import { userIdOf } from "../../../middleware/authenticate";
 import { inputOf, validate } from "../../../middleware/validate";
 import type { WebContext } from "../../../WebContext";
@@ -14,8 +13,8 @@ import { startSync, streamSync, syncStatus } from "./schema";
 const statusUrl = (taskId: string) => `/api/emails/sync/status/${taskId}`;
 
 /**
- * A body that chooses nothing (none, or `{}`) is the whole mailbox and joins whatever is open, as
- * before options existed; a choice joins only an open task with the same choice.
+ * A body that chooses nothing (none, or `{}`) is the whole mailbox and joins whatever is open; a
+ * choice joins only an open task with the same choice.
  */
 const chosen = (body: TaskOptions): SyncRequest =>
   body.newerThanDays === undefined && body.labelIds === undefined
@@ -76,11 +75,8 @@ export function syncRoutes(ctx: WebContext): Router {
       ctx.status,
       {
         quotaFor: (id) => ctx.quota?.forUser(id),
-        // The same fetching as a worker's: Gmail's batch endpoint at GMAIL_BATCH_SIZE.
-        sync: {
-          userMessagesPerSecond: messagesPerSecondOf(ctx.config.gmailQuota.userUnitsPerSecond),
-          messages: gmailBatches(ctx.config.gmailBatchSize),
-        },
+        // The same settings as a worker's.
+        sync: syncOptionsFor(ctx.config),
         // The client left, or this node is stopping: the task goes back to "queued", and a
         // worker (or the client's next stream) resumes it where it stopped.
         signal: AbortSignal.any([closed.signal, ctx.shutdown]),

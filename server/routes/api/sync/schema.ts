@@ -7,7 +7,7 @@ const LABELS = "labelIds must be a list of 1 to 50 Gmail label ids (like INBOX o
 
 /**
  * What to sync, in the body of a POST that starts one. Leaving both out (or sending no body)
- * syncs the whole mailbox, as before these options existed. null is read as left out.
+ * syncs the whole mailbox. null is read as left out.
  */
 export const SyncOptionsBody = z
   .strictObject({
@@ -87,7 +87,7 @@ export const streamSync = route({
   query: z.object({
     taskId: z
       .union([z.string(), z.array(z.string())])
-      // Given twice, the values joined match no task: 404, as before the schema existed.
+      // Given twice, the values joined match no task: 404.
       .transform(String)
       .optional()
       .meta({ description: "Take over this task (a client whose worker died); never starts another." }),

@@ -1,0 +1,44 @@
+import { gmailCall, type RetryOptions } from "./gmailCall";
+import { type GmailMethod, type QuotaGate, UNLIMITED } from "./QuotaGate";
+import type { SyncOptions } from "./SyncOptions";
+
+/**
+ * One sync's way of calling Gmail: each call first takes its quota, is retried on 429, 5xx and
+ * network faults, and every wait (quota or backoff) is told to `onWait` before it starts.
+ */
+export class SyncCalls {
+  readonly quota: QuotaGate;
+  readonly signal: AbortSignal | undefined;
+  /** Told before a wait at the quota gate. */
+  readonly quotaWait: ((until: number) => void) | undefined;
+  /** The sync's retry options, telling `onWait` before each backoff. */
+  readonly retry: RetryOptions;
+
+  constructor(options: Pick<SyncOptions, "quota" | "signal" | "onWait" | "retry">) {
+    const { onWait } = options;
+    this.quota = options.quota ?? UNLIMITED;
+    this.signal = options.signal;
+    this.quotaWait = onWait && ((until: number) => onWait({ reason: "quota", until }));
+    this.retry = {
+      ...options.retry,
+      onWait: onWait && ((until: number) => onWait({ reason: "retry", until })),
+    };
+  }
+
+  /** One Gmail call of `method`, answering its data. */
+  call<T>(method: GmailMethod, fn: () => Promise<{ data: T }>): Promise<T> {
+    return gmailCall(
+      async () => {
+        await this.quota.take(method, this.signal, this.quotaWait);
+        return fn();
+      },
+      this.retry,
+      this.signal,
+    ).then((r) => r.data);
+  }
+
+  /** Throws the abort reason once the sync is asked to stop. */
+  checkAborted(): void {
+    this.signal?.throwIfAborted();
+  }
+}

@@ -1,0 +1,72 @@
+import type { SyncPhase, SyncResult } from "../events";
+import type { RetryOptions } from "./gmailCall";
+import type { SyncScope } from "./MailStore";
+import type { MessageFetcherFactory } from "./MessageFetcher";
+import type { QuotaGate } from "./QuotaGate";
+
+export interface SyncProgressUpdate {
+  phase: SyncPhase;
+  processed: number;
+  total: number;
+}
+
+/**
+ * Receives every progress step. It may be slow (a database write, a socket emit): the sync
+ * awaits it, so a sink that wants fewer writes throttles itself.
+ */
+export type ProgressSink = (update: SyncProgressUpdate) => void | Promise<void>;
+
+/** The sync is about to wait: for Gmail's quota, or before retrying a failed call. */
+export interface SyncWait {
+  reason: "quota" | "retry";
+  /** When the wait ends, ms since the epoch. */
+  until: number;
+}
+
+/** How one sync runs. */
+export interface SyncOptions {
+  /**
+   * `messages.get` calls in flight at once for this mailbox, at least. Default 10. More lanes are
+   * opened while the measured latency says these cannot reach the user's quota (lanesFor).
+   */
+  concurrency?: number;
+  /**
+   * The most `messages.get` a second this user's quota allows: Google's 250 units/s ÷ 5 = 50 by
+   * default. With the measured latency it sets how many lanes are worth opening.
+   */
+  userMessagesPerSecond?: number;
+  /** Messages written to the store per upsert. Default 100. */
+  batchSize?: number;
+  /** Ids per `messages.list` page (Gmail allows up to 500). Default 500. */
+  pageSize?: number;
+  /** Ignore the stored historyId and list the whole mailbox (still skipping what is stored). */
+  forceFull?: boolean;
+  retry?: RetryOptions;
+  /** Asked before every Gmail call (quota shared by all workers); default unlimited. */
+  quota?: QuotaGate;
+  signal?: AbortSignal;
+  /**
+   * Names the full sync's durable listing (the task id): a later call with the same key resumes
+   * it. Without one, the listing is this call's alone.
+   */
+  listingKey?: string;
+  /** Told before every wait, so whoever watches can say why the bar is still. */
+  onWait?: (wait: SyncWait) => void;
+  /**
+   * What to mirror. Undefined or `{}`: the whole mailbox (the default).
+   * `"current"`: whatever the mirror covers now (the whole mailbox on a first sync), for syncs
+   * nobody chose a scope for. A scope wider than what the mirror covers runs a full listing
+   * even when a history cursor exists, and fetches only what is not stored.
+   */
+  scope?: SyncScope | "current";
+  /**
+   * How whole messages are fetched, made from the sync's Gmail client: several per request (Gmail's
+   * batch endpoint, core/gmail/GmailBatch.ts) or, by default, one `messages.get` each. Either way
+   * each message pays its quota units (a request's all in one take) and is retried on its own,
+   * and the messages in flight are the lanes'.
+   */
+  messages?: MessageFetcherFactory;
+}
+
+/** What a sync answers: its result and the history cursor it saved. */
+export type SyncOutcome = SyncResult & { historyId: string };
