@@ -52,8 +52,55 @@ describe("Gmail quota settings", () => {
     expect(least.gmailQuota).toEqual({ userUnitsPerSecond: 5, projectUnitsPerSecond: 5 });
   });
 
-  it("keeps Google's defaults when unset", () => {
-    expect(loadConfig(base).gmailQuota).toEqual({ userUnitsPerSecond: 250, projectUnitsPerSecond: 20_000 });
+  it("unset, takes the 2026 profile's limits: 6,000 units per user per minute (100 a second), 1,200,000 per project per minute (20,000 a second)", () => {
+    expect(loadConfig(base).gmailQuota).toEqual({ userUnitsPerSecond: 100, projectUnitsPerSecond: 20_000 });
+    expect(loadConfig(base).gmailQuotaTable).toMatchObject({
+      profile: "2026",
+      userUnitsPerMinute: 6_000,
+      projectUnitsPerMinute: 1_200_000,
+      projectUnitsPerDay: 80_000_000,
+    });
+  });
+
+  it("GMAIL_QUOTA_PROFILE=legacy gives 250 units per user per second, as Google's older projects have", () => {
+    expect(loadConfig({ ...base, GMAIL_QUOTA_PROFILE: "legacy" }).gmailQuota).toEqual({
+      userUnitsPerSecond: 250,
+      projectUnitsPerSecond: 20_000,
+    });
+  });
+
+  it("the per-second settings still set the limits (× 60 in the table) over the profile", () => {
+    const config = loadConfig({
+      ...base,
+      GMAIL_USER_UNITS_PER_SECOND: "80",
+      GMAIL_PROJECT_UNITS_PER_SECOND: "240",
+    });
+    expect(config.gmailQuota).toEqual({ userUnitsPerSecond: 80, projectUnitsPerSecond: 240 });
+    expect(config.gmailQuotaTable).toMatchObject({
+      userUnitsPerMinute: 4_800,
+      projectUnitsPerMinute: 14_400,
+    });
+  });
+
+  it("refuses a bad quota profile, cost list or per-minute limit in one line naming the variable", () => {
+    const cases: [Record<string, string>, string, RegExp][] = [
+      [{ GMAIL_QUOTA_PROFILE: "2027" }, "GMAIL_QUOTA_PROFILE", /must be legacy or 2026/],
+      [{ GMAIL_METHOD_COSTS: "messages.send:100" }, "GMAIL_METHOD_COSTS", /unknown method "messages.send"/],
+      [{ GMAIL_METHOD_COSTS: "messages.get=20" }, "GMAIL_METHOD_COSTS", /not method:units/],
+      [{ GMAIL_USER_UNITS_PER_MINUTE: "lots" }, "GMAIL_USER_UNITS_PER_MINUTE", /whole number/],
+      [{ GMAIL_PROJECT_UNITS_PER_DAY: "50" }, "GMAIL_PROJECT_UNITS_PER_DAY", /at least 100/],
+      [
+        { GMAIL_USER_UNITS_PER_MINUTE: "6000", GMAIL_USER_UNITS_PER_SECOND: "100" },
+        "GMAIL_USER_UNITS_PER_MINUTE",
+        /set only one/,
+      ],
+    ];
+    for (const [env, variable, message] of cases) {
+      const error = refusal(env);
+      expect(error.variable, JSON.stringify(env)).toBe(variable);
+      expect(error.message).toMatch(message);
+      expect(error.message).not.toContain("\n");
+    }
   });
 
   it("a web process started with GMAIL_USER_UNITS_PER_SECOND=3 exits 1, printing one line naming the variable and no stack", () => {

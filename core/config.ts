@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import proxyaddr from "proxy-addr";
 import { z } from "zod";
+import { type GmailQuotaTable, QuotaSettingError, resolveQuotaTable } from "./gmail/quotaProfile";
 import { keyWeakness, textSecretWeakness } from "./secretStrength";
 import { MAX_CALL_COST } from "./sync/QuotaGate";
 
@@ -192,10 +193,21 @@ const envSchema = z.object({
       "comma-separated keys, each 32 bytes as 64 hex digits or base64",
     ),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
-  /** Gmail quota units per user per second that all workers together may spend; 0 = no limit. */
-  GMAIL_USER_UNITS_PER_SECOND: quotaRate(1_000_000).default(250),
-  /** Gmail quota units per second for the whole project; 0 = no limit. */
-  GMAIL_PROJECT_UNITS_PER_SECOND: quotaRate(10_000_000).default(20_000),
+  /**
+   * Gmail quota units per user per second that all workers together may spend; 0 = no limit. The
+   * older form of GMAIL_USER_UNITS_PER_MINUTE (× 60); unset, the profile's value holds.
+   */
+  GMAIL_USER_UNITS_PER_SECOND: quotaRate(1_000_000).optional(),
+  /** Gmail quota units per second for the whole project; 0 = no limit. Older form of …_PER_MINUTE. */
+  GMAIL_PROJECT_UNITS_PER_SECOND: quotaRate(10_000_000).optional(),
+  /** `legacy` or `2026` (default): Google's quota profile of the project (core/gmail/quotaProfile.ts). */
+  GMAIL_QUOTA_PROFILE: z.string().optional(),
+  /** Overrides of the profile's limits, in quota units; 0 = no limit. */
+  GMAIL_USER_UNITS_PER_MINUTE: z.string().optional(),
+  GMAIL_PROJECT_UNITS_PER_MINUTE: z.string().optional(),
+  GMAIL_PROJECT_UNITS_PER_DAY: z.string().optional(),
+  /** `method:units,…` over Google's per-method costs, e.g. `messages.get:20,threads.get:40`. */
+  GMAIL_METHOD_COSTS: z.string().optional(),
   /**
    * Whole-message gets per request to Gmail's batch endpoint (`<GMAIL_API_ROOT>batch/gmail/v1`)
    * in the worker's syncs; 1 = one `messages.get` per message (batching off). Google allows 100
@@ -329,7 +341,10 @@ export interface Config {
   taskLeaseSeconds: number;
   syncSliceSeconds: number;
   workerMetricsPort: number | undefined;
+  /** The quota table's per-minute limits as per-second rates (what the quota gate meters). */
   gmailQuota: { userUnitsPerSecond: number; projectUnitsPerSecond: number };
+  /** Gmail's limits and per-method costs, resolved from GMAIL_QUOTA_PROFILE and its overrides. */
+  gmailQuotaTable: GmailQuotaTable;
   /** See GMAIL_BATCH_SIZE. */
   gmailBatchSize: number;
   workerHeartbeatTtlSeconds: number;
@@ -487,6 +502,15 @@ function devSecret(dataDir: string, name: string, make: () => string): string {
   return value;
 }
 
+function gmailQuotaTableOf(e: z.infer<typeof envSchema>): GmailQuotaTable {
+  try {
+    return resolveQuotaTable(e);
+  } catch (err) {
+    if (err instanceof QuotaSettingError) throw new ConfigError(err.variable, err.message);
+    throw err;
+  }
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable counts as unset: compose files and .env templates write `VAR=` for "none".
   const given = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ""));
@@ -499,6 +523,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const production = e.NODE_ENV === "production";
 
   const demo = e.INBOX_SYNC_DEMO === "1";
+  const quotaTable = gmailQuotaTableOf(e);
 
   if (production) {
     for (const name of ["DATABASE_URL", "SESSION_SECRET", "TOKEN_ENCRYPTION_KEY", "PUBLIC_URL"] as const) {
@@ -589,9 +614,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     syncSliceSeconds: e.SYNC_SLICE_SECONDS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     gmailQuota: {
-      userUnitsPerSecond: e.GMAIL_USER_UNITS_PER_SECOND,
-      projectUnitsPerSecond: e.GMAIL_PROJECT_UNITS_PER_SECOND,
+      userUnitsPerSecond: quotaTable.userUnitsPerSecond,
+      projectUnitsPerSecond: quotaTable.projectUnitsPerSecond,
     },
+    gmailQuotaTable: quotaTable,
     gmailBatchSize: e.GMAIL_BATCH_SIZE,
     workerHeartbeatTtlSeconds: e.WORKER_HEARTBEAT_TTL,
     workerNice: e.WORKER_NICE,

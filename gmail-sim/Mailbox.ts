@@ -98,7 +98,8 @@ export class Mailbox {
   /** Message records ordered by seq (oldest first). */
   private readonly records: MessageRecord[] = [];
   private readonly byId = new Map<string, MessageRecord>();
-  private readonly threadSizes = new Map<string, number>();
+  /** Each thread's messages in arrival order. */
+  private readonly threads = new Map<string, MessageRecord[]>();
   private readonly history: HistoryRecord[] = [];
   private readonly labelDefs = new Map<string, LabelDefinition>();
   private readonly interner = new LabelSetInterner();
@@ -163,7 +164,9 @@ export class Mailbox {
   private insert(record: MessageRecord): void {
     this.records.push(record);
     this.byId.set(record.id, record);
-    this.threadSizes.set(record.threadId, (this.threadSizes.get(record.threadId) ?? 0) + 1);
+    const thread = this.threads.get(record.threadId);
+    if (thread) thread.push(record);
+    else this.threads.set(record.threadId, [record]);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -183,7 +186,12 @@ export class Mailbox {
   }
 
   get threadsTotal(): number {
-    return this.threadSizes.size;
+    return this.threads.size;
+  }
+
+  /** A thread's messages, oldest first (none for an unknown thread). */
+  threadMessages(threadId: string): readonly MessageRecord[] {
+    return this.threads.get(threadId) ?? [];
   }
 
   find(id: string): MessageRecord | undefined {
@@ -438,9 +446,9 @@ export class Mailbox {
     const at = this.indexBelow(record.seq + 1);
     this.records.splice(at, 1);
     this.byId.delete(id);
-    const size = (this.threadSizes.get(record.threadId) ?? 1) - 1;
-    if (size <= 0) this.threadSizes.delete(record.threadId);
-    else this.threadSizes.set(record.threadId, size);
+    const rest = (this.threads.get(record.threadId) ?? []).filter((m) => m !== record);
+    if (rest.length === 0) this.threads.delete(record.threadId);
+    else this.threads.set(record.threadId, rest);
     this.record("messageDeleted", record);
     return record;
   }

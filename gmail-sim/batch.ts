@@ -52,7 +52,31 @@ export function handleBatch(state: SimulatorState, req: IncomingMessage, res: Se
   });
 }
 
+/**
+ * The page Google's front end answers for a URL it does not serve (or a method it refuses there),
+ * as an endpoint taken away would answer.
+ */
+function refuseBatch(res: ServerResponse, status: 404 | 405 | 501, method: string, path: string): void {
+  const title = `Error ${status} (${STATUS_CODES[status]})!!1`;
+  const detail = {
+    404: `The requested URL <code>${path}</code> was not found on this server.`,
+    405: `The request method <code>${method}</code> is inappropriate for the URL <code>${path}</code>.`,
+    501: "The server does not support the functionality required to fulfill the request.",
+  }[status];
+  const html = `<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  <title>${title}</title>\n  <p><b>${status}.</b> <ins>That’s an error.</ins>\n  <p>${detail}  <ins>That’s all we know.</ins>\n`;
+  res.writeHead(status, {
+    "Content-Type": "text/html; charset=UTF-8",
+    "Content-Length": Buffer.byteLength(html),
+  });
+  res.end(html);
+}
+
 async function serveBatch(state: SimulatorState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (state.batchRefusal !== null) {
+    req.resume();
+    refuseBatch(res, state.batchRefusal, req.method ?? "POST", (req.url ?? "").split("?")[0]!);
+    return;
+  }
   if (req.method !== "POST") {
     sendApiError(res, gmailErrors.notFound());
     return;

@@ -13,7 +13,8 @@
  *   POST   /sim/accounts/:email/expire-history        older startHistoryIds answer 404
  *   POST   /sim/accounts/:email/revoke                every grant of the account is revoked
  *   PUT    /sim/faults, GET /sim/faults, DELETE /sim/faults
- *   PUT    /sim/quota,  GET /sim/quota,  DELETE /sim/quota
+ *   PUT    /sim/quota {profile?, …limits, costs?, rateLimitStatus?}, GET (with usage), DELETE
+ *   PUT    /sim/batch {status: 404|405|501|null}, GET, DELETE   make the batch endpoint refuse
  *   GET    /sim/stats, DELETE /sim/stats                 (with the pushes sent)
  *   PUT    /sim/push {endpoint, audience, …}, GET, DELETE   where mail-change pushes go
  *   GET|PUT /sim/accounts/:email/watch {expiration | expiresInMs}   the live watch; move its end
@@ -28,7 +29,7 @@ import { isSub } from "./identity";
 import type { Mailbox } from "./Mailbox";
 import { attachmentsOf } from "./mime";
 import { parsePushSettings, type Watch } from "./push";
-import { parseQuotaSettings } from "./quota";
+import { parseQuotaSettings } from "./quotaSettings";
 import { BodyError, readJsonObject, sendJson } from "./respond";
 import { isEmail, MAX_MESSAGES_PER_ACCOUNT, type SimulatorState } from "./state";
 
@@ -272,16 +273,25 @@ async function route(
       return [200, state.faults.current];
     }
   } else if (resource === "quota" && emailPart === undefined) {
-    if (method === "GET") return [200, state.quota.current];
     if (method === "PUT") {
       const settings = parseQuotaSettings(body);
       if (typeof settings === "string") throw badRequest(settings);
       state.quota.set(settings);
-      return [200, settings];
     }
-    if (method === "DELETE") {
-      state.quota.clear();
-      return [200, state.quota.current];
+    if (method === "DELETE") state.quota.clear();
+    if (method === "GET" || method === "PUT" || method === "DELETE") {
+      return [200, { ...state.quota.current, usage: state.quota.usage() }];
+    }
+  } else if (resource === "batch" && emailPart === undefined) {
+    if (method === "PUT") {
+      if (body.status !== 404 && body.status !== 405 && body.status !== 501 && body.status !== null) {
+        throw badRequest("status must be 404, 405 or 501 (or null to serve batches).");
+      }
+      state.batchRefusal = body.status;
+    }
+    if (method === "DELETE") state.batchRefusal = null;
+    if (method === "GET" || method === "PUT" || method === "DELETE") {
+      return [200, { status: state.batchRefusal }];
     }
   } else if (resource === "stats" && emailPart === undefined) {
     if (method === "GET" && query.get("settled") === "1") await state.push.settled();

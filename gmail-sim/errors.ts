@@ -105,6 +105,28 @@ export const gmailErrors = {
       ),
     );
   },
+  /**
+   * A call refused for quota. Google's error guide answers the usage limits with 403 and
+   * `domain: "usageLimits"`; a project whose limits answer 429 gets RESOURCE_EXHAUSTED with the
+   * time to retry. A daily limit is always 403.
+   */
+  quotaRefused(
+    reason: "userRateLimitExceeded" | "rateLimitExceeded" | "dailyLimitExceeded",
+    status: 403 | 429,
+    retryAfterSeconds: number,
+  ): ApiError {
+    if (reason !== "dailyLimitExceeded" && status === 429) {
+      const error =
+        reason === "userRateLimitExceeded" ? gmailErrors.userRateLimited() : gmailErrors.projectRateLimited();
+      return { ...error, headers: { "Retry-After": String(Math.max(1, retryAfterSeconds)) } };
+    }
+    const message = {
+      userRateLimitExceeded: "User Rate Limit Exceeded",
+      rateLimitExceeded: "Rate Limit Exceeded",
+      dailyLimitExceeded: "Daily Limit Exceeded",
+    }[reason];
+    return api(403, googleError(403, message, reason, "PERMISSION_DENIED", { domain: "usageLimits" }));
+  },
   backendError(): ApiError {
     return api(500, googleError(500, "Backend Error", "backendError", "INTERNAL"));
   },

@@ -1,24 +1,23 @@
 /**
- * The Gmail v1 routes under /gmail/v1/users/{userId}/: profile, messages (list, get), history,
- * labels (list, get). Each call runs: fault injection → authentication → user check → quota → answer.
+ * The Gmail v1 routes under /gmail/v1/users/{userId}/: profile, messages (list, get), threads
+ * (get), history, labels (list, get), attachments, watch, stop. Each call runs: fault injection → authentication → user check → quota → answer.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ApiError, gmailErrors } from "./errors";
 import { applyFields, parseFields } from "./fields";
 import type { HistoryRecord, HistoryType, Mailbox, MessageRecord } from "./Mailbox";
-import { findAttachment, gmailBase64url, payloadOf } from "./mime";
+import { getMessage, getThread } from "./messageFormat";
+import { findAttachment, gmailBase64url } from "./mime";
 import type { AccessToken } from "./oauth";
 import { isTopicName } from "./push";
 import { parseQuery } from "./query";
 import { readJsonObject, repeatedParam, sendApiError, sendJson } from "./respond";
-import type { Header } from "./seed";
 import type { SimulatorState } from "./state";
 import type { GmailMethod } from "./stats";
 
 export const GMAIL_PREFIX = "/gmail/v1/users/";
 
 const HISTORY_TYPES = new Set<HistoryType>(["messageAdded", "messageDeleted", "labelAdded", "labelRemoved"]);
-const FORMATS = new Set(["minimal", "metadata", "full", "raw"]);
 
 interface Route {
   method: GmailMethod;
@@ -63,6 +62,7 @@ function resolve(httpMethod: string, rest: string): Route | undefined {
   }
   if (!id) return undefined;
   if (resource === "messages") return { method: "messages.get", userId, id };
+  if (resource === "threads") return { method: "threads.get", userId, id };
   if (resource === "labels") return { method: "labels.get", userId, id };
   return undefined;
 }
@@ -156,11 +156,13 @@ function serve(
   }
 
   const verdict = state.quota.charge(email, route.method);
-  if (verdict !== "ok") {
-    state.stats.reject(route.method);
-    sendApiError(res, verdict === "user" ? gmailErrors.userRateLimited() : gmailErrors.projectRateLimited());
+  if (!verdict.ok) {
+    state.stats.reject(route.method, verdict.reason, verdict.cost);
+    const status = state.quota.current.rateLimitStatus;
+    sendApiError(res, gmailErrors.quotaRefused(verdict.reason, status, verdict.retryAfterSeconds));
     return;
   }
+  state.stats.spend(route.method, verdict.cost);
 
   const answer = answerFor(state, mailbox, route, query, requestBody);
   if ("httpStatus" in answer) {
@@ -217,6 +219,8 @@ function answerFor(
       return listMessages(state, mailbox, query);
     case "messages.get":
       return getMessage(mailbox, route.id!, query);
+    case "threads.get":
+      return getThread(mailbox, route.id!, query);
     case "history.list":
       return listHistory(mailbox, query);
     case "labels.list":
@@ -324,59 +328,6 @@ function watch(
     historyId: mailbox.historyId,
   });
   return { body: { historyId: String(made.historyId), expiration: String(made.expiration) } };
-}
-
-function getMessage(mailbox: Mailbox, id: string, query: URLSearchParams): { body: unknown } | ApiError {
-  const format = query.get("format") ?? "full";
-  if (!FORMATS.has(format)) return gmailErrors.invalidArgument(`Invalid value at 'format', "${format}"`);
-  const record = mailbox.find(id);
-  if (!record) return gmailErrors.notFound();
-  const content = mailbox.content(record);
-  const head: Record<string, unknown> = { id: record.id, threadId: record.threadId };
-  if (record.labels.length > 0) head.labelIds = record.labels;
-  head.snippet = content.snippet;
-  const rawBytes = Buffer.from(content.raw, "latin1");
-  const tail = {
-    sizeEstimate: rawBytes.length,
-    historyId: String(record.historyId),
-    internalDate: String(record.internalDate),
-  };
-  switch (format) {
-    case "minimal":
-      return { body: { ...head, ...tail } };
-    case "raw":
-      return {
-        body: {
-          ...head,
-          sizeEstimate: tail.sizeEstimate,
-          raw: gmailBase64url(rawBytes),
-          historyId: tail.historyId,
-          internalDate: tail.internalDate,
-        },
-      };
-    case "metadata": {
-      const wanted = repeatedParam(query, "metadataHeaders").map((h) => h.toLowerCase());
-      const headers: Header[] =
-        wanted.length === 0
-          ? content.headers
-          : content.headers.filter((h) => wanted.includes(h.name.toLowerCase()));
-      return {
-        body: {
-          ...head,
-          payload: {
-            partId: "",
-            mimeType: content.root.mimeType,
-            filename: "",
-            headers,
-            body: { size: 0 },
-          },
-          ...tail,
-        },
-      };
-    }
-    default:
-      return { body: { ...head, payload: payloadOf(content.root, record.id), ...tail } };
-  }
 }
 
 function ref(record: HistoryRecord): { id: string; threadId: string } {

@@ -39,6 +39,11 @@ export interface GmailSimulatorOptions {
   /** Where mail-change pushes are POSTed (Pub/Sub push endpoint), and their token's audience. */
   pushEndpoint?: string;
   pushAudience?: string;
+  /**
+   * The real clock (ms since the epoch; default `Date.now`). Gmail's clock, which quotas, arrivals
+   * and watches read, runs `PUT /sim/clock`'s offset ahead of it.
+   */
+  now?: () => number;
 }
 
 export interface GmailSimulator {
@@ -62,6 +67,7 @@ export function createGmailSimulator(options: GmailSimulatorOptions = {}): Gmail
     ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
     ...(options.pushEndpoint === undefined ? {} : { pushEndpoint: options.pushEndpoint }),
     ...(options.pushAudience === undefined ? {} : { pushAudience: options.pushAudience }),
+    ...(options.now === undefined ? {} : { now: options.now }),
   });
   for (const account of options.accounts ?? []) state.createAccount(account.email, account.count);
 

@@ -35,7 +35,7 @@ export class SimulatorState {
   readonly accounts = new Map<string, Mailbox>();
   readonly oauth: OAuthStore;
   readonly faults: FaultInjector;
-  readonly quota = new QuotaLimiter();
+  readonly quota: QuotaLimiter;
   readonly stats = new SimStats();
   readonly identities: Identities;
   readonly signer = new IdTokenSigner();
@@ -48,12 +48,15 @@ export class SimulatorState {
    */
   readonly now: () => number;
   clockOffsetMs = 0;
+  /** When set, the batch endpoint answers this status (404, 405 or 501) instead of serving parts. */
+  batchRefusal: 404 | 405 | 501 | null = null;
   readonly push: PushNotifier;
 
   constructor(options: StateOptions) {
     this.seed = options.seed;
     const realNow = options.now ?? Date.now;
     this.now = () => realNow() + this.clockOffsetMs;
+    this.quota = new QuotaLimiter(this.now);
     this.baseTime = options.baseTime ?? DEFAULT_BASE_TIME;
     this.oauth = new OAuthStore(options.accessTokenLifetimeSeconds, realNow);
     this.push = new PushNotifier(this.signer, this.now, {

@@ -5,6 +5,7 @@ export type GmailMethod =
   | "users.getProfile"
   | "messages.list"
   | "messages.get"
+  | "threads.get"
   | "history.list"
   | "labels.list"
   | "labels.get"
@@ -16,6 +17,7 @@ export const GMAIL_METHODS: readonly GmailMethod[] = [
   "users.getProfile",
   "messages.list",
   "messages.get",
+  "threads.get",
   "history.list",
   "labels.list",
   "labels.get",
@@ -42,6 +44,16 @@ export interface StatsSnapshot {
   calls: Record<string, number>;
   /** Requests refused for quota, by method. */
   rejected: Record<string, number>;
+  /**
+   * Quota units by method: `spent` on admitted calls, `refused` on calls refused for quota, by
+   * reason (`userRateLimitExceeded`, `rateLimitExceeded`, `dailyLimitExceeded`); `refusals` counts
+   * those calls.
+   */
+  units: {
+    spent: Record<string, number>;
+    refused: Record<string, Record<string, number>>;
+    refusals: Record<string, Record<string, number>>;
+  };
   /** Injected faults by kind. */
   faults: Record<FaultKind, number>;
   /**
@@ -54,9 +66,23 @@ export interface StatsSnapshot {
   since: string;
 }
 
+function bump(
+  table: Record<string, Record<string, number>>,
+  method: string,
+  reason: string,
+  n: number,
+): void {
+  const row = table[method] ?? {};
+  row[reason] = (row[reason] ?? 0) + n;
+  table[method] = row;
+}
+
 export class SimStats {
   private calls: Record<string, number> = {};
   private rejected: Record<string, number> = {};
+  private spent: Record<string, number> = {};
+  private refused: Record<string, Record<string, number>> = {};
+  private refusals: Record<string, Record<string, number>> = {};
   private faults: Record<FaultKind, number> = { "429": 0, "500": 0, "503": 0, reset: 0 };
   private batches = 0;
   private revocations: Revocation[] = [];
@@ -73,6 +99,9 @@ export class SimStats {
     this.calls["oauth.refresh"] = 0;
     this.calls["oauth.revoke"] = 0;
     this.rejected = {};
+    this.spent = {};
+    this.refused = {};
+    this.refusals = {};
     this.faults = { "429": 0, "500": 0, "503": 0, reset: 0 };
     this.batches = 0;
     this.revocations = [];
@@ -83,8 +112,16 @@ export class SimStats {
     this.calls[method] = (this.calls[method] ?? 0) + 1;
   }
 
-  reject(method: string): void {
+  /** A call admitted by the quota, and what it cost. */
+  spend(method: string, units: number): void {
+    this.spent[method] = (this.spent[method] ?? 0) + units;
+  }
+
+  /** A call refused for quota: its units and why. */
+  reject(method: string, reason: string, units: number): void {
     this.rejected[method] = (this.rejected[method] ?? 0) + 1;
+    bump(this.refused, method, reason, units);
+    bump(this.refusals, method, reason, 1);
   }
 
   revoked(revocation: Omit<Revocation, "at">): void {
@@ -105,6 +142,11 @@ export class SimStats {
     return {
       calls: { ...this.calls },
       rejected: { ...this.rejected },
+      units: {
+        spent: { ...this.spent },
+        refused: structuredClone(this.refused),
+        refusals: structuredClone(this.refusals),
+      },
       faults: { ...this.faults },
       batches: this.batches,
       revocations: this.revocations.map((r) => ({ ...r })),
