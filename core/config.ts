@@ -86,7 +86,12 @@ const rateLimit = (fallback: `${number}/${number}`) => {
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().min(1).default("0.0.0.0"),
+  /**
+   * Address web and a worker's metrics listen on; unset = 127.0.0.1 outside production (a laptop
+   * on a café network serves no one else) and 0.0.0.0 in production (a container's port must be
+   * reachable from its network). Docker's demo sets 0.0.0.0 itself.
+   */
+  HOST: z.string().min(1).optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
@@ -432,6 +437,28 @@ function refuseUnsafePush(push: GmailPushSettings, demo: boolean): void {
   }
 }
 
+/**
+ * Every production refusal above hangs on NODE_ENV=production, so a systemd unit or a pod spec
+ * that forgot it would run a public deployment with none of them. Settings only a deployment has
+ * (an https PUBLIC_URL, a Google OAuth client of its own) without NODE_ENV stop start-up instead:
+ * the operator says which mode is meant. `npm start`, tests and the compose demo set neither or
+ * name their mode.
+ */
+function refuseUnsetNodeEnv(e: Env): void {
+  const sign =
+    e.PUBLIC_URL && new URL(e.PUBLIC_URL).protocol === "https:"
+      ? "PUBLIC_URL is an https:// URL"
+      : e.GOOGLE_CLIENT_ID && e.GOOGLE_CLIENT_ID !== DEV_CLIENT.id
+        ? "GOOGLE_CLIENT_ID names a real Google OAuth client"
+        : undefined;
+  if (sign) {
+    throw new ConfigError(
+      "NODE_ENV",
+      `is unset but ${sign}: set NODE_ENV=production for a deployment (or NODE_ENV=development to run it locally)`,
+    );
+  }
+}
+
 function withSlash(url: string): string {
   return url.endsWith("/") ? url : `${url}/`;
 }
@@ -476,6 +503,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       "must be set together with its pair",
     );
   }
+  if (given.NODE_ENV === undefined) refuseUnsetNodeEnv(e);
 
   const sim = e.GMAIL_SIM_URL ? e.GMAIL_SIM_URL.replace(/\/+$/, "") : undefined;
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
@@ -526,7 +554,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   return {
     env: e.NODE_ENV,
     port: e.PORT,
-    host: e.HOST,
+    host: e.HOST ?? (production ? "0.0.0.0" : "127.0.0.1"),
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
     redisUrl: e.REDIS_URL,
