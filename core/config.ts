@@ -179,7 +179,8 @@ const envSchema = z.object({
    */
   INBOX_SYNC_DEMO: z.enum(["0", "1"], "must be 1 (demo) or 0").default("0"),
   /**
-   * Bearer token that /metrics asks for; unset = /metrics is not served on the web port. Metrics
+   * Bearer token that /metrics asks for, on the web port and a worker's WORKER_METRICS_PORT;
+   * unset = /metrics is not served on either. Metrics
    * name users' queue depth and request volumes: not for the public.
    */
   METRICS_TOKEN: z.string().min(32, "at least 32 characters").optional(),
@@ -202,7 +203,10 @@ const envSchema = z.object({
    * back to the queue (behind them) and resumes later where it stopped. 0 = never.
    */
   SYNC_SLICE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
-  /** Port of a worker's own Prometheus /metrics (0 = any free port); unset = not served. */
+  /**
+   * Port of a worker's own Prometheus /metrics (0 = any free port); unset = no port. It answers
+   * METRICS_TOKEN's bearer alone, and nothing without METRICS_TOKEN, as the web's /metrics does.
+   */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /**
    * The worker process's niceness (0-19): syncs are throughput work, clicks are not, so where a
@@ -285,7 +289,7 @@ export interface Config {
   };
   /** INBOX_SYNC_DEMO=1: production may use the simulator and plain http; every start says so. */
   demo: boolean;
-  /** Bearer token for /metrics; undefined = /metrics is not served on the web port. */
+  /** Bearer token for /metrics (web and worker); undefined = /metrics is not served. */
   metricsToken: string | undefined;
   sessionSecret: string;
   tokenEncryptionKey: Buffer;
