@@ -1,6 +1,8 @@
 # One image for every process: web, worker, the Gmail simulator (demo only) and the migrate step.
-# Node 26 is the Active LTS line (since October 2026). The bundles in dist/ target Node 20, the
-# oldest Node the code supports (package.json engines), so they run on both.
+# Node 26 is the Active LTS line (since October 2026), the line CI tests on (.ci/run). The
+# bundles in dist/ target Node 22, the oldest Node the code supports (package.json engines).
+# The tag is not pinned to a digest yet: pin it (node:26-trixie-slim@sha256:…) where a registry
+# can be asked for the digest, and update it with the base image's security releases.
 
 # Build: every package, the type-check and the bundles.
 FROM node:26-trixie-slim AS build

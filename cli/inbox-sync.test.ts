@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../test/stack";
 
@@ -53,6 +56,30 @@ describe("the polling CLI", () => {
     const emails = await cli(["emails", "--limit", "3", "--json", "--url", stack.web.url, "--token", token]);
     expect(emails.code).toBe(0);
     expect(JSON.parse(emails.stdout).emails).toHaveLength(3);
+  });
+
+  it("takes the token from --token-file quietly, and warns on stderr when it comes as --token", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "inbox-sync-cli-"));
+    try {
+      const file = path.join(dir, "token");
+      writeFileSync(file, `${token}\n`, { mode: 0o600 });
+      const fromFile = await cli(["labels", "--json", "--url", stack.web.url, "--token-file", file]);
+      expect(fromFile.stderr).toBe("");
+      expect(fromFile.code).toBe(0);
+      expect(JSON.parse(fromFile.stdout).labels.length).toBeGreaterThan(0);
+
+      const fromFlag = await cli(["labels", "--json", "--url", stack.web.url, "--token", token]);
+      expect(fromFlag.code).toBe(0);
+      expect(fromFlag.stderr).toBe(
+        "inbox-sync: warning: --token shows the API token to every user of this machine (process list) and keeps it in shell history; use INBOX_SYNC_TOKEN or --token-file instead\n",
+      );
+
+      const missing = await cli(["labels", "--url", stack.web.url, "--token-file", path.join(dir, "none")]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/--token-file .*none could not be read \(ENOENT\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("says what went wrong, with exit codes a script can branch on", async () => {

@@ -8,8 +8,9 @@
  *   inbox-sync emails [--q WORDS] [--label ID] [--thread ID] [--limit N] [--json]
  *   inbox-sync labels [--json]              the Gmail labels and their ids
  *
- * Options: --url (or INBOX_SYNC_URL, default http://localhost:3000) and --token (or
- * INBOX_SYNC_TOKEN): an API token from POST /api/tokens. Exit codes: 0 done, 1 the sync failed,
+ * Options: --url (or INBOX_SYNC_URL, default http://localhost:3000) and the API token from
+ * POST /api/tokens in INBOX_SYNC_TOKEN or a file named by --token-file (--token still works, with
+ * a warning: the command line is visible to other users). Exit codes: 0 done, 1 the sync failed,
  * 2 bad usage, 3 the server refused or could not be reached.
  *
  * When no worker can run the task (POST answers 503 with a fallback, or a followed task says
@@ -25,6 +26,7 @@ import type {
   SyncOptions,
   TaskSnapshot,
 } from "../core/contract";
+import { resolveToken, TokenSourceError } from "./token";
 
 const USAGE = `usage:
   inbox-sync sync [--newer-than-days N] [--label ID]... [--no-wait] [--json]
@@ -39,7 +41,8 @@ const USAGE = `usage:
       --q: every word must match, best match first; "a phrase", a OR b, -word
   inbox-sync labels [--json]
 options: --url URL (or INBOX_SYNC_URL, default http://localhost:3000)
-         --token TOKEN (or INBOX_SYNC_TOKEN: an API token from POST /api/tokens)
+         INBOX_SYNC_TOKEN or --token-file PATH: an API token from POST /api/tokens
+         (--token TOKEN also works, but shows the token to other users of this machine)
 exit codes: 0 done, 1 the sync failed, 2 bad usage, 3 the server refused or could not be reached
 `;
 
@@ -298,6 +301,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       url: { type: "string" },
       token: { type: "string" },
+      "token-file": { type: "string" },
       json: { type: "boolean", default: false },
       wait: { type: "boolean", default: true },
       "no-wait": { type: "boolean", default: false },
@@ -314,12 +318,16 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
   }
-  const token = values.token ?? process.env.INBOX_SYNC_TOKEN;
-  if (!token)
-    throw new CliError(
-      "an API token is needed: --token or INBOX_SYNC_TOKEN (create one with POST /api/tokens)",
-      2,
+  let token: string;
+  try {
+    token = resolveToken(
+      { flag: values.token, file: values["token-file"], env: process.env.INBOX_SYNC_TOKEN },
+      (line) => process.stderr.write(`inbox-sync: ${line}\n`),
     );
+  } catch (err) {
+    if (err instanceof TokenSourceError) throw new CliError(err.message, 2);
+    throw err;
+  }
   const o: Options = {
     url: (values.url ?? process.env.INBOX_SYNC_URL ?? "http://localhost:3000").replace(/\/+$/, ""),
     token,

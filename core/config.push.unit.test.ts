@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from "./config";
 /** Gmail push, its debounce and the schedule (GMAIL_PUSH_*, SYNC_DEBOUNCE_MS, SYNC_SCHEDULE_*). */
 const dev = {
   DATA_DIR: ".data/test",
+  NODE_ENV: "development",
   SESSION_SECRET: "s".repeat(40),
   TOKEN_ENCRYPTION_KEY: "ab".repeat(32),
 };

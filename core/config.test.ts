@@ -81,6 +81,24 @@ describe("configuration", () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr.trim()).toMatch(/^worker: Invalid configuration: DATABASE_URL is required/);
   });
+
+  it("a web or worker process with a deployment's settings but no NODE_ENV exits 1 with one line naming NODE_ENV", () => {
+    const { NODE_ENV: _mode, ...forgotten } = production;
+    for (const [entry, name] of [
+      ["server/main.ts", "web"],
+      ["worker/main.ts", "worker"],
+    ] as const) {
+      const run = spawnSync(process.execPath, ["--import", "tsx", entry], {
+        env: { PATH: process.env.PATH, ...forgotten },
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr.trim().split("\n")).toEqual([
+        `${name}: Invalid configuration: NODE_ENV is unset but PUBLIC_URL is an https:// URL: set NODE_ENV=production for a deployment (or NODE_ENV=development to run it locally)`,
+      ]);
+    }
+  });
 });
 
 /** A production environment that passes every check; each test below spoils one thing. */

@@ -116,7 +116,12 @@ const rateLimit = (fallback: `${number}/${number}`) => {
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().min(1).default("0.0.0.0"),
+  /**
+   * Address web and a worker's metrics listen on; unset = 127.0.0.1 outside production (a laptop
+   * on a café network serves no one else) and 0.0.0.0 in production (a container's port must be
+   * reachable from its network). Docker's demo sets 0.0.0.0 itself.
+   */
+  HOST: z.string().min(1).optional(),
   /**
    * Which hops in front of a web node may say who the client is (X-Forwarded-For, and
    * X-Forwarded-Proto for the nearest). The default trusts any hop on this host or a private
@@ -221,7 +226,8 @@ const envSchema = z.object({
    */
   INBOX_SYNC_DEMO: z.enum(["0", "1"], "must be 1 (demo) or 0").default("0"),
   /**
-   * Bearer token that /metrics asks for; unset = /metrics is not served on the web port. Metrics
+   * Bearer token that /metrics asks for, on the web port and a worker's WORKER_METRICS_PORT;
+   * unset = /metrics is not served on either. Metrics
    * name users' queue depth and request volumes: not for the public.
    */
   METRICS_TOKEN: z.string().min(32, "at least 32 characters").optional(),
@@ -244,7 +250,10 @@ const envSchema = z.object({
    * back to the queue (behind them) and resumes later where it stopped. 0 = never.
    */
   SYNC_SLICE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
-  /** Port of a worker's own Prometheus /metrics (0 = any free port); unset = not served. */
+  /**
+   * Port of a worker's own Prometheus /metrics (0 = any free port); unset = no port. It answers
+   * METRICS_TOKEN's bearer alone, and nothing without METRICS_TOKEN, as the web's /metrics does.
+   */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /**
    * The worker process's niceness (0-19): syncs are throughput work, clicks are not, so where a
@@ -329,7 +338,7 @@ export interface Config {
   };
   /** INBOX_SYNC_DEMO=1: production may use the simulator and plain http; every start says so. */
   demo: boolean;
-  /** Bearer token for /metrics; undefined = /metrics is not served on the web port. */
+  /** Bearer token for /metrics (web and worker); undefined = /metrics is not served. */
   metricsToken: string | undefined;
   sessionSecret: string;
   tokenEncryptionKey: Buffer;
@@ -484,6 +493,28 @@ function refuseUnsafePush(push: GmailPushSettings, demo: boolean): void {
   }
 }
 
+/**
+ * Every production refusal above hangs on NODE_ENV=production, so a systemd unit or a pod spec
+ * that forgot it would run a public deployment with none of them. Settings only a deployment has
+ * (an https PUBLIC_URL, a Google OAuth client of its own) without NODE_ENV stop start-up instead:
+ * the operator says which mode is meant. `npm start`, tests and the compose demo set neither or
+ * name their mode.
+ */
+function refuseUnsetNodeEnv(e: Env): void {
+  const sign =
+    e.PUBLIC_URL && new URL(e.PUBLIC_URL).protocol === "https:"
+      ? "PUBLIC_URL is an https:// URL"
+      : e.GOOGLE_CLIENT_ID && e.GOOGLE_CLIENT_ID !== DEV_CLIENT.id
+        ? "GOOGLE_CLIENT_ID names a real Google OAuth client"
+        : undefined;
+  if (sign) {
+    throw new ConfigError(
+      "NODE_ENV",
+      `is unset but ${sign}: set NODE_ENV=production for a deployment (or NODE_ENV=development to run it locally)`,
+    );
+  }
+}
+
 function withSlash(url: string): string {
   return url.endsWith("/") ? url : `${url}/`;
 }
@@ -538,6 +569,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       "must be set together with its pair",
     );
   }
+  if (given.NODE_ENV === undefined) refuseUnsetNodeEnv(e);
 
   const sim = e.GMAIL_SIM_URL ? e.GMAIL_SIM_URL.replace(/\/+$/, "") : undefined;
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
@@ -588,7 +620,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   return {
     env: e.NODE_ENV,
     port: e.PORT,
-    host: e.HOST,
+    host: e.HOST ?? (production ? "0.0.0.0" : "127.0.0.1"),
     trustProxy: e.TRUST_PROXY,
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,

@@ -1,6 +1,8 @@
 import { Writable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createGmailSimulator, type GmailSimulator } from "../gmail-sim/server";
+import { ApiClient } from "../test/ApiClient";
+import { spawnWeb } from "../test/processes";
 import { gmailClientFor } from "../test/simGmail";
 import { createLogger } from "./logger";
 
@@ -51,3 +53,80 @@ describe("logs never carry OAuth tokens", () => {
     expect(text).not.toContain(credentials.refresh_token);
   });
 });
+
+describe("a web process's own logs, at trace level, through sign-in and API tokens", () => {
+  let sim: GmailSimulator;
+  beforeAll(async () => {
+    sim = createGmailSimulator({ accounts: [{ email: "traced@example.com", count: 2 }] });
+    await sim.listen(0, "127.0.0.1");
+  });
+  afterAll(() => sim?.close());
+
+  it("carry no OAuth code, state, session cookie or API token, even when a token exchange is refused", async () => {
+    const web = await spawnWeb({
+      databaseUrl: inject("databaseUrl"),
+      redisUrl: inject("redisUrl"),
+      queuePrefix: `${inject("queuePrefix")}-logs`,
+      simUrl: sim.url,
+      env: { LOG_LEVEL: "trace" },
+    });
+    try {
+      const planted: string[] = [];
+      const user = new ApiClient(web.url);
+      const hops = await signInRecording(user, "traced@example.com");
+      for (const hop of hops) {
+        for (const name of ["code", "state", "code_challenge"]) {
+          const value = hop.searchParams.get(name);
+          if (value) planted.push(value);
+        }
+      }
+      expect(planted.length).toBeGreaterThanOrEqual(3);
+      planted.push(...user.cookieHeader.split("; ").map((c) => c.slice(c.indexOf("=") + 1)));
+      const me = await user.json("GET", "/api/me");
+      user.csrfToken = me.body.csrfToken;
+      const { body } = await user.json("POST", "/api/tokens", { name: "logs" });
+      planted.push(body.token);
+      const viaToken = await fetch(`${web.url}/api/me`, {
+        headers: { authorization: `Bearer ${body.token}` },
+      });
+      expect(viaToken.status).toBe(200);
+      // A used code, sent again on a fresh sign-in: Google (here the simulator) refuses the exchange.
+      const code = hops.find((h) => h.searchParams.has("code"))!.searchParams.get("code")!;
+      const again = new ApiClient(web.url);
+      const start = await again.raw("GET", "/auth/google?login_hint=traced%40example.com");
+      const state = new URL(start.headers.get("location")!).searchParams.get("state")!;
+      planted.push(state);
+      const replay = await again.raw(
+        "GET",
+        `/auth/google/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`,
+        { headers: { accept: "application/json" } },
+      );
+      expect(replay.status).toBeGreaterThanOrEqual(400);
+
+      const logs = web.output();
+      expect(logs).toContain('"msg":"signed in"');
+      for (const secret of planted) {
+        expect(secret.length).toBeGreaterThan(8);
+        expect(logs).not.toContain(secret);
+      }
+    } finally {
+      await web.stop();
+    }
+  });
+});
+
+/** The real OAuth redirects, web → simulator → web, keeping every hop's URL. */
+async function signInRecording(client: ApiClient, email: string): Promise<URL[]> {
+  const hops: URL[] = [];
+  let res = await client.raw("GET", `/auth/google?login_hint=${encodeURIComponent(email)}`);
+  for (let hop = 0; hop < 8; hop++) {
+    expect(res.status).toBe(302);
+    const next = new URL(res.headers.get("location")!, client.baseUrl);
+    if (next.toString() === `${client.baseUrl}/`) return hops;
+    hops.push(next);
+    res = next.toString().startsWith(client.baseUrl)
+      ? await client.raw("GET", next.toString())
+      : await fetch(next, { redirect: "manual" });
+  }
+  throw new Error("sign-in kept redirecting");
+}

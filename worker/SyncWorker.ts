@@ -80,7 +80,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
   const metricsServer =
     config.workerMetricsPort === undefined
       ? null
-      : await metrics.serve(config.workerMetricsPort, config.host);
+      : await metrics.serve(config.workerMetricsPort, config.host, config.metricsToken);
   const shutdown = new AbortController();
   const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const slots = shardConcurrency(config.workerConcurrency, served.shards.length);
@@ -139,6 +139,9 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
     },
     "worker ready",
   );
+  if (metricsServer && !config.metricsToken) {
+    logger.warn("WORKER_METRICS_PORT is set but METRICS_TOKEN is not: the worker's /metrics answers 404");
+  }
 
   return {
     ctx,

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { METRICS_CHALLENGE, METRICS_UNAUTHORIZED_MESSAGE, metricsAccess } from "../core/metricsAccess";
 import type { DriveOutcome } from "../core/tasks/TaskDriver";
 
 /**
@@ -55,16 +56,35 @@ export class WorkerMetrics {
     }
   }
 
-  /** Serves GET /metrics on `port` (0 picks a free one); answers the server and its URL. */
-  async serve(port: number, host: string): Promise<{ server: Server; url: string }> {
+  /**
+   * Serves GET /metrics on `port` (0 picks a free one) under the web's rule (core/metricsAccess.ts):
+   * the bearer token `token` (METRICS_TOKEN) is required, and without one nothing is served (404).
+   * Answers the server and its URL.
+   */
+  async serve(
+    port: number,
+    host: string,
+    token: string | undefined,
+  ): Promise<{ server: Server; url: string }> {
+    const judge = metricsAccess(token);
     const server = createServer(async (req, res) => {
-      if (req.method === "GET" && req.url === "/metrics") {
+      const verdict =
+        req.method === "GET" && req.url === "/metrics" ? judge(req.headers.authorization) : "not_served";
+      if (verdict === "allowed") {
         res.writeHead(200, { "content-type": this.registry.contentType });
         res.end(await this.registry.metrics());
         return;
       }
+      if (verdict === "unauthorized") {
+        res.writeHead(401, { "content-type": "application/json", "www-authenticate": METRICS_CHALLENGE });
+        res.end(JSON.stringify({ error: { code: "unauthorized", message: METRICS_UNAUTHORIZED_MESSAGE } }));
+        return;
+      }
       res.writeHead(404, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { code: "not_found", message: "Only GET /metrics lives here." } }));
+      const message = token
+        ? "Only GET /metrics lives here."
+        : "Metrics are not served: METRICS_TOKEN is unset.";
+      res.end(JSON.stringify({ error: { code: "not_found", message } }));
     });
     await new Promise<void>((resolve) => server.listen(port, host, resolve));
     const address = server.address() as AddressInfo;

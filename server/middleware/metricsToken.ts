@@ -1,21 +1,17 @@
-import { timingSafeEqual } from "node:crypto";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Config } from "../../core/config";
 import { UnauthorizedError } from "../../core/errors";
+import { METRICS_CHALLENGE, METRICS_UNAUTHORIZED_MESSAGE, metricsAccess } from "../../core/metricsAccess";
 
-/**
- * /metrics names queue depths, request volumes and timings: it answers only a scraper that
- * sends `Authorization: Bearer $METRICS_TOKEN`. Without METRICS_TOKEN it is not served at all
- * (404), so a deployment that forgot to set it leaks nothing.
- */
+/** A web node's /metrics under core/metricsAccess.ts's rule: 404 without METRICS_TOKEN, else 401 or on. */
 export function requireMetricsToken(config: Pick<Config, "metricsToken">): RequestHandler {
-  const expected = config.metricsToken ? Buffer.from(config.metricsToken) : null;
+  const judge = metricsAccess(config.metricsToken);
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!expected) return next("route");
-    const sent = Buffer.from(req.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? "");
-    if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
-      res.set("WWW-Authenticate", 'Bearer realm="metrics"');
-      throw new UnauthorizedError("Metrics need 'Authorization: Bearer <METRICS_TOKEN>'.");
+    const verdict = judge(req.get("authorization"));
+    if (verdict === "not_served") return next("route");
+    if (verdict === "unauthorized") {
+      res.set("WWW-Authenticate", METRICS_CHALLENGE);
+      throw new UnauthorizedError(METRICS_UNAUTHORIZED_MESSAGE);
     }
     next();
   };

@@ -54,8 +54,9 @@ describe("operations: queue dashboard and metrics", () => {
     );
   });
 
-  it("a worker serves its own metrics: syncs by outcome, durations and messages written", async () => {
-    const withMetrics = await startStack({ workers: 1, env: { WORKER_METRICS_PORT: "0" } });
+  it("a worker serves its own metrics to METRICS_TOKEN's bearer: syncs by outcome, durations and messages written", async () => {
+    const withMetrics = await startStack({ workers: 1, env: { WORKER_METRICS_PORT: "0", METRICS_TOKEN } });
+    const scrape = { headers: { authorization: `Bearer ${METRICS_TOKEN}` } };
     try {
       await withMetrics.simControl("POST", "/sim/accounts", { email: "counted@example.com", count: 35 });
       const user = await withMetrics.signIn("counted@example.com");
@@ -65,13 +66,14 @@ describe("operations: queue dashboard and metrics", () => {
       let text = "";
       for (let i = 0; i < 100 && !text.includes('outcome="completed"'); i++) {
         if (i) await new Promise((r) => setTimeout(r, 20));
-        text = await (await fetch(url)).text();
+        text = await (await fetch(url, scrape)).text();
       }
       expect(text).toMatch(/^inbox_sync_worker_syncs_total\{outcome="completed",mode="full"\} 1$/m);
       expect(text).toMatch(/^inbox_sync_worker_messages_total\{change="added"\} 35$/m);
       expect(text).toMatch(/^inbox_sync_worker_sync_duration_seconds_count\{outcome="completed"\} 1$/m);
       expect(text).toMatch(/^inbox_sync_worker_syncs_running 0$/m);
       expect((await fetch(url.replace("/metrics", "/other"))).status).toBe(404);
+      expect((await fetch(url)).status).toBe(401);
     } finally {
       await withMetrics.close();
     }
