@@ -233,6 +233,14 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(32, "at least 32 characters").optional(),
   /** Comma-separated e-mail addresses allowed to open /admin/queues. */
   ADMIN_EMAILS: z.string().default(""),
+  /**
+   * Comma-separated Google account ids (`sub`) allowed to open /admin/queues. When set, it alone
+   * decides and ADMIN_EMAILS is ignored: an address can pass to someone else, a `sub` cannot.
+   */
+  ADMIN_SUBS: z
+    .string()
+    .regex(/^[\w\s,.-]*$/, "must be comma-separated Google account ids (the ID token's sub)")
+    .default(""),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATA_DIR: z.string().default(".data"),
   /**
@@ -383,6 +391,7 @@ export interface Config {
     activeDays: number;
   };
   adminEmails: string[];
+  adminSubs: string[];
   logLevel: Env["LOG_LEVEL"];
   /** Colourful single-line logs for a person at a terminal (development only). */
   prettyLogs: boolean;
@@ -673,6 +682,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     adminEmails: e.ADMIN_EMAILS.split(",")
       .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+    adminSubs: e.ADMIN_SUBS.split(",")
+      .map((s) => s.trim())
       .filter(Boolean),
     logLevel: e.LOG_LEVEL,
     prettyLogs: e.NODE_ENV === "development" && Boolean(process.stdout.isTTY) && prettyAvailable(),

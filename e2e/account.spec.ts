@@ -34,7 +34,7 @@ async function noSidewaysScroll(page: Page) {
   expect(overflow).toBeLessThanOrEqual(0);
 }
 
-test("API tokens: created with an expiry and shown once, listed without the secret, revoked after a confirmation", async ({
+test("API tokens: created with scopes and an expiry and shown once, listed without the secret, revoked after a confirmation", async ({
   page,
   stack,
   sim,
@@ -52,6 +52,13 @@ test("API tokens: created with an expiry and shown once, listed without the secr
 
   await page.getByLabel("Name").fill("nightly backup");
   await page.getByLabel("Expires").selectOption("30");
+  // The defaults are ticked (read, sync); this script only reads. Checkboxes take the keyboard.
+  const sync = page.getByRole("checkbox", { name: /^sync\b/ });
+  await expect(page.getByRole("checkbox", { name: /^read\b/ })).toBeChecked();
+  await expect(sync).toBeChecked();
+  await sync.focus();
+  await page.keyboard.press("Space");
+  await expect(sync).not.toBeChecked();
   await page.getByTestId("token-create").click();
   const secret = page.getByTestId("new-token-value");
   await expect(secret).toHaveValue(/^isk_/);
@@ -63,6 +70,8 @@ test("API tokens: created with an expiry and shown once, listed without the secr
   await expect(fact(item, "Created")).toHaveText("just now");
   await expect(fact(item, "Expires")).toHaveText("in 30 days");
   await expect(fact(item, "Last used")).toHaveText("Never");
+  await expect(fact(item, "Allowed to")).toHaveText("read");
+  await expect(page.getByTestId("new-token-terms")).toContainText("Allowed to: read. Expires");
   await expect(page.getByTestId("token-list")).not.toContainText(token);
   await expectAccessible(page, "a token just created");
   await screenshot(page, "account-token-created");
@@ -72,6 +81,11 @@ test("API tokens: created with an expiry and shown once, listed without the secr
     headers: { authorization: `Bearer ${token}` },
   });
   expect(asScript.status()).toBe(200);
+  const syncAsScript = await page.request.post(`${stack.webA}/api/emails/sync`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(syncAsScript.status()).toBe(403);
+  expect((await syncAsScript.json()).error.code).toBe("insufficient_scope");
 
   // Done: the secret leaves the page, and a reload never shows it again.
   await page.getByTestId("new-token-done").click();

@@ -24,6 +24,12 @@ export function createMetrics(ctx: WebContext) {
     labelNames: ["outcome"],
     registers: [registry],
   });
+  const gmailPushes = new Counter({
+    name: "inbox_sync_gmail_pushes_total",
+    help: "POST /webhooks/gmail answers by outcome: queued, unknown_address, replayed (a messageId seen already), or the status",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
   new Gauge({
     name: "inbox_sync_queue_jobs",
     help: "Jobs in the email-sync queue by state",
@@ -83,6 +89,9 @@ export function createMetrics(ctx: WebContext) {
       end({ method: req.method, route, status: String(res.statusCode) });
       if (route === "/api/emails/sync" && req.method === "POST") {
         syncRequests.inc({ outcome: res.statusCode === 202 ? "accepted" : String(res.statusCode) });
+      }
+      if (route === "/webhooks/gmail") {
+        gmailPushes.inc({ outcome: res.locals.gmailPush ?? String(res.statusCode) });
       }
     });
     next();

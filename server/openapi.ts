@@ -71,15 +71,18 @@ export function sharedResponses(route: RouteSchema): Record<number, DeclaredResp
   }
   if (route.auth === "none") return answers;
   answers[401] = {
-    description: "unauthorized: no session cookie or API token, or an ended one",
+    description:
+      "unauthorized: no session cookie or API token, or an ended one; token_expired: an API token past its expiry",
     schema: ApiErrorSchema,
   };
-  if (write) {
-    answers[403] = {
-      description: "csrf_failed: a session's write without its X-CSRF-Token",
-      schema: ApiErrorSchema,
-    };
-  }
+  const refusals = [
+    write && "csrf_failed: a session's write without its X-CSRF-Token",
+    route.auth === "session" && "session_required: API tokens cannot call this",
+    route.auth === "session_or_token" &&
+      route.scope &&
+      `insufficient_scope: an API token without the \`${route.scope}\` scope`,
+  ].filter((r): r is string => Boolean(r));
+  if (refusals.length > 0) answers[403] = { description: refusals.join("; "), schema: ApiErrorSchema };
   return answers;
 }
 
@@ -95,7 +98,7 @@ function operation(route: RouteSchema): ZodOpenApiOperationObject {
         ? []
         : route.auth === "session"
           ? [{ session: [] }]
-          : [{ session: [] }, { bearer: [] }],
+          : [{ session: [] }, { bearer: route.scope ? [route.scope] : [] }],
     ...((route.params || route.query) && {
       requestParams: {
         ...(route.params && { path: route.params }),
@@ -136,7 +139,14 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
           description:
             "The browser session (`__Host-isid` over https). Writes also need X-CSRF-Token from GET /api/me.",
         },
-        bearer: { type: "http", scheme: "bearer", description: "An API token from POST /api/tokens." },
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "An API token from POST /api/tokens. Each operation lists the scope a token needs " +
+            "(`read`, `sync`; `changes` and `webhooks` are reserved); a token without it gets 403 " +
+            "`insufficient_scope`, an expired one 401 `token_expired`.",
+        },
       },
     },
     tags: [

@@ -90,7 +90,7 @@ describe("the OpenAPI document", () => {
       "label",
       "threadId",
     ]);
-    expect(Object.keys(list?.responses ?? {}).sort()).toEqual(["200", "400", "401"]);
+    expect(Object.keys(list?.responses ?? {}).sort()).toEqual(["200", "400", "401", "403"]);
     const create = document.paths?.["/api/tokens"]?.post;
     expect(create?.requestBody).toBeDefined();
     expect(Object.keys(create?.responses ?? {}).sort()).toEqual([

@@ -9,7 +9,7 @@ import {
   type SubscribeAck,
   socketKey,
 } from "../core/events";
-import type { Principal } from "../core/services/SessionService";
+import { hasScope, type Principal } from "../core/services/SessionService";
 import { cookiePolicy, principalOf } from "./middleware/authenticate";
 import { applySocketLimits, rateLimitsFor, socketAuthFailed, socketBearerGate } from "./middleware/rateLimit";
 import { startSocketRecheck } from "./socketRecheck";
@@ -86,6 +86,8 @@ export function attachRealtime(
         await socketAuthFailed(limits, socket);
         return next(new Error("unauthorized"));
       }
+      // Progress and mail changes are what `read` covers.
+      if (!hasScope(principal, "read")) return next(new Error("insufficient_scope"));
       socket.data.principal = principal;
       next();
     } catch {

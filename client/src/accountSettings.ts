@@ -1,4 +1,12 @@
-import type { CreatedToken, TokenInfo, TokenList } from "../../core/contract";
+import {
+  type CreatedToken,
+  DEFAULT_TOKEN_SCOPES,
+  SCOPE_MEANINGS,
+  TOKEN_SCOPES,
+  type TokenInfo,
+  type TokenList,
+  type TokenScope,
+} from "../../core/contract";
 import { reconnectHref } from "./account";
 import { ApiError, api, request } from "./api";
 import { ConfirmDialog } from "./confirmDialog";
@@ -37,9 +45,14 @@ function expiryWords(expiresAt: string | null, now = Date.now()): string {
   return inDays.format(Math.round(left / 86_400_000), "day");
 }
 
+/** "read, sync", or words for a token that may do nothing but revoke itself. */
+function scopeWords(scopes: readonly string[]): string {
+  return scopes.length > 0 ? scopes.join(", ") : "Nothing (it can only revoke itself)";
+}
+
 /**
  * The account page, opened from the account menu: the Gmail connection (disconnect), API tokens
- * (create with an optional expiry, shown once; list; revoke), sign out everywhere, and deleting
+ * (create with scopes and an expiry, shown once; list; revoke), sign out everywhere, and deleting
  * the account. Every destructive step asks first, in a dialog.
  */
 export class AccountSettings {
@@ -54,6 +67,8 @@ export class AccountSettings {
   private readonly form = byId<HTMLFormElement>("token-form");
   private readonly nameInput = byId<HTMLInputElement>("token-name");
   private readonly expiry = byId<HTMLSelectElement>("token-expiry");
+  private readonly scopeBoxes = byId<HTMLFieldSetElement>("token-scopes");
+  private readonly newTokenTerms = byId("new-token-terms");
   private readonly createButton = byId<HTMLButtonElement>("token-create");
   private readonly formError = byId("token-error");
   private readonly newToken = byId("new-token");
@@ -69,6 +84,7 @@ export class AccountSettings {
   private tokens: TokenInfo[] = [];
 
   constructor(private readonly options: AccountSettingsOptions) {
+    this.renderScopeChoices();
     this.back.addEventListener("click", () => this.close());
     this.view.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && !this.dialog.isOpen) {
@@ -163,6 +179,7 @@ export class AccountSettings {
             fact("Created", formatRelative(t.createdAt), formatDateLong(t.createdAt)),
             fact("Last used", formatRelative(t.lastUsedAt)),
             fact("Expires", expiryWords(t.expiresAt), t.expiresAt ? formatDateLong(t.expiresAt) : undefined),
+            fact("Allowed to", scopeWords(t.scopes)),
           ),
         ),
         revoke,
@@ -177,13 +194,19 @@ export class AccountSettings {
   private async createToken(): Promise<void> {
     show(this.formError, false);
     this.hideNewToken();
-    const body: { name: string; expiresInDays?: number } = { name: this.nameInput.value.trim() };
-    if (this.expiry.value) body.expiresInDays = Number(this.expiry.value);
+    const body = {
+      name: this.nameInput.value.trim(),
+      expiresInDays: Number(this.expiry.value),
+      scopes: this.chosenScopes(),
+    };
     this.createButton.disabled = true;
     try {
       const created = await request<CreatedToken>("POST", "/api/tokens", { body });
       this.nameInput.value = "";
       this.newTokenValue.value = created.token;
+      this.newTokenTerms.textContent = `Allowed to: ${scopeWords(created.scopes)}. Expires ${
+        created.expiresAt ? formatDateLong(created.expiresAt) : "never"
+      }.`;
       show(this.newToken);
       this.newTokenValue.focus();
       this.newTokenValue.select();
@@ -196,6 +219,36 @@ export class AccountSettings {
     } finally {
       this.createButton.disabled = false;
     }
+  }
+
+  /** One labelled checkbox per scope, from the one list of scopes; the defaults ticked. */
+  private renderScopeChoices(): void {
+    for (const scope of TOKEN_SCOPES) {
+      const box = h("input", {
+        attrs: {
+          type: "checkbox",
+          name: "scope",
+          value: scope,
+          id: `token-scope-${scope}`,
+          checked: DEFAULT_TOKEN_SCOPES.includes(scope),
+        },
+        dataset: { testid: `token-scope-${scope}` },
+      });
+      this.scopeBoxes.append(
+        h(
+          "label",
+          { className: "token-scope", attrs: { for: `token-scope-${scope}` } },
+          box,
+          h("strong", { text: scope }),
+          h("span", { text: SCOPE_MEANINGS[scope] }),
+        ),
+      );
+    }
+  }
+
+  private chosenScopes(): TokenScope[] {
+    const boxes = this.scopeBoxes.querySelectorAll<HTMLInputElement>("input[name=scope]");
+    return [...boxes].filter((b) => b.checked).map((b) => b.value as TokenScope);
   }
 
   private async copyNewToken(): Promise<void> {

@@ -8,6 +8,7 @@ import type * as schemas from "./schemas";
  * the browser bundle. The task snapshot and the socket events (and their small helpers) live in
  * ../events.ts and are re-exported here.
  */
+export * from "../auth/scopes";
 export * from "../events";
 
 /** Every 4xx/5xx body: `{"error":{"code":"snake_case","message":"…"}}`, sometimes with `fallback`. */

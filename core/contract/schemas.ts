@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SCOPE_MEANINGS, TOKEN_SCOPES } from "../auth/scopes";
 import type { SubscribeAck, SyncMode, SyncPhase, TaskSnapshot, TaskState, WaitReason } from "../events";
 
 /**
@@ -177,13 +178,24 @@ export const SyncAcceptedSchema = z
   })
   .meta({ id: "SyncAccepted" });
 
+export const TokenScopeSchema = z.enum(TOKEN_SCOPES).meta({
+  id: "TokenScope",
+  description: Object.entries(SCOPE_MEANINGS)
+    .map(([scope, meaning]) => `\`${scope}\`: ${meaning}`)
+    .join(" "),
+});
+
 export const TokenInfoSchema = z
   .strictObject({
     id: z.string(),
     name: z.string(),
     createdAt: z.string(),
     lastUsedAt: z.string().nullable(),
-    expiresAt: z.string().nullable(),
+    expiresAt: z.string().nullable().meta({
+      description:
+        "When it stops working. Every token issued has one; null only for one issued before expiries existed.",
+    }),
+    scopes: z.array(TokenScopeSchema).meta({ description: "What it may do" }),
   })
   .meta({ id: "TokenInfo" });
 

@@ -18,6 +18,7 @@ const ALL_MIGRATIONS = [
   "0009-gmail-watch",
   "0010-partition-emails",
   "0011-inline-image-ids",
+  "0012-token-scopes",
 ];
 
 describe("migrations", () => {

@@ -11,6 +11,7 @@ import * as wholeMessages from "./migrations/0008-whole-messages";
 import * as gmailWatch from "./migrations/0009-gmail-watch";
 import * as partitionEmails from "./migrations/0010-partition-emails";
 import * as inlineImageIds from "./migrations/0011-inline-image-ids";
+import * as tokenScopes from "./migrations/0012-token-scopes";
 
 /**
  * Migrations are listed here rather than globbed so that a bundled build carries them. Add new
@@ -28,6 +29,7 @@ const MIGRATIONS = [
   { name: "0009-gmail-watch", ...gmailWatch },
   { name: "0010-partition-emails", ...partitionEmails },
   { name: "0011-inline-image-ids", ...inlineImageIds },
+  { name: "0012-token-scopes", ...tokenScopes },
 ];
 
 /**

@@ -1,4 +1,5 @@
 import { Op, type Sequelize, type WhereOptions } from "sequelize";
+import type { TokenScope } from "../auth/scopes";
 import type { ApiToken } from "../db/models/ApiToken";
 import type { User } from "../db/models/User";
 
@@ -8,7 +9,10 @@ const unexpired = (now: Date): WhereOptions => ({
   [Op.or]: [{ expiresAt: null }, { expiresAt: { [Op.gt]: now } }],
 });
 
-/** The `api_tokens` table (hashes only). A token without `expiresAt` lasts until revoked. */
+/**
+ * The `api_tokens` table (hashes only). Every token written here has an expiry; a row without
+ * one (written before expiries existed, none left after migration 0012) lasts until revoked.
+ */
 export class TokenRepository {
   constructor(
     private readonly sequelize: Sequelize,
@@ -21,7 +25,7 @@ export class TokenRepository {
    * is locked while counting, so concurrent requests cannot both take the last place.
    */
   createUnderCap(
-    values: { userId: string; name: string; tokenHash: string; expiresAt: Date | null },
+    values: { userId: string; name: string; tokenHash: string; scopes: TokenScope[]; expiresAt: Date },
     cap: number,
     now: Date,
   ): Promise<ApiToken | null> {
@@ -40,8 +44,9 @@ export class TokenRepository {
     });
   }
 
-  findLiveByHash(tokenHash: string, now: Date): Promise<ApiToken | null> {
-    return this.ApiTokenModel.findOne({ where: { tokenHash, ...unexpired(now) } });
+  /** The token with this hash, expired or not: an expired token is told apart from an unknown one. */
+  findByHash(tokenHash: string): Promise<ApiToken | null> {
+    return this.ApiTokenModel.findOne({ where: { tokenHash } });
   }
 
   /** Sets last use to `now` unless someone wrote it after `staleBefore`, so racing nodes write once. */

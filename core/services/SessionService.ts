@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { CachedPrincipal, Invalidation, PrincipalCache } from "../auth/PrincipalCache";
-import { AppError } from "../errors";
+import { DEFAULT_TOKEN_DAYS, DEFAULT_TOKEN_SCOPES, normalizeScopes, type TokenScope } from "../auth/scopes";
+import { AppError, ForbiddenError } from "../errors";
 import type { Session, SessionRepository } from "../repositories/session.repository";
 import type { ApiToken, TokenRepository } from "../repositories/token.repository";
 
@@ -25,7 +26,14 @@ export interface Principal {
   csrfToken?: string;
   /** Set for API-token callers: its sockets sit in `rooms.token(tokenId)`. */
   tokenId?: string;
+  /** Set for API-token callers: what the token may do. A session may do everything. */
+  scopes?: TokenScope[];
   via: "session" | "token";
+}
+
+/** Whether the caller may do what `scope` covers: a session always, a token when it was given it. */
+export function hasScope(principal: Principal, scope: TokenScope): boolean {
+  return principal.via === "session" || (principal.scopes ?? []).includes(scope);
 }
 
 /** What the API shows of a token: never the secret, nor its hash. */
@@ -35,6 +43,15 @@ export interface TokenInfo {
   createdAt: string;
   lastUsedAt: string | null;
   expiresAt: string | null;
+  scopes: TokenScope[];
+}
+
+/** What to issue: both optional (DEFAULT_TOKEN_DAYS, DEFAULT_TOKEN_SCOPES). */
+export interface TokenOptions {
+  /** Days until it stops working. */
+  expiresInDays?: number;
+  /** What it may do; empty is allowed (a token that can only list nothing and revoke itself). */
+  scopes?: readonly TokenScope[];
 }
 
 export interface SessionServiceOptions {
@@ -181,14 +198,14 @@ export class SessionService {
   async issueToken(
     userId: string,
     name: string,
-    options: { expiresInDays?: number } = {},
+    options: TokenOptions = {},
   ): Promise<{ token: string; info: TokenInfo }> {
     const now = new Date();
     const token = `isk_${randomBytes(32).toString("base64url")}`;
-    const expiresAt =
-      options.expiresInDays === undefined ? null : new Date(now.getTime() + options.expiresInDays * DAY_MS);
+    const expiresAt = new Date(now.getTime() + (options.expiresInDays ?? DEFAULT_TOKEN_DAYS) * DAY_MS);
+    const scopes = normalizeScopes(options.scopes ?? DEFAULT_TOKEN_SCOPES);
     const row = await this.tokens.createUnderCap(
-      { userId, name, tokenHash: sha256(token), expiresAt },
+      { userId, name, tokenHash: sha256(token), scopes, expiresAt },
       TOKEN_CAP,
       now,
     );
@@ -203,6 +220,12 @@ export class SessionService {
   }
 
   async fromToken(token: string | undefined): Promise<Principal | null> {
+    const resolved = await this.resolveToken(token);
+    return resolved === "expired" ? null : resolved;
+  }
+
+  /** Like fromToken, but says "expired" for a token that exists and has run out. */
+  async resolveToken(token: string | undefined): Promise<Principal | "expired" | null> {
     if (!token || token.length > 200) return null;
     const hash = sha256(token);
     const key = `t:${hash}`;
@@ -217,14 +240,15 @@ export class SessionService {
       return { ...hit.principal };
     }
     const epoch = this.cache?.epoch() ?? 0;
-    const row = await this.tokens.findLiveByHash(hash, now);
+    const row = await this.tokens.findByHash(hash);
     if (!row) return null;
+    if (row.expiresAt && row.expiresAt.getTime() <= at) return "expired";
     let touchedAt = row.lastUsedAt?.getTime() ?? at;
     if (!row.lastUsedAt || at - row.lastUsedAt.getTime() >= TOUCH_EVERY_MS) {
       touchedAt = at;
       await this.tokens.touch(row.id, now, new Date(at - TOUCH_EVERY_MS)).catch(() => {});
     }
-    const principal: Principal = { userId: row.userId, tokenId: row.id, via: "token" };
+    const principal: Principal = { userId: row.userId, tokenId: row.id, scopes: row.scopes, via: "token" };
     this.cache?.set(key, { principal, expiresAt: row.expiresAt, lastSeenAt: null, touchedAt }, epoch, at);
     return { ...principal };
   }
@@ -234,10 +258,19 @@ export class SessionService {
     return (await this.tokens.listOf(userId)).map(tokenInfo);
   }
 
-  /** Deletes one of the user's tokens; false when the id is unknown or another user's. */
-  async revokeToken(userId: string, tokenId: string): Promise<boolean> {
+  /**
+   * Deletes one of the caller's tokens; false when the id is unknown or another user's. A token
+   * may revoke itself only: one that leaked must not be able to cut off its owner's other scripts.
+   */
+  async revokeToken(by: Principal, tokenId: string): Promise<boolean> {
+    if (by.via === "token" && by.tokenId !== tokenId) {
+      throw new ForbiddenError(
+        "session_required",
+        "An API token may revoke only itself; revoke other tokens from a browser session.",
+      );
+    }
     if (!UUID.test(tokenId)) return false;
-    const deleted = await this.tokens.deleteOf(userId, tokenId);
+    const deleted = await this.tokens.deleteOf(by.userId, tokenId);
     if (deleted) await this.ended({ tokens: [tokenId] });
     return deleted;
   }
@@ -276,5 +309,6 @@ function tokenInfo(row: ApiToken): TokenInfo {
     createdAt: row.createdAt.toISOString(),
     lastUsedAt: iso(row.lastUsedAt),
     expiresAt: iso(row.expiresAt),
+    scopes: row.scopes,
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack, startStack, waitForTask } from "../../test/stack";
+import { type Stack, startStack, waitForTask, waitUntil } from "../../test/stack";
 
 const METRICS_TOKEN = "scrape-5c81e0f7a2b94d36e1c07f8a2d4b69e3";
 
@@ -33,6 +33,29 @@ describe("operations: queue dashboard and metrics", () => {
     expect(queues.status).toBe(200);
     const names = queues.body.queues.map((q: any) => q.name);
     expect(names).toContain("email-sync");
+  });
+
+  it("refuses API tokens, an admin's own included: 403 session_required on the page and its API", async () => {
+    const boss = await stack.signIn("boss@example.com");
+    const { body } = await boss.json("POST", "/api/tokens", { name: "dashboard?", scopes: ["read", "sync"] });
+    for (const path of ["/admin/queues", "/admin/queues/api/queues?activeQueue=email-sync&page=1"]) {
+      const res = await fetch(`${stack.web.url}${path}`, {
+        headers: { authorization: `Bearer ${body.token}` },
+      });
+      expect({ path, status: res.status }).toEqual({ path, status: 403 });
+      expect((await res.json()).error.code).toBe("session_required");
+    }
+    // A token beside the admin's cookie is still a token: the bearer is what was presented.
+    const both = await boss.raw("GET", "/admin/queues", {
+      headers: { authorization: `Bearer ${body.token}` },
+    });
+    expect(both.status).toBe(403);
+    // A retry through Bull Board's API with a token changes nothing either.
+    const retry = await fetch(`${stack.web.url}/admin/queues/api/queues/email-sync/retry/failed`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${body.token}` },
+    });
+    expect(retry.status).toBe(403);
   });
 
   it("exports Prometheus metrics for the queue, workers, tasks and requests", async () => {
@@ -76,6 +99,62 @@ describe("operations: queue dashboard and metrics", () => {
       expect((await fetch(url)).status).toBe(401);
     } finally {
       await withMetrics.close();
+    }
+  });
+});
+
+describe("queue dashboard: admins by Google account id, and bad tokens limited", () => {
+  const ADMIN_SUB = "109876543210987654321";
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      workers: 0,
+      env: { ADMIN_SUBS: ADMIN_SUB, ADMIN_EMAILS: "listed@example.com", RATE_LIMIT_BAD_TOKEN: "3/60" },
+    });
+    await stack.simControl("POST", "/sim/accounts", { email: "root@example.com", count: 1, sub: ADMIN_SUB });
+    await stack.simControl("POST", "/sim/accounts", { email: "listed@example.com", count: 1 });
+  });
+  afterAll(() => stack?.close());
+
+  it("ADMIN_SUBS names the admin; once set, an address (ADMIN_EMAILS, or an admin's address passed to someone new) is not enough", async () => {
+    const root = await stack.signIn("root@example.com");
+    expect((await root.raw("GET", "/admin/queues")).status).toBe(200);
+
+    const listed = await stack.signIn("listed@example.com");
+    const refused = await listed.raw("GET", "/admin/queues");
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error.code).toBe("not_admin");
+
+    // Google gives root's address to a new account: a new user, not an admin.
+    const newcomerSub = "109876543210987654322";
+    await stack.simControl("POST", "/sim/accounts", {
+      email: "root@example.com",
+      count: 1,
+      sub: newcomerSub,
+    });
+    const newcomer = await stack.signIn("root@example.com");
+    const denied = await newcomer.raw("GET", "/admin/queues");
+    expect(denied.status).toBe(403);
+    const { error } = await denied.json();
+    expect(error.code).toBe("not_admin");
+    // It tells the person their own id, for the operator to add if they should be one.
+    expect(error.message).toContain(newcomerSub);
+    expect((await root.raw("GET", "/admin/queues")).status).toBe(200);
+  });
+
+  it("bad bearer tokens there spend the same per-address budget as on /api: 401, then 429 everywhere", async () => {
+    const hit = (path: string, token: string) =>
+      fetch(`${stack.web.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    await waitUntil(async () => stack.web.ctx.redis?.status === "ready" || false, "redis");
+    for (let i = 0; i < 3; i++) {
+      const res = await hit("/admin/queues", `isk_guess${i}`);
+      expect(res.status).toBe(401);
+      expect((await res.json()).error.code).toBe("unauthorized");
+    }
+    for (const path of ["/admin/queues", "/api/me"]) {
+      const res = await hit(path, "isk_guess-again");
+      expect({ path, status: res.status }).toEqual({ path, status: 429 });
+      expect((await res.json()).error.code).toBe("rate_limited");
     }
   });
 });

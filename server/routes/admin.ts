@@ -4,8 +4,10 @@ import { ExpressAdapter } from "@bull-board/express";
 import { type NextFunction, type Request, type Response, Router } from "express";
 import { AppError, ForbiddenError } from "../../core/errors";
 import { cookiePolicy, requireAuth, requireCsrf } from "../middleware/authenticate";
+import { bearerGate, countFailedBearer, rateLimitsFor } from "../middleware/rateLimit";
 import { adminContentSecurityPolicy } from "../middleware/securityHeaders";
 import type { WebContext } from "../WebContext";
+import { adminQueues } from "./ops/schema";
 
 export const ADMIN_PATH = "/admin/queues";
 
@@ -28,32 +30,52 @@ function sameOriginOnly(publicUrl: string) {
 }
 
 /**
- * A cookie-authenticated write must prove it comes from the dashboard: Bull Board's own page
- * sends our Origin (checked above); a script sends the session's X-CSRF-Token instead. API
- * tokens carry no ambient credential and need neither.
+ * A write must prove it comes from the dashboard: Bull Board's own page sends our Origin
+ * (checked above); a script with the session sends its X-CSRF-Token instead.
  */
 function requireOriginOrCsrf(publicUrl: string) {
   const origin = new URL(publicUrl).origin;
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!UNSAFE.has(req.method) || req.principal?.via !== "session" || req.get("origin") === origin) {
-      return next();
-    }
+    if (!UNSAFE.has(req.method) || req.get("origin") === origin) return next();
     requireCsrf(req, res, next);
   };
 }
 
 /**
+ * Who administers: the users whose Google account id (`sub`, stored on the user at sign-in) is in
+ * ADMIN_SUBS. Without ADMIN_SUBS, the addresses of ADMIN_EMAILS, as before; an address can pass
+ * to someone new at Google, so ADMIN_SUBS, once set, alone decides.
+ */
+export function adminRule(config: { adminSubs: string[]; adminEmails: string[] }) {
+  const subs = new Set(config.adminSubs);
+  const emails = new Set(config.adminEmails);
+  return (user: { email: string; googleSub: string | null }): boolean =>
+    subs.size > 0
+      ? user.googleSub !== null && subs.has(user.googleSub)
+      : emails.has(user.email.toLowerCase());
+}
+
+/**
  * Bull Board over the sync queue (every shard of it, each a queue of its own on the board), for
- * the accounts named in ADMIN_EMAILS only.
+ * administrators (adminRule) in a browser session only. Its declaration (ops/schema.ts,
+ * `auth: "session"`) covers every page and call under it: an API token, however good, gets 403
+ * `session_required`; a bad one passes the same failed-token limit as /api (bearerGate before,
+ * countFailedBearer after), so the dashboard is no place to guess tokens unlimited.
  */
 export function adminRoutes(ctx: WebContext): Router {
   const router = Router();
-  const admins = new Set(ctx.config.adminEmails);
+  const isAdmin = adminRule(ctx.config);
+  const limits = rateLimitsFor(ctx);
 
   const requireAdmin = async (req: Request, _res: Response, next: NextFunction) => {
     const user = await ctx.accounts.findUser(req.principal!.userId);
-    if (!user || !admins.has(user.email.toLowerCase())) {
-      throw new ForbiddenError("not_admin", "The queue dashboard is for administrators (ADMIN_EMAILS).");
+    if (!user || !isAdmin(user)) {
+      throw new ForbiddenError(
+        "not_admin",
+        ctx.config.adminSubs.length > 0
+          ? `The queue dashboard is for administrators (ADMIN_SUBS). Your Google account id is ${user?.googleSub ?? "not known yet: sign in again"}.`
+          : "The queue dashboard is for administrators (ADMIN_EMAILS, or ADMIN_SUBS by Google account id).",
+      );
     }
     next();
   };
@@ -61,7 +83,9 @@ export function adminRoutes(ctx: WebContext): Router {
     ADMIN_PATH,
     adminContentSecurityPolicy(ctx.config),
     sameOriginOnly(ctx.config.publicUrl),
-    requireAuth(ctx.sessions, cookiePolicy(ctx.config).session),
+    bearerGate(limits),
+    requireAuth(ctx.sessions, cookiePolicy(ctx.config).session, () => adminQueues),
+    countFailedBearer(limits),
     requireAdmin,
     requireOriginOrCsrf(ctx.config.publicUrl),
   );

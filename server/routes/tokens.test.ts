@@ -50,7 +50,7 @@ describe("API tokens", () => {
     return socket;
   }
 
-  it("lists name, created, last used and expiry of each token, never the secret or its hash", async () => {
+  it("lists name, created, last used, expiry and scopes of each token, never the secret or its hash", async () => {
     const user = await newUser();
     const forever = await user.json("POST", "/api/tokens", { name: "backup script" });
     const weekly = await user.json("POST", "/api/tokens", { name: "  cron  ", expiresInDays: 7 });
@@ -58,8 +58,12 @@ describe("API tokens", () => {
     expect(weekly.status).toBe(201);
     expect(forever.body.token).toMatch(/^isk_/);
     expect(weekly.body).toMatchObject({ name: "cron", expiresAt: expect.any(String), lastUsedAt: null });
-    const days = (Date.parse(weekly.body.expiresAt) - Date.parse(weekly.body.createdAt)) / 86_400_000;
-    expect(days).toBeCloseTo(7, 3);
+    const days = (t: { expiresAt: string; createdAt: string }) =>
+      (Date.parse(t.expiresAt) - Date.parse(t.createdAt)) / 86_400_000;
+    expect(days(weekly.body)).toBeCloseTo(7, 3);
+    // Without an expiry a token lasts 90 days; without scopes it may read and sync.
+    expect(days(forever.body)).toBeCloseTo(90, 3);
+    expect(forever.body.scopes).toEqual(["read", "sync"]);
 
     expect((await bearer(1, forever.body.token)).status).toBe(200);
 
@@ -72,12 +76,17 @@ describe("API tokens", () => {
     }
     const { tokens } = JSON.parse(text);
     expect(tokens.map((t: any) => Object.keys(t).sort())).toEqual([
-      ["createdAt", "expiresAt", "id", "lastUsedAt", "name"],
-      ["createdAt", "expiresAt", "id", "lastUsedAt", "name"],
+      ["createdAt", "expiresAt", "id", "lastUsedAt", "name", "scopes"],
+      ["createdAt", "expiresAt", "id", "lastUsedAt", "name", "scopes"],
     ]);
     // Newest first; the one used just now says so.
     expect(tokens.map((t: any) => t.name)).toEqual(["cron", "backup script"]);
-    expect(tokens[1]).toMatchObject({ id: forever.body.id, expiresAt: null, lastUsedAt: expect.any(String) });
+    expect(tokens[1]).toMatchObject({
+      id: forever.body.id,
+      expiresAt: forever.body.expiresAt,
+      scopes: ["read", "sync"],
+      lastUsedAt: expect.any(String),
+    });
     expect(tokens[0]).toMatchObject({
       id: weekly.body.id,
       expiresAt: weekly.body.expiresAt,
@@ -100,6 +109,9 @@ describe("API tokens", () => {
       [{ name: "x".repeat(101) }, "invalid_name"],
       [{ name: { $gt: "" } }, "invalid_name"],
       [{ name: "ok", expires: 7 }, "invalid_request"],
+      [{ scopes: ["read", "admin"] }, "invalid_scope"],
+      [{ scopes: "read" }, "invalid_scope"],
+      [{ scopes: [null] }, "invalid_scope"],
       [[1, 2], "invalid_request"],
       ["just text", "invalid_json"],
     ];
@@ -109,10 +121,16 @@ describe("API tokens", () => {
       expect(res.body.error.message).toEqual(expect.any(String));
     }
     expect((await user.json("GET", "/api/tokens")).body.tokens).toEqual([]);
-    // No body at all is a token without a name or expiry.
+    // No body at all is a token without a name, with the default scopes and expiry.
     const plain = await user.json("POST", "/api/tokens");
     expect(plain.status).toBe(201);
-    expect(plain.body).toMatchObject({ name: "", expiresAt: null });
+    expect(plain.body).toMatchObject({ name: "", scopes: ["read", "sync"], expiresAt: expect.any(String) });
+    // null asks for the default expiry too: no token lasts for ever.
+    const nullExpiry = await user.json("POST", "/api/tokens", { expiresInDays: null });
+    expect(nullExpiry.status).toBe(201);
+    expect(
+      (Date.parse(nullExpiry.body.expiresAt) - Date.parse(nullExpiry.body.createdAt)) / 86_400_000,
+    ).toBeCloseTo(90, 3);
   });
 
   it(`caps live tokens at ${TOKEN_CAP} per user, even when requests race; revoked and expired ones free a place`, async () => {
@@ -186,7 +204,7 @@ describe("API tokens", () => {
     expect((await owner.json("GET", "/api/tokens")).body.tokens).toHaveLength(1);
   });
 
-  it("an expired token answers 401, and a socket it opened is closed by the periodic recheck", async () => {
+  it("an expired token answers 401 token_expired, and a socket it opened is closed by the periodic recheck", async () => {
     const user = await newUser();
     const { body } = await user.json("POST", "/api/tokens", { name: "short", expiresInDays: 1 });
     const socket = await tokenSocket(0, body.token);
@@ -196,8 +214,11 @@ describe("API tokens", () => {
     });
     forgetCachedPrincipals();
 
-    expect((await bearer(0, body.token)).status).toBe(401);
-    expect((await bearer(1, body.token)).status).toBe(401);
+    for (const node of [0, 1]) {
+      const res = await bearer(node, body.token);
+      expect(res.status).toBe(401);
+      expect((await res.json()).error.code).toBe("token_expired");
+    }
     expect(await refusal(stack.webs[1]!.url, { token: body.token })).toBe("unauthorized");
     expect(await closed).toBe("io server disconnect");
     // Still listed (as expired) until the purge job removes it.
@@ -231,7 +252,7 @@ describe("API tokens", () => {
     expect(after!.getTime()).toBeGreaterThan(before!.getTime() + 60_000);
   });
 
-  it("minting tokens needs the browser session: an API token gets 403 session_required, but may list and revoke", async () => {
+  it("minting tokens needs the browser session: an API token gets 403 session_required, may list, and may revoke only itself", async () => {
     const user = await newUser();
     const { body } = await user.json("POST", "/api/tokens", { name: "script" });
     const other = (await user.json("POST", "/api/tokens", { name: "other" })).body;
@@ -246,10 +267,79 @@ describe("API tokens", () => {
     const list = await bearer(0, body.token, "/api/tokens");
     expect(list.status).toBe(200);
     expect((await list.json()).tokens).toHaveLength(2);
-    expect((await bearer(0, body.token, `/api/tokens/${other.id}`, "DELETE")).status).toBe(204);
+    // Not a sibling: a leaked token must not cut off its owner's other scripts.
+    const sibling = await bearer(0, body.token, `/api/tokens/${other.id}`, "DELETE");
+    expect(sibling.status).toBe(403);
+    expect((await sibling.json()).error.code).toBe("session_required");
+    expect((await bearer(0, other.token)).status).toBe(200);
+    // Nor anything else that is not itself (no lookup: the same 403).
+    expect(
+      (await bearer(0, body.token, "/api/tokens/00000000-0000-4000-8000-000000000000", "DELETE")).status,
+    ).toBe(403);
+    // The session may revoke any of the user's tokens.
+    expect((await user.json("DELETE", `/api/tokens/${other.id}`)).status).toBe(204);
+    expect((await bearer(0, other.token)).status).toBe(401);
     // A script may revoke itself.
     expect((await bearer(0, body.token, `/api/tokens/${body.id}`, "DELETE")).status).toBe(204);
     expect((await bearer(0, body.token)).status).toBe(401);
+  });
+
+  it("a token does only what its scopes allow: 403 insufficient_scope without the scope, 2xx with it; the session does all", async () => {
+    const user = await newUser();
+    const mint = async (scopes: string[]) => {
+      const res = await user.json("POST", "/api/tokens", { name: scopes.join("+") || "none", scopes });
+      expect(res.status).toBe(201);
+      expect(res.body.scopes).toEqual(scopes);
+      return res.body as { id: string; token: string };
+    };
+    const reader = await mint(["read"]);
+    const syncer = await mint(["sync"]);
+    const nothing = await mint([]);
+    const reserved = await mint(["changes", "webhooks"]);
+    const refused = async (res: Response, scope: string) => {
+      expect(res.status).toBe(403);
+      const { error } = await res.json();
+      expect(error.code).toBe("insufficient_scope");
+      expect(error.message).toContain(`"${scope}"`);
+    };
+
+    // read: mail, labels, me, tokens; not starting a sync, nor the streaming one.
+    for (const path of ["/api/emails", "/api/labels", "/api/me", "/api/tokens"]) {
+      expect({ path, status: (await bearer(0, reader.token, path)).status }).toEqual({ path, status: 200 });
+    }
+    await refused(await bearer(0, reader.token, "/api/emails/sync", "POST"), "sync");
+    await refused(await bearer(1, reader.token, "/api/emails/sync/stream", "POST"), "sync");
+
+    // sync: starts one; reading mail or the task's status is read's.
+    const started = await bearer(1, syncer.token, "/api/emails/sync", "POST");
+    expect(started.status).toBe(202);
+    const { taskId } = await started.json();
+    await refused(await bearer(0, syncer.token, `/api/emails/sync/status/${taskId}`), "read");
+    await refused(await bearer(0, syncer.token, "/api/emails"), "read");
+    expect((await bearer(0, reader.token, `/api/emails/sync/status/${taskId}`)).status).toBe(200);
+
+    // The reserved scopes open nothing that exists yet; a token with none opens nothing at all.
+    await refused(await bearer(0, reserved.token, "/api/me"), "read");
+    await refused(await bearer(0, nothing.token, "/api/me"), "read");
+    // Live progress is read's, on sockets too.
+    expect(await refusal(stack.webs[0]!.url, { token: syncer.token })).toBe("insufficient_scope");
+    expect((await tokenSocket(0, reader.token)).connected).toBe(true);
+
+    // The session may do everything.
+    expect((await user.json("GET", "/api/emails")).status).toBe(200);
+    expect((await user.json("GET", `/api/emails/sync/status/${taskId}`)).status).toBe(200);
+
+    // A token with no scope may still revoke itself.
+    expect((await bearer(0, nothing.token, `/api/tokens/${nothing.id}`, "DELETE")).status).toBe(204);
+    expect((await bearer(0, nothing.token)).status).toBe(401);
+  });
+
+  it("scopes are stored once each, in the list's order, whatever the request's order or repeats", async () => {
+    const user = await newUser();
+    const res = await user.json("POST", "/api/tokens", { scopes: ["sync", "read", "sync"] });
+    expect(res.status).toBe(201);
+    expect(res.body.scopes).toEqual(["read", "sync"]);
+    expect((await user.json("GET", "/api/tokens")).body.tokens[0].scopes).toEqual(["read", "sync"]);
   });
 
   it("cookie-authenticated token writes need the CSRF header", async () => {

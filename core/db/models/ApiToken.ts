@@ -1,4 +1,5 @@
 import { type CreationOptional, DataTypes, Model, type Sequelize } from "sequelize";
+import type { TokenScope } from "../../auth/scopes";
 
 /** A bearer token for scripts. Shown once at creation; only its SHA-256 is stored. */
 export class ApiToken extends Model {
@@ -6,8 +7,10 @@ export class ApiToken extends Model {
   declare userId: string;
   declare tokenHash: string;
   declare name: string;
+  /** What it may do (core/auth/scopes.ts). */
+  declare scopes: TokenScope[];
   declare lastUsedAt: Date | null;
-  /** Null: the token lasts until it is revoked. */
+  /** Null only for a row written before every token had an expiry: it lasts until revoked. */
   declare expiresAt: Date | null;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
@@ -24,6 +27,7 @@ export class ApiToken extends Model {
         userId: { type: DataTypes.UUID, allowNull: false },
         tokenHash: { type: DataTypes.TEXT, allowNull: false, unique: true },
         name: { type: DataTypes.TEXT, allowNull: false, defaultValue: "" },
+        scopes: { type: DataTypes.ARRAY(DataTypes.TEXT), allowNull: false },
         lastUsedAt: { type: DataTypes.DATE, allowNull: true },
         expiresAt: { type: DataTypes.DATE, allowNull: true },
       },

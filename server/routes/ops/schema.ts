@@ -48,12 +48,13 @@ export const adminQueues = route({
   method: "get",
   path: "/admin/queues",
   tag: "operations",
-  auth: "session_or_token",
-  summary: "Bull Board, the queue dashboard (an HTML app with its own API), for ADMIN_EMAILS only",
+  auth: "session",
+  summary:
+    "Bull Board, the queue dashboard (an HTML app with its own API), for the admins of ADMIN_SUBS and ADMIN_EMAILS, in a browser session only",
   responses: {
     200: { description: "The dashboard page", mediaType: "text/html" },
-    401: error("unauthorized"),
-    403: error("not_admin or cross_origin"),
+    401: error("unauthorized or token_expired"),
+    403: error("not_admin, cross_origin, or session_required (an API token, however good, never reaches it)"),
     503: error("queue_unavailable: streaming-fallback mode"),
   },
 });

@@ -10,6 +10,7 @@ import { type Stack, startStack, waitForTask, waitUntil } from "../../../test/st
 
 const TOPIC = "projects/inbox-sync-test/topics/gmail-push";
 const SERVICE_ACCOUNT = "gmail-push@inbox-sync-sim.iam.gserviceaccount.com";
+const METRICS_TOKEN = "scrape-0a9c1d7e5b3f48e2a6c0d9b17f3e5a24";
 
 /** Pushes verified against the simulator's key, debounced into one sync per burst. */
 describe("POST /webhooks/gmail (Gmail push through Pub/Sub)", () => {
@@ -28,6 +29,7 @@ describe("POST /webhooks/gmail (Gmail push through Pub/Sub)", () => {
         GMAIL_PUSH_TOPIC: TOPIC,
         GMAIL_PUSH_SERVICE_ACCOUNT: SERVICE_ACCOUNT,
         SYNC_DEBOUNCE_MS: "1000",
+        METRICS_TOKEN,
       },
     });
     endpoint = `${stack.web.url}/webhooks/gmail`;
@@ -249,6 +251,48 @@ describe("POST /webhooks/gmail (Gmail push through Pub/Sub)", () => {
       expect(await maintenance.pushState(userId)).toEqual({ pendingJobs: 0, armed: false, dirty: false });
       expect(await tasks()).toEqual(before);
     });
+  });
+
+  it("a replayed push (same messageId, same token) is acknowledged with 204 but acts on nothing, and is counted", async () => {
+    const token = simSigned();
+    const data = Buffer.from(JSON.stringify({ emailAddress: email, historyId: 999 })).toString("base64");
+    const messageId = `replay-${randomBytes(6).toString("hex")}`;
+    const push = {
+      message: { data, messageId, message_id: messageId },
+      subscription: "projects/p/subscriptions/s",
+    };
+    const before = await tasks();
+
+    expect((await post(token, email, push)).status).toBe(204);
+    await settled();
+    expect(await tasks()).toEqual([...before, "completed"]);
+
+    for (const replay of [push, { message: { data, message_id: messageId } }]) {
+      const res = await post(token, email, replay);
+      expect(res.status).toBe(204);
+      // notePush runs before the answer: had the replay acted, a sync would be pending or armed now.
+      expect(await maintenance.pushState(userId)).toEqual({ pendingJobs: 0, armed: false, dirty: false });
+    }
+    await settled();
+    expect(await tasks()).toEqual([...before, "completed"]);
+
+    const metrics = await (
+      await fetch(`${stack.web.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text();
+    expect(metrics).toMatch(/^inbox_sync_gmail_pushes_total\{outcome="replayed"\} 2$/m);
+    expect(metrics).toMatch(/^inbox_sync_gmail_pushes_total\{outcome="queued"\} [1-9]/m);
+    // Remembered in Redis for the token's life and its clock skew, 70 minutes.
+    const ttl = await redis.ttl(`${stack.config.queuePrefix}:gmail-push:seen:${messageId}`);
+    expect(ttl).toBeGreaterThan(60 * 60);
+    expect(ttl).toBeLessThanOrEqual(70 * 60);
+  });
+
+  it("a push without a messageId is 400 invalid_push: it could not be told from a replay", async () => {
+    const data = Buffer.from(JSON.stringify({ emailAddress: email, historyId: 1 })).toString("base64");
+    const res = await post(simSigned(), email, { message: { data } });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.code).toBe("invalid_push");
+    expect(await maintenance.pushState(userId)).toEqual({ pendingJobs: 0, armed: false, dirty: false });
   });
 
   it("a good token with a body that is not a Gmail notification is 400", async () => {

@@ -38,14 +38,16 @@ export const gmailPush = route({
     "Needs `Authorization: Bearer <OIDC token>` as Pub/Sub attaches to an authenticated push: RS256 " +
     "signed by Google (GMAIL_PUSH_JWKS_URL), `iss` accounts.google.com, `aud` GMAIL_PUSH_AUDIENCE, " +
     "unexpired, and `email` GMAIL_PUSH_SERVICE_ACCOUNT when set. Any 2xx acknowledges the message; " +
-    "Pub/Sub retries the others with backoff. Served only while GMAIL_PUSH_TOPIC is set.",
+    "Pub/Sub retries the others with backoff. Each `messageId` is acted on once: one seen in the last " +
+    "70 minutes (the token's life and its clock skew) is acknowledged and ignored, so a captured push " +
+    "cannot be replayed. Served only while GMAIL_PUSH_TOPIC is set.",
   body: PushEnvelope,
   codes: { message: "invalid_push" },
   responses: {
     204: noContent(
-      "Acknowledged: a sync is queued (debounced) for the mailbox's owner, or nobody here syncs that address",
+      "Acknowledged: a sync is queued (debounced) for the mailbox's owner, nobody here syncs that address, or the messageId was seen already (a replay: nothing is done)",
     ),
-    400: error("invalid_json or invalid_push: not a Pub/Sub push of a Gmail notification"),
+    400: error("invalid_json or invalid_push: not a Pub/Sub push of a Gmail notification, or no messageId"),
     401: error(
       "invalid_push_token: the bearer token is missing, forged, expired, for another audience or from another sender",
     ),
@@ -56,7 +58,7 @@ export const gmailPush = route({
       headers: { "Retry-After": "Seconds to wait" },
     },
     503: error(
-      "google_unavailable (Google's signing keys could not be fetched) or queue_unavailable; Pub/Sub retries",
+      "google_unavailable (Google's signing keys could not be fetched) or queue_unavailable (the queue or Redis cannot be reached); Pub/Sub retries",
     ),
   },
 });

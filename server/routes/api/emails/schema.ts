@@ -14,6 +14,7 @@ export const listEmails = route({
   path: "/api/emails",
   tag: "emails",
   auth: "session_or_token",
+  scope: "read",
   summary: "The user's stored emails, newest first (or best match first with q), a page at a time",
   query: z.object({
     limit: z.coerce
@@ -61,6 +62,7 @@ export const getEmail = route({
   path: "/api/emails/:id",
   tag: "emails",
   auth: "session_or_token",
+  scope: "read",
   summary: "One stored email: headers, text and HTML bodies, attachment listing",
   description:
     "`html` is the message's HTML exactly as its sender wrote it, scripts and all: sanitise it and " +
@@ -81,6 +83,7 @@ export const getAttachment = route({
   path: "/api/emails/:id/attachments/:attachmentId",
   tag: "emails",
   auth: "session_or_token",
+  scope: "read",
   summary: "Download one attachment (fetched from Gmail on demand)",
   description:
     "Only an attachment the stored email lists is fetched: anything else is 404 without a call to " +

@@ -6,6 +6,7 @@ export const listLabels = route({
   path: "/api/labels",
   tag: "emails",
   auth: "session_or_token",
+  scope: "read",
   summary: "The user's Gmail labels (system and their own), as the last sync read them",
   description:
     "Ids are what `GET /api/emails?label=` and the sync's `labelIds` take. Empty before the first " +

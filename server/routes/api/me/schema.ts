@@ -6,6 +6,7 @@ export const getMe = route({
   path: "/api/me",
   tag: "account",
   auth: "session_or_token",
+  scope: "read",
   summary: "Who is signed in, their Gmail connection, and the CSRF token for writes",
   responses: {
     200: json(MeSchema, "The signed-in user"),

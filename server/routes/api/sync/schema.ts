@@ -41,6 +41,7 @@ export const startSync = route({
   path: "/api/emails/sync",
   tag: "sync",
   auth: "session_or_token",
+  scope: "sync",
   summary: "Queue a sync of the user's mailbox (or join the one already open)",
   description:
     "Answers at once; follow the task on the socket (`task:subscribe`), by polling statusUrl, or, " +
@@ -66,6 +67,7 @@ export const syncStatus = route({
   path: "/api/emails/sync/status/:taskId",
   tag: "sync",
   auth: "session_or_token",
+  scope: "read",
   summary: "A sync task's latest snapshot (for clients that poll)",
   params: z.object({ taskId: z.string() }),
   responses: {
@@ -79,6 +81,7 @@ export const streamSync = route({
   path: "/api/emails/sync/stream",
   tag: "sync",
   auth: "session_or_token",
+  scope: "sync",
   summary: "Run the sync inside this request, one snapshot per NDJSON line (the fallback)",
   description:
     "For when no worker can take the task. While another runner holds the user's task the stream " +
