@@ -107,18 +107,18 @@ export const gmailErrors = {
   },
   /**
    * A call refused for quota. Google's error guide answers the usage limits with 403 and
-   * `domain: "usageLimits"`; a project whose limits answer 429 gets RESOURCE_EXHAUSTED with the
-   * time to retry. A daily limit is always 403.
+   * `domain: "usageLimits"`; a project whose limits answer 429 gets RESOURCE_EXHAUSTED. A daily
+   * limit is always 403. None carries `Retry-After`: Google promises a time to retry only for its
+   * mail-sending and bandwidth limits, not for these.
    */
   quotaRefused(
     reason: "userRateLimitExceeded" | "rateLimitExceeded" | "dailyLimitExceeded",
     status: 403 | 429,
-    retryAfterSeconds: number,
   ): ApiError {
     if (reason !== "dailyLimitExceeded" && status === 429) {
-      const error =
-        reason === "userRateLimitExceeded" ? gmailErrors.userRateLimited() : gmailErrors.projectRateLimited();
-      return { ...error, headers: { "Retry-After": String(Math.max(1, retryAfterSeconds)) } };
+      return reason === "userRateLimitExceeded"
+        ? gmailErrors.userRateLimited()
+        : gmailErrors.projectRateLimited();
     }
     const message = {
       userRateLimitExceeded: "User Rate Limit Exceeded",

@@ -159,7 +159,7 @@ function serve(
   if (!verdict.ok) {
     state.stats.reject(route.method, verdict.reason, verdict.cost);
     const status = state.quota.current.rateLimitStatus;
-    sendApiError(res, gmailErrors.quotaRefused(verdict.reason, status, verdict.retryAfterSeconds));
+    sendApiError(res, gmailErrors.quotaRefused(verdict.reason, status));
     return;
   }
   state.stats.spend(route.method, verdict.cost);

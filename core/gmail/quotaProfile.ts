@@ -208,3 +208,41 @@ export function resolveQuotaTable(input: QuotaSettingsInput): GmailQuotaTable {
     costs,
   };
 }
+
+const PACIFIC = new Intl.DateTimeFormat("en-US", {
+  timeZone: "America/Los_Angeles",
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+});
+
+function pacificParts(ms: number): { y: number; m: number; d: number; wall: number } {
+  const p: Record<string, number> = {};
+  for (const part of PACIFIC.formatToParts(ms))
+    if (part.type !== "literal") p[part.type] = Number(part.value);
+  return {
+    y: p.year!,
+    m: p.month!,
+    d: p.day!,
+    wall: Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!),
+  };
+}
+
+/** The Pacific-time date of an instant (`YYYY-MM-DD`): Google counts daily quotas by it. */
+export function pacificDay(ms: number): string {
+  const { y, m, d } = pacificParts(ms);
+  return `${y}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+}
+
+/** The next midnight in Pacific Time (PST or PDT, whichever holds then), when daily quotas reset. */
+export function nextPacificMidnight(ms: number): number {
+  const { y, m, d } = pacificParts(ms);
+  const midnightWall = Date.UTC(y, m - 1, d + 1);
+  const offsetAt = (instant: number) => pacificParts(instant).wall - Math.floor(instant / 1000) * 1000;
+  // The offset may change between now and midnight (a DST switch at 02:00 the same night).
+  return midnightWall - offsetAt(midnightWall - offsetAt(ms));
+}

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { GOOGLE_METHOD_COSTS, parseMethodCosts, QuotaSettingError, resolveQuotaTable } from "./quotaProfile";
+import {
+  GOOGLE_METHOD_COSTS,
+  nextPacificMidnight,
+  pacificDay,
+  parseMethodCosts,
+  QuotaSettingError,
+  resolveQuotaTable,
+} from "./quotaProfile";
 
 function refusal(input: Parameters<typeof resolveQuotaTable>[0]): QuotaSettingError {
   try {
@@ -109,5 +116,21 @@ describe("parseMethodCosts", () => {
       expect(caught, text).toBeInstanceOf(QuotaSettingError);
       expect((caught as QuotaSettingError).variable).toBe("GMAIL_METHOD_COSTS");
     }
+  });
+});
+
+describe("Pacific days (when Google resets daily quotas)", () => {
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  it("midnight is 08:00 UTC under PST and 07:00 UTC under PDT", () => {
+    expect(iso(nextPacificMidnight(Date.parse("2026-12-07T20:00:00Z")))).toBe("2026-12-08T08:00:00.000Z");
+    expect(iso(nextPacificMidnight(Date.parse("2026-07-01T12:00:00Z")))).toBe("2026-07-02T07:00:00.000Z");
+    expect(pacificDay(Date.parse("2026-12-08T07:59:59Z"))).toBe("2026-12-07");
+    expect(pacificDay(Date.parse("2026-12-08T08:00:00Z"))).toBe("2026-12-08");
+  });
+
+  it("takes the offset of the coming midnight on the nights the clocks change", () => {
+    expect(iso(nextPacificMidnight(Date.parse("2026-03-08T09:00:00Z")))).toBe("2026-03-09T07:00:00.000Z");
+    expect(iso(nextPacificMidnight(Date.parse("2026-11-01T08:00:00Z")))).toBe("2026-11-02T08:00:00.000Z");
   });
 });
