@@ -3,7 +3,7 @@ import type { Server as SocketServer } from "socket.io";
 import type { CoreContext } from "../core/context";
 import type { ClientToServerEvents, ServerToClientEvents } from "../core/events";
 import type { MaintenanceQueue, SyncQueue } from "../core/queue";
-import type { GmailQuota } from "../core/sync/RedisQuotaGate";
+import type { GmailQuotaBudget } from "../core/sync/RedisQuotaBudget";
 import type { TaskStatus } from "../core/tasks/TaskStatus";
 import type { SyncDispatcher } from "./services/SyncDispatcher";
 
@@ -26,7 +26,7 @@ export interface WebContext extends CoreContext {
   /** Names this node's stream runs in task leases. */
   nodeId: string;
   /** Gmail quota shared with the workers, for syncs run by the streaming fallback. */
-  quota: GmailQuota | null;
+  quota: GmailQuotaBudget | null;
   /** Aborted when the node is stopping: syncs running in streams hand their tasks back. */
   shutdown: AbortSignal;
   /** Streaming syncs in flight on this node, awaited (briefly) when it stops. */

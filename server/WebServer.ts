@@ -8,7 +8,7 @@ import type { Config } from "../core/config";
 import { createCoreContext } from "../core/context";
 import { MaintenanceQueue, SyncQueue } from "../core/queue";
 import { createRedis, redisKeys } from "../core/redis";
-import { GmailQuota } from "../core/sync/RedisQuotaGate";
+import { GmailQuotaBudget } from "../core/sync/RedisQuotaBudget";
 import { TaskStatus } from "../core/tasks/TaskStatus";
 import { WorkerLiveness } from "../core/workerHeartbeat";
 import { createApp } from "./app";
@@ -90,7 +90,9 @@ export async function startWebServer(config: Config, options: WebServerOptions =
   }
   core.sessions.useCache(principals, (what) => invalidation?.publish(what) ?? Promise.resolve());
 
-  const quota = redisClients ? new GmailQuota(redisClients.request, keys, config.gmailQuota) : null;
+  const quota = redisClients
+    ? new GmailQuotaBudget(redisClients.request, keys, config.gmailQuotaTable)
+    : null;
   const shutdown = new AbortController();
   const sharded = config.syncQueueShards > 1 || Boolean(config.redisCluster);
   const workers = new WorkerLiveness(

@@ -8,7 +8,7 @@ import { type CoreContext, createCoreContext } from "../core/context";
 import { type ServerToClientEvents, socketKey } from "../core/events";
 import { SYNC_QUEUE, type SyncJobData, SyncQueue } from "../core/queue";
 import { createRedis, redisKeys, servedSyncQueues } from "../core/redis";
-import { GmailQuota } from "../core/sync/RedisQuotaGate";
+import { GmailQuotaBudget } from "../core/sync/RedisQuotaBudget";
 import { type RunnerSyncOptions, syncOptionsFor } from "../core/tasks/syncOptionsFor";
 import { beat, leave } from "../core/workerHeartbeat";
 import { startMaintenance } from "./maintenance";
@@ -68,7 +68,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
   // at once instead of queueing its question until Redis returns.
   const quotaClient = createRedis(config, "request");
   quotaClient.on("error", () => {});
-  const quota = new GmailQuota(quotaClient, keys, config.gmailQuota);
+  const quota = new GmailQuotaBudget(quotaClient, keys, config.gmailQuotaTable);
   // Counts (are other syncs waiting for a slot?) and the orphan sweeper's jobs go through it: all
   // shards, since an orphan of any served shard is routed to its user's shard.
   const queue = SyncQueue.open(publisher, keys.syncQueues(), keys.shardOf);

@@ -2,7 +2,7 @@ import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { CoreContext } from "../core/context";
 import { publishSnapshot, type ServerToClientEvents, type TaskSnapshot } from "../core/events";
 import { retryDelayMs, SYNC_JOB_ATTEMPTS, type SyncJobData } from "../core/queue";
-import type { GmailQuota } from "../core/sync/RedisQuotaGate";
+import type { GmailQuotaBudget } from "../core/sync/RedisQuotaBudget";
 import type { RunnerSyncOptions } from "../core/tasks/syncOptionsFor";
 import type { RoomEmitter } from "./ShardedEmitter";
 import type { WorkerMetrics } from "./WorkerMetrics";
@@ -18,7 +18,7 @@ export interface SyncJobDeps {
   /** The deployment's sync settings (syncOptionsFor), and a test's own. */
   sync?: RunnerSyncOptions;
   /** Gmail quota shared with every other worker; none means unlimited. */
-  quota?: GmailQuota;
+  quota?: GmailQuotaBudget;
   /**
    * After this long a sync yields its slot if other syncs are waiting (`othersWaiting`), so one
    * huge mailbox cannot hold a worker for half an hour while small ones queue. 0 = never.

@@ -5,9 +5,10 @@ import pg from "pg";
 import { QueryTypes } from "sequelize";
 import { migrate } from "../../core/db/migrator";
 import { createDatabase } from "../../core/db/sequelize";
+import { resolveQuotaTable } from "../../core/gmail/quotaProfile";
 import { EmailRepository } from "../../core/repositories/email.repository";
 import type { MailMessage } from "../../core/sync/MailStore";
-import { GmailQuota } from "../../core/sync/RedisQuotaGate";
+import { GmailQuotaBudget } from "../../core/sync/RedisQuotaBudget";
 import { dropDatabase, ensureDatabase, freePort, redisAnswers } from "../../scripts/lib/devServices";
 import type { BenchRow } from "../table";
 import { type BenchContext, finished, stamp } from "./context";
@@ -345,17 +346,22 @@ function redisCeiling(ctx: BenchContext, port: number): BenchRow[] {
 
 /**
  * The quota gate's own ceiling: every Gmail call of the deployment runs its script on the key of
- * the one project bucket, so one Redis shard (one slot) serves all of them whatever the cluster.
- * The app's GmailQuota, 1,000 users, 64 takes in flight on one connection, limits far above reach.
+ * the one project window, so one Redis shard (one slot) serves all of them whatever the cluster.
+ * The app's GmailQuotaBudget, 1,000 users, 64 takes in flight on one connection, limits far above reach.
  */
 async function quotaTakes(ctx: BenchContext, redisUrl: string): Promise<BenchRow> {
   const seconds = ctx.quick ? 1 : 5;
   const client = new Redis(redisUrl);
   try {
-    const quota = new GmailQuota(client, `scale-${randomBytes(2).toString("hex")}`, {
-      userUnitsPerSecond: 1_000_000,
-      projectUnitsPerSecond: 10_000_000,
-    });
+    const quota = new GmailQuotaBudget(
+      client,
+      `scale-${randomBytes(2).toString("hex")}`,
+      resolveQuotaTable({
+        GMAIL_USER_UNITS_PER_MINUTE: "60000000",
+        GMAIL_PROJECT_UNITS_PER_MINUTE: "600000000",
+        GMAIL_PROJECT_UNITS_PER_DAY: "0",
+      }),
+    );
     const gates = Array.from({ length: 1_000 }, () => quota.forUser(randomUUID()));
     let takes = 0;
     const until = stamp() + seconds * 1000;
@@ -369,7 +375,7 @@ async function quotaTakes(ctx: BenchContext, redisUrl: string): Promise<BenchRow
     );
     return {
       id: "S5",
-      what: "Gmail quota takes (the gate's Lua script on the user's and the project's bucket) per second, one Redis, one client connection",
+      what: "Gmail quota takes (the gate's Lua script on the user's and the project's minute windows) per second, one Redis, one client connection",
       figure: takes / seconds,
       baseline: null,
       baselineWhat: "",

@@ -3,6 +3,7 @@ export const GMAIL_METHOD_COSTS = {
   "users.getProfile": 1,
   "messages.list": 5,
   "messages.get": 5,
+  "threads.get": 10,
   "history.list": 2,
   "labels.list": 1,
   "messages.attachments.get": 5,
@@ -18,24 +19,31 @@ export function messagesPerSecondOf(userUnitsPerSecond: number): number | undefi
   return userUnitsPerSecond > 0 ? userUnitsPerSecond / GMAIL_METHOD_COSTS["messages.get"] : undefined;
 }
 
-/** The dearest call: a quota rate below it could never pay for one. */
-export const MAX_CALL_COST = Math.max(...Object.values(GMAIL_METHOD_COSTS));
+/**
+ * The least per-second rate the older `GMAIL_*_UNITS_PER_SECOND` settings accept: one message's
+ * fetch. The gate meters those rates per minute (× 60), so a dearer call (`threads.get`) still
+ * fits in a window; the quota table checks every method's cost against its per-minute limits.
+ */
+export const MAX_CALL_COST = GMAIL_METHOD_COSTS["messages.get"];
+
+/** Which of Google's budgets holds a call back: the user's minute, the project's, or its day. */
+export type QuotaLimitName = "user" | "project" | "day";
 
 /**
- * Asked before every Gmail call. An implementation shared by all workers (a token bucket in
- * Redis per Gmail user and one per project) keeps the whole fleet under Google's quota instead
- * of discovering it through 429s; the default lets every call through.
+ * Asked before every Gmail call. An implementation shared by all workers (rolling minutes in
+ * Redis per Gmail user and per project, and the project's day) keeps the whole fleet under
+ * Google's quota instead of discovering it through 429s; the default lets every call through.
  */
 export interface QuotaGate {
   /**
    * Resolves when `method` may be called now, `times` times at once (the parts of one batch
    * request, which reach Gmail together and are metered together); may wait, and then says
-   * until when first.
+   * until when first, and which budget it waits for.
    */
   take(
     method: GmailMethod,
     signal?: AbortSignal,
-    onWait?: (until: number) => void,
+    onWait?: (until: number, limit?: QuotaLimitName) => void,
     times?: number,
   ): Promise<void>;
 }

@@ -78,15 +78,16 @@ describe("Gmail quota budget shared through Redis (per user and project per minu
     const budget = worker(table({ GMAIL_USER_UNITS_PER_MINUTE: "100" }));
     const gate = budget.forUser(randomUUID());
     await gate.take("messages.get", undefined, undefined, 20);
-    const waits: number[] = [];
+    const waits: Array<[number, string | undefined]> = [];
     const controller = new AbortController();
-    const taking = gate.take("messages.get", controller.signal, (until) => {
-      waits.push(until);
+    const taking = gate.take("messages.get", controller.signal, (until, limit) => {
+      waits.push([until, limit]);
       controller.abort();
     });
     await expect(taking).rejects.toThrow();
     expect(waits).toHaveLength(1);
-    expect(waits[0]! - Date.now()).toBeGreaterThan(0);
+    expect(waits[0]![0] - Date.now()).toBeGreaterThan(0);
+    expect(waits[0]![1]).toBe("user");
   });
 
   it("while Redis cannot answer, spends from this process's own windows and day at the same limits", async () => {

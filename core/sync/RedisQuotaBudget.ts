@@ -7,11 +7,15 @@ import {
   type QuotaMethod,
 } from "../gmail/quotaProfile";
 import { MinuteWindow, WINDOW_SECONDS } from "./MinuteWindow";
-import type { QuotaGate } from "./QuotaGate";
-import type { QuotaKeys } from "./RedisQuotaGate";
+import type { QuotaGate, QuotaLimitName } from "./QuotaGate";
 
-/** Which budget made a call wait. */
-export type QuotaLimitName = "user" | "project" | "day";
+/** Where the budgets are kept: every key of one spend must share a Redis Cluster slot. */
+export interface QuotaKeys {
+  quotaUser(userId: string): string;
+  quotaProject: string;
+}
+
+export type { QuotaLimitName };
 
 /** A spend's answer: paid, or how long until it could be and which budget says so (nothing taken). */
 export type SpendResult = { ok: true } | { ok: false; waitMs: number; limit: QuotaLimitName };
@@ -104,7 +108,11 @@ type SpendingRedis = (Redis | Cluster) & {
  * on a cluster), so the one script runs in one slot.
  */
 export class GmailQuotaBudget {
-  /** This process's own windows, used while Redis cannot answer (see GmailQuota). */
+  /**
+   * This process's own windows, used while Redis cannot answer: a user's sync runs in one place
+   * at a time (the task lease), so the per-user pace stays right; only the project's share is
+   * then this process's alone.
+   */
   private readonly local = new Map<string, MinuteWindow>();
   private readonly localProject: MinuteWindow;
   private readonly localDay = { name: "", used: 0 };
@@ -183,16 +191,20 @@ export class GmailQuotaBudget {
     }
   }
 
-  /** The gate for one Gmail user's sync; `take` waits its turn as GmailQuota's does. */
+  /** The gate for one Gmail user's sync; `take` waits until every budget can pay. */
   forUser(userId: string): QuotaBudgetGate {
     const limits = [this.table.userUnitsPerMinute, this.table.projectUnitsPerMinute].filter((l) => l > 0);
     // Units no window could ever hold at once are paid in window-sized parts.
     const most = limits.length ? Math.min(...limits) : Number.POSITIVE_INFINITY;
-    const pay = async (units: number, signal?: AbortSignal, onWait?: (until: number) => void) => {
+    const pay = async (
+      units: number,
+      signal?: AbortSignal,
+      onWait?: (until: number, limit?: QuotaLimitName) => void,
+    ) => {
       for (;;) {
         const result = await this.spendUnits(userId, units);
         if (result.ok) return;
-        onWait?.(Date.now() + result.waitMs);
+        onWait?.(Date.now() + result.waitMs, result.limit);
         await sleep(result.waitMs, undefined, { signal });
       }
     };

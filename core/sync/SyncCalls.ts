@@ -1,6 +1,6 @@
 import { gmailCall, type RetryOptions } from "./gmailCall";
-import { type GmailMethod, type QuotaGate, UNLIMITED } from "./QuotaGate";
-import type { SyncOptions } from "./SyncOptions";
+import { type GmailMethod, type QuotaGate, type QuotaLimitName, UNLIMITED } from "./QuotaGate";
+import type { SyncOptions, SyncWait } from "./SyncOptions";
 
 /**
  * One sync's way of calling Gmail: each call first takes its quota, is retried on 429, 5xx and
@@ -10,7 +10,7 @@ export class SyncCalls {
   readonly quota: QuotaGate;
   readonly signal: AbortSignal | undefined;
   /** Told before a wait at the quota gate. */
-  readonly quotaWait: ((until: number) => void) | undefined;
+  readonly quotaWait: ((until: number, limit?: QuotaLimitName) => void) | undefined;
   /** The sync's retry options, telling `onWait` before each backoff. */
   readonly retry: RetryOptions;
 
@@ -18,11 +18,13 @@ export class SyncCalls {
     const { onWait } = options;
     this.quota = options.quota ?? UNLIMITED;
     this.signal = options.signal;
-    this.quotaWait = onWait && ((until: number) => onWait({ reason: "quota", until }));
-    this.retry = {
-      ...options.retry,
-      onWait: onWait && ((until: number) => onWait({ reason: "retry", until })),
-    };
+    // A wait says which budget it is for (`limit`) whenever the gate or Google's refusal names one.
+    const tell = (reason: SyncWait["reason"]) =>
+      onWait &&
+      ((until: number, limit?: QuotaLimitName) =>
+        onWait(limit ? { reason, until, limit } : { reason, until }));
+    this.quotaWait = tell("quota");
+    this.retry = { ...options.retry, onWait: tell("retry") };
   }
 
   /** One Gmail call of `method`, answering its data. */

@@ -2,7 +2,7 @@ import type { SyncPhase, SyncResult } from "../events";
 import type { RetryOptions } from "./gmailCall";
 import type { SyncScope } from "./MailStore";
 import type { MessageFetcherFactory } from "./MessageFetcher";
-import type { QuotaGate } from "./QuotaGate";
+import type { QuotaGate, QuotaLimitName } from "./QuotaGate";
 
 export interface SyncProgressUpdate {
   phase: SyncPhase;
@@ -21,6 +21,11 @@ export interface SyncWait {
   reason: "quota" | "retry";
   /** When the wait ends, ms since the epoch. */
   until: number;
+  /**
+   * Which of Google's budgets the wait is for, when known: `user` or `project` (a rolling minute,
+   * the gate's or Google's refusal), or `day` (the project's day is spent; `until` is the reset).
+   */
+  limit?: QuotaLimitName;
 }
 
 /** How one sync runs. */

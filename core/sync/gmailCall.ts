@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { GmailUnavailableError, ReauthRequiredError } from "../errors";
+import { nextPacificMidnight } from "../gmail/quotaProfile";
+import type { QuotaLimitName } from "./QuotaGate";
 
 /** How Gmail calls are retried. */
 export interface RetryOptions {
@@ -9,8 +11,11 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Upper bound of one delay. Default 32 s, as Google's exponential backoff guide says. */
   maxDelayMs?: number;
-  /** Told when the call waits before its next attempt (ms since the epoch). */
-  onWait?: (until: number) => void;
+  /**
+   * Told when the call waits before its next attempt (ms since the epoch), and which of Google's
+   * budgets refused it when the refusal says so.
+   */
+  onWait?: (until: number, limit?: QuotaLimitName) => void;
 }
 
 interface HttpishError {
@@ -41,6 +46,9 @@ function reasonOf(err: HttpishError): string | undefined {
   const e = data.error as { errors?: Array<{ reason?: string }> } | undefined;
   return e?.errors?.[0]?.reason;
 }
+
+/** A little past Google's midnight, so a clock a second behind Google's does not meet the old day. */
+const DAILY_RESET_MARGIN_MS = 5_000;
 
 /** Longest Retry-After we honour: a server asking for an hour gets our own backoff's cap. */
 const RETRY_AFTER_CAP_MS = 5 * 60_000;
@@ -86,7 +94,27 @@ const NETWORK_CODES = new Set([
 ]);
 const RATE_REASONS = new Set(["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"]);
 
-export type GmailFailure = "reauth" | "retry" | "not_found" | "fatal";
+/** Google's reasons that name the budget a refusal came from. */
+const LIMIT_OF_REASON: Readonly<Record<string, QuotaLimitName>> = {
+  userRateLimitExceeded: "user",
+  rateLimitExceeded: "project",
+  dailyLimitExceeded: "day",
+};
+
+/** Which of Google's budgets refused a call (`user`, `project`, `day`), if the refusal says. */
+export function refusedLimitOf(err: unknown): QuotaLimitName | undefined {
+  const e = err as HttpishError;
+  const status = statusOf(e);
+  if (status !== 403 && status !== 429) return undefined;
+  const reason = reasonOf(e);
+  return reason ? LIMIT_OF_REASON[reason] : undefined;
+}
+
+/**
+ * `daily`: the project's day is spent (403 dailyLimitExceeded); nothing succeeds before Google's
+ * reset at midnight Pacific Time, so the call waits for it instead of backing off.
+ */
+export type GmailFailure = "reauth" | "retry" | "daily" | "not_found" | "fatal";
 
 /** What a failed Gmail call means for the sync. */
 export function classifyGmailError(err: unknown): GmailFailure {
@@ -102,6 +130,7 @@ export function classifyGmailError(err: unknown): GmailFailure {
     return "reauth";
   }
   if (status === 404) return "not_found";
+  if ((status === 403 || status === 429) && reason === "dailyLimitExceeded") return "daily";
   if (status === 429 || (status !== undefined && status >= 500)) return "retry";
   if (status === 403 && reason && RATE_REASONS.has(reason)) return "retry";
   if (status === undefined) {
@@ -127,13 +156,23 @@ export async function gmailCall<T>(
   const attempts = options.attempts ?? 7;
   const base = options.baseDelayMs ?? 500;
   const cap = options.maxDelayMs ?? 32_000;
+  let pending = failed;
   for (let attempt = 1; ; attempt++) {
     try {
-      if (attempt === 1 && failed) throw failed.error;
+      if (pending) throw pending.error;
       return await fn();
     } catch (err) {
+      pending = undefined;
       const kind = classifyGmailError(err);
       if (kind === "reauth") throw new ReauthRequiredError();
+      if (kind === "daily") {
+        // Not an attempt: the call is sound, the day's budget is not. It waits for the reset.
+        attempt--;
+        const until = nextPacificMidnight(Date.now()) + DAILY_RESET_MARGIN_MS;
+        options.onWait?.(until, "day");
+        await sleep(until - Date.now(), undefined, { signal });
+        continue;
+      }
       if (kind !== "retry") throw err;
       if (attempt >= attempts) {
         throw new GmailUnavailableError(
@@ -142,7 +181,7 @@ export async function gmailCall<T>(
       }
       const backoff = Math.random() * Math.min(cap, base * 2 ** (attempt - 1));
       const delay = Math.max(backoff, retryAfterMs(err as HttpishError) ?? 0);
-      options.onWait?.(Date.now() + delay);
+      options.onWait?.(Date.now() + delay, refusedLimitOf(err));
       await sleep(delay, undefined, { signal });
     }
   }

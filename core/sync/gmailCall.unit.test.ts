@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { GmailUnavailableError, ReauthRequiredError } from "../errors";
-import { gmailCall, parseRetryAfter } from "./gmailCall";
+import { classifyGmailError, gmailCall, parseRetryAfter, refusedLimitOf } from "./gmailCall";
 
 const NOW = Date.parse("Wed, 21 Oct 2026 07:28:00 GMT");
 const CAP_MS = 5 * 60_000;
@@ -60,13 +60,17 @@ describe("parseRetryAfter", () => {
 });
 
 /** A googleapis-shaped failure: gaxios puts the answer's status and headers under `response`. */
-function httpError(status: number, headers: Record<string, string> | Headers = {}) {
+function httpError(
+  status: number,
+  headers: Record<string, string> | Headers = {},
+  reason = "rateLimitExceeded",
+) {
   return Object.assign(new Error(`Request failed with status code ${status}`), {
     status,
     response: {
       status,
       headers,
-      data: { error: { code: status, errors: [{ reason: "rateLimitExceeded" }] } },
+      data: { error: { code: status, errors: [{ reason }] } },
     },
   });
 }
@@ -168,5 +172,69 @@ describe("gmailCall and Retry-After", () => {
     await expect(gmailCall(fn, { onWait })).rejects.toBeInstanceOf(ReauthRequiredError);
     expect(fn).toHaveBeenCalledTimes(1);
     expect(onWait).not.toHaveBeenCalled();
+  });
+});
+
+describe("gmailCall and Google's quota refusals", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("names the budget a refusal came from: userRateLimitExceeded the user, rateLimitExceeded the project, dailyLimitExceeded the day", () => {
+    expect(refusedLimitOf(httpError(403, {}, "userRateLimitExceeded"))).toBe("user");
+    expect(refusedLimitOf(httpError(429, {}, "rateLimitExceeded"))).toBe("project");
+    expect(refusedLimitOf(httpError(403, {}, "dailyLimitExceeded"))).toBe("day");
+    expect(refusedLimitOf(httpError(503, {}, "backendError"))).toBeUndefined();
+    expect(classifyGmailError(httpError(403, {}, "dailyLimitExceeded"))).toBe("daily");
+    expect(classifyGmailError(httpError(403, {}, "userRateLimitExceeded"))).toBe("retry");
+  });
+
+  it("a rate refusal's backoff is told with the budget that refused it", async () => {
+    vi.spyOn(Date, "now").mockReturnValue(NOW);
+    const controller = new AbortController();
+    const waits: Array<[number, string | undefined]> = [];
+    const outcome = gmailCall(
+      () => Promise.reject(httpError(403, { "retry-after": "1" }, "userRateLimitExceeded")),
+      {
+        baseDelayMs: 1,
+        onWait: (until, limit) => {
+          waits.push([until, limit]);
+          controller.abort();
+        },
+      },
+      controller.signal,
+    );
+    await expect(outcome).rejects.toMatchObject({ name: "AbortError" });
+    expect(waits).toEqual([[NOW + 1_000, "user"]]);
+  });
+
+  it("a daily refusal waits for Google's reset at midnight Pacific Time, even on the last attempt, where a backoff would give up", async () => {
+    // 23:30 PDT on 20 October: the reset is 07:00 UTC on the 21st, half an hour away.
+    const now = Date.parse("2026-10-21T06:30:00Z");
+    vi.spyOn(Date, "now").mockReturnValue(now);
+    const waits: Array<[number, string | undefined]> = [];
+    const fn = vi
+      .fn<() => Promise<string>>()
+      .mockRejectedValueOnce(httpError(403, {}, "dailyLimitExceeded"))
+      .mockResolvedValueOnce("after the reset");
+    const controller = new AbortController();
+    const outcome = gmailCall(
+      fn,
+      {
+        attempts: 1,
+        onWait: (until, limit) => {
+          waits.push([until, limit]);
+          controller.abort();
+        },
+      },
+      controller.signal,
+    );
+    await expect(outcome).rejects.toMatchObject({ name: "AbortError" });
+    expect(waits).toHaveLength(1);
+    expect(waits[0]![1]).toBe("day");
+    const reset = Date.parse("2026-10-21T07:00:00Z");
+    expect(waits[0]![0]).toBeGreaterThanOrEqual(reset);
+    expect(waits[0]![0]).toBeLessThanOrEqual(reset + 10_000);
+    expect(fn).toHaveBeenCalledTimes(1);
   });
 });

@@ -146,9 +146,9 @@ describe("Redis Cluster mode", () => {
     cleanups.push(() => stack.close());
     const spawned = await stack.spawnWorker(GATE);
     cleanups.push(() => spawned.stop());
-    // The simulator's own limits, a little above the gate's and tight enough that the same syncs
-    // without the gate meet many 429s: the gate must keep every worker under them together.
-    await stack.simControl("PUT", "/sim/quota", { userUnitsPerSecond: 100, projectUnitsPerSecond: 300 });
+    // The simulator's own limits, over rolling minutes as Google meters them and a little above the
+    // gate's (its per-second settings × 60): the gate must keep every worker under them together.
+    await stack.simControl("PUT", "/sim/quota", { userUnitsPerMinute: 6_000, projectUnitsPerMinute: 18_000 });
     cleanups.push(() => stack.simControl("DELETE", "/sim/quota"));
     const emails = Array.from({ length: 4 }, (_, i) => `quota-${i}@cluster.example.com`);
     await Promise.all(
