@@ -65,3 +65,19 @@ export class GmailUnavailableError extends AppError {
     super("gmail_unavailable", message, 502);
   }
 }
+
+/**
+ * A first sync stopped at the project's daily budget (its reserve or the user's fair share of the
+ * day): the task is parked until `until`, Google's reset at midnight Pacific Time, and resumes
+ * where it stopped. Not a failure: no attempt is spent.
+ */
+export class DailyBudgetSpentError extends AppError {
+  constructor(readonly until: number) {
+    super(
+      "daily_budget",
+      "Today's Gmail quota is kept for keeping mailboxes current; this first sync resumes after Google's daily reset.",
+      503,
+      { retryAt: until },
+    );
+  }
+}

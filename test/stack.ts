@@ -4,7 +4,7 @@ import { type Config, loadConfig } from "../core/config";
 import { createGmailSimulator, type GmailSimulator, type GmailSimulatorOptions } from "../gmail-sim/server";
 import { freePort } from "../scripts/lib/devServices";
 import { startWebServer, type WebServer, type WebServerOptions } from "../server/WebServer";
-import { type SyncWorker, startSyncWorker } from "../worker/SyncWorker";
+import { type SyncWorker, type SyncWorkerOptions, startSyncWorker } from "../worker/SyncWorker";
 import { ApiClient } from "./ApiClient";
 import { spawnWorker, type WorkerProcess } from "./processes";
 import { GENEROUS_RATE_LIMITS } from "./rateLimits";
@@ -38,6 +38,8 @@ export interface StackOptions {
   workers?: number;
   web?: WebServerOptions;
   env?: Record<string, string>;
+  /** Options of the in-process workers (a quota clock, say). */
+  worker?: Omit<SyncWorkerOptions, "migrate" | "sync">;
 }
 
 /**
@@ -77,7 +79,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
   const workers: SyncWorker[] = [];
   const addWorker = async () => {
-    const w = await startSyncWorker(config, { migrate: false, sync: { retry: TEST_RETRY } });
+    const w = await startSyncWorker(config, {
+      migrate: false,
+      sync: { retry: TEST_RETRY },
+      ...options.worker,
+    });
     workers.push(w);
     return w;
   };

@@ -21,6 +21,11 @@ export interface SyncWorkerOptions {
   migrate?: boolean;
   /** Passed to every sync (tests shorten retry delays). */
   sync?: RunnerSyncOptions;
+  /**
+   * The clock the quota budget names its Pacific-time day by (default Date.now): a test moves it
+   * past midnight together with Gmail's (the simulator's `PUT /sim/clock`).
+   */
+  quotaClock?: () => number;
 }
 
 export interface SyncWorker {
@@ -68,7 +73,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
   // at once instead of queueing its question until Redis returns.
   const quotaClient = createRedis(config, "request");
   quotaClient.on("error", () => {});
-  const quota = new GmailQuotaBudget(quotaClient, keys, config.gmailQuotaTable);
+  const quota = new GmailQuotaBudget(quotaClient, keys, config.gmailQuotaTable, options.quotaClock);
   // Counts (are other syncs waiting for a slot?) and the orphan sweeper's jobs go through it: all
   // shards, since an orphan of any served shard is routed to its user's shard.
   const queue = SyncQueue.open(publisher, keys.syncQueues(), keys.shardOf);

@@ -102,6 +102,12 @@ export function syncMailboxJob(deps: SyncJobDeps) {
         if (!token) return { skipped: true };
         await job.moveToDelayed(Date.now() + (deps.shutdown.aborted ? 1_000 : 0), token);
         throw new DelayedError();
+      case "parked":
+        // The day's budget is spent for first syncs: the job sleeps in BullMQ's delayed set until
+        // Google's reset, holding no worker slot, and spends no attempt.
+        if (!token) return { skipped: true };
+        await job.moveToDelayed(outcome.until, token);
+        throw new DelayedError();
       case "retrying":
         // BullMQ's backoff runs it again at the `retryAt` the task row already shows.
         throw outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));

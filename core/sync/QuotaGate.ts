@@ -46,6 +46,11 @@ export interface QuotaGate {
     onWait?: (until: number, limit?: QuotaLimitName) => void,
     times?: number,
   ): Promise<void>;
+  /**
+   * The gate a full listing (a first sync) spends through, when the deployment keeps part of the
+   * day for incremental syncs: it stops with DailyBudgetSpentError where this gate would wait.
+   */
+  forFullSync?(): QuotaGate;
 }
 
 export const UNLIMITED: QuotaGate = { take: async () => {} };

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createGmailSimulator, type GmailSimulator } from "../../gmail-sim/server";
 import { gmailClientFor } from "../../test/simGmail";
+import { DailyBudgetSpentError } from "../errors";
 import { type GmailQuotaTable, pacificDay, resolveQuotaTable } from "../gmail/quotaProfile";
 import { redisKeys } from "../redis";
 import { GmailQuotaBudget } from "./RedisQuotaBudget";
@@ -72,6 +73,30 @@ describe("Gmail quota budget shared through Redis (per user and project per minu
     clock.now = Date.parse("2026-12-08T08:00:00Z");
     expect(pacificDay(clock.now)).toBe("2026-12-08");
     expect((await gate.spend("users.getProfile")).ok).toBe(true);
+  });
+
+  it("first syncs spend at most 95% of the day, each user a fair share of it, and stop with DailyBudgetSpentError where other syncs still pay", async () => {
+    const clock = { now: Date.parse("2026-12-08T20:00:00Z") };
+    const budget = worker(table({ GMAIL_PROJECT_UNITS_PER_DAY: "1000" }), () => clock.now);
+    const [alice, bob] = [randomUUID(), randomUUID()];
+    const aliceFirst = budget.forUser(alice).forFullSync();
+    // Alone, Alice's first sync may spend the whole 950 of first syncs' part.
+    for (let i = 0; i < 60; i++) expect((await aliceFirst.spend("messages.get")).ok).toBe(true);
+    // Bob's first sync arrives: each now has 475; Alice has spent 300 and goes on to 475.
+    const bobFirst = budget.forUser(bob).forFullSync();
+    expect((await bobFirst.spend("messages.get")).ok).toBe(true);
+    for (let i = 0; i < 35; i++) expect((await aliceFirst.spend("messages.get")).ok).toBe(true);
+    expect(await aliceFirst.spend("messages.get")).toMatchObject({ ok: false, limit: "day" });
+    await expect(aliceFirst.take("messages.get")).rejects.toBeInstanceOf(DailyBudgetSpentError);
+    await expect(aliceFirst.take("messages.get")).rejects.toMatchObject({
+      until: Date.parse("2026-12-09T08:00:00Z"),
+    });
+    // Bob's share is his: he reaches 475 too, then the first syncs' part is spent (950).
+    for (let i = 0; i < 94; i++) expect((await bobFirst.spend("messages.get")).ok).toBe(true);
+    expect(await bobFirst.spend("messages.get")).toMatchObject({ ok: false, limit: "day" });
+    // An incremental sync still pays from the kept 50 units.
+    for (let i = 0; i < 10; i++) expect((await budget.forUser(alice).spend("messages.get")).ok).toBe(true);
+    expect(await budget.forUser(alice).spend("messages.get")).toMatchObject({ ok: false, limit: "day" });
   });
 
   it("take() waits its turn and reports until when, paying a batch larger than a minute in parts", async () => {

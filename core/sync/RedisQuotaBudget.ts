@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Cluster, Redis } from "ioredis";
+import { DailyBudgetSpentError } from "../errors";
 import {
   type GmailQuotaTable,
   nextPacificMidnight,
@@ -8,6 +9,12 @@ import {
 } from "../gmail/quotaProfile";
 import { MinuteWindow, WINDOW_SECONDS } from "./MinuteWindow";
 import type { QuotaGate, QuotaLimitName } from "./QuotaGate";
+
+/**
+ * The part of the project's day first syncs may spend: the rest (5%) is kept so incremental and
+ * push syncs keep every mailbox current once big first syncs have used the day up.
+ */
+export const FIRST_SYNC_DAY_SHARE = 0.95;
 
 /** Where the budgets are kept: every key of one spend must share a Redis Cluster slot. */
 export interface QuotaKeys {
@@ -24,14 +31,18 @@ export type SpendResult = { ok: true } | { ok: false; waitMs: number; limit: Quo
 export interface QuotaBudgetGate extends QuotaGate {
   /** Pays for `times` calls of `method` now, or says how long until it could (taking nothing). */
   spend(method: QuotaMethod, times?: number): Promise<SpendResult>;
+  forFullSync(): QuotaBudgetGate;
 }
 
 /**
  * The user's rolling minute, the project's rolling minute and the project's Pacific-time day, in
  * one atomic step: the call's units are taken from all three or from none. KEYS: user window, project
- * window, day counter (hashes of one-second slots; a counter). ARGV: cost, user limit, project
- * limit, day limit (0 = none), ms until the day ends. Answers {0, 0} when paid, else {which
- * (1 user, 2 project, 3 day), ms to wait}. The slots are stamped by Redis's own clock so workers on
+ * window, day counter (hashes of one-second slots; a counter), the user's first-sync units today,
+ * the set of users whose first syncs spent today. ARGV: cost, user limit, project limit, day limit
+ * (0 = none), ms until the day ends, first-sync day limit (0 = not a first sync), user id.
+ * Answers {0, 0} when paid, else {which (1 user, 2 project, 3 day, 4 first syncs' part of the
+ * day, 5 this user's fair share of that part), ms to wait}. A user's fair share is the first
+ * syncs' part ÷ the users whose first syncs spent today: a second big mailbox halves the first's. The slots are stamped by Redis's own clock so workers on
  * several machines agree; the day key is named by the caller, since Lua has no time zones.
  */
 const SPEND = `
@@ -44,6 +55,16 @@ local dayLimit = tonumber(ARGV[4])
 if dayLimit > 0 then
   local used = tonumber(redis.call('GET', KEYS[3]) or '0')
   if used > 0 and used + cost > dayLimit then return {3, tonumber(ARGV[5])} end
+end
+local firstLimit = tonumber(ARGV[6])
+if firstLimit > 0 then
+  local used = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if used + cost > firstLimit then return {4, tonumber(ARGV[5])} end
+  redis.call('SADD', KEYS[5], ARGV[7])
+  redis.call('EXPIRE', KEYS[5], 172800)
+  local share = firstLimit / redis.call('SCARD', KEYS[5])
+  local mine = tonumber(redis.call('GET', KEYS[4]) or '0')
+  if mine > 0 and mine + cost > share then return {5, tonumber(ARGV[5])} end
 end
 local limits = { tonumber(ARGV[2]), tonumber(ARGV[3]) }
 for i = 1, 2 do
@@ -83,21 +104,29 @@ if dayLimit > 0 then
   redis.call('INCRBY', KEYS[3], cost)
   redis.call('EXPIRE', KEYS[3], 172800)
 end
+if firstLimit > 0 then
+  redis.call('INCRBY', KEYS[4], cost)
+  redis.call('EXPIRE', KEYS[4], 172800)
+end
 return { 0, 0 }
 `;
 
-const LIMIT_NAMES: Record<number, QuotaLimitName> = { 1: "user", 2: "project", 3: "day" };
+const LIMIT_NAMES: Record<number, QuotaLimitName> = { 1: "user", 2: "project", 3: "day", 4: "day", 5: "day" };
 
 type SpendingRedis = (Redis | Cluster) & {
   gmailQuotaSpend(
     user: string,
     project: string,
     day: string,
+    userDay: string,
+    firstSyncUsers: string,
     cost: number,
     userLimit: number,
     projectLimit: number,
     dayLimit: number,
     msToMidnight: number,
+    firstSyncDayLimit: number,
+    userId: string,
   ): Promise<[number, number]>;
 };
 
@@ -128,7 +157,7 @@ export class GmailQuotaBudget {
       typeof keys === "string"
         ? { quotaUser: (userId) => `${keys}:quota:user:${userId}`, quotaProject: `${keys}:quota:project` }
         : keys;
-    redis.defineCommand("gmailQuotaSpend", { numberOfKeys: 3, lua: SPEND });
+    redis.defineCommand("gmailQuotaSpend", { numberOfKeys: 5, lua: SPEND });
     this.localProject = new MinuteWindow(table.projectUnitsPerMinute, now);
   }
 
@@ -142,9 +171,21 @@ export class GmailQuotaBudget {
     return this.table.costs[method] * Math.max(1, times);
   }
 
-  private spendLocally(userId: string, units: number, day: string, msToMidnight: number): SpendResult {
+  /** What first syncs may spend of the day in all; 0 = no daily limit. */
+  private get firstSyncDayLimit(): number {
+    return Math.floor(this.table.projectUnitsPerDay * FIRST_SYNC_DAY_SHARE);
+  }
+
+  /** As the script, without the fair share: this process cannot see the other users' first syncs. */
+  private spendLocally(
+    userId: string,
+    units: number,
+    day: string,
+    msToMidnight: number,
+    firstSync: boolean,
+  ): SpendResult {
     if (this.localDay.name !== day) Object.assign(this.localDay, { name: day, used: 0 });
-    const perDay = this.table.projectUnitsPerDay;
+    const perDay = firstSync ? this.firstSyncDayLimit : this.table.projectUnitsPerDay;
     if (perDay > 0 && this.localDay.used > 0 && this.localDay.used + units > perDay) {
       return { ok: false, waitMs: msToMidnight, limit: "day" };
     }
@@ -165,8 +206,11 @@ export class GmailQuotaBudget {
     return { ok: true };
   }
 
-  /** Takes `units` from the user's, the project's and the day's budgets at once, or none. */
-  async spendUnits(userId: string, units: number): Promise<SpendResult> {
+  /**
+   * Takes `units` from the user's, the project's and the day's budgets at once, or none. A first
+   * sync's units also stay within the first syncs' part of the day and the user's fair share of it.
+   */
+  async spendUnits(userId: string, units: number, firstSync = false): Promise<SpendResult> {
     const now = this.now();
     const day = pacificDay(now);
     const msToMidnight = nextPacificMidnight(now) - now;
@@ -176,23 +220,31 @@ export class GmailQuotaBudget {
         this.keys.quotaUser(userId),
         this.keys.quotaProject,
         `${this.keys.quotaProject}:day:${day}`,
+        `${this.keys.quotaUser(userId)}:day:${day}`,
+        `${this.keys.quotaProject}:day:${day}:first-sync-users`,
         units,
         t.userUnitsPerMinute,
         t.projectUnitsPerMinute,
         t.projectUnitsPerDay,
         msToMidnight,
+        firstSync ? this.firstSyncDayLimit : 0,
+        userId,
       );
       return which === 0
         ? { ok: true }
         : { ok: false, waitMs: Math.max(1, wait), limit: LIMIT_NAMES[which]! };
     } catch {
       // Redis is unreachable: the sync goes on at the same pace from this process's own windows.
-      return this.spendLocally(userId, units, day, msToMidnight);
+      return this.spendLocally(userId, units, day, msToMidnight, firstSync);
     }
   }
 
-  /** The gate for one Gmail user's sync; `take` waits until every budget can pay. */
-  forUser(userId: string): QuotaBudgetGate {
+  /**
+   * The gate for one Gmail user's sync; `take` waits until every budget can pay. Its first-sync
+   * gate (`forFullSync`) stops with DailyBudgetSpentError instead of waiting for the day's reset,
+   * so the task is parked rather than holding a worker until midnight.
+   */
+  forUser(userId: string, firstSync = false): QuotaBudgetGate {
     const limits = [this.table.userUnitsPerMinute, this.table.projectUnitsPerMinute].filter((l) => l > 0);
     // Units no window could ever hold at once are paid in window-sized parts.
     const most = limits.length ? Math.min(...limits) : Number.POSITIVE_INFINITY;
@@ -202,14 +254,17 @@ export class GmailQuotaBudget {
       onWait?: (until: number, limit?: QuotaLimitName) => void,
     ) => {
       for (;;) {
-        const result = await this.spendUnits(userId, units);
+        const result = await this.spendUnits(userId, units, firstSync);
         if (result.ok) return;
+        if (firstSync && result.limit === "day")
+          throw new DailyBudgetSpentError(nextPacificMidnight(this.now()));
         onWait?.(Date.now() + result.waitMs, result.limit);
         await sleep(result.waitMs, undefined, { signal });
       }
     };
-    return {
-      spend: (method, times = 1) => this.spendUnits(userId, this.cost(method, times)),
+    const gate: QuotaBudgetGate = {
+      spend: (method, times = 1) => this.spendUnits(userId, this.cost(method, times), firstSync),
+      forFullSync: () => (firstSync ? gate : this.forUser(userId, true)),
       take: async (method, signal, onWait, times = 1) => {
         let units = this.cost(method, times);
         while (units > most) {
@@ -219,5 +274,6 @@ export class GmailQuotaBudget {
         await pay(units, signal, onWait);
       },
     };
+    return gate;
   }
 }

@@ -7,7 +7,8 @@ import type { SyncOptions, SyncWait } from "./SyncOptions";
  * network faults, and every wait (quota or backoff) is told to `onWait` before it starts.
  */
 export class SyncCalls {
-  readonly quota: QuotaGate;
+  /** Replaced by the first-sync gate once the sync turns out to be a full listing. */
+  quota: QuotaGate;
   readonly signal: AbortSignal | undefined;
   /** Told before a wait at the quota gate. */
   readonly quotaWait: ((until: number, limit?: QuotaLimitName) => void) | undefined;
@@ -37,6 +38,11 @@ export class SyncCalls {
       this.retry,
       this.signal,
     ).then((r) => r.data);
+  }
+
+  /** From here on the sync is a full listing: it spends as a first sync (QuotaGate.forFullSync). */
+  enterFullSync(): void {
+    this.quota = this.quota.forFullSync?.() ?? this.quota;
   }
 
   /** Throws the abort reason once the sync is asked to stop. */

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { GmailUnavailableError, ReauthRequiredError } from "../errors";
+import { AppError, GmailUnavailableError, ReauthRequiredError } from "../errors";
 import { nextPacificMidnight } from "../gmail/quotaProfile";
 import type { QuotaLimitName } from "./QuotaGate";
 
@@ -118,6 +118,9 @@ export type GmailFailure = "reauth" | "retry" | "daily" | "not_found" | "fatal";
 
 /** What a failed Gmail call means for the sync. */
 export function classifyGmailError(err: unknown): GmailFailure {
+  // The app's own errors (a first sync stopped at the daily budget) are decided already: their
+  // HTTP status is for the API's answer, not a Gmail response to retry.
+  if (err instanceof AppError) return err instanceof ReauthRequiredError ? "reauth" : "fatal";
   const e = err as HttpishError;
   const status = statusOf(e);
   const reason = reasonOf(e);

@@ -43,6 +43,7 @@ export async function syncMailbox(
     const incremental = await incrementalSync(run, cursor, held);
     if (incremental) return incremental;
   }
+  run.calls.enterFullSync();
   // A full listing of what the mirror covers when that includes what is asked (history expired,
   // or bodies to back-fill), else of what is asked: knownIds skips whatever is stored.
   return fullSync(run, cursor && scopeCovers(held, asked) ? held : asked);

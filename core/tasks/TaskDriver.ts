@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CoreContext } from "../context";
-import { ReauthRequiredError } from "../errors";
+import { DailyBudgetSpentError, ReauthRequiredError } from "../errors";
 import { isTerminal, type TaskSnapshot } from "../events";
 import type { QuotaGate } from "../sync/QuotaGate";
 import { type SyncOptions, syncMailbox } from "../sync/syncMailbox";
@@ -30,6 +30,11 @@ export type DriveOutcome =
   | { status: "finished"; snapshot: TaskSnapshot }
   /** Handed back as queued because `signal` aborted: no attempt spent. */
   | { status: "released"; snapshot: TaskSnapshot }
+  /**
+   * A first sync met the project's daily budget: the task waits, queued, until `until` (Google's
+   * reset) with no attempt spent, and resumes its listing where it stopped.
+   */
+  | { status: "parked"; snapshot: TaskSnapshot; until: number }
   /** The attempt failed; the task waits, queued, until `retryAt`. */
   | { status: "retrying"; snapshot: TaskSnapshot; error: unknown }
   /** The lease was lost mid-run (taken over, or the task deleted): this run stopped and wrote nothing more. */
@@ -140,6 +145,10 @@ export class TaskDriver {
       if (options.signal?.aborted) {
         log.info("run stopped; the task goes back to the queue");
         return { status: "released", snapshot: await run.release() };
+      }
+      if (error instanceof DailyBudgetSpentError) {
+        log.info({ until: error.until }, "first sync parked until the daily quota resets");
+        return { status: "parked", snapshot: await run.release(error, error.until), until: error.until };
       }
       const retryAt = options.retryAt?.(error) ?? null;
       if (retryAt !== null) {
