@@ -51,6 +51,8 @@ export interface QuotaGate {
    * day for incremental syncs: it stops with DailyBudgetSpentError where this gate would wait.
    */
   forFullSync?(): QuotaGate;
+  /** Google refused a call on this budget after the gate let it through: plan with less. */
+  refused?(limit: QuotaLimitName): Promise<void>;
 }
 
 export const UNLIMITED: QuotaGate = { take: async () => {} };

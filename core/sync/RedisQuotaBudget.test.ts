@@ -99,6 +99,26 @@ describe("Gmail quota budget shared through Redis (per user and project per minu
     expect(await budget.forUser(alice).spend("messages.get")).toMatchObject({ ok: false, limit: "day" });
   });
 
+  it("learns a lower user limit from Google's refusals, shared by every worker, and recovers it minute by minute", async () => {
+    const clock = { now: Date.parse("2026-12-08T20:00:00Z") };
+    const t = table({ GMAIL_USER_UNITS_PER_MINUTE: "100" });
+    const space = randomUUID().slice(0, 8);
+    const [first, second] = [worker(t, () => clock.now, space), worker(t, () => clock.now, space)];
+    const user = randomUUID();
+    await first.forUser(user).refused!("user");
+    // The other worker plans with 70 of the table's 100 units: fourteen messages.get, not twenty.
+    const gate = second.forUser(user);
+    for (let i = 0; i < 14; i++) expect((await gate.spend("messages.get")).ok).toBe(true);
+    expect(await gate.spend("messages.get")).toMatchObject({ ok: false, limit: "user" });
+    // Another user's minute and the project's are untouched.
+    for (let i = 0; i < 20; i++)
+      expect((await second.forUser(randomUUID()).spend("messages.get")).ok).toBe(true);
+    // Six quiet minutes later (by the gate's clock) the table's 100 hold again: six more fit.
+    clock.now += 6 * 60_000;
+    for (let i = 0; i < 6; i++) expect((await gate.spend("messages.get")).ok).toBe(true);
+    expect(await gate.spend("messages.get")).toMatchObject({ ok: false, limit: "user" });
+  });
+
   it("take() waits its turn and reports until when, paying a batch larger than a minute in parts", async () => {
     const budget = worker(table({ GMAIL_USER_UNITS_PER_MINUTE: "100" }));
     const gate = budget.forUser(randomUUID());

@@ -7,6 +7,7 @@ import {
   pacificDay,
   type QuotaMethod,
 } from "../gmail/quotaProfile";
+import { LearnedLimits, redisLearnedStore } from "./LearnedLimits";
 import { MinuteWindow, WINDOW_SECONDS } from "./MinuteWindow";
 import type { QuotaGate, QuotaLimitName } from "./QuotaGate";
 
@@ -146,6 +147,8 @@ export class GmailQuotaBudget {
   private readonly localProject: MinuteWindow;
   private readonly localDay = { name: "", used: 0 };
   private readonly keys: QuotaKeys;
+  /** The share of the table's per-minute limits Google's refusals say it really grants. */
+  readonly learned: LearnedLimits;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -159,11 +162,22 @@ export class GmailQuotaBudget {
         : keys;
     redis.defineCommand("gmailQuotaSpend", { numberOfKeys: 5, lua: SPEND });
     this.localProject = new MinuteWindow(table.projectUnitsPerMinute, now);
+    this.learned = new LearnedLimits(redisLearnedStore(redis), now);
   }
 
   get enabled(): boolean {
     const t = this.table;
     return t.userUnitsPerMinute > 0 || t.projectUnitsPerMinute > 0 || t.projectUnitsPerDay > 0;
+  }
+
+  /** Where a budget's learned share lives: the project's minute (null), or a user's. */
+  learnedKey(userId: string | null): string {
+    return userId === null ? `${this.keys.quotaProject}:learned` : `${this.keys.quotaUser(userId)}:learned`;
+  }
+
+  private async learnedLimit(tableValue: number, key: string): Promise<number> {
+    if (tableValue <= 0) return 0;
+    return Math.max(1, Math.floor(tableValue * (await this.learned.factor(key))));
   }
 
   /** What `times` calls of `method` cost. */
@@ -223,8 +237,8 @@ export class GmailQuotaBudget {
         `${this.keys.quotaUser(userId)}:day:${day}`,
         `${this.keys.quotaProject}:day:${day}:first-sync-users`,
         units,
-        t.userUnitsPerMinute,
-        t.projectUnitsPerMinute,
+        await this.learnedLimit(t.userUnitsPerMinute, this.learnedKey(userId)),
+        await this.learnedLimit(t.projectUnitsPerMinute, this.learnedKey(null)),
         t.projectUnitsPerDay,
         msToMidnight,
         firstSync ? this.firstSyncDayLimit : 0,
@@ -265,6 +279,10 @@ export class GmailQuotaBudget {
     const gate: QuotaBudgetGate = {
       spend: (method, times = 1) => this.spendUnits(userId, this.cost(method, times), firstSync),
       forFullSync: () => (firstSync ? gate : this.forUser(userId, true)),
+      refused: (limit) =>
+        limit === "day"
+          ? Promise.resolve()
+          : this.learned.refused(this.learnedKey(limit === "user" ? userId : null)),
       take: async (method, signal, onWait, times = 1) => {
         let units = this.cost(method, times);
         while (units > most) {

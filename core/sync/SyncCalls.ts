@@ -25,7 +25,15 @@ export class SyncCalls {
       ((until: number, limit?: QuotaLimitName) =>
         onWait(limit ? { reason, until, limit } : { reason, until }));
     this.quotaWait = tell("quota");
-    this.retry = { ...options.retry, onWait: tell("retry") };
+    const retryWait = tell("retry");
+    this.retry = {
+      ...options.retry,
+      onWait: (until, limit) => {
+        // Google refused what the gate allowed: the gate learns the lower limit for every worker.
+        if (limit === "user" || limit === "project") void this.quota.refused?.(limit).catch(() => {});
+        retryWait?.(until, limit);
+      },
+    };
   }
 
   /** One Gmail call of `method`, answering its data. */
