@@ -82,6 +82,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
   // is served (one unsharded queue keeps the one set).
   const sharded = keys.syncQueues().length > 1 || Boolean(config.redisCluster);
   const metrics = new WorkerMetrics();
+  quota.observer = metrics.quota;
   const metricsServer =
     config.workerMetricsPort === undefined
       ? null

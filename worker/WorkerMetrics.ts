@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { METRICS_CHALLENGE, METRICS_UNAUTHORIZED_MESSAGE, metricsAccess } from "../core/metricsAccess";
+import type { QuotaObserver } from "../core/sync/QuotaGate";
 import type { DriveOutcome } from "../core/tasks/TaskDriver";
 
 /**
@@ -36,6 +37,24 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  private readonly quotaSpent = new Counter({
+    name: "inbox_sync_worker_quota_units_spent_total",
+    help: "Gmail quota units the gate let through, by method",
+    labelNames: ["method"],
+    registers: [this.registry],
+  });
+  private readonly quotaRefused = new Counter({
+    name: "inbox_sync_worker_quota_units_refused_total",
+    help: "Gmail quota units refused, by method, Google's reason and who refused (gate, gmail)",
+    labelNames: ["method", "reason", "by"],
+    registers: [this.registry],
+  });
+  /** Counts the quota gate's spending and refusals (GmailQuotaBudget.observer). */
+  readonly quota: QuotaObserver = {
+    spent: (method, units) => this.quotaSpent.inc({ method }, units),
+    refused: (method, units, reason, by) => this.quotaRefused.inc({ method, reason, by }, units),
+  };
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "inbox_sync_worker_" });
   }
@@ -45,7 +64,12 @@ export class WorkerMetrics {
       this.syncs.inc({ outcome: outcome.status === "lost" ? "lost" : "skipped", mode: "none" });
       return;
     }
-    const label = outcome.status === "finished" ? outcome.snapshot.state : "requeued";
+    const label =
+      outcome.status === "finished"
+        ? outcome.snapshot.state
+        : outcome.status === "parked"
+          ? "parked"
+          : "requeued";
     const result = outcome.status === "finished" ? outcome.snapshot.result : undefined;
     this.syncs.inc({ outcome: label, mode: result?.mode ?? "none" });
     this.duration.observe({ outcome: label }, seconds);

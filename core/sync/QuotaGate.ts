@@ -51,8 +51,22 @@ export interface QuotaGate {
    * day for incremental syncs: it stops with DailyBudgetSpentError where this gate would wait.
    */
   forFullSync?(): QuotaGate;
-  /** Google refused a call on this budget after the gate let it through: plan with less. */
-  refused?(limit: QuotaLimitName): Promise<void>;
+  /** Google refused a call of `method` on this budget after the gate let it through: plan with less. */
+  refused?(limit: QuotaLimitName, method?: GmailMethod): Promise<void>;
+}
+
+/** Google's reason for a refusal on each budget; the gate's own refusals are counted under it too. */
+export const REASON_OF_LIMIT: Readonly<Record<QuotaLimitName, string>> = {
+  user: "userRateLimitExceeded",
+  project: "rateLimitExceeded",
+  day: "dailyLimitExceeded",
+};
+
+/** Told of every quota unit spent and refused (the worker's Prometheus counters). */
+export interface QuotaObserver {
+  spent(method: GmailMethod, units: number): void;
+  /** `by`: the gate held the call back, or Gmail refused it. */
+  refused(method: GmailMethod, units: number, reason: string, by: "gate" | "gmail"): void;
 }
 
 export const UNLIMITED: QuotaGate = { take: async () => {} };

@@ -44,6 +44,25 @@ describe("Gmail quota budget shared through Redis (per user and project per minu
     expect(await budget.forUser(randomUUID()).spend("messages.get")).toEqual({ ok: true });
   });
 
+  it("tells its observer the units each take spent, and the ones it held back or Gmail refused, by reason", async () => {
+    const budget = worker(table({ GMAIL_USER_UNITS_PER_MINUTE: "100" }));
+    const seen: string[] = [];
+    budget.observer = {
+      spent: (method, units) => void seen.push(`spent ${method} ${units}`),
+      refused: (method, units, reason, by) => void seen.push(`${by} ${method} ${units} ${reason}`),
+    };
+    const gate = budget.forUser(randomUUID());
+    await gate.take("messages.get", undefined, undefined, 20);
+    const stop = new AbortController();
+    await expect(gate.take("messages.list", stop.signal, () => stop.abort())).rejects.toThrow();
+    await gate.refused!("project", "messages.get");
+    expect(seen).toEqual([
+      "spent messages.get 100",
+      "gate messages.list 5 userRateLimitExceeded",
+      "gmail messages.get 5 rateLimitExceeded",
+    ]);
+  });
+
   it("charges the table's costs: at threads.get 40, a 200-unit minute pays five thread reads", async () => {
     const budget = worker(
       table({ GMAIL_USER_UNITS_PER_MINUTE: "200", GMAIL_METHOD_COSTS: "threads.get:40" }),

@@ -9,7 +9,13 @@ import {
 } from "../gmail/quotaProfile";
 import { LearnedLimits, redisLearnedStore } from "./LearnedLimits";
 import { MinuteWindow, WINDOW_SECONDS } from "./MinuteWindow";
-import type { QuotaGate, QuotaLimitName } from "./QuotaGate";
+import {
+  type GmailMethod,
+  type QuotaGate,
+  type QuotaLimitName,
+  type QuotaObserver,
+  REASON_OF_LIMIT,
+} from "./QuotaGate";
 
 /**
  * The part of the project's day first syncs may spend: the rest (5%) is kept so incremental and
@@ -149,6 +155,8 @@ export class GmailQuotaBudget {
   private readonly keys: QuotaKeys;
   /** The share of the table's per-minute limits Google's refusals say it really grants. */
   readonly learned: LearnedLimits;
+  /** Told of every unit spent and refused. */
+  observer: QuotaObserver | undefined;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -263,13 +271,15 @@ export class GmailQuotaBudget {
     // Units no window could ever hold at once are paid in window-sized parts.
     const most = limits.length ? Math.min(...limits) : Number.POSITIVE_INFINITY;
     const pay = async (
+      method: GmailMethod,
       units: number,
       signal?: AbortSignal,
       onWait?: (until: number, limit?: QuotaLimitName) => void,
     ) => {
       for (;;) {
         const result = await this.spendUnits(userId, units, firstSync);
-        if (result.ok) return;
+        if (result.ok) return void this.observer?.spent(method, units);
+        this.observer?.refused(method, units, REASON_OF_LIMIT[result.limit], "gate");
         if (firstSync && result.limit === "day")
           throw new DailyBudgetSpentError(nextPacificMidnight(this.now()));
         onWait?.(Date.now() + result.waitMs, result.limit);
@@ -279,17 +289,17 @@ export class GmailQuotaBudget {
     const gate: QuotaBudgetGate = {
       spend: (method, times = 1) => this.spendUnits(userId, this.cost(method, times), firstSync),
       forFullSync: () => (firstSync ? gate : this.forUser(userId, true)),
-      refused: (limit) =>
-        limit === "day"
-          ? Promise.resolve()
-          : this.learned.refused(this.learnedKey(limit === "user" ? userId : null)),
+      refused: async (limit, method) => {
+        if (method) this.observer?.refused(method, this.cost(method), REASON_OF_LIMIT[limit], "gmail");
+        if (limit !== "day") await this.learned.refused(this.learnedKey(limit === "user" ? userId : null));
+      },
       take: async (method, signal, onWait, times = 1) => {
         let units = this.cost(method, times);
         while (units > most) {
-          await pay(most, signal, onWait);
+          await pay(method, most, signal, onWait);
           units -= most;
         }
-        await pay(units, signal, onWait);
+        await pay(method, units, signal, onWait);
       },
     };
     return gate;

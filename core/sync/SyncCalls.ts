@@ -12,6 +12,7 @@ export class SyncCalls {
   readonly signal: AbortSignal | undefined;
   /** Told before a wait at the quota gate. */
   readonly quotaWait: ((until: number, limit?: QuotaLimitName) => void) | undefined;
+  private readonly retryWait: ((until: number, limit?: QuotaLimitName) => void) | undefined;
   /** The sync's retry options, telling `onWait` before each backoff. */
   readonly retry: RetryOptions;
 
@@ -25,25 +26,32 @@ export class SyncCalls {
       ((until: number, limit?: QuotaLimitName) =>
         onWait(limit ? { reason, until, limit } : { reason, until }));
     this.quotaWait = tell("quota");
-    const retryWait = tell("retry");
+    this.retryWait = tell("retry");
+    // Google refused what the gate allowed: the gate learns the lower limit for every worker.
     this.retry = {
       ...options.retry,
       onWait: (until, limit) => {
-        // Google refused what the gate allowed: the gate learns the lower limit for every worker.
-        if (limit === "user" || limit === "project") void this.quota.refused?.(limit).catch(() => {});
-        retryWait?.(until, limit);
+        if (limit) void this.quota.refused?.(limit).catch(() => {});
+        this.retryWait?.(until, limit);
       },
     };
   }
 
   /** One Gmail call of `method`, answering its data. */
   call<T>(method: GmailMethod, fn: () => Promise<{ data: T }>): Promise<T> {
+    const retry: RetryOptions = {
+      ...this.retry,
+      onWait: (until, limit) => {
+        if (limit) void this.quota.refused?.(limit, method).catch(() => {});
+        this.retryWait?.(until, limit);
+      },
+    };
     return gmailCall(
       async () => {
         await this.quota.take(method, this.signal, this.quotaWait);
         return fn();
       },
-      this.retry,
+      retry,
       this.signal,
     ).then((r) => r.data);
   }

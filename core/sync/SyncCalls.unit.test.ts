@@ -12,7 +12,7 @@ function refusal(status: number, reason: string) {
 
 describe("SyncCalls and Google's quota refusals", () => {
   it("tells the gate which budget Google refused, and the sync's wait names it", async () => {
-    const refused = vi.fn(async () => {});
+    const refused = vi.fn(async (_limit: string, _method?: string) => {});
     const quota: QuotaGate = { take: async () => {}, refused };
     const waits: SyncWait[] = [];
     const calls = new SyncCalls({
@@ -27,7 +27,10 @@ describe("SyncCalls and Google's quota refusals", () => {
       .mockRejectedValueOnce(refusal(503, "backendError"))
       .mockResolvedValueOnce({ data: "served" });
     expect(await calls.call("messages.get", fn)).toBe("served");
-    expect(refused.mock.calls).toEqual([["user"], ["project"]]);
+    expect(refused.mock.calls).toEqual([
+      ["user", "messages.get"],
+      ["project", "messages.get"],
+    ]);
     expect(waits.map((w) => [w.reason, w.limit])).toEqual([
       ["retry", "user"],
       ["retry", "project"],
