@@ -28,8 +28,9 @@ const GROUPING_RULES = new Set([
   "CSSScopeRule",
   "CSSKeyframesRule",
 ]);
-// `@namespace` loads nothing, and the CSSOM refuses to delete it once style rules follow.
-const KEPT_PLAIN = new Set(["CSSLayerStatementRule", "CSSNamespaceRule"]);
+const KEPT_PLAIN = new Set(["CSSLayerStatementRule"]);
+
+const LEAD_RULE = "x {}";
 
 export interface CleanCss {
   css: string;
@@ -49,7 +50,11 @@ export function cleanSheets(blocks: readonly string[], keepRemote: boolean): Cle
   const state = { remote: false };
   try {
     const sheet = new CSSStyleSheet();
-    sheet.replaceSync(kept.join("\n"));
+    // A rule first: every @import after it is out of place, so the parser drops it silently
+    // (`replaceSync` would drop a well-placed one too, but with a console warning). Nothing later
+    // in the text can change a rule already closed, so the first rule is this one.
+    sheet.replaceSync(`${LEAD_RULE}\n${kept.join("\n")}`);
+    sheet.deleteRule(0);
     cleanRules(sheet.cssRules, (i) => sheet.deleteRule(i), keepRemote, state);
     return { css: Array.from(sheet.cssRules, (rule) => rule.cssText).join("\n"), remote: state.remote };
   } catch {
