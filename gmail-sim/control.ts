@@ -30,7 +30,7 @@ import type { Mailbox } from "./Mailbox";
 import { attachmentsOf } from "./mime";
 import { parsePushSettings, type Watch } from "./push";
 import { parseQuotaSettings } from "./quotaSettings";
-import { BodyError, readJsonObject, sendJson } from "./respond";
+import { BodyError, MAX_RAW_BODY_BYTES, readJsonObject, sendJson } from "./respond";
 import { isEmail, MAX_MESSAGES_PER_ACCOUNT, type SimulatorState } from "./state";
 
 class ControlError extends Error {
@@ -120,7 +120,7 @@ async function route(
   query: URLSearchParams,
 ): Promise<[number, unknown]> {
   const [resource, emailPart, sub, id, leaf] = parts;
-  const body = method === "POST" || method === "PUT" ? await readJsonObject(req) : {};
+  const body = method === "POST" || method === "PUT" ? await readJsonObject(req, MAX_RAW_BODY_BYTES) : {};
 
   if (resource === "accounts") {
     if (emailPart === undefined) {
