@@ -39,7 +39,7 @@ const perTenThousand = (c: SyncCost) => ((c.selfS + c.pgS) / c.stored) * 10_000;
  * planning and unjudged: bytes the rows leave on disk per 1,000 messages.
  */
 export async function p3(ctx: BenchContext): Promise<BenchRow[]> {
-  const size = ctx.quick ? 2_000 : 20_000;
+  const size = ctx.quick ? 500 : 20_000;
   const pairs = ctx.quick ? 1 : 3;
   const batch = Number(process.env.GMAIL_BATCH_SIZE ?? 50);
   const stack = await soloStack(ctx, {
