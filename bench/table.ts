@@ -61,6 +61,15 @@ export function medianRun<T>(runs: T[], ratio: (run: T) => number): { mid: T; ra
   return { mid: sorted[Math.floor(sorted.length / 2)]!, ratios: runs.map(ratio) };
 }
 
+/**
+ * `n` of `samples` spread evenly over them (all of them when there are no more): what a ticker
+ * publishing `n` times over the same window would have measured.
+ */
+export function thinned(samples: readonly number[], n: number): number[] {
+  if (samples.length <= n) return [...samples];
+  return Array.from({ length: n }, (_, i) => samples[Math.floor(((i + 0.5) * samples.length) / n)]!);
+}
+
 const fmt = (n: number, unit: BenchRow["unit"]): string => {
   if (!Number.isFinite(n)) return "—";
   const digits =

@@ -4,7 +4,7 @@ import path from "node:path";
 import { io } from "socket.io-client";
 import { freePort } from "../../scripts/lib/devServices";
 import { measurePushLatency, percentile } from "../../test/pushLatency";
-import { type BenchRow, medianRun } from "../table";
+import { type BenchRow, medianRun, thinned } from "../table";
 import { type BenchContext, finished } from "./context";
 
 /**
@@ -74,12 +74,6 @@ interface Run {
   count: number;
   floorSeen: number;
   completed: boolean;
-}
-
-/** Every `n`-th of `samples` spread evenly over them, `n` in all (all of them when fewer). */
-function thinned(samples: number[], n: number): number[] {
-  if (samples.length <= n) return samples;
-  return Array.from({ length: n }, (_, i) => samples[Math.floor(((i + 0.5) * samples.length) / n)]!);
 }
 
 /** One run: a fresh load, the floor's ticker and the watched sync together. */
