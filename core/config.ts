@@ -318,8 +318,8 @@ export const envSchema = z.object({
   }),
   GOOGLE_REVOKE_URL: optionalUrl.meta({
     description:
-      "Google's token revocation endpoint, called when a user disconnects; wins over `GMAIL_SIM_URL`. " +
-      "https in production.",
+      "Google's token revocation endpoint, called when a user disconnects Gmail or deletes their account; wins " +
+      "over `GMAIL_SIM_URL`. https in production.",
     unset: `\`${GOOGLE_DEFAULTS.revokeUrl}\` (\`GMAIL_SIM_URL/revoke\`)`,
   }),
   GOOGLE_CERTS_URL: optionalUrl.meta({
