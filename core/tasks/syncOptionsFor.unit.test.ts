@@ -23,8 +23,15 @@ describe("syncOptionsFor (the one place a deployment's sync settings are made)",
     expect(syncOptionsFor(load({ GMAIL_BATCH_SIZE: "1" })).messages).toBeUndefined();
   });
 
-  it("sizes the lanes by the per-user quota: 5 units a messages.get", () => {
+  it("sizes the lanes by the per-user quota and the messages.get cost in force", () => {
     expect(syncOptionsFor(load({ GMAIL_USER_UNITS_PER_SECOND: "500" })).userMessagesPerSecond).toBe(100);
-    expect(syncOptionsFor(load({})).userMessagesPerSecond).toBe(50);
+    // The 2026 profile (the default): 6,000 units a minute, 5 a get.
+    expect(syncOptionsFor(load({})).userMessagesPerSecond).toBe(20);
+    expect(syncOptionsFor(load({ GMAIL_QUOTA_PROFILE: "legacy" })).userMessagesPerSecond).toBe(50);
+    expect(syncOptionsFor(load({ GMAIL_METHOD_COSTS: "messages.get:20" })).userMessagesPerSecond).toBe(5);
+  });
+
+  it("opens lanes without a quota bound when the per-user limit is off", () => {
+    expect(syncOptionsFor(load({ GMAIL_USER_UNITS_PER_MINUTE: "0" })).userMessagesPerSecond).toBeUndefined();
   });
 });
