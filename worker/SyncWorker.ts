@@ -92,7 +92,10 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
         emitter,
         workerId: id,
         shutdown: shutdown.signal,
-        sync: { ...syncOptionsFor(config), ...options.sync },
+        sync: {
+          ...syncOptionsFor(config, { logger: ctx.logger, count: metrics.countBatchFallback }),
+          ...options.sync,
+        },
         quota: quota.enabled ? quota : undefined,
         sliceMs: config.syncSliceSeconds * 1000,
         // A long sync yields its slot to syncs waiting on its own shard: the slots are per shard.

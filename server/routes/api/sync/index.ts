@@ -21,7 +21,13 @@ const chosen = (body: TaskOptions): SyncRequest =>
     ? { options: {}, strict: false }
     : { options: body, strict: true };
 
-export function syncRoutes(ctx: WebContext): Router {
+/** What the sync routes report to this node's metrics. */
+export interface SyncRouteMetrics {
+  /** One batch request of a streamed sync refused as absent (404, 405, 501). */
+  countBatchFallback?: (status: number) => void;
+}
+
+export function syncRoutes(ctx: WebContext, metrics: SyncRouteMetrics = {}): Router {
   const router = Router();
 
   router.post("/emails/sync", validate(startSync), async (req, res) => {
@@ -76,7 +82,7 @@ export function syncRoutes(ctx: WebContext): Router {
       {
         quotaFor: (id) => ctx.quota?.forUser(id),
         // The same settings as a worker's.
-        sync: syncOptionsFor(ctx.config),
+        sync: syncOptionsFor(ctx.config, { logger: ctx.logger, count: metrics.countBatchFallback }),
         // The client left, or this node is stopping: the task goes back to "queued", and a
         // worker (or the client's next stream) resumes it where it stopped.
         signal: AbortSignal.any([closed.signal, ctx.shutdown]),
