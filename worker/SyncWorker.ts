@@ -9,6 +9,7 @@ import { type ServerToClientEvents, socketKey } from "../core/events";
 import { SYNC_QUEUE, type SyncJobData, SyncQueue } from "../core/queue";
 import { createRedis, redisKeys, servedSyncQueues } from "../core/redis";
 import { GmailQuota } from "../core/sync/RedisQuotaGate";
+import { etaPlanOf } from "../core/tasks/eta";
 import { type RunnerSyncOptions, syncOptionsFor } from "../core/tasks/syncOptionsFor";
 import { beat, leave } from "../core/workerHeartbeat";
 import { startMaintenance } from "./maintenance";
@@ -101,6 +102,7 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
         // A long sync yields its slot to syncs waiting on its own shard: the slots are per shard.
         othersWaiting: () => queue.othersWaiting(shard),
         metrics,
+        etaPlan: etaPlanOf(config.gmailQuotaTable),
       }),
       {
         connection,

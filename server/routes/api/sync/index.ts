@@ -4,6 +4,7 @@ import { publishSnapshot, type TaskSnapshot } from "../../../../core/contract";
 import { NotFoundError } from "../../../../core/errors";
 import type { TaskOptions } from "../../../../core/repositories/task.repository";
 import type { SyncRequest } from "../../../../core/services/TaskService";
+import { etaPlanOf } from "../../../../core/tasks/eta";
 import { syncOptionsFor } from "../../../../core/tasks/syncOptionsFor";
 import { userIdOf } from "../../../middleware/authenticate";
 import { inputOf, validate } from "../../../middleware/validate";
@@ -81,6 +82,7 @@ export function syncRoutes(ctx: WebContext, metrics: SyncRouteMetrics = {}): Rou
       ctx.status,
       {
         quotaFor: (id) => ctx.quota?.forUser(id),
+        etaPlan: etaPlanOf(ctx.config.gmailQuotaTable),
         // The same settings as a worker's.
         sync: syncOptionsFor(ctx.config, { logger: ctx.logger, count: metrics.countBatchFallback }),
         // The client left, or this node is stopping: the task goes back to "queued", and a
