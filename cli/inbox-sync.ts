@@ -108,6 +108,7 @@ const WAIT_WORDS: Record<NonNullable<TaskSnapshot["waiting"]>, string> = {
   no_workers: "no worker alive: streaming",
   retry: "retrying",
   quota: "waiting for Gmail's quota",
+  daily_budget: "waiting for the project's daily Gmail budget",
 };
 
 function bar(s: TaskSnapshot): string {

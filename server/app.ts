@@ -74,7 +74,7 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   api.use(meRoutes(ctx));
   api.use(tokenRoutes(ctx));
   api.use(accountRoutes(ctx));
-  api.use(syncRoutes(ctx));
+  api.use(syncRoutes(ctx, metrics));
   api.use(emailRoutes(ctx));
   api.use(labelRoutes(ctx));
   api.use(notFound);

@@ -105,4 +105,22 @@ describe("the OpenAPI document", () => {
     expect(document.components?.schemas).toHaveProperty("TaskSnapshot");
     expect(document.components?.schemas).toHaveProperty("ApiError");
   });
+
+  it("the task snapshot describes its pace: rate, rateLimitedBy, etaAt, unitsPerMessage, and the daily_budget wait, beside every older field", () => {
+    const snapshot = document.components?.schemas?.TaskSnapshot as {
+      properties: Record<string, { enum?: unknown[]; anyOf?: Array<{ enum?: unknown[] }> }>;
+    };
+    expect(Object.keys(snapshot.properties)).toEqual(
+      expect.arrayContaining(["taskId", "state", "progress", "waiting", "retryAt", "seq", "at"]),
+    );
+    expect(snapshot.properties.waiting?.enum).toEqual(
+      expect.arrayContaining(["worker", "no_workers", "retry", "quota", "daily_budget"]),
+    );
+    expect(snapshot.properties).toHaveProperty("rate");
+    expect(snapshot.properties).toHaveProperty("etaAt");
+    expect(snapshot.properties).toHaveProperty("unitsPerMessage");
+    const limiter = JSON.stringify(snapshot.properties.rateLimitedBy);
+    for (const name of ["user_quota", "project_quota", "daily_budget", "gmail", "null"])
+      expect(limiter).toContain(name);
+  });
 });

@@ -152,6 +152,8 @@ export function waitWords(f: WaitFacts, now = Date.now()): string | null {
       return `Gmail did not answer; trying again${inTime}`;
     case "quota":
       return `Waiting for Gmail's rate limit; resuming${inTime}`;
+    case "daily_budget":
+      return `Gmail's daily quota is spent; resuming when it resets${inTime}`;
     default:
       if (f.state === "queued") return "Waiting for a worker";
       return f.quietMs >= QUIET_AFTER_MS

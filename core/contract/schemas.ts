@@ -1,6 +1,14 @@
 import { z } from "zod";
 import { SCOPE_MEANINGS, TOKEN_SCOPES } from "../auth/scopes";
-import type { SubscribeAck, SyncMode, SyncPhase, TaskSnapshot, TaskState, WaitReason } from "../events";
+import type {
+  RateLimiter,
+  SubscribeAck,
+  SyncMode,
+  SyncPhase,
+  TaskSnapshot,
+  TaskState,
+  WaitReason,
+} from "../events";
 
 /**
  * The contract's schemas: the routes declare their answers with them (each resource's schema.ts under server/routes)
@@ -12,7 +20,19 @@ import type { SubscribeAck, SyncMode, SyncPhase, TaskSnapshot, TaskState, WaitRe
 const TASK_STATES = ["queued", "active", "completed", "failed"] as const satisfies readonly TaskState[];
 const PHASES = ["listing", "fetching", "storing", "done"] as const satisfies readonly SyncPhase[];
 const MODES = ["full", "incremental"] as const satisfies readonly SyncMode[];
-const WAIT_REASONS = ["worker", "no_workers", "retry", "quota"] as const satisfies readonly WaitReason[];
+const WAIT_REASONS = [
+  "worker",
+  "no_workers",
+  "retry",
+  "quota",
+  "daily_budget",
+] as const satisfies readonly WaitReason[];
+const RATE_LIMITERS = [
+  "user_quota",
+  "project_quota",
+  "daily_budget",
+  "gmail",
+] as const satisfies readonly RateLimiter[];
 
 /** Every 4xx/5xx answer: a snake_case code and a sentence; some errors add fields (`fallback`). */
 export const ApiErrorSchema = z
@@ -55,6 +75,24 @@ export const TaskSnapshotSchema = z
       .optional()
       .meta({ description: "Why an unfinished task is not moving; absent while it moves." }),
     retryAt: z.number().optional().meta({ description: "When the wait should end, ms since the epoch." }),
+    rate: z
+      .number()
+      .min(0)
+      .optional()
+      .meta({ description: "Messages a second now, smoothed (0 while waiting); while the task runs." }),
+    rateLimitedBy: z.enum(RATE_LIMITERS).nullable().optional().meta({
+      description:
+        "What holds the pace back now: the user's or project's per-minute quota, the project's daily budget, or Gmail refusing for rate; null when nothing does. While the task runs.",
+    }),
+    etaAt: z.number().optional().meta({
+      description:
+        "When the task is expected to finish, ms since the epoch, pauses included; absent while unknown and once finished.",
+    }),
+    unitsPerMessage: z
+      .number()
+      .positive()
+      .optional()
+      .meta({ description: "Quota units one message costs in the plan etaAt is made from." }),
     seq: z.int().meta({ description: "Grows with every snapshot of one task: keep the highest seen." }),
   })
   .meta({ id: "TaskSnapshot" }) satisfies z.ZodType<TaskSnapshot>;

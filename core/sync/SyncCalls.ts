@@ -1,6 +1,12 @@
-import { gmailCall, type RetryOptions } from "./gmailCall";
+import { gmailCall, isRateRefusal, type RetryOptions } from "./gmailCall";
 import { type GmailMethod, type QuotaGate, UNLIMITED } from "./QuotaGate";
-import type { SyncOptions } from "./SyncOptions";
+import type { QuotaBudget, QuotaWait, SyncOptions } from "./SyncOptions";
+
+const LIMITER_OF_BUDGET = {
+  user: "user_quota",
+  project: "project_quota",
+  daily: "daily_budget",
+} as const satisfies Record<QuotaBudget, string>;
 
 /**
  * One sync's way of calling Gmail: each call first takes its quota, is retried on 429, 5xx and
@@ -10,7 +16,7 @@ export class SyncCalls {
   readonly quota: QuotaGate;
   readonly signal: AbortSignal | undefined;
   /** Told before a wait at the quota gate. */
-  readonly quotaWait: ((until: number) => void) | undefined;
+  readonly quotaWait: QuotaWait | undefined;
   /** The sync's retry options, telling `onWait` before each backoff. */
   readonly retry: RetryOptions;
 
@@ -18,10 +24,19 @@ export class SyncCalls {
     const { onWait } = options;
     this.quota = options.quota ?? UNLIMITED;
     this.signal = options.signal;
-    this.quotaWait = onWait && ((until: number) => onWait({ reason: "quota", until }));
+    this.quotaWait =
+      onWait &&
+      ((until, budget) => onWait({ reason: "quota", until, limitedBy: LIMITER_OF_BUDGET[budget ?? "user"] }));
     this.retry = {
       ...options.retry,
-      onWait: onWait && ((until: number) => onWait({ reason: "retry", until })),
+      onWait:
+        onWait &&
+        ((until, cause) =>
+          onWait({
+            reason: "retry",
+            until,
+            ...(isRateRefusal(cause) ? { limitedBy: "gmail" as const } : {}),
+          })),
     };
   }
 

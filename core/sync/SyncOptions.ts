@@ -1,4 +1,4 @@
-import type { SyncPhase, SyncResult } from "../events";
+import type { RateLimiter, SyncPhase, SyncResult } from "../events";
 import type { RetryOptions } from "./gmailCall";
 import type { SyncScope } from "./MailStore";
 import type { MessageFetcherFactory } from "./MessageFetcher";
@@ -21,7 +21,19 @@ export interface SyncWait {
   reason: "quota" | "retry";
   /** When the wait ends, ms since the epoch. */
   until: number;
+  /**
+   * What made it wait, when that is a rate limit: the budget the quota gate waits on (the user's
+   * when the gate does not say), or `gmail` for a backoff after Gmail refused for rate (429, 403
+   * rateLimitExceeded). Absent for a retry after any other failure (5xx, a cut connection).
+   */
+  limitedBy?: RateLimiter;
 }
+
+/** Which budget made the quota gate wait, as a gate may tell its `onWait`. */
+export type QuotaBudget = "user" | "project" | "daily";
+
+/** Told before a wait at the quota gate; `budget` when the gate says which (else the user's). */
+export type QuotaWait = (until: number, budget?: QuotaBudget) => void;
 
 /** How one sync runs. */
 export interface SyncOptions {

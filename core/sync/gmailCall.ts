@@ -9,8 +9,8 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Upper bound of one delay. Default 32 s, as Google's exponential backoff guide says. */
   maxDelayMs?: number;
-  /** Told when the call waits before its next attempt (ms since the epoch). */
-  onWait?: (until: number) => void;
+  /** Told when the call waits before its next attempt (ms since the epoch), and what failed. */
+  onWait?: (until: number, cause?: unknown) => void;
 }
 
 interface HttpishError {
@@ -112,6 +112,18 @@ export function classifyGmailError(err: unknown): GmailFailure {
   return "fatal";
 }
 
+/** Gmail refused the call for rate (429, or 403 with a rate reason): its pace, not a fault. */
+export function isRateRefusal(err: unknown): boolean {
+  const e = err as HttpishError | undefined;
+  if (!e || typeof e !== "object") return false;
+  const status = statusOf(e);
+  const reason = reasonOf(e);
+  return (
+    status === 429 ||
+    (status === 403 && reason !== undefined && RATE_REASONS.has(reason) && reason !== "backendError")
+  );
+}
+
 /**
  * Runs one Gmail call with exponential backoff and full jitter on 429, 5xx and network faults.
  * A revoked grant becomes `ReauthRequiredError` at once; a 404 is left to the caller.
@@ -142,7 +154,7 @@ export async function gmailCall<T>(
       }
       const backoff = Math.random() * Math.min(cap, base * 2 ** (attempt - 1));
       const delay = Math.max(backoff, retryAfterMs(err as HttpishError) ?? 0);
-      options.onWait?.(Date.now() + delay);
+      options.onWait?.(Date.now() + delay, err);
       await sleep(delay, undefined, { signal });
     }
   }

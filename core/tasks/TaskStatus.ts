@@ -79,7 +79,8 @@ export class TaskStatus {
     if (task.state === "active" && task.runner === "queue" && this.deps.queue) {
       try {
         const live = (await this.deps.queue.progressOf(task.id, task.userId)) as TaskSnapshot | undefined;
-        if (live && typeof live === "object" && live.taskId === task.id && live.seq > stored.seq)
+        // The same seq is the same snapshot, and the job's has the pace the row does not keep.
+        if (live && typeof live === "object" && live.taskId === task.id && live.seq >= stored.seq)
           current = live;
       } catch {
         // Redis went away mid-request: the row is a little older but true.
