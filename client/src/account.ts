@@ -58,6 +58,7 @@ export class AccountMenu {
     this.status.textContent =
       me.gmailStatus === "disconnected" ? "Disconnected" : reauth ? "Needs reconnecting" : "Connected";
     this.reconnect.href = reconnectHref(me.email);
+    this.reconnect.textContent = me.gmailStatus === "disconnected" ? "Connect Gmail" : "Reconnect Gmail";
     show(this.reconnect, reauth);
     this.renderLastSync();
   }
