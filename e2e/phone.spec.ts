@@ -10,9 +10,19 @@ import { expect, expectSyncCompleted, screenshot, signIn, test } from "./fixture
  */
 
 const PHONE = "e2e-routes-phone@example.com";
+const PHONE_AXE = "e2e-routes-axe@example.com";
 const COUNT = 120;
 
 test.use({ viewport: { width: 390, height: 844 } });
+
+/** Every console error of the page (a missing favicon is one). */
+function consoleErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(msg.text());
+  });
+  return errors;
+}
 
 /** WCAG contrast of an element's text against its own background colour. */
 function contrastOf(page: Page, selector: string): Promise<number> {
@@ -41,15 +51,13 @@ function focusClearOfHeader(page: Page) {
   });
 }
 
-test("at 390 px: compact result, nothing cut, focus clear of the header, axe on every route, only Connect after a disconnect", async ({
+test("at 390 px: a compact result, nothing wraps or is cut, focus clear of the header, readable disabled button", async ({
   page,
   stack,
   sim,
 }) => {
-  const errors: string[] = [];
-  page.on("console", (msg) => {
-    if (msg.type() === "error") errors.push(msg.text());
-  });
+  test.setTimeout(120_000);
+  const errors = consoleErrors(page);
   await sim.resetAccount(PHONE, COUNT);
   await signIn(page, stack.webA, PHONE);
 
@@ -87,13 +95,39 @@ test("at 390 px: compact result, nothing cut, focus clear of the header, axe on 
     expect(top, `row ${id} under the header`).toBeGreaterThanOrEqual(barBottom);
   }
 
+  // At 320 px too: the address is whole and nothing scrolls sideways.
+  await page.setViewportSize({ width: 320, height: 700 });
+  expect(await email.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+  expect(
+    await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+  ).toBeLessThanOrEqual(0);
+  await page.setViewportSize({ width: 390, height: 844 });
+
+  expect(errors, "console errors").toEqual([]);
+});
+
+test("at 390 px: axe on every route, no console error, and only Connect Gmail after a disconnect", async ({
+  page,
+  stack,
+  sim,
+}) => {
+  test.setTimeout(120_000);
+  const errors = consoleErrors(page);
+  await sim.resetAccount(PHONE_AXE, 30);
+  await signIn(page, stack.webA, PHONE_AXE);
+  await page.getByTestId("fetch-button").click();
+  await expectSyncCompleted(page, 30);
+
   // Axe on every route at this width.
   const id = (await page.getByTestId("email-item").first().getAttribute("data-id"))!;
-  const { subject } = await sim.message(PHONE, id);
-  const word = subject.split(/\s+/).find((w) => /^[A-Za-z]{4,}$/.test(w))!.toLowerCase();
+  const { subject } = await sim.message(PHONE_AXE, id);
+  const word = subject
+    .split(/\s+/)
+    .find((w) => /^[A-Za-z]{4,}$/.test(w))!
+    .toLowerCase();
   for (const route of ["/mail", `/mail/${id}`, `/search?q=${word}`, "/label/INBOX", "/settings"]) {
     await page.goto(`${stack.webA}${route}`);
-    await expect(page.getByTestId("user-email")).toHaveText(PHONE);
+    await expect(page.getByTestId("user-email")).toHaveText(PHONE_AXE);
     if (route.startsWith("/mail/")) await expect(page.getByTestId("detail-subject")).toBeVisible();
     else if (route === "/settings") await expect(page.getByTestId("settings-view")).toBeVisible();
     else await expect(page.getByTestId("email-item").first()).toBeVisible();

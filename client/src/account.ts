@@ -53,6 +53,8 @@ export class AccountMenu {
     show(this.root);
     this.avatar.textContent = me.email.charAt(0).toUpperCase();
     this.email.textContent = me.email;
+    // An address too long for a phone's top bar ends in "…"; the whole of it is in the menu too.
+    this.email.title = me.email;
     this.panelEmail.textContent = me.email;
     this.count.textContent = formatCount(me.emailCount);
     this.status.textContent =

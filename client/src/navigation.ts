@@ -91,7 +91,9 @@ export class Navigation {
     }
     if (route.view === "settings") {
       if (detail.isOpen) detail.close();
-      if (!settings.isOpen) settings.open();
+      // Chosen again from the menu while shown (after a reload on /settings): focus its heading.
+      if (settings.isOpen) byId("settings-title").focus();
+      else settings.open();
       document.title = `Your account – ${APP}`;
       return;
     }
