@@ -155,6 +155,11 @@ export const LabelSchema = z
 
 export const LabelListSchema = z.strictObject({ labels: z.array(LabelSchema) }).meta({ id: "LabelList" });
 
+/** `GET /api/labels/:id`: one label and how many stored messages carry it. */
+export const LabelCountSchema = LabelSchema.extend({
+  messages: z.int().min(0).meta({ description: "Stored messages carrying this label, counted when asked." }),
+}).meta({ id: "LabelCount" });
+
 /** What a sync covers (`POST /api/emails/sync` body, and the task's stored options). */
 export const SyncOptionsSchema = z
   .strictObject({
@@ -188,6 +193,18 @@ export const MeSchema = z
     lastSyncAt: z.string().nullable(),
     emailCount: z.int().min(0),
     gmailStatus: z.enum(["connected", "reauth_required", "disconnected"]),
+    push: z.boolean().meta({
+      description:
+        "Gmail pushes changes of this account to the app (GMAIL_PUSH_TOPIC set, Gmail connected): new mail arrives within seconds.",
+    }),
+    nextCheckAt: z
+      .string()
+      .nullable()
+      .meta({
+        description:
+          "Without push: about when the schedule (SYNC_SCHEDULE_INTERVAL_SECONDS) next syncs this account, never in the " +
+          "past. Null with push, with no schedule, or when Gmail is not connected: then mail arrives only from a sync someone starts.",
+      }),
     csrfToken: z.string().nullable().meta({
       description: "Send as X-CSRF-Token on writes made with the session cookie; null for API tokens.",
     }),
