@@ -87,7 +87,7 @@ test("the reference names the app's address as its server, samples a bearer toke
   await expect(page.getByRole("link", { name: "Back to the inbox-sync app" })).toHaveAttribute("href", "/");
   await page.getByRole("link", { name: "emails", exact: true }).first().click();
   // The request sample a reader copies: the full address and a token, not a relative URL and a cookie.
-  await expect(page.getByText(`${origin}/api/emails`).first()).toBeVisible();
-  await expect(page.getByText(/Authorization: Bearer isk_YOUR_TOKEN/).first()).toBeVisible();
-  await expect(page.getByText(/isid=/)).toHaveCount(0);
+  const sample = page.locator("code", { hasText: `curl '${origin}/api/emails/{id}'` }).first();
+  await expect(sample).toContainText("--header 'Authorization: Bearer isk_YOUR_TOKEN'");
+  await expect(sample).not.toContainText("isid=");
 });

@@ -98,7 +98,8 @@ function operation(route: RouteSchema): ZodOpenApiOperationObject {
         ? []
         : route.auth === "session"
           ? [{ session: [] }]
-          : [{ session: [] }, { bearer: route.scope ? [route.scope] : [] }],
+          : // Bearer first: it is what a script sends, so tools and the reference page's samples use it.
+            [{ bearer: route.scope ? [route.scope] : [] }, { session: [] }],
     ...((route.params || route.query) && {
       requestParams: {
         ...(route.params && { path: route.params }),
