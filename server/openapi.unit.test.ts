@@ -123,4 +123,15 @@ describe("the OpenAPI document", () => {
     for (const name of ["user_quota", "project_quota", "daily_budget", "gmail", "null"])
       expect(limiter).toContain(name);
   });
+
+  it("names the app's PUBLIC_URL as its server and its settings page as where tokens come from, and still validates", async () => {
+    const served = openApiDocument("https://mail.example.com");
+    expect(served.servers).toEqual([{ url: "https://mail.example.com", description: "This inbox-sync" }]);
+    const bearer = served.components?.securitySchemes?.bearer as { description?: string } | undefined;
+    expect(bearer?.description).toContain("https://mail.example.com/settings");
+    expect(openApiDocument("https://other.example.com").servers?.[0]?.url).toBe("https://other.example.com");
+    expect(document.servers).toBeUndefined();
+    const result = await new Validator().validate(served as unknown as Parameters<Validator["validate"]>[0]);
+    expect(result.errors ?? []).toEqual([]);
+  });
 });

@@ -22,6 +22,7 @@ export const getLabel = route({
   path: "/api/labels/:id",
   tag: "emails",
   auth: "session_or_token",
+  scope: "read",
   summary: "One label and how many stored messages carry it",
   description:
     "The count is made when asked (one query over the user's stored mail), for a page that shows a label's total.",
