@@ -14,7 +14,8 @@ import { handleControl } from "./control";
 import { controlError, gmailErrors } from "./errors";
 import { GMAIL_PREFIX, handleGmailApi } from "./gmailApi";
 import { handleCerts, handleDiscovery } from "./identity";
-import { handleAuthorize, handleRevoke, handleToken, handleTokenInfo } from "./oauth";
+import { handleAuthorize } from "./oauthAuthorize";
+import { handleRevoke, handleToken, handleTokenInfo } from "./oauthToken";
 import { sendApiError, sendJson, splitUrl } from "./respond";
 import { SimulatorState } from "./state";
 
