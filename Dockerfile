@@ -1,11 +1,11 @@
 # One image for every process: web, worker, the Gmail simulator (demo only) and the migrate step.
-# Node 26 is the Active LTS line (since October 2026), the line CI tests on (.ci/run). The
-# bundles in dist/ target Node 22, the oldest Node the code supports (package.json engines).
-# The tag is not pinned to a digest yet: pin it (node:26-trixie-slim@sha256:…) where a registry
+# Node 22 (an LTS line until April 2027) is the line CI tests on (.ci/run) and the oldest the code
+# supports (package.json engines); the bundles in dist/ target it.
+# The tag is not pinned to a digest yet: pin it (node:22-trixie-slim@sha256:…) where a registry
 # can be asked for the digest, and update it with the base image's security releases.
 
 # Build: every package, the type-check and the bundles.
-FROM node:26-trixie-slim AS build
+FROM node:22-trixie-slim AS build
 WORKDIR /app
 ENV PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 COPY package.json package-lock.json ./
@@ -15,7 +15,7 @@ RUN npm run build
 
 # Runtime: the production dependencies alone (no compilers, test tools, tsx or embedded
 # PostgreSQL), the bundles, and an unprivileged user.
-FROM node:26-trixie-slim
+FROM node:22-trixie-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./

@@ -4,8 +4,10 @@ import path from "node:path";
 
 /**
  * One benchmark row: our figure beside a baseline measured in the same run, on the same machine,
- * so the ratio says how close to the possible we are whatever the machine. Lower is better for
- * latencies and memory (`lowerIsBetter`), higher for rates.
+ * so the ratio travels between machines. A baseline is either a floor (the same work done by the
+ * bare libraries, or a bound the work cannot beat) or only a reference (another thing measured
+ * beside it: `GET /healthz`, the same sync at another size); the table says which. Lower is better
+ * for latencies, memory and cost, higher for rates.
  */
 export interface BenchRow {
   /** The goal's id in the issue tracker's table (P1, P2…); several rows may share one. */
@@ -15,7 +17,11 @@ export interface BenchRow {
   /** What the floor measured, in the same unit; null where the goal is absolute. */
   baseline: number | null;
   baselineWhat: string;
-  unit: "ms" | "s" | "MB" | "messages/s" | "calls" | "%";
+  /** "reference" when the baseline is no floor; a floor otherwise. */
+  baselineKind?: "floor" | "reference";
+  /** Every run's ratio when the row is the median of several; the table shows their spread. */
+  ratios?: number[];
+  unit: "ms" | "s" | "MB" | "kB" | "CPU s" | "messages/s" | "calls" | "%";
   /** The goal in words, e.g. "p99 ≤ 3× baseline". */
   goal: string;
   /** Whether the goal is met; null when this run cannot tell (a quick run's toy size). */
@@ -46,9 +52,28 @@ export function machine(): BenchRun["machine"] {
 export const ratioOf = (row: Pick<BenchRow, "figure" | "baseline">): number | null =>
   row.baseline && row.baseline > 0 ? row.figure / row.baseline : null;
 
+/**
+ * The run of median ratio among `runs` (an odd count gives a real run, not an average), and every
+ * run's ratio in run order for the spread.
+ */
+export function medianRun<T>(runs: T[], ratio: (run: T) => number): { mid: T; ratios: number[] } {
+  const sorted = [...runs].sort((a, b) => ratio(a) - ratio(b));
+  return { mid: sorted[Math.floor(sorted.length / 2)]!, ratios: runs.map(ratio) };
+}
+
+/**
+ * `n` of `samples` spread evenly over them (all of them when there are no more): what a ticker
+ * publishing `n` times over the same window would have measured.
+ */
+export function thinned(samples: readonly number[], n: number): number[] {
+  if (samples.length <= n) return [...samples];
+  return Array.from({ length: n }, (_, i) => samples[Math.floor(((i + 0.5) * samples.length) / n)]!);
+}
+
 const fmt = (n: number, unit: BenchRow["unit"]): string => {
   if (!Number.isFinite(n)) return "—";
-  const digits = unit === "ms" && n < 10 ? 2 : unit === "ms" || unit === "MB" || unit === "s" ? 1 : 0;
+  const digits =
+    (unit === "ms" || unit === "CPU s") && n < 10 ? 2 : ["ms", "MB", "s", "CPU s"].includes(unit) ? 1 : 0;
   return `${n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })} ${unit}`;
 };
 
@@ -59,9 +84,15 @@ export function renderMarkdown(run: BenchRun): string {
   const head = ["| row | what | ours | baseline | ratio | goal | |", "|---|---|---|---|---|---|---|"];
   const lines = run.rows.map((r) => {
     const ratio = ratioOf(r);
-    const base = r.baseline === null ? "—" : `${fmt(r.baseline, r.unit)} (${r.baselineWhat})`;
-    return `| ${r.id} | ${r.what}${r.note ? ` (${r.note})` : ""} | ${fmt(r.figure, r.unit)} | ${base} | ${
-      ratio === null ? "—" : `${ratio.toFixed(2)}×`
+    const kind = r.baselineKind === "reference" ? "reference: " : "floor: ";
+    const base = r.baseline === null ? "—" : `${fmt(r.baseline, r.unit)} (${kind}${r.baselineWhat})`;
+    const spread =
+      r.ratios && r.ratios.length > 1
+        ? ` (${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)} over ${r.ratios.length} runs)`
+        : "";
+    const name = r.baselineKind === "reference" ? `${r.what}, against a reference` : r.what;
+    return `| ${r.id} | ${name}${r.note ? ` (${r.note})` : ""} | ${fmt(r.figure, r.unit)} | ${base} | ${
+      ratio === null ? "—" : `${ratio.toFixed(2)}×${spread}`
     } | ${r.goal} | ${verdict(r.met)} |`;
   });
   const m = run.machine;
@@ -77,9 +108,10 @@ export function renderMarkdown(run: BenchRun): string {
 
 export const RESULTS_DIR = path.resolve(import.meta.dirname, "results");
 
-/** Goal ids in the order the table lists them (P1, P2, …, P12). */
+/** Goal ids in the order the table lists them (P1, P2, P3, P3c, …, P12). */
+const goalNumber = (id: string) => Number(/\d+/.exec(id)?.[0] ?? 0);
 const byGoal = (a: BenchRow, b: BenchRow) =>
-  a.id.charAt(0).localeCompare(b.id.charAt(0)) || Number(a.id.slice(1)) - Number(b.id.slice(1));
+  a.id.charAt(0).localeCompare(b.id.charAt(0)) || goalNumber(a.id) - goalNumber(b.id);
 
 /**
  * Writes the run. A quick run goes to `latest-quick.json` alone. A real run (all rows, or some

@@ -25,6 +25,48 @@ function cli(
   });
 }
 
+/**
+ * The CLI with stdout read as `| head -1` reads it: after the first line the pipe is closed, so
+ * the CLI's next write meets a reader that has gone.
+ */
+function cliFirstLine(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; first: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/inbox-sync.ts", ...args], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+    });
+    let stdout = "";
+    let first = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      const nl = stdout.indexOf("\n");
+      if (nl >= 0 && !first) {
+        first = stdout.slice(0, nl);
+        child.stdout.destroy();
+      }
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("exit", (code) => resolve({ code, first, stderr }));
+  });
+}
+
+/** stdout as NDJSON: one object a line, every line one. */
+function ndjson(stdout: string): Array<Record<string, unknown>> {
+  expect(stdout.endsWith("\n")).toBe(true);
+  return stdout
+    .slice(0, -1)
+    .split("\n")
+    .map((line) => JSON.parse(line));
+}
+
+/** Gmail's answer time while a test watches a sync move (ms per call). */
+const SLOW_GMAIL_MS = 150;
+
 describe("the polling CLI", () => {
   let stack: Stack;
   let token: string;
@@ -38,7 +80,7 @@ describe("the polling CLI", () => {
 
   it("starts a sync, follows it by polling to the end, and lists the mail", async () => {
     const run = await cli(["sync", "--json", "--url", stack.web.url], { INBOX_SYNC_TOKEN: token });
-    expect(run.stderr).toBe("");
+    expect(run.stderr).toMatch(/^started task \S+ \(the whole mailbox\)\n$/);
     expect(run.code).toBe(0);
     const lines = run.stdout
       .trim()
@@ -55,7 +97,7 @@ describe("the polling CLI", () => {
 
     const emails = await cli(["emails", "--limit", "3", "--json", "--url", stack.web.url, "--token", token]);
     expect(emails.code).toBe(0);
-    expect(JSON.parse(emails.stdout).emails).toHaveLength(3);
+    expect(ndjson(emails.stdout)).toHaveLength(3);
   });
 
   it("takes the token from --token-file quietly, and warns on stderr when it comes as --token", async () => {
@@ -66,7 +108,7 @@ describe("the polling CLI", () => {
       const fromFile = await cli(["labels", "--json", "--url", stack.web.url, "--token-file", file]);
       expect(fromFile.stderr).toBe("");
       expect(fromFile.code).toBe(0);
-      expect(JSON.parse(fromFile.stdout).labels.length).toBeGreaterThan(0);
+      expect(ndjson(fromFile.stdout).length).toBeGreaterThan(0);
 
       const fromFlag = await cli(["labels", "--json", "--url", stack.web.url, "--token", token]);
       expect(fromFlag.code).toBe(0);
@@ -82,24 +124,113 @@ describe("the polling CLI", () => {
     }
   });
 
+  /** A new user with `count` messages and a token (all scopes unless `scopes` says). */
+  async function newUser(email: string, count: number, scopes?: string[]) {
+    await stack.simControl("POST", "/sim/accounts", { email, count });
+    const user = await stack.signIn(email);
+    const body = { name: "cli", ...(scopes && { scopes }) };
+    const created = await user.json("POST", "/api/tokens", body);
+    return { user, env: { INBOX_SYNC_TOKEN: created.body.token as string, INBOX_SYNC_URL: stack.web.url } };
+  }
+
+  /** Slows every Gmail call, so a sync lasts long enough to be seen moving. */
+  async function slowGmail<T>(body: () => Promise<T>): Promise<T> {
+    await stack.simControl("PUT", "/sim/faults", { latencyMs: SLOW_GMAIL_MS });
+    try {
+      return await body();
+    } finally {
+      await stack.simControl("DELETE", "/sim/faults");
+    }
+  }
+
+  it("| head -1: when the reader closes stdout mid-sync, the CLI ends with 0 and says nothing", async () => {
+    const { env } = await newUser("cli-head@example.com", 400);
+    const run = await slowGmail(() => cliFirstLine(["sync", "--json"], env));
+    // The first line came while the sync was still running, so later writes met the closed pipe.
+    expect(JSON.parse(run.first)).toMatchObject({ state: expect.not.stringMatching(/completed|failed/) });
+    expect(run.code).toBe(0);
+    expect(run.stderr).not.toMatch(/Error|EPIPE|\n\s+at /);
+  });
+
+  it("emails: --json is NDJSON with ids; the table shows each id and the sender's whole address", async () => {
+    const { user, env } = await newUser("cli-emails@example.com", 30);
+    expect((await cli(["sync"], env)).code).toBe(0);
+    const api = (await user.json("GET", "/api/emails?limit=10")).body.emails as Array<{
+      id: string;
+      from: string;
+    }>;
+    const json = await cli(["emails", "--limit", "10", "--json"], env);
+    expect(json.code).toBe(0);
+    const lines = ndjson(json.stdout);
+    expect(lines.map((e) => e.id)).toEqual(api.map((e) => e.id));
+    expect(lines[0]).toMatchObject({ id: api[0]!.id, from: api[0]!.from, subject: expect.any(String) });
+
+    const table = await cli(["emails", "--limit", "10"], env);
+    expect(table.code).toBe(0);
+    const rows = table.stdout.trimEnd().split("\n");
+    expect(rows).toHaveLength(10);
+    rows.forEach((row, i) => {
+      const address = /<([^>]+)>/.exec(api[i]!.from)?.[1] ?? api[i]!.from;
+      expect(row.startsWith(`${api[i]!.id} `)).toBe(true);
+      expect(row).toContain(` ${address} `);
+    });
+    const wide = await cli(["emails", "--limit", "10", "--wide"], env);
+    const wideRows = wide.stdout.trimEnd().split("\n");
+    expect(wideRows).toHaveLength(10);
+    for (const [i, row] of wideRows.entries()) expect(row).toContain(api[i]!.from);
+  });
+
+  it("piped, a sync's progress moves on stderr, a line per step, and stdout holds only the result", async () => {
+    const { env } = await newUser("cli-progress@example.com", 400);
+    const run = await slowGmail(() => cli(["sync"], env));
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe("completed (full): 400 added, 0 updated, 0 deleted\n");
+    const percents = run.stderr
+      .split("\n")
+      .map((line) => /^\[[#.]{30}\]\s+(\d+)%/.exec(line)?.[1])
+      .filter((p): p is string => p !== undefined)
+      .map(Number);
+    expect(new Set(percents).size).toBeGreaterThanOrEqual(3);
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    expect(percents.at(-1)).toBe(100);
+  });
+
+  it("a token without the sync scope gets a message naming the scope and the settings page, exit 3", async () => {
+    const { env } = await newUser("cli-readonly@example.com", 5, ["read"]);
+    const run = await cli(["sync"], env);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toBe(
+      `inbox-sync: the API token lacks the "sync" scope this command needs (403 insufficient_scope): create a token with the sync scope at ${stack.web.url}/settings\n`,
+    );
+    const labels = await cli(["labels"], env);
+    expect(labels.code).toBe(0);
+  });
+
   it("says what went wrong, with exit codes a script can branch on", async () => {
+    const settings = `${stack.web.url}/settings`;
     const noToken = await cli(["sync", "--url", stack.web.url]);
-    expect(noToken.code).toBe(2);
-    expect(noToken.stderr).toMatch(/API token is needed/);
+    expect(noToken.code).toBe(3);
+    expect(noToken.stderr).toContain(
+      `API token is needed in INBOX_SYNC_TOKEN or --token-file: create one at ${settings}`,
+    );
     const badToken = await cli(["sync", "--url", stack.web.url, "--token", "isk_wrong"]);
     expect(badToken.code).toBe(3);
-    expect(badToken.stderr).toMatch(/refused \(401\)/);
+    expect(badToken.stderr).toContain(`refused (401): create one at ${settings}`);
     const unknownTask = await cli(["status", "not-a-task", "--url", stack.web.url, "--token", token]);
-    expect(unknownTask.code).toBe(3);
+    expect(unknownTask.code).toBe(4);
     expect(unknownTask.stderr).toMatch(/404: not_found/);
     const nowhere = await cli(["sync", "--url", "http://127.0.0.1:9", "--token", token]);
-    expect(nowhere.code).toBe(3);
+    expect(nowhere.code).toBe(5);
     expect(nowhere.stderr).toMatch(/cannot reach/);
+    const unknownCommand = await cli(["synk", "--url", stack.web.url, "--token", token]);
+    expect(unknownCommand.code).toBe(2);
+    expect(unknownCommand.stderr).toMatch(/unknown command "synk"/);
 
     await stack.simControl("POST", "/sim/accounts/cli@example.com/revoke");
     const revoked = await cli(["sync", "--url", stack.web.url, "--token", token]);
     expect(revoked.code).toBe(1);
-    expect(revoked.stdout).toMatch(/failed: reauth_required/);
+    expect(revoked.stdout).toBe("");
+    expect(revoked.stderr).toMatch(/failed: reauth_required/);
   });
 
   it("--newer-than-days and --label choose what to sync; the labels command lists the ids to use", async () => {
@@ -131,9 +262,9 @@ describe("the polling CLI", () => {
       }
 
       const run = await cli(["sync", "--newer-than-days", "60", "--label", "INBOX", "--label", "INBOX"], env);
-      expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/started task \S+ \(the last 60 days, labels INBOX\)/);
+      expect(run.stderr).toMatch(/^started task \S+ \(the last 60 days, labels INBOX\)\n/);
+      expect(run.stdout).toMatch(/^completed \(full\): \d+ added, 0 updated, 0 deleted\n$/);
       const expected = listing.filter(
         (m) => Number(m.internalDate) >= now - 60 * 86_400_000 && m.labelIds.includes("INBOX"),
       );
@@ -144,7 +275,7 @@ describe("the polling CLI", () => {
       expect(labels.code).toBe(0);
       expect(labels.stdout).toMatch(/^Label_1\s+user\s+Receipts$/m);
       const inbox = await cli(["emails", "--label", "INBOX", "--limit", "200", "--json"], env);
-      expect(JSON.parse(inbox.stdout).emails).toHaveLength(expected.length);
+      expect(ndjson(inbox.stdout)).toHaveLength(expected.length);
     } finally {
       await stack.simControl("DELETE", "/sim/clock");
     }

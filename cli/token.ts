@@ -11,13 +11,21 @@ export interface TokenSources {
 }
 
 /** A token that cannot be had: the message says where to put one. */
-export class TokenSourceError extends Error {}
+export class TokenSourceError extends Error {
+  constructor(
+    message: string,
+    /** No token was given at all (rather than a bad --token-file or flags). */
+    readonly missing = false,
+  ) {
+    super(message);
+  }
+}
 
 export const TOKEN_FLAG_WARNING =
   "warning: --token shows the API token to every user of this machine (process list) and keeps it in shell history; use INBOX_SYNC_TOKEN or --token-file instead";
 
-const NEED_ONE =
-  "an API token is needed: INBOX_SYNC_TOKEN or --token-file (create one with POST /api/tokens)";
+const needOne = (settings: string) =>
+  `an API token is needed in INBOX_SYNC_TOKEN or --token-file: create one at ${settings}`;
 
 /**
  * The API token: `--token-file`, else `--token` (with `warn` called once), else INBOX_SYNC_TOKEN.
@@ -27,6 +35,8 @@ export function resolveToken(
   sources: TokenSources,
   warn: (line: string) => void,
   read: (path: string) => string = (p) => readFileSync(p, "utf8"),
+  /** The page where a person creates a token, named when none was given. */
+  settings = "the app's /settings page",
 ): string {
   if (sources.flag !== undefined && sources.file !== undefined) {
     throw new TokenSourceError("give --token or --token-file, not both");
@@ -48,5 +58,5 @@ export function resolveToken(
     if (sources.flag) return sources.flag;
   }
   if (sources.env) return sources.env;
-  throw new TokenSourceError(NEED_ONE);
+  throw new TokenSourceError(needOne(settings), true);
 }

@@ -45,6 +45,23 @@ describe("where the CLI takes its API token from", () => {
     expect(refused({ flag: "a", file: "/run/secrets/isk" })).toBe("give --token or --token-file, not both");
     expect(refused({ file: "/missing" })).toBe("--token-file /missing could not be read (ENOENT)");
     expect(refused({ file: "/empty" })).toBe("--token-file /empty is empty");
-    expect(refused({})).toMatch(/^an API token is needed: INBOX_SYNC_TOKEN or --token-file/);
+    expect(refused({})).toMatch(/^an API token is needed in INBOX_SYNC_TOKEN or --token-file/);
+  });
+
+  it("with no token at all, says so (missing) and names the page where one is created", () => {
+    try {
+      resolveToken({}, () => {}, read, "https://mail.example.com/settings");
+      throw new Error("accepted");
+    } catch (err) {
+      expect(err).toBeInstanceOf(TokenSourceError);
+      expect((err as TokenSourceError).missing).toBe(true);
+      expect((err as Error).message).toMatch(/create one at https:\/\/mail\.example\.com\/settings$/);
+    }
+    try {
+      resolveToken({ file: "/missing" }, () => {}, read);
+      throw new Error("accepted");
+    } catch (err) {
+      expect((err as TokenSourceError).missing).toBe(false);
+    }
   });
 });

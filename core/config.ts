@@ -3,7 +3,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import proxyaddr from "proxy-addr";
 import { z } from "zod";
-import { type GmailQuotaTable, QuotaSettingError, resolveQuotaTable } from "./gmail/quotaProfile";
+import {
+  type GmailQuotaTable,
+  QUOTA_PROFILES,
+  QuotaSettingError,
+  resolveQuotaTable,
+} from "./gmail/quotaProfile";
 import { keyWeakness, textSecretWeakness } from "./secretStrength";
 import { MAX_CALL_COST } from "./sync/QuotaGate";
 
@@ -22,6 +27,9 @@ const GOOGLE_DEFAULTS = {
   /** OpenID Connect Core 3.1.3.7 / Google's docs: its ID tokens carry either form. */
   issuers: ["https://accounts.google.com", "accounts.google.com"],
 };
+
+/** The OAuth client of development and of the simulator, which accepts any client. */
+const DEV_CLIENT = { id: "inbox-sync-dev", secret: "inbox-sync-dev-secret" };
 
 const KEY_FORMAT = /^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/]{43}=$/;
 
@@ -113,43 +121,98 @@ const rateLimit = (fallback: `${number}/${number}`) => {
     .default({ points, duration });
 };
 
-const envSchema = z.object({
-  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  /**
-   * Address web and a worker's metrics listen on; unset = 127.0.0.1 outside production (a laptop
-   * on a café network serves no one else) and 0.0.0.0 in production (a container's port must be
-   * reachable from its network). Docker's demo sets 0.0.0.0 itself.
-   */
-  HOST: z.string().min(1).optional(),
-  /**
-   * Which hops in front of a web node may say who the client is (X-Forwarded-For, and
-   * X-Forwarded-Proto for the nearest). The default trusts any hop on this host or a private
-   * network, whatever their number, and never a peer on a public address (docs/proxies.md).
-   */
-  TRUST_PROXY: trustProxy.default(["loopback", "uniquelocal"]),
+/** A quota limit's default for the reference: the default profile's, and `legacy`'s where it differs. */
+function profileDefault(limit: keyof (typeof QUOTA_PROFILES)["2026"]): string {
+  const [current, legacy] = [QUOTA_PROFILES["2026"][limit], QUOTA_PROFILES.legacy[limit]];
+  const units = (n: number) => n.toLocaleString("en-US");
+  return current === legacy
+    ? `the profile's: ${units(current)}`
+    : `the profile's: ${units(current)} (\`legacy\`: ${units(legacy)})`;
+}
+
+/**
+ * Every variable's operator-facing description lives in its `.meta()`: `npm run docs:config`
+ * renders them into docs/configuration.md. `unset` says what holds when the variable is unset
+ * where the schema's own default cannot (it depends on the process's role or on other variables).
+ */
+export const envSchema = z.object({
+  NODE_ENV: z
+    .enum(["development", "production", "test"])
+    .default("development")
+    .meta({
+      description:
+        "`production` turns on the refusals of unsafe settings and stops web and worker from migrating " +
+        "the database at start (run `npm run migrate` first). Unset means `development`, but unset beside an " +
+        "https `PUBLIC_URL` or a Google OAuth client of its own stops start-up: name the mode " +
+        "(docs/hardening.md#node_env-must-be-named-where-a-deployments-settings-are).",
+    }),
+  PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(3000)
+    .meta({ description: "TCP port the web node listens on (0 = any free port)." }),
+  HOST: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({
+      description:
+        "Address the web node and a worker's metrics port listen on. Outside production the default is " +
+        "loopback, so a laptop on a shared network serves no one else; in production it is every " +
+        "interface, so a container's port is reachable from its network. The compose demo sets `0.0.0.0`.",
+      unset: "`127.0.0.1`; `0.0.0.0` in production",
+    }),
+  TRUST_PROXY: trustProxy.default(["loopback", "uniquelocal"]).meta({
+    description:
+      "Which hops in front of a web node may say who the client is (`X-Forwarded-For`, and " +
+      "`X-Forwarded-Proto` for the nearest): a hop count (0-99), or comma-separated addresses, CIDRs and " +
+      "the names `loopback`, `linklocal`, `uniquelocal`. The default trusts any hop on this host or a " +
+      "private network, whatever their number, and never a peer on a public address; rate limits per IP " +
+      "count the address this yields (docs/proxies.md).",
+  }),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
-    .optional(),
-  /**
-   * Connections this process's pool may open; unset = web 20, worker WORKER_CONCURRENCY + 2 (at
-   * most 30). Every process holds its own pool: the sum over processes is what PostgreSQL (or
-   * PgBouncer's client side) must accept.
-   */
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).optional(),
+    .optional()
+    .meta({
+      description:
+        "PostgreSQL connection URL (`postgres://…`). Required by web, worker and migrate, and in " +
+        "production; `npm start` without it runs an embedded PostgreSQL under `DATA_DIR`.",
+      unset: "— (`npm start`: embedded)",
+    }),
+  DATABASE_POOL_MAX: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .optional()
+    .meta({
+      description:
+        "Connections this process's database pool may open (1-1000). Every process holds its own pool: " +
+        "the sum over all processes must fit PostgreSQL's `max_connections` or PgBouncer's " +
+        "`max_client_conn` (docs/database.md#connections).",
+      unset: "web 20; worker `WORKER_CONCURRENCY` + 2, at most 30",
+    }),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
-    .default("redis://127.0.0.1:6379"),
+    .default("redis://127.0.0.1:6379")
+    .meta({
+      description:
+        "The single Redis (`redis://` or `rediss://` for TLS) behind BullMQ's queue, the Socket.IO adapter, " +
+        "rate limits and worker heartbeats. Not used when `REDIS_CLUSTER_NODES` is set.",
+    }),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]+$/, "letters, digits and _ . : - only")
-    .default("inbox-sync"),
-  /**
-   * Redis Cluster seed nodes as `host:port,host:port,…`; when set, every Redis client is a
-   * cluster client and REDIS_URL is not used. Credentials and TLS come from REDIS_CLUSTER_*.
-   */
+    .default("inbox-sync")
+    .meta({
+      description:
+        "Prefix of every Redis key and Socket.IO channel (letters, digits and `_ . : -`). Deployments " +
+        "that share one Redis need different prefixes; `npm start` derives one from `DATA_DIR`.",
+    }),
   REDIS_CLUSTER_NODES: z
     .string()
     .transform(commaList)
@@ -158,37 +221,142 @@ const envSchema = z.object({
       (nodes) => nodes.every((n) => CLUSTER_NODE.test(n) && Number(n.slice(n.lastIndexOf(":") + 1)) <= 65535),
       "must be comma-separated host:port pairs, for example redis-0:6379,redis-1:6379",
     )
-    .optional(),
-  REDIS_CLUSTER_USERNAME: z.string().min(1).optional(),
-  REDIS_CLUSTER_PASSWORD: z.string().min(1).optional(),
-  /** 1 = TLS to every cluster node (managed services usually require it). */
-  REDIS_CLUSTER_TLS: z.enum(["0", "1"], "must be 1 (TLS) or 0").default("0"),
-  /**
-   * How many BullMQ queues the sync queue is split into, by a stable hash of the user id. Default
-   * 1 on a single Redis (the queue as it always was) and 8 on a cluster.
-   */
-  SYNC_QUEUE_SHARDS: z.coerce.number().int().min(1).max(256).optional(),
-  /** The shards this worker serves, as `0,2,5`; unset = all of them. */
+    .optional()
+    .meta({
+      description:
+        "Redis Cluster seed nodes as `host:port,host:port,…` (host names, IPv4 or `[IPv6]`). Set, every " +
+        "Redis client is a cluster client and `REDIS_URL` is not used; one reachable node is enough, the " +
+        "client learns the rest. Credentials and TLS come from `REDIS_CLUSTER_*` (docs/scaling.md#redis-cluster).",
+      unset: "— (the single Redis at `REDIS_URL`)",
+    }),
+  REDIS_CLUSTER_USERNAME: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "ACL user for every cluster node (Redis 6+ ACLs, ElastiCache RBAC)." }),
+  REDIS_CLUSTER_PASSWORD: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "`AUTH` password for every cluster node." }),
+  REDIS_CLUSTER_TLS: z
+    .enum(["0", "1"], "must be 1 (TLS) or 0")
+    .default("0")
+    .meta({
+      description:
+        "`1` = TLS to every cluster node (managed services usually require it); nodes are then reached " +
+        "by the names given, so certificate checks match.",
+    }),
+  SYNC_QUEUE_SHARDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .optional()
+    .meta({
+      description:
+        "How many BullMQ queues the sync queue is split into (1-256), by a stable hash of the user id. " +
+        "Every web node and worker must get the same value; drain the queue before lowering it.",
+      unset: `1 on a single Redis; ${CLUSTER_DEFAULT_SHARDS} on a cluster`,
+    }),
   WORKER_QUEUE_SHARDS: z
     .string()
     .regex(/^\s*\d{1,3}\s*(,\s*\d{1,3}\s*)*$/, "must be comma-separated shard numbers, for example 0,2")
     .transform((v) => [...new Set(v.split(",").map((n) => Number(n.trim())))].sort((a, b) => a - b))
-    .optional(),
-  PUBLIC_URL: optionalUrl,
-  GOOGLE_CLIENT_ID: z.string().min(1).optional(),
-  GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
-  GMAIL_SIM_URL: optionalUrl,
-  GMAIL_API_ROOT: optionalUrl,
-  GOOGLE_AUTH_URL: optionalUrl,
-  GOOGLE_TOKEN_URL: optionalUrl,
-  GOOGLE_REVOKE_URL: optionalUrl,
-  /** Where the ID-token signing certificates are (PEM, keyed by kid); see GOOGLE_DEFAULTS. */
-  GOOGLE_CERTS_URL: optionalUrl,
-  /** The one `iss` accepted in ID tokens; default Google's two forms (or the simulator's URL). */
-  GOOGLE_ISSUER: z.string().trim().min(1).optional(),
-  SESSION_SECRET: z.string().min(32, "at least 32 characters").optional(),
-  TOKEN_ENCRYPTION_KEY: z.string().regex(KEY_FORMAT, "32 bytes as 64 hex digits or base64").optional(),
-  /** Keys being rotated out: they still open stored tokens, which are sealed again with the current key. */
+    .optional()
+    .meta({
+      description:
+        "The shards this worker serves, as `0,2,5`. A shard number not below `SYNC_QUEUE_SHARDS` stops " +
+        "the worker at start.",
+      unset: "— (all shards)",
+    }),
+  PUBLIC_URL: optionalUrl.meta({
+    description:
+      "The address users open, without a trailing path; the OAuth redirect URI is " +
+      "`PUBLIC_URL/auth/google/callback`. Required and https in production. Over https the session " +
+      "cookie is `__Host-isid` and Secure.",
+    unset: "`http://localhost:$PORT`",
+  }),
+  GOOGLE_CLIENT_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({
+      description:
+        "The Google OAuth client id; set together with `GOOGLE_CLIENT_SECRET`. Required in production, " +
+        "and not the development client's. Set without `NODE_ENV`, it stops start-up.",
+      unset: `\`${DEV_CLIENT.id}\` (the development client, which the simulator accepts)`,
+    }),
+  GOOGLE_CLIENT_SECRET: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({
+      description:
+        "The Google OAuth client secret; set together with `GOOGLE_CLIENT_ID`. Required in production, " +
+        "and not the development client's.",
+      unset: "the development client's",
+    }),
+  GMAIL_SIM_URL: optionalUrl.meta({
+    description:
+      "Base URL of a Google-compatible server: the Gmail API root, the OAuth authorization, token, " +
+      "revocation and certificate URLs, the ID-token issuer and the push keys all default to it. " +
+      "`npm start` starts the simulator and sets it when no Google client is configured. Refused in " +
+      "production unless `INBOX_SYNC_DEMO=1`.",
+  }),
+  GMAIL_API_ROOT: optionalUrl.meta({
+    description: "The Gmail API root on its own; wins over `GMAIL_SIM_URL`. https in production.",
+    unset: `\`${GOOGLE_DEFAULTS.apiRoot}\` (\`GMAIL_SIM_URL/\`)`,
+  }),
+  GOOGLE_AUTH_URL: optionalUrl.meta({
+    description: "Google's OAuth authorization endpoint; wins over `GMAIL_SIM_URL`. https in production.",
+    unset: `\`${GOOGLE_DEFAULTS.authUrl}\` (\`GMAIL_SIM_URL/o/oauth2/v2/auth\`)`,
+  }),
+  GOOGLE_TOKEN_URL: optionalUrl.meta({
+    description: "Google's OAuth token endpoint; wins over `GMAIL_SIM_URL`. https in production.",
+    unset: `\`${GOOGLE_DEFAULTS.tokenUrl}\` (\`GMAIL_SIM_URL/token\`)`,
+  }),
+  GOOGLE_REVOKE_URL: optionalUrl.meta({
+    description:
+      "Google's token revocation endpoint, called when a user disconnects Gmail or deletes their account; wins " +
+      "over `GMAIL_SIM_URL`. https in production.",
+    unset: `\`${GOOGLE_DEFAULTS.revokeUrl}\` (\`GMAIL_SIM_URL/revoke\`)`,
+  }),
+  GOOGLE_CERTS_URL: optionalUrl.meta({
+    description:
+      "Google's ID-token signing certificates (PEM, keyed by key id), checked at every sign-in; wins " +
+      "over `GMAIL_SIM_URL`. https in production.",
+    unset: `\`${GOOGLE_DEFAULTS.certsUrl}\` (\`GMAIL_SIM_URL/oauth2/v1/certs\`)`,
+  }),
+  GOOGLE_ISSUER: z
+    .string()
+    .trim()
+    .min(1)
+    .optional()
+    .meta({
+      description: "The one `iss` a sign-in's ID token may carry.",
+      unset: `${GOOGLE_DEFAULTS.issuers.map((i) => `\`${i}\``).join(" or ")} (\`GMAIL_SIM_URL\`)`,
+    }),
+  SESSION_SECRET: z
+    .string()
+    .min(32, "at least 32 characters")
+    .optional()
+    .meta({
+      description:
+        "Signs session cookies; at least 32 characters. Required and strong in production, and the same " +
+        "on every web and worker process (generate one with `openssl rand -hex 32`).",
+      unset: "generated once into `DATA_DIR/session-secret` (refused in production)",
+    }),
+  TOKEN_ENCRYPTION_KEY: z
+    .string()
+    .regex(KEY_FORMAT, "32 bytes as 64 hex digits or base64")
+    .optional()
+    .meta({
+      description:
+        "AES-256-GCM key that seals stored OAuth tokens: 32 bytes as 64 hex digits or base64. Required " +
+        "and strong in production, and the same on every web and worker process (docs/security.md#token-encryption).",
+      unset: "generated once into `DATA_DIR/token-encryption-key` (refused in production)",
+    }),
   TOKEN_ENCRYPTION_KEYS_OLD: z
     .string()
     .default("")
@@ -196,119 +364,340 @@ const envSchema = z.object({
     .refine(
       (keys) => keys.every((k) => KEY_FORMAT.test(k)),
       "comma-separated keys, each 32 bytes as 64 hex digits or base64",
-    ),
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(10),
-  /**
-   * Gmail quota units per user per second that all workers together may spend; 0 = no limit. The
-   * older form of GMAIL_USER_UNITS_PER_MINUTE (× 60); unset, the profile's value holds.
-   */
-  GMAIL_USER_UNITS_PER_SECOND: quotaRate(1_000_000).optional(),
-  /** Gmail quota units per second for the whole project; 0 = no limit. Older form of …_PER_MINUTE. */
-  GMAIL_PROJECT_UNITS_PER_SECOND: quotaRate(10_000_000).optional(),
-  /** `legacy` or `2026` (default): Google's quota profile of the project (core/gmail/quotaProfile.ts). */
-  GMAIL_QUOTA_PROFILE: z.string().optional(),
-  /** Overrides of the profile's limits, in quota units; 0 = no limit. */
-  GMAIL_USER_UNITS_PER_MINUTE: z.string().optional(),
-  GMAIL_PROJECT_UNITS_PER_MINUTE: z.string().optional(),
-  GMAIL_PROJECT_UNITS_PER_DAY: z.string().optional(),
-  /** `method:units,…` over Google's per-method costs, e.g. `messages.get:20,threads.get:40`. */
-  GMAIL_METHOD_COSTS: z.string().optional(),
-  /**
-   * Whole-message gets per request to Gmail's batch endpoint (`<GMAIL_API_ROOT>batch/gmail/v1`)
-   * in the worker's syncs; 1 = one `messages.get` per message (batching off). Google allows 100
-   * and advises at most 50, the default. Quota and retries stay per message; a batched sync keeps
-   * two batches in flight (core/gmail/GmailBatch.ts, README "Gmail's batch endpoint").
-   */
-  GMAIL_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(50),
-  /**
-   * The demo switch: lets a production process run against the Gmail simulator (or any plain-http
-   * Google stand-in) with the dev OAuth client. Never set it where real people sign in.
-   */
-  INBOX_SYNC_DEMO: z.enum(["0", "1"], "must be 1 (demo) or 0").default("0"),
-  /**
-   * Bearer token that /metrics asks for, on the web port and a worker's WORKER_METRICS_PORT;
-   * unset = /metrics is not served on either. Metrics
-   * name users' queue depth and request volumes: not for the public.
-   */
-  METRICS_TOKEN: z.string().min(32, "at least 32 characters").optional(),
-  /** Comma-separated e-mail addresses allowed to open /admin/queues. */
-  ADMIN_EMAILS: z.string().default(""),
-  /**
-   * Comma-separated Google account ids (`sub`) allowed to open /admin/queues. When set, it alone
-   * decides and ADMIN_EMAILS is ignored: an address can pass to someone else, a `sub` cannot.
-   */
+    )
+    .meta({
+      description:
+        "Comma-separated keys being rotated out: they still open stored tokens, which are sealed again " +
+        "with `TOKEN_ENCRYPTION_KEY` (docs/operations.md#rotating-the-token-key).",
+    }),
+  WORKER_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(10)
+    .meta({ description: "Sync jobs one worker process runs at once (1-500)." }),
+  GMAIL_USER_UNITS_PER_SECOND: quotaRate(1_000_000)
+    .optional()
+    .meta({
+      description:
+        "Older form of `GMAIL_USER_UNITS_PER_MINUTE`, in units per second (× 60); set only one of the " +
+        "two. 0 = no limit; otherwise at least the cost of one `messages.get`. `npm start` with the " +
+        "simulator sets 1000.",
+      unset: "— (the profile's limit)",
+    }),
+  GMAIL_PROJECT_UNITS_PER_SECOND: quotaRate(10_000_000)
+    .optional()
+    .meta({
+      description:
+        "Older form of `GMAIL_PROJECT_UNITS_PER_MINUTE`, in units per second (× 60); set only one of the " +
+        "two. 0 = no limit; otherwise at least the cost of one `messages.get`.",
+      unset: "— (the profile's limit)",
+    }),
+  GMAIL_QUOTA_PROFILE: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        "The Google Cloud project's Gmail quota profile: `2026` for projects made from 1 May 2026 on, " +
+        "`legacy` for older ones. `GMAIL_USER_UNITS_PER_MINUTE`, `GMAIL_PROJECT_UNITS_PER_MINUTE` and " +
+        "`GMAIL_PROJECT_UNITS_PER_DAY` override its limits one by one (docs/quota.md).",
+      unset: "`2026`",
+    }),
+  GMAIL_USER_UNITS_PER_MINUTE: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        "Gmail quota units one user's calls may spend in any minute, all workers together; 0 = no limit, " +
+        "otherwise at least the dearest call's cost.",
+      unset: profileDefault("userUnitsPerMinute"),
+    }),
+  GMAIL_PROJECT_UNITS_PER_MINUTE: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        "Gmail quota units the whole project may spend in any minute, all processes together; 0 = no " +
+        "limit, otherwise at least the dearest call's cost. Set it to a raise Google granted.",
+      unset: profileDefault("projectUnitsPerMinute"),
+    }),
+  GMAIL_PROJECT_UNITS_PER_DAY: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        "Gmail quota units the whole project may spend in one day (Google resets it at midnight Pacific " +
+        "Time); 0 = no limit, otherwise at least the dearest call's cost.",
+      unset: profileDefault("projectUnitsPerDay"),
+    }),
+  GMAIL_METHOD_COSTS: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        "Overrides of Google's per-method costs in quota units, as `method:units,…`, for example " +
+        "`messages.get:20,threads.get:40`; each cost at least 1.",
+      unset: "Google's published costs",
+    }),
+  GMAIL_BATCH_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(50)
+    .meta({
+      description:
+        "Whole-message gets per request to Gmail's batch endpoint (`<GMAIL_API_ROOT>batch/gmail/v1`) in " +
+        "syncs, 1-100; 1 = one `messages.get` per request (batching off). Google allows 100 and advises at " +
+        "most 50. Quota and retries stay per message (docs/sync.md#gmails-batch-endpoint).",
+    }),
+  INBOX_SYNC_DEMO: z
+    .enum(["0", "1"], "must be 1 (demo) or 0")
+    .default("0")
+    .meta({
+      description:
+        "`1` = the demo switch: a production process may run against the Gmail simulator (or any " +
+        "plain-http Google stand-in) with the development OAuth client, and web and worker log " +
+        "`demo switch on` at start. Never set it where real people sign in.",
+    }),
+  METRICS_TOKEN: z
+    .string()
+    .min(32, "at least 32 characters")
+    .optional()
+    .meta({
+      description:
+        "Bearer token that `/metrics` asks for, on the web port and a worker's `WORKER_METRICS_PORT`; at " +
+        "least 32 characters, strong in production. Metrics name users' queue depth and request volumes: " +
+        "not for the public (docs/hardening.md#metrics-one-token-one-rule).",
+      unset: "— (`/metrics` is not served: 404)",
+    }),
+  ADMIN_EMAILS: z.string().default("").meta({
+    description:
+      "Comma-separated e-mail addresses allowed to open `/admin/queues`; ignored while `ADMIN_SUBS` is set.",
+  }),
   ADMIN_SUBS: z
     .string()
     .regex(/^[\w\s,.-]*$/, "must be comma-separated Google account ids (the ID token's sub)")
-    .default(""),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  DATA_DIR: z.string().default(".data"),
-  /**
-   * Seconds a task's owner (a worker's job or a web node's stream) may go without renewing its
-   * lease before another runner may take the task over. The owner renews every third of it.
-   */
-  TASK_LEASE_SECONDS: z.coerce.number().int().min(3).max(600).default(10),
-  /**
-   * Seconds a worker's BullMQ job lock lasts without renewal: how soon BullMQ hands a dead
-   * worker's job to another worker. Defaults to TASK_LEASE_SECONDS so both lapse together.
-   */
-  WORKER_LOCK_SECONDS: z.coerce.number().int().min(2).max(3600).optional(),
-  /**
-   * Longest stretch one sync holds a worker slot while other syncs wait: then it hands its task
-   * back to the queue (behind them) and resumes later where it stopped. 0 = never.
-   */
-  SYNC_SLICE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
-  /**
-   * Port of a worker's own Prometheus /metrics (0 = any free port); unset = no port. It answers
-   * METRICS_TOKEN's bearer alone, and nothing without METRICS_TOKEN, as the web's /metrics does.
-   */
-  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  /**
-   * The worker process's niceness (0-19): syncs are throughput work, clicks are not, so where a
-   * worker shares CPUs with a web node (one host, docker compose) the web node is served first.
-   * Idle CPU still goes to the worker. 0 = the same priority as everything else. 5, not more:
-   * at 10 many syncs at once slowed by 40% beside busy web nodes (README, Deploy, CPU priority).
-   */
-  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(5),
-  /** Seconds after which a worker that stopped beating counts as gone. */
-  WORKER_HEARTBEAT_TTL: z.coerce.number().int().min(2).max(600).default(10),
-  /** Hours a browser session may go unused before it ends (besides its 30-day lifetime). */
-  SESSION_IDLE_HOURS: z.coerce.number().positive().max(720).default(72),
-  /** How often each web node checks that its sockets' sessions and API tokens are still valid. */
-  SOCKET_RECHECK_SECONDS: z.coerce.number().positive().max(3600).default(30),
+    .default("")
+    .meta({
+      description:
+        "Comma-separated Google account ids (the ID token's `sub`) allowed to open `/admin/queues`. Set, " +
+        "it alone decides and `ADMIN_EMAILS` is ignored: an address can pass to someone else, a `sub` " +
+        "cannot. A refused user's 403 names their own id.",
+    }),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+    .default("info")
+    .meta({ description: "pino log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`." }),
+  DATA_DIR: z.string().default(".data").meta({
+    description:
+      "Folder of the generated development secrets and, under `npm start`, the embedded PostgreSQL.",
+  }),
+  TASK_LEASE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(3)
+    .max(600)
+    .default(10)
+    .meta({
+      description:
+        "Seconds a task's owner (a worker's job or a web node's stream) may go without renewing its lease " +
+        "before another runner may take the task over (3-600); the owner renews every third of it " +
+        "(docs/sync.md#the-lease).",
+    }),
+  WORKER_LOCK_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(3600)
+    .optional()
+    .meta({
+      description:
+        "Seconds a worker's BullMQ job lock lasts without renewal (2-3600): how soon BullMQ hands a dead " +
+        "worker's job to another worker.",
+      unset: "`TASK_LEASE_SECONDS`, so both lapse together",
+    }),
+  SYNC_SLICE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86_400)
+    .default(300)
+    .meta({
+      description:
+        "Longest stretch, in seconds, one sync holds a worker slot while other syncs wait: then it hands " +
+        "its task back to the queue, behind them, and resumes later where it stopped. 0 = never.",
+    }),
+  WORKER_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .optional()
+    .meta({
+      description:
+        "Port of a worker's own Prometheus `/metrics` (0 = any free port), on `HOST`. It answers " +
+        "`METRICS_TOKEN`'s bearer alone, and nothing without `METRICS_TOKEN`, as the web's `/metrics` does.",
+      unset: "— (no port)",
+    }),
+  WORKER_NICE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(19)
+    .default(5)
+    .meta({
+      description:
+        "The niceness (0-19) a worker process gives itself at start: where a worker shares CPUs with a web " +
+        "node, clicks are served before syncs, and idle CPU still goes to the worker. 0 = the same " +
+        "priority as everything else. Higher than 5 slowed many syncs at once by 40% beside busy web " +
+        "nodes (docs/operations.md#cpu-priority).",
+    }),
+  WORKER_HEARTBEAT_TTL: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(600)
+    .default(10)
+    .meta({
+      description:
+        "Seconds after which a worker that stopped beating counts as gone (2-600); while none is alive, " +
+        "queued syncs report `no_workers`.",
+    }),
+  SESSION_IDLE_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(720)
+    .default(72)
+    .meta({
+      description:
+        "Hours a browser session may go unused before it ends, besides its 30-day lifetime (fractions " +
+        "allowed, at most 720).",
+    }),
+  SOCKET_RECHECK_SECONDS: z.coerce
+    .number()
+    .positive()
+    .max(3600)
+    .default(30)
+    .meta({
+      description:
+        "How often, in seconds, each web node checks that its sockets' sessions and API tokens are still " +
+        "valid, and drops those whose session or token has ended.",
+    }),
   // Abuse limits as "points/seconds"; server/middleware/rateLimit.ts says what each one counts.
-  RATE_LIMIT_SIGN_IN: rateLimit("30/60"),
-  RATE_LIMIT_BAD_TOKEN: rateLimit("10/60"),
-  RATE_LIMIT_SYNC: rateLimit("20/60"),
-  RATE_LIMIT_TOKEN_CREATE: rateLimit("10/3600"),
-  RATE_LIMIT_SOCKET_CONNECT: rateLimit("30/60"),
-  RATE_LIMIT_SUBSCRIBE: rateLimit("60/60"),
-  /** Streaming syncs one user may hold open at once, across every web node. */
-  RATE_LIMIT_STREAMS: z.coerce.number().int().min(1).max(1000).default(2),
-  /** Per IP: `POST /webhooks/gmail` (Pub/Sub delivers from few addresses, so the default is high). */
-  RATE_LIMIT_GMAIL_PUSH: rateLimit("1200/60"),
-  /**
-   * The Pub/Sub topic Gmail publishes mailbox changes to (`projects/<project>/topics/<topic>`).
-   * Set = push is on: accounts are watched and `POST /webhooks/gmail` syncs them; unset = the
-   * schedule (SYNC_SCHEDULE_INTERVAL_SECONDS) keeps mail current instead.
-   */
-  GMAIL_PUSH_TOPIC: z.string().regex(PUSH_TOPIC, "must be projects/<project>/topics/<topic>").optional(),
-  /** The `aud` a push's OIDC token must carry (the subscription's audience); default PUBLIC_URL/webhooks/gmail. */
-  GMAIL_PUSH_AUDIENCE: z.string().trim().min(1).optional(),
-  /** The `email` a push's token must carry: the push subscription's service account. */
-  GMAIL_PUSH_SERVICE_ACCOUNT: z.email("must be a service account's e-mail address").optional(),
-  /** Google's OIDC signing keys as a JWK set; default Google's (or the simulator's with GMAIL_SIM_URL). */
-  GMAIL_PUSH_JWKS_URL: optionalUrl,
-  /** Label ids a watch is limited to (comma-separated); unset = every change of the mailbox. */
-  GMAIL_PUSH_LABEL_IDS: z.string().default("").transform(commaList),
-  /** With GMAIL_PUSH_LABEL_IDS: push for changes to mail with one of them, or only without any. */
-  GMAIL_PUSH_LABEL_FILTER: z.enum(["include", "exclude"], "must be include or exclude").default("include"),
-  /** Pushes for one user within this many ms of the first make one sync. */
-  SYNC_DEBOUNCE_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
-  /** With push off: how often recently active accounts get an incremental sync; 0 = never. */
-  SYNC_SCHEDULE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(604_800).default(900),
-  /** "Recently active" for the schedule: a session or API token used within this many days. */
-  SYNC_SCHEDULE_ACTIVE_DAYS: z.coerce.number().positive().max(365).default(14),
+  RATE_LIMIT_SIGN_IN: rateLimit("30/60").meta({
+    description:
+      "Per IP, as `points/seconds`: `GET /auth/google` and its callback (docs/security.md#rate-limits).",
+  }),
+  RATE_LIMIT_BAD_TOKEN: rateLimit("10/60").meta({
+    description:
+      "Per IP, as `points/seconds`: bearer tokens that match no live token. Only failures spend points; " +
+      "an IP that has spent them is refused before its token is read.",
+  }),
+  RATE_LIMIT_SYNC: rateLimit("20/60").meta({
+    description:
+      "Per user, as `points/seconds`: `POST /api/emails/sync` and `POST /api/emails/sync/stream` together.",
+  }),
+  RATE_LIMIT_TOKEN_CREATE: rateLimit("10/3600").meta({
+    description: "Per user, as `points/seconds`: `POST /api/tokens`.",
+  }),
+  RATE_LIMIT_SOCKET_CONNECT: rateLimit("30/60").meta({
+    description: "Per user, as `points/seconds`: Socket.IO connections.",
+  }),
+  RATE_LIMIT_SUBSCRIBE: rateLimit("60/60").meta({
+    description: "Per socket, as `points/seconds`: `task:subscribe` messages.",
+  }),
+  RATE_LIMIT_STREAMS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(2)
+    .meta({ description: "Streaming syncs one user may hold open at once, across every web node (1-1000)." }),
+  RATE_LIMIT_GMAIL_PUSH: rateLimit("1200/60").meta({
+    description:
+      "Per IP, as `points/seconds`: `POST /webhooks/gmail`. Pub/Sub delivers from few addresses, so the " +
+      "default is high.",
+  }),
+  GMAIL_PUSH_TOPIC: z
+    .string()
+    .regex(PUSH_TOPIC, "must be projects/<project>/topics/<topic>")
+    .optional()
+    .meta({
+      description:
+        "The Cloud Pub/Sub topic Gmail publishes mailbox changes to, `projects/<project>/topics/<topic>`. " +
+        "Set = push is on: every connected account is watched and `POST /webhooks/gmail` syncs it; unset = " +
+        "the schedule (`SYNC_SCHEDULE_INTERVAL_SECONDS`) keeps mail current instead (docs/push.md). In " +
+        "production it requires `GMAIL_PUSH_SERVICE_ACCOUNT`.",
+      unset: "— (push off)",
+    }),
+  GMAIL_PUSH_AUDIENCE: z
+    .string()
+    .trim()
+    .min(1)
+    .optional()
+    .meta({
+      description:
+        "The `aud` a push's OIDC token must carry: the push subscription's audience (Pub/Sub's own " +
+        "default is the endpoint URL, which is this default).",
+      unset: "`PUBLIC_URL/webhooks/gmail`",
+    }),
+  GMAIL_PUSH_SERVICE_ACCOUNT: z
+    .email("must be a service account's e-mail address")
+    .optional()
+    .meta({
+      description:
+        "The `email` a push's token must carry (with `email_verified`): the service account the push " +
+        "subscription authenticates as. Required in production while `GMAIL_PUSH_TOPIC` is set, even " +
+        "with the demo switch: any Google account can mint a Google-signed token for any audience.",
+      unset: "— (any sender; refused in production while push is on)",
+    }),
+  GMAIL_PUSH_JWKS_URL: optionalUrl.meta({
+    description:
+      "Google's OIDC signing keys as a JWK set, which push tokens are checked against. https in " +
+      "production unless `INBOX_SYNC_DEMO=1`.",
+    unset: `\`${GOOGLE_JWKS_URL}\` (\`GMAIL_SIM_URL/oauth2/v3/certs\`)`,
+  }),
+  GMAIL_PUSH_LABEL_IDS: z.string().default("").transform(commaList).meta({
+    description:
+      "Comma-separated label ids a watch is limited to (`users.watch`'s `labelIds`), for example `INBOX`.",
+    unset: "— (every change of the mailbox)",
+  }),
+  GMAIL_PUSH_LABEL_FILTER: z
+    .enum(["include", "exclude"], "must be include or exclude")
+    .default("include")
+    .meta({
+      description:
+        "With `GMAIL_PUSH_LABEL_IDS`: `include` = push for changes to mail with one of those labels, " +
+        "`exclude` = only for mail with none of them (`labelFilterBehavior`).",
+    }),
+  SYNC_DEBOUNCE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(600_000)
+    .default(2_000)
+    .meta({
+      description:
+        "Milliseconds (0-600000): a user's pushes less than this apart make one sync, started this long " +
+        "after the last of them and at most 5 times this long after the first (docs/push.md#debounce-one-sync-per-burst-never-a-lost-change).",
+    }),
+  SYNC_SCHEDULE_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(604_800)
+    .default(900)
+    .meta({
+      description:
+        "With push off: how often, in seconds, recently active accounts get an incremental sync; 0 = " +
+        "never. Not run while push is on.",
+    }),
+  SYNC_SCHEDULE_ACTIVE_DAYS: z.coerce.number().positive().max(365).default(14).meta({
+    description:
+      '"Recently active" for the schedule: the user used a session or an API token within this many days.',
+  }),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -425,9 +814,6 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
-
-/** The OAuth client of development and of the simulator, which accepts any client. */
-const DEV_CLIENT = { id: "inbox-sync-dev", secret: "inbox-sync-dev-secret" };
 
 /**
  * The bits a secret must at least measure. Generated secrets measure far more: 32 random hex

@@ -32,9 +32,17 @@ export interface TaskError {
  * - `worker`: queued (or its runner vanished), and a live worker will take it;
  * - `no_workers`: nobody alive can take it; a client should run it through the streaming fallback;
  * - `retry`: an attempt failed (Gmail 5xx, a restart…) and it runs again at `retryAt`;
- * - `quota`: Gmail's per-user quota is spent; calls resume at `retryAt`.
+ * - `quota`: Gmail's per-minute quota (the user's or the project's) is spent; calls resume at `retryAt`;
+ * - `daily_budget`: the project's daily quota is spent; calls resume at its reset, `retryAt`.
  */
-export type WaitReason = "worker" | "no_workers" | "retry" | "quota";
+export type WaitReason = "worker" | "no_workers" | "retry" | "quota" | "daily_budget";
+
+/**
+ * What holds a running sync's pace back now: the user's or the project's per-minute quota (the
+ * quota gate makes it wait), the project's daily budget, or Gmail refusing calls for rate (429,
+ * 403 rateLimitExceeded) and the sync backing off; null when nothing does.
+ */
+export type RateLimiter = "user_quota" | "project_quota" | "daily_budget" | "gmail";
 
 export interface TaskSnapshot {
   taskId: string;
@@ -53,6 +61,18 @@ export interface TaskSnapshot {
   waiting?: WaitReason;
   /** When the wait is expected to end (ms since the epoch), when that is known. */
   retryAt?: number;
+  /** Messages a second now, smoothed (0 while waiting); in the snapshots of a running task. */
+  rate?: number;
+  /** What holds the pace back now; in the snapshots of a running task (null: nothing). */
+  rateLimitedBy?: RateLimiter | null;
+  /**
+   * When the task is expected to finish, ms since the epoch, pauses included: the quota units its
+   * remaining messages need at the rate the quota allows (or the observed one, when lower).
+   * Absent while unknown and once the task has finished.
+   */
+  etaAt?: number;
+  /** Quota units one message costs in the plan `etaAt` is made from (`messages.get`'s cost). */
+  unitsPerMessage?: number;
   /**
    * Grows with every snapshot of one task, across processes and retries, so a client keeps the
    * highest it has seen and drops duplicates and stale ones.

@@ -72,3 +72,22 @@ test("the document the page reads is OpenAPI 3.1 and public", async ({ request }
     expect.arrayContaining(["/api/emails", "/api/emails/sync/status/{taskId}"]),
   );
 });
+
+test("the reference names the app's address as its server, samples a bearer token, and links home", async ({
+  page,
+  request,
+  stack,
+}) => {
+  const origin = new URL(stack.webA).origin;
+  const doc = await (await request.get("/api/openapi.json")).json();
+  expect(doc.servers).toEqual([{ url: origin, description: "This inbox-sync" }]);
+
+  await page.goto("/api/docs");
+  await expect(heading(page)).toBeVisible();
+  await expect(page.getByRole("link", { name: "Back to the inbox-sync app" })).toHaveAttribute("href", "/");
+  await page.getByRole("link", { name: "emails", exact: true }).first().click();
+  // The request sample a reader copies: the full address and a token, not a relative URL and a cookie.
+  const sample = page.locator("code", { hasText: `curl '${origin}/api/emails/{id}'` }).first();
+  await expect(sample).toContainText("--header 'Authorization: Bearer isk_YOUR_TOKEN'");
+  await expect(sample).not.toContainText("isid=");
+});

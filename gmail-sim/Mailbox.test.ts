@@ -78,6 +78,22 @@ describe("Mailbox", () => {
     expect(now.tooOld ? [] : now.records).toEqual([]);
   });
 
+  it("dates added mail at Gmail's clock, never later, however much arrives at once", () => {
+    const clock = Date.UTC(2026, 0, 5, 9, 30, 0);
+    const box = new Mailbox("alice@example.com", 50, { seed: "test-seed", now: () => clock });
+    const first = box.addMessages(2_100);
+    // Arrived in the last 2,100 seconds, one a second, the newest at the clock.
+    expect(first[0]!.internalDate).toBe(clock);
+    expect(first.at(-1)!.internalDate).toBe(clock - 2_099_000);
+    // A second burst straight after has no room left before the clock: it shares its second.
+    const second = box.addMessages(2_100);
+    const raw = box.addRawMessage(Buffer.from("Subject: hi\r\n\r\nhello\r\n"));
+    const dates = [...first, ...second, raw].map((r) => r.internalDate);
+    expect(Math.max(...dates)).toBe(clock);
+    expect(second.every((r) => r.internalDate === clock)).toBe(true);
+    expect(raw.internalDate).toBe(clock);
+  });
+
   it("understands simple search queries", () => {
     const box = make(200);
     const target = box.newestFirst()[42]!;

@@ -383,17 +383,28 @@ export class Mailbox {
     return def;
   }
 
+  /**
+   * The internalDates of `count` arriving messages, oldest first: one second apart and ending at
+   * Gmail's clock, after the newest message already here as far as the clock allows. Where there
+   * is no room for a second each, several share the clock's second, as real bursts of mail do:
+   * a message is never dated in the future. Whole seconds, so the Date header (second
+   * resolution) names the same instant.
+   */
+  private arrivalDates(count: number): number[] {
+    const now = Math.floor(this.now() / 1000) * 1000;
+    const newest = this.records[this.records.length - 1]?.internalDate ?? Number.NEGATIVE_INFINITY;
+    const first = Math.min(now, Math.max(now - (count - 1) * 1000, newest + 1000));
+    return Array.from({ length: count }, (_, k) => Math.min(now, first + k * 1000));
+  }
+
   /** `count` new messages arrive; answers them newest first. */
   addMessages(count: number, labelIds?: readonly string[]): MessageRecord[] {
     const added: MessageRecord[] = [];
-    const newest = this.records[this.records.length - 1];
-    // Whole seconds, so the Date header (second resolution) names the same instant.
-    let internalDate = Math.floor(this.now() / 1000) * 1000 - count * 1000;
-    if (newest && internalDate < newest.internalDate) internalDate = newest.internalDate;
+    const dates = this.arrivalDates(count);
     for (let k = 0; k < count; k++) {
       const contentIndex = this.nextContentIndex++;
       const seq = this.nextSeq++;
-      internalDate += 1000;
+      const internalDate = dates[k]!;
       const id = this.makeId(internalDate, seq);
       const category: Category = categoryOf(this.seedContext, contentIndex);
       if (labelIds) for (const label of labelIds) this.ensureLabel(label);
@@ -417,9 +428,7 @@ export class Mailbox {
 
   /** One message arrives with the given RFC 822 bytes (default labels UNREAD, INBOX, CATEGORY_PERSONAL). */
   addRawMessage(raw: Buffer, labelIds?: readonly string[]): MessageRecord {
-    const newest = this.records[this.records.length - 1];
-    let internalDate = Math.floor(this.now() / 1000) * 1000;
-    if (newest && internalDate <= newest.internalDate) internalDate = newest.internalDate + 1000;
+    const internalDate = this.arrivalDates(1)[0]!;
     const seq = this.nextSeq++;
     const id = this.makeId(internalDate, seq);
     if (labelIds) for (const label of labelIds) this.ensureLabel(label);

@@ -71,6 +71,55 @@ function refuseBatch(res: ServerResponse, status: 404 | 405 | 501, method: strin
   res.end(html);
 }
 
+/** The request's parts, or (answered already) why the batch as a whole is refused. */
+async function readBatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<Array<InnerRequest | Error> | undefined> {
+  const type = req.headers["content-type"] ?? "";
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(type);
+  if (!/^multipart\/mixed/i.test(type) || !boundary) {
+    sendApiError(
+      res,
+      gmailErrors.invalidArgument("A batch request must be multipart/mixed with a boundary."),
+    );
+    return undefined;
+  }
+  const text = await readRaw(req);
+  const parts = parseParts(text, boundary[1] ?? boundary[2]!);
+  if (parts.length === 0) {
+    sendApiError(res, gmailErrors.invalidArgument("The batch request has no parts."));
+    return undefined;
+  }
+  if (parts.length > MAX_BATCH_PARTS) {
+    sendApiError(
+      res,
+      gmailErrors.invalidArgument(`A batch request cannot contain more than ${MAX_BATCH_PARTS} requests.`),
+    );
+    return undefined;
+  }
+  return parts;
+}
+
+/** One part of the multipart answer: the inner HTTP response, or a 400 for a part that did not parse. */
+function responsePart(out: string, part: InnerRequest | Error, answer: InnerResponse | Error): string {
+  const id = !(part instanceof Error) && part.contentId ? `Content-ID: <response-${part.contentId}>\r\n` : "";
+  const r: InnerResponse =
+    answer instanceof Error
+      ? {
+          status: 400,
+          statusText: "Bad Request",
+          headers: { "content-type": "application/json; charset=UTF-8" },
+          body: JSON.stringify(gmailErrors.invalidArgument(answer.message).body),
+        }
+      : answer;
+  const headers = Object.entries(r.headers)
+    .filter(([k]) => !["content-length", "connection", "keep-alive", "date", "transfer-encoding"].includes(k))
+    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`)
+    .join("\r\n");
+  return `--${out}\r\nContent-Type: application/http\r\n${id}\r\nHTTP/1.1 ${r.status} ${r.statusText}\r\n${headers}\r\nContent-Length: ${Buffer.byteLength(r.body)}\r\n\r\n${r.body}\r\n`;
+}
+
 async function serveBatch(state: SimulatorState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (state.batchRefusal !== null) {
     req.resume();
@@ -81,28 +130,8 @@ async function serveBatch(state: SimulatorState, req: IncomingMessage, res: Serv
     sendApiError(res, gmailErrors.notFound());
     return;
   }
-  const type = req.headers["content-type"] ?? "";
-  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(type);
-  if (!/^multipart\/mixed/i.test(type) || !boundary) {
-    sendApiError(
-      res,
-      gmailErrors.invalidArgument("A batch request must be multipart/mixed with a boundary."),
-    );
-    return;
-  }
-  const text = await readRaw(req);
-  const parts = parseParts(text, boundary[1] ?? boundary[2]!);
-  if (parts.length === 0) {
-    sendApiError(res, gmailErrors.invalidArgument("The batch request has no parts."));
-    return;
-  }
-  if (parts.length > MAX_BATCH_PARTS) {
-    sendApiError(
-      res,
-      gmailErrors.invalidArgument(`A batch request cannot contain more than ${MAX_BATCH_PARTS} requests.`),
-    );
-    return;
-  }
+  const parts = await readBatch(req, res);
+  if (!parts) return;
   const inherited: Record<string, string> = {};
   if (req.headers.authorization) inherited.authorization = req.headers.authorization;
   // Google runs the parts in no promised order; they are answered in the order asked.
@@ -110,30 +139,7 @@ async function serveBatch(state: SimulatorState, req: IncomingMessage, res: Serv
     parts.map((p) => (p instanceof Error ? p : serveInner(state, { ...inherited, ...p.headers }, p))),
   );
   const out = `batch_${randomBytes(12).toString("hex")}`;
-  const chunks: string[] = [];
-  answers.forEach((a, i) => {
-    const part = parts[i]!;
-    const id =
-      !(part instanceof Error) && part.contentId ? `Content-ID: <response-${part.contentId}>\r\n` : "";
-    const r: InnerResponse =
-      a instanceof Error
-        ? {
-            status: 400,
-            statusText: "Bad Request",
-            headers: { "content-type": "application/json; charset=UTF-8" },
-            body: JSON.stringify(gmailErrors.invalidArgument(a.message).body),
-          }
-        : a;
-    const headers = Object.entries(r.headers)
-      .filter(
-        ([k]) => !["content-length", "connection", "keep-alive", "date", "transfer-encoding"].includes(k),
-      )
-      .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`)
-      .join("\r\n");
-    chunks.push(
-      `--${out}\r\nContent-Type: application/http\r\n${id}\r\nHTTP/1.1 ${r.status} ${r.statusText}\r\n${headers}\r\nContent-Length: ${Buffer.byteLength(r.body)}\r\n\r\n${r.body}\r\n`,
-    );
-  });
+  const chunks = answers.map((answer, i) => responsePart(out, parts[i]!, answer));
   chunks.push(`--${out}--\r\n`);
   const body = chunks.join("");
   res.writeHead(200, {

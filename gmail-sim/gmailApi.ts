@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ApiError, gmailErrors } from "./errors";
 import { applyFields, parseFields } from "./fields";
+import { type Route, resolve } from "./gmailRoutes";
 import type { HistoryRecord, HistoryType, Mailbox, MessageRecord } from "./Mailbox";
 import { getMessage, getThread } from "./messageFormat";
 import { findAttachment, gmailBase64url } from "./mime";
@@ -13,59 +14,10 @@ import { isTopicName } from "./push";
 import { parseQuery } from "./query";
 import { readJsonObject, repeatedParam, sendApiError, sendJson } from "./respond";
 import type { SimulatorState } from "./state";
-import type { GmailMethod } from "./stats";
 
 export const GMAIL_PREFIX = "/gmail/v1/users/";
 
 const HISTORY_TYPES = new Set<HistoryType>(["messageAdded", "messageDeleted", "labelAdded", "labelRemoved"]);
-
-interface Route {
-  method: GmailMethod;
-  userId: string;
-  id?: string;
-  attachmentId?: string;
-}
-
-function resolve(httpMethod: string, rest: string): Route | undefined {
-  const parts = rest.split("/");
-  if (parts.length < 2 || parts.length > 5) return undefined;
-  let userId: string;
-  let id: string | undefined;
-  let attachmentId: string | undefined;
-  try {
-    userId = decodeURIComponent(parts[0]!);
-    id = parts[2] === undefined ? undefined : decodeURIComponent(parts[2]);
-    attachmentId = parts[4] === undefined ? undefined : decodeURIComponent(parts[4]);
-  } catch {
-    return undefined;
-  }
-  const resource = parts[1];
-  if (httpMethod === "POST") {
-    if (parts.length === 2 && resource === "watch") return { method: "users.watch", userId };
-    if (parts.length === 2 && resource === "stop") return { method: "users.stop", userId };
-    return undefined;
-  }
-  if (httpMethod !== "GET") return undefined;
-  if (parts.length === 5) {
-    if (resource === "messages" && id && parts[3] === "attachments" && attachmentId) {
-      return { method: "messages.attachments.get", userId, id, attachmentId };
-    }
-    return undefined;
-  }
-  if (parts.length === 4) return undefined;
-  if (parts.length === 2) {
-    if (resource === "profile") return { method: "users.getProfile", userId };
-    if (resource === "messages") return { method: "messages.list", userId };
-    if (resource === "history") return { method: "history.list", userId };
-    if (resource === "labels") return { method: "labels.list", userId };
-    return undefined;
-  }
-  if (!id) return undefined;
-  if (resource === "messages") return { method: "messages.get", userId, id };
-  if (resource === "threads") return { method: "threads.get", userId, id };
-  if (resource === "labels") return { method: "labels.get", userId, id };
-  return undefined;
-}
 
 /** Answers a request whose path starts with /gmail/v1/users/. */
 export function handleGmailApi(
@@ -109,66 +61,48 @@ function afterLatency(
   }
 }
 
-function serve(
-  state: SimulatorState,
-  req: IncomingMessage,
-  res: ServerResponse,
-  route: Route,
-  query: URLSearchParams,
-  requestBody: Record<string, unknown>,
-): void {
+/** An injected fault, answered (or the socket reset); false when the draw gave none. */
+function injectFault(state: SimulatorState, req: IncomingMessage, res: ServerResponse): boolean {
   const fault = state.faults.draw();
-  if (fault) {
-    state.stats.fault(fault);
-    if (fault === "reset") {
-      req.socket.destroy();
-      return;
-    }
-    if (fault === "500") {
-      sendApiError(res, gmailErrors.backendError());
-      return;
-    }
-    const error = fault === "429" ? gmailErrors.rateLimited() : gmailErrors.unavailable();
-    const headers = state.faults.retryAfterHeaders();
-    sendApiError(res, headers ? { ...error, headers: { ...error.headers, ...headers } } : error);
-    return;
+  if (!fault) return false;
+  state.stats.fault(fault);
+  if (fault === "reset") {
+    req.socket.destroy();
+    return true;
   }
+  if (fault === "500") {
+    sendApiError(res, gmailErrors.backendError());
+    return true;
+  }
+  const error = fault === "429" ? gmailErrors.rateLimited() : gmailErrors.unavailable();
+  const headers = state.faults.retryAfterHeaders();
+  sendApiError(res, headers ? { ...error, headers: { ...error.headers, ...headers } } : error);
+  return true;
+}
 
+/** The caller's mailbox once token, scope, user id and quota all admit the call; else the refusal. */
+function admit(state: SimulatorState, req: IncomingMessage, route: Route): Mailbox | ApiError {
   const access = authenticate(state, req);
-  if (!access) {
-    sendApiError(res, gmailErrors.unauthenticated());
-    return;
-  }
+  if (!access) return gmailErrors.unauthenticated();
   const scope = access.grant.scope;
-  if (!scope.includes("gmail") && !scope.includes("mail.google.com")) {
-    sendApiError(res, gmailErrors.insufficientScope());
-    return;
-  }
+  if (!scope.includes("gmail") && !scope.includes("mail.google.com")) return gmailErrors.insufficientScope();
   const email = access.grant.email;
   if (route.userId !== "me" && route.userId.toLowerCase() !== email) {
-    sendApiError(res, gmailErrors.delegationDenied(route.userId));
-    return;
+    return gmailErrors.delegationDenied(route.userId);
   }
   const mailbox = state.accounts.get(email);
-  if (!mailbox) {
-    sendApiError(res, gmailErrors.unauthenticated());
-    return;
-  }
-
+  if (!mailbox) return gmailErrors.unauthenticated();
   const verdict = state.quota.charge(email, route.method);
   if (!verdict.ok) {
     state.stats.reject(route.method, verdict.reason, verdict.cost);
-    const status = state.quota.current.rateLimitStatus;
-    sendApiError(res, gmailErrors.quotaRefused(verdict.reason, status));
-    return;
+    return gmailErrors.quotaRefused(verdict.reason, state.quota.current.rateLimitStatus);
   }
   state.stats.spend(route.method, verdict.cost);
+  return mailbox;
+}
 
-  const answer = answerFor(state, mailbox, route, query, requestBody);
-  if ("httpStatus" in answer) {
-    sendApiError(res, answer);
-    return;
-  }
+/** Sends an answer: 204 when it has no body, else the body cut to `fields` when asked. */
+function sendAnswer(res: ServerResponse, answer: { body?: unknown }, query: URLSearchParams): void {
   if (answer.body === undefined) {
     res.writeHead(204, { "Cache-Control": "private" });
     res.end();
@@ -188,6 +122,28 @@ function serve(
     }
   }
   sendJson(res, 200, body);
+}
+
+function serve(
+  state: SimulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Route,
+  query: URLSearchParams,
+  requestBody: Record<string, unknown>,
+): void {
+  if (injectFault(state, req, res)) return;
+  const mailbox = admit(state, req, route);
+  if (isError(mailbox)) {
+    sendApiError(res, mailbox);
+    return;
+  }
+  const answer = answerFor(state, mailbox, route, query, requestBody);
+  if ("httpStatus" in answer) {
+    sendApiError(res, answer);
+    return;
+  }
+  sendAnswer(res, answer, query);
 }
 
 function authenticate(state: SimulatorState, req: IncomingMessage): AccessToken | undefined {

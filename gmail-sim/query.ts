@@ -68,6 +68,64 @@ const hasLabel =
   (record) =>
     record.labels.includes(label);
 
+const dateBound = (op: string, at: number): Test =>
+  op === "after" || op === "newer_than" ? (r) => r.internalDate >= at : (r) => r.internalDate < at;
+
+/** Free text: matched against subject, snippet and sender, as Gmail's plain words are. */
+const anyText =
+  (value: string): Test =>
+  (r, mailbox) => {
+    const s = summaryOf(r, mailbox);
+    return (
+      s.subject.toLowerCase().includes(value) ||
+      s.snippet.toLowerCase().includes(value) ||
+      s.from.address.includes(value) ||
+      s.from.name.toLowerCase().includes(value)
+    );
+  };
+
+/** One operator's test for its (lowercased) value; `undefined` when the term selects nothing. */
+type Operator = (value: string, op: string, now: number) => Test | undefined;
+
+const OPERATORS = new Map<string, Operator>([
+  [
+    "is",
+    (value) =>
+      value === "read"
+        ? (r) => !r.labels.includes("UNREAD")
+        : IS_LABEL[value]
+          ? hasLabel(IS_LABEL[value]!)
+          : undefined,
+  ],
+  ["in", (value) => (value === "anywhere" ? undefined : hasLabel(value.toUpperCase()))],
+  ["label", (value) => (r, mailbox) => r.labels.includes(labelIdFor(mailbox, value))],
+  ["category", (value) => hasLabel(`CATEGORY_${value === "primary" ? "PERSONAL" : value.toUpperCase()}`)],
+  [
+    "from",
+    (value) => (r, mailbox) => {
+      const { from } = summaryOf(r, mailbox);
+      return from.address.includes(value) || from.name.toLowerCase().includes(value);
+    },
+  ],
+  ["to", (value) => (_r, mailbox) => mailbox.email.includes(value)],
+  ["subject", (value) => (r, mailbox) => summaryOf(r, mailbox).subject.toLowerCase().includes(value)],
+  ["after", absoluteDate],
+  ["before", absoluteDate],
+  ["newer_than", relativeAge],
+  ["older_than", relativeAge],
+  ["", (value) => (value ? anyText(value) : undefined)],
+]);
+
+function absoluteDate(value: string, op: string): Test | undefined {
+  const at = parseDate(value);
+  return at === undefined ? undefined : dateBound(op, at);
+}
+
+function relativeAge(value: string, op: string, now: number): Test | undefined {
+  const age = parseAge(value);
+  return age === undefined ? undefined : dateBound(op, now - age);
+}
+
 export function parseQuery(q: string, now: number): ParsedQuery {
   const tests: Test[] = [];
   let includeSpamTrash = false;
@@ -77,72 +135,11 @@ export function parseQuery(q: string, now: number): ParsedQuery {
     const colon = body.indexOf(":");
     const op = colon > 0 && !body.startsWith('"') ? body.slice(0, colon).toLowerCase() : "";
     const value = unquote(op ? body.slice(colon + 1) : body).toLowerCase();
-    let test: Test | undefined;
-    switch (op) {
-      case "is":
-        if (value === "read") test = (r) => !r.labels.includes("UNREAD");
-        else if (IS_LABEL[value]) test = hasLabel(IS_LABEL[value]!);
-        break;
-      case "in":
-        if (value === "anywhere") includeSpamTrash = true;
-        else {
-          if (value === "spam" || value === "trash") includeSpamTrash = true;
-          test = hasLabel(value.toUpperCase());
-        }
-        break;
-      case "label":
-        test = (r, mailbox) => r.labels.includes(labelIdFor(mailbox, value));
-        break;
-      case "category":
-        test = hasLabel(`CATEGORY_${value === "primary" ? "PERSONAL" : value.toUpperCase()}`);
-        break;
-      case "from":
-        test = (r, mailbox) => {
-          const { from } = summaryOf(r, mailbox);
-          return from.address.includes(value) || from.name.toLowerCase().includes(value);
-        };
-        break;
-      case "to":
-        test = (_r, mailbox) => mailbox.email.includes(value);
-        break;
-      case "subject":
-        test = (r, mailbox) => summaryOf(r, mailbox).subject.toLowerCase().includes(value);
-        break;
-      case "after":
-      case "before": {
-        const at = parseDate(value);
-        if (at !== undefined)
-          test = op === "after" ? (r) => r.internalDate >= at : (r) => r.internalDate < at;
-        break;
-      }
-      case "newer_than":
-      case "older_than": {
-        const age = parseAge(value);
-        if (age !== undefined) {
-          const at = now - age;
-          test = op === "newer_than" ? (r) => r.internalDate >= at : (r) => r.internalDate < at;
-        }
-        break;
-      }
-      case "":
-        if (value)
-          test = (r, mailbox) => {
-            const s = summaryOf(r, mailbox);
-            return (
-              s.subject.toLowerCase().includes(value) ||
-              s.snippet.toLowerCase().includes(value) ||
-              s.from.address.includes(value) ||
-              s.from.name.toLowerCase().includes(value)
-            );
-          };
-        break;
-      default:
-        break;
-    }
-    if (test) {
-      const positive = test;
-      tests.push(negate ? (r, m) => !positive(r, m) : positive);
-    }
+    // in:spam, in:trash and in:anywhere widen the search to spam and trash, negated or not.
+    if (op === "in" && (value === "anywhere" || value === "spam" || value === "trash"))
+      includeSpamTrash = true;
+    const test = OPERATORS.get(op)?.(value, op, now);
+    if (test) tests.push(negate ? (r, m) => !test(r, m) : test);
   }
   const key = q.trim().toLowerCase();
   if (tests.length === 0) return { key, includeSpamTrash };

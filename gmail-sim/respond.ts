@@ -8,6 +8,8 @@ import type { ApiError } from "./errors";
 const JSON_TYPE = "application/json; charset=UTF-8";
 const HTML_TYPE = "text/html; charset=utf-8";
 const MAX_BODY_BYTES = 1024 * 1024;
+/** Room for a raw message of Gmail's 25 MB in base64, and the JSON around it. */
+export const MAX_RAW_BODY_BYTES = 34 * 1024 * 1024;
 
 export function sendJson(
   res: ServerResponse,
@@ -53,14 +55,14 @@ export class BodyError extends Error {
   }
 }
 
-export function readBody(req: IncomingMessage): Promise<string> {
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BodyError("Request body is larger than 1 MiB.", 413));
+      if (size > limit) {
+        reject(new BodyError(`Request body is larger than ${limit / (1024 * 1024)} MiB.`, 413));
         req.destroy();
         return;
       }
@@ -101,8 +103,11 @@ export async function readFields(req: IncomingMessage): Promise<Record<string, s
 }
 
 /** A JSON object body; an empty body is `{}`. */
-export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const text = await readBody(req);
+export async function readJsonObject(
+  req: IncomingMessage,
+  limit = MAX_BODY_BYTES,
+): Promise<Record<string, unknown>> {
+  const text = await readBody(req, limit);
   if (text.trim() === "") return {};
   let parsed: unknown;
   try {

@@ -14,7 +14,8 @@ import { handleControl } from "./control";
 import { controlError, gmailErrors } from "./errors";
 import { GMAIL_PREFIX, handleGmailApi } from "./gmailApi";
 import { handleCerts, handleDiscovery } from "./identity";
-import { handleAuthorize, handleRevoke, handleToken, handleTokenInfo } from "./oauth";
+import { handleAuthorize } from "./oauthAuthorize";
+import { handleRevoke, handleToken, handleTokenInfo } from "./oauthToken";
 import { sendApiError, sendJson, splitUrl } from "./respond";
 import { SimulatorState } from "./state";
 
@@ -59,7 +60,7 @@ export interface GmailSimulator {
 export const DEFAULT_SEED = "inbox-sync";
 export const DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS = 3599;
 
-export function createGmailSimulator(options: GmailSimulatorOptions = {}): GmailSimulator {
+function createState(options: GmailSimulatorOptions): SimulatorState {
   const state = new SimulatorState({
     seed: String(options.seed ?? DEFAULT_SEED),
     accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
@@ -70,15 +71,21 @@ export function createGmailSimulator(options: GmailSimulatorOptions = {}): Gmail
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   for (const account of options.accounts ?? []) state.createAccount(account.email, account.count);
+  return state;
+}
 
+/** The request handler: dispatches, turns a thrown error into a 500, logs each request if asked. */
+function requestHandler(
+  state: SimulatorState,
+  logOption: GmailSimulatorOptions["log"],
+): (req: IncomingMessage, res: ServerResponse) => void {
   const log =
-    options.log === true
+    logOption === true
       ? (line: string) => process.stdout.write(`${line}\n`)
-      : typeof options.log === "function"
-        ? options.log
+      : typeof logOption === "function"
+        ? logOption
         : undefined;
-
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  return (req, res) => {
     if (log) {
       const started = performance.now();
       res.on("close", () => {
@@ -92,8 +99,28 @@ export function createGmailSimulator(options: GmailSimulatorOptions = {}): Gmail
       fail(res, error);
     }
   };
+}
 
-  const server = createServer({ keepAliveTimeout: 10_000 }, handle);
+/** Listens and answers the URL to reach the server at (127.0.0.1 for a wildcard host). */
+function listenOn(server: Server, port: number, host: string | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once("error", onError);
+    const ready = () => {
+      server.off("error", onError);
+      const address = server.address() as AddressInfo;
+      const wildcard = !host || host === "0.0.0.0" || host === "::";
+      const shown = wildcard ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+      resolve(`http://${shown}:${address.port}`);
+    };
+    if (host) server.listen(port, host, ready);
+    else server.listen(port, ready);
+  });
+}
+
+export function createGmailSimulator(options: GmailSimulatorOptions = {}): GmailSimulator {
+  const state = createState(options);
+  const server = createServer({ keepAliveTimeout: 10_000 }, requestHandler(state, options.log));
   let url: string | undefined;
 
   return {
@@ -103,21 +130,9 @@ export function createGmailSimulator(options: GmailSimulatorOptions = {}): Gmail
       if (!url) throw new Error("The Gmail simulator is not listening yet; call listen() first.");
       return url;
     },
-    listen(port = 0, host?: string): Promise<string> {
-      return new Promise((resolve, reject) => {
-        const onError = (error: Error) => reject(error);
-        server.once("error", onError);
-        const ready = () => {
-          server.off("error", onError);
-          const address = server.address() as AddressInfo;
-          const wildcard = !host || host === "0.0.0.0" || host === "::";
-          const shown = wildcard ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-          url = `http://${shown}:${address.port}`;
-          resolve(url);
-        };
-        if (host) server.listen(port, host, ready);
-        else server.listen(port, ready);
-      });
+    async listen(port = 0, host?: string): Promise<string> {
+      url = await listenOn(server, port, host);
+      return url;
     },
     async close(): Promise<void> {
       await state.push.settled();
@@ -138,6 +153,76 @@ function fail(res: ServerResponse, error: unknown): void {
   sendJson(res, 500, controlError("internal", error instanceof Error ? error.message : String(error)));
 }
 
+/** An endpoint at a fixed path; `methods` absent means any method. */
+interface Endpoint {
+  methods?: string[];
+  handle(
+    state: SimulatorState,
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: URLSearchParams,
+  ): void | Promise<void>;
+}
+
+const READ = ["GET", "HEAD"];
+
+function sendHealth(state: SimulatorState, res: ServerResponse): void {
+  sendJson(res, 200, {
+    name: "gmail-sim",
+    accounts: [...state.accounts.keys()],
+    gmailApi: "/gmail/v1/users/{userId}/…",
+    oauth: {
+      auth: "/o/oauth2/v2/auth",
+      token: "/token",
+      revoke: "/revoke",
+      certs: "/oauth2/v3/certs",
+      discovery: "/.well-known/openid-configuration",
+    },
+    control: "/sim/…",
+  });
+}
+
+const authorize: Endpoint = {
+  methods: READ,
+  handle: (state, _req, res, _path, query) => handleAuthorize(state, res, query),
+};
+const token: Endpoint = { methods: ["POST"], handle: (state, req, res) => handleToken(state, req, res) };
+const revoke: Endpoint = {
+  methods: ["POST", "GET"],
+  handle: (state, req, res, _path, query) => handleRevoke(state, req, res, query),
+};
+const tokenInfo: Endpoint = {
+  handle: (state, _req, res, _path, query) => handleTokenInfo(state, res, query),
+};
+const certs: Endpoint = {
+  methods: READ,
+  handle: (state, _req, res, path) =>
+    handleCerts(state.signer, res, path === "/oauth2/v3/certs" ? "jwk" : "pem"),
+};
+const discovery: Endpoint = {
+  methods: READ,
+  handle: (state, req, res) => handleDiscovery(req, res, state.issuer),
+};
+const health: Endpoint = { handle: (state, _req, res) => sendHealth(state, res) };
+
+/** Google's fixed paths, each under its current and its legacy name. */
+const ENDPOINTS = new Map<string, Endpoint>([
+  ["/o/oauth2/v2/auth", authorize],
+  ["/o/oauth2/auth", authorize],
+  ["/token", token],
+  ["/o/oauth2/token", token],
+  ["/revoke", revoke],
+  ["/o/oauth2/revoke", revoke],
+  ["/tokeninfo", tokenInfo],
+  ["/oauth2/v3/tokeninfo", tokenInfo],
+  ["/oauth2/v3/certs", certs],
+  ["/oauth2/v1/certs", certs],
+  ["/.well-known/openid-configuration", discovery],
+  ["/", health],
+  ["/healthz", health],
+]);
+
 function dispatch(state: SimulatorState, req: IncomingMessage, res: ServerResponse): void {
   const { path, query } = splitUrl(req.url ?? "/");
   if (path.startsWith(GMAIL_PREFIX)) {
@@ -153,64 +238,10 @@ function dispatch(state: SimulatorState, req: IncomingMessage, res: ServerRespon
     handleControl(state, req, res, path, query).catch((error) => fail(res, error));
     return;
   }
-  const method = req.method ?? "GET";
-  switch (path) {
-    case "/o/oauth2/v2/auth":
-    case "/o/oauth2/auth":
-      if (method === "GET" || method === "HEAD") {
-        handleAuthorize(state, res, query);
-        return;
-      }
-      break;
-    case "/token":
-    case "/o/oauth2/token":
-      if (method === "POST") {
-        handleToken(state, req, res).catch((error) => fail(res, error));
-        return;
-      }
-      break;
-    case "/revoke":
-    case "/o/oauth2/revoke":
-      if (method === "POST" || method === "GET") {
-        handleRevoke(state, req, res, query).catch((error) => fail(res, error));
-        return;
-      }
-      break;
-    case "/tokeninfo":
-    case "/oauth2/v3/tokeninfo": {
-      handleTokenInfo(state, res, query);
-      return;
-    }
-    case "/oauth2/v3/certs":
-    case "/oauth2/v1/certs":
-      if (method === "GET" || method === "HEAD") {
-        handleCerts(state.signer, res, path === "/oauth2/v3/certs" ? "jwk" : "pem");
-        return;
-      }
-      break;
-    case "/.well-known/openid-configuration":
-      if (method === "GET" || method === "HEAD") {
-        handleDiscovery(req, res, state.issuer);
-        return;
-      }
-      break;
-    case "/":
-    case "/healthz": {
-      sendJson(res, 200, {
-        name: "gmail-sim",
-        accounts: [...state.accounts.keys()],
-        gmailApi: "/gmail/v1/users/{userId}/…",
-        oauth: {
-          auth: "/o/oauth2/v2/auth",
-          token: "/token",
-          revoke: "/revoke",
-          certs: "/oauth2/v3/certs",
-          discovery: "/.well-known/openid-configuration",
-        },
-        control: "/sim/…",
-      });
-      return;
-    }
+  const endpoint = ENDPOINTS.get(path);
+  if (endpoint && (!endpoint.methods || endpoint.methods.includes(req.method ?? "GET"))) {
+    endpoint.handle(state, req, res, path, query)?.catch((error) => fail(res, error));
+    return;
   }
   sendApiError(res, gmailErrors.notFound());
 }

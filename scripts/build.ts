@@ -43,4 +43,5 @@ await build({
 });
 cpSync("client/index.html", "dist/client/index.html");
 cpSync("client/styles.css", "dist/client/styles.css");
+cpSync("client/favicon.svg", "dist/client/favicon.svg");
 console.log("built dist/ (server, worker, gmail-sim, scripts, client)");

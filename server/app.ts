@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import express, { type Express, type Response } from "express";
+import express, { type Express, type Request, type Response } from "express";
 import { createMetrics } from "./metrics";
 import { cookiePolicy, requireAuth, requireCsrf } from "./middleware/authenticate";
 import { errorHandler, notFound } from "./middleware/errors";
@@ -34,6 +34,13 @@ export const CLIENT_DIR =
     path.resolve(import.meta.dirname, "..", "dist", "client"),
   ].find((dir) => existsSync(path.join(dir, "index.html")) && existsSync(path.join(dir, "app.js"))) ??
   path.resolve(import.meta.dirname, "..", "dist", "client");
+
+/**
+ * The browser app's own addresses (client/src/router.ts): each answers the app's page, which
+ * reads the path. Named one by one so /api, /auth, /webhooks, /admin and the rest keep their own
+ * answers (an unknown /api path stays a JSON 404).
+ */
+export const APP_PATHS = ["/mail", "/mail/:id", "/label/:id", "/search", "/settings"];
 
 /** The web process's HTTP surface, built from a context so tests can run it in-process. */
 export function createApp(ctx: WebContext, options: { clientDir?: string } = {}): Express {
@@ -74,7 +81,7 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   api.use(meRoutes(ctx));
   api.use(tokenRoutes(ctx));
   api.use(accountRoutes(ctx));
-  api.use(syncRoutes(ctx));
+  api.use(syncRoutes(ctx, metrics));
   api.use(emailRoutes(ctx));
   api.use(labelRoutes(ctx));
   api.use(notFound);
@@ -83,7 +90,11 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   const clientDir = options.clientDir ?? CLIENT_DIR;
   if (existsSync(clientDir)) {
     app.use(express.static(clientDir, { index: "index.html", maxAge: "1h", setHeaders: noCacheHtml }));
-    app.get("/", (_req, res) => res.sendFile(path.join(clientDir, "index.html")));
+    const page = (_req: Request, res: Response) => {
+      noCacheHtml(res, "index.html");
+      res.sendFile(path.join(clientDir, "index.html"));
+    };
+    app.get(["/", ...APP_PATHS], page);
   } else {
     app.get("/", (_req, res) => {
       res

@@ -30,6 +30,16 @@ export function createMetrics(ctx: WebContext) {
     labelNames: ["outcome"],
     registers: [registry],
   });
+  const batchFallbacks = new Counter({
+    name: "inbox_sync_gmail_batch_fallbacks_total",
+    help: "Batch requests of streamed syncs that Gmail's batch endpoint refused as absent (404, 405, 501), whose messages were fetched one messages.get each",
+    labelNames: ["status"],
+    registers: [registry],
+  });
+  /** Counts one refused batch request of a sync this node runs (the streaming fallback). */
+  const countBatchFallback = (status: number): void => {
+    batchFallbacks.inc({ status: String(status) });
+  };
   new Gauge({
     name: "inbox_sync_queue_jobs",
     help: "Jobs in the email-sync queue by state",
@@ -101,5 +111,5 @@ export function createMetrics(ctx: WebContext) {
     res.type(registry.contentType).send(await registry.metrics());
   };
 
-  return { registry, timing, handler };
+  return { registry, timing, handler, countBatchFallback };
 }

@@ -98,7 +98,8 @@ function operation(route: RouteSchema): ZodOpenApiOperationObject {
         ? []
         : route.auth === "session"
           ? [{ session: [] }]
-          : [{ session: [] }, { bearer: route.scope ? [route.scope] : [] }],
+          : // Bearer first: it is what a script sends, so tools and the reference page's samples use it.
+            [{ bearer: route.scope ? [route.scope] : [] }, { session: [] }],
     ...((route.params || route.query) && {
       requestParams: {
         ...(route.params && { path: route.params }),
@@ -110,18 +111,26 @@ function operation(route: RouteSchema): ZodOpenApiOperationObject {
   };
 }
 
-let cached: ReturnType<typeof createDocument> | undefined;
+const cached = new Map<string, ReturnType<typeof createDocument>>();
 
-/** The OpenAPI 3.1 document, generated once from ROUTES (served at /api/openapi.json). */
-export function openApiDocument(): ReturnType<typeof createDocument> {
-  if (cached) return cached;
+/**
+ * The OpenAPI 3.1 document, generated once per address from ROUTES (served at /api/openapi.json).
+ * `publicUrl` (the app's PUBLIC_URL) becomes its one `servers` entry, so tools and the reference
+ * page's samples call the app by its full address; without it the document has no `servers`.
+ */
+export function openApiDocument(publicUrl?: string): ReturnType<typeof createDocument> {
+  const key = publicUrl ?? "";
+  const known = cached.get(key);
+  if (known) return known;
+  const settings = publicUrl ? `${publicUrl}/settings` : "the app's settings page (/settings)";
   const paths: ZodOpenApiPathsObject = {};
   for (const route of ROUTES) {
     const path = openApiPath(route.path);
     paths[path] = { ...paths[path], [route.method]: operation(route) };
   }
-  cached = createDocument({
+  const document = createDocument({
     openapi: "3.1.0",
+    ...(publicUrl && { servers: [{ url: publicUrl, description: "This inbox-sync" }] }),
     info: {
       title: "inbox-sync",
       version: "1",
@@ -143,7 +152,8 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
           type: "http",
           scheme: "bearer",
           description:
-            "An API token from POST /api/tokens. Each operation lists the scope a token needs " +
+            `An API token (\`isk_…\`), created on ${settings} or with POST /api/tokens. Each operation ` +
+            "lists the scope a token needs " +
             "(`read`, `sync`; `changes` and `webhooks` are reserved); a token without it gets 403 " +
             "`insufficient_scope`, an expired one 401 `token_expired`.",
         },
@@ -159,5 +169,6 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
     ],
     paths,
   });
-  return cached;
+  cached.set(key, document);
+  return document;
 }

@@ -105,4 +105,33 @@ describe("the OpenAPI document", () => {
     expect(document.components?.schemas).toHaveProperty("TaskSnapshot");
     expect(document.components?.schemas).toHaveProperty("ApiError");
   });
+
+  it("the task snapshot describes its pace: rate, rateLimitedBy, etaAt, unitsPerMessage, and the daily_budget wait, beside every older field", () => {
+    const snapshot = document.components?.schemas?.TaskSnapshot as {
+      properties: Record<string, { enum?: unknown[]; anyOf?: Array<{ enum?: unknown[] }> }>;
+    };
+    expect(Object.keys(snapshot.properties)).toEqual(
+      expect.arrayContaining(["taskId", "state", "progress", "waiting", "retryAt", "seq", "at"]),
+    );
+    expect(snapshot.properties.waiting?.enum).toEqual(
+      expect.arrayContaining(["worker", "no_workers", "retry", "quota", "daily_budget"]),
+    );
+    expect(snapshot.properties).toHaveProperty("rate");
+    expect(snapshot.properties).toHaveProperty("etaAt");
+    expect(snapshot.properties).toHaveProperty("unitsPerMessage");
+    const limiter = JSON.stringify(snapshot.properties.rateLimitedBy);
+    for (const name of ["user_quota", "project_quota", "daily_budget", "gmail", "null"])
+      expect(limiter).toContain(name);
+  });
+
+  it("names the app's PUBLIC_URL as its server and its settings page as where tokens come from, and still validates", async () => {
+    const served = openApiDocument("https://mail.example.com");
+    expect(served.servers).toEqual([{ url: "https://mail.example.com", description: "This inbox-sync" }]);
+    const bearer = served.components?.securitySchemes?.bearer as { description?: string } | undefined;
+    expect(bearer?.description).toContain("https://mail.example.com/settings");
+    expect(openApiDocument("https://other.example.com").servers?.[0]?.url).toBe("https://other.example.com");
+    expect(document.servers).toBeUndefined();
+    const result = await new Validator().validate(served as unknown as Parameters<Validator["validate"]>[0]);
+    expect(result.errors ?? []).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from "node:http";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Cluster, Redis } from "ioredis";
-import { Server } from "socket.io";
+import { Server, type Socket } from "socket.io";
 import {
   type ClientToServerEvents,
   rooms,
@@ -40,24 +40,17 @@ export type RealtimeServer = Server<
   { principal: Principal }
 >;
 
-/**
- * Socket.IO on the web process: authenticated by the session cookie or an API token, every
- * socket in its user's room, `task:subscribe` for one task's room. With Redis, the adapter makes
- * a worker's emit (or another node's) reach the sockets of this node: the classic adapter on a
- * single Redis (workers publish with @socket.io/redis-emitter), the sharded adapter on a Redis
- * Cluster (SSUBSCRIBE, Redis 7: each channel lives on its slot's node instead of every message
- * crossing the whole cluster bus; workers publish with worker/ShardedEmitter.ts).
- */
-export function attachRealtime(
-  httpServer: HttpServer,
-  ctx: WebContext,
-  redis: { pub: Redis | Cluster; sub: Redis | Cluster; sharded?: boolean } | null,
-): RealtimeServer {
-  const io: RealtimeServer = new Server(httpServer, {
-    path: "/socket.io",
-    serveClient: false,
-    allowRequest: (req, callback) => callback(null, originAllowed(req.headers.origin, ctx.config.publicUrl)),
-  });
+type RealtimeSocket = Socket<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  Record<string, never>,
+  { principal: Principal }
+>;
+type RedisPair = { pub: Redis | Cluster; sub: Redis | Cluster; sharded?: boolean };
+type SocketLimits = ReturnType<typeof rateLimitsFor>;
+
+/** Fans emits out across nodes: the sharded adapter on a Redis Cluster, the classic one otherwise. */
+function useRedisAdapter(io: RealtimeServer, ctx: WebContext, redis: RedisPair | null): void {
   if (redis?.sharded) {
     io.adapter(
       createShardedAdapter(redis.pub, redis.sub, { channelPrefix: socketKey(ctx.config.queuePrefix) }),
@@ -65,12 +58,12 @@ export function attachRealtime(
   } else if (redis) {
     io.adapter(createAdapter(redis.pub, redis.sub, { key: socketKey(ctx.config.queuePrefix) }));
   }
-  startSocketRecheck(io, ctx, httpServer);
+}
 
-  const limits = rateLimitsFor(ctx);
-  io.use(socketBearerGate(limits));
+/** The handshake gate: a session cookie or an API token (`auth.token`) whose scope covers `read`. */
+function authenticateSocket(ctx: WebContext, limits: SocketLimits): Parameters<RealtimeServer["use"]>[0] {
   const sessionCookie = cookiePolicy(ctx.config).session;
-  io.use(async (socket, next) => {
+  return async (socket, next) => {
     try {
       const token =
         typeof socket.handshake.auth?.token === "string" ? socket.handshake.auth.token : undefined;
@@ -93,45 +86,71 @@ export function attachRealtime(
     } catch {
       next(new Error("unavailable"));
     }
-  });
+  };
+}
 
+/** `task:subscribe`: joins the task's room when the task is the user's, and acks its snapshot. */
+function subscribeToTask(ctx: WebContext, socket: RealtimeSocket, userId: string) {
+  return async (payload: unknown, ack: unknown) => {
+    // `emit("task:subscribe", ack)` without a payload still deserves an answer.
+    const callback = typeof ack === "function" ? ack : typeof payload === "function" ? payload : null;
+    if (!callback) return;
+    const reply = (answer: SubscribeAck) => callback(answer);
+    try {
+      const taskId =
+        payload && typeof payload === "object" && typeof (payload as { taskId?: unknown }).taskId === "string"
+          ? (payload as { taskId: string }).taskId
+          : "";
+      const task = await ctx.tasks.findForUser(userId, taskId);
+      if (!task) return reply({ ok: false, error: { code: "not_found" } });
+      // Join before reading: an update published between the two still reaches this socket,
+      // and the client's sequence numbers drop whichever copy is older.
+      await socket.join(rooms.task(task.id));
+      const fresh = (await ctx.tasks.findById(task.id)) ?? task;
+      reply({ ok: true, snapshot: await ctx.status.snapshot(fresh) });
+    } catch (err) {
+      ctx.logger.warn({ err }, "task:subscribe failed");
+      reply({ ok: false, error: { code: "unavailable" } });
+    }
+  };
+}
+
+/** A new socket joins its user's, session's and token's rooms and may follow tasks. */
+function onConnection(ctx: WebContext, socket: RealtimeSocket): void {
+  const { userId, sessionId, tokenId } = socket.data.principal;
+  void socket.join(rooms.user(userId));
+  if (sessionId) void socket.join(rooms.session(sessionId));
+  if (tokenId) void socket.join(rooms.token(tokenId));
+  socket.on("task:subscribe", subscribeToTask(ctx, socket, userId));
+  socket.on("task:unsubscribe", (payload) => {
+    if (typeof payload?.taskId === "string") void socket.leave(rooms.task(payload.taskId));
+  });
+}
+
+/**
+ * Socket.IO on the web process: authenticated by the session cookie or an API token, every
+ * socket in its user's room, `task:subscribe` for one task's room. With Redis, the adapter makes
+ * a worker's emit (or another node's) reach the sockets of this node: the classic adapter on a
+ * single Redis (workers publish with @socket.io/redis-emitter), the sharded adapter on a Redis
+ * Cluster (SSUBSCRIBE, Redis 7: each channel lives on its slot's node instead of every message
+ * crossing the whole cluster bus; workers publish with worker/ShardedEmitter.ts).
+ */
+export function attachRealtime(
+  httpServer: HttpServer,
+  ctx: WebContext,
+  redis: RedisPair | null,
+): RealtimeServer {
+  const io: RealtimeServer = new Server(httpServer, {
+    path: "/socket.io",
+    serveClient: false,
+    allowRequest: (req, callback) => callback(null, originAllowed(req.headers.origin, ctx.config.publicUrl)),
+  });
+  useRedisAdapter(io, ctx, redis);
+  startSocketRecheck(io, ctx, httpServer);
+  const limits = rateLimitsFor(ctx);
+  io.use(socketBearerGate(limits));
+  io.use(authenticateSocket(ctx, limits));
   applySocketLimits(io, limits);
-
-  io.on("connection", (socket) => {
-    const { userId, sessionId, tokenId } = socket.data.principal;
-    void socket.join(rooms.user(userId));
-    if (sessionId) void socket.join(rooms.session(sessionId));
-    if (tokenId) void socket.join(rooms.token(tokenId));
-
-    socket.on("task:subscribe", async (payload: unknown, ack: unknown) => {
-      // `emit("task:subscribe", ack)` without a payload still deserves an answer.
-      const callback = typeof ack === "function" ? ack : typeof payload === "function" ? payload : null;
-      if (!callback) return;
-      const reply = (answer: SubscribeAck) => callback(answer);
-      try {
-        const taskId =
-          payload &&
-          typeof payload === "object" &&
-          typeof (payload as { taskId?: unknown }).taskId === "string"
-            ? (payload as { taskId: string }).taskId
-            : "";
-        const task = await ctx.tasks.findForUser(userId, taskId);
-        if (!task) return reply({ ok: false, error: { code: "not_found" } });
-        // Join before reading: an update published between the two still reaches this socket,
-        // and the client's sequence numbers drop whichever copy is older.
-        await socket.join(rooms.task(task.id));
-        const fresh = (await ctx.tasks.findById(task.id)) ?? task;
-        reply({ ok: true, snapshot: await ctx.status.snapshot(fresh) });
-      } catch (err) {
-        ctx.logger.warn({ err }, "task:subscribe failed");
-        reply({ ok: false, error: { code: "unavailable" } });
-      }
-    });
-
-    socket.on("task:unsubscribe", (payload) => {
-      if (typeof payload?.taskId === "string") void socket.leave(rooms.task(payload.taskId));
-    });
-  });
-
+  io.on("connection", (socket) => onConnection(ctx, socket));
   return io;
 }

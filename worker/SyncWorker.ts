@@ -9,6 +9,7 @@ import { type ServerToClientEvents, socketKey } from "../core/events";
 import { SYNC_QUEUE, type SyncJobData, SyncQueue } from "../core/queue";
 import { createRedis, redisKeys, servedSyncQueues } from "../core/redis";
 import { GmailQuotaBudget } from "../core/sync/RedisQuotaBudget";
+import { etaPlanOf } from "../core/tasks/eta";
 import { type RunnerSyncOptions, syncOptionsFor } from "../core/tasks/syncOptionsFor";
 import { beat, leave } from "../core/workerHeartbeat";
 import { startMaintenance } from "./maintenance";
@@ -98,12 +99,16 @@ export async function startSyncWorker(config: Config, options: SyncWorkerOptions
         emitter,
         workerId: id,
         shutdown: shutdown.signal,
-        sync: { ...syncOptionsFor(config), ...options.sync },
+        sync: {
+          ...syncOptionsFor(config, { logger: ctx.logger, count: metrics.countBatchFallback }),
+          ...options.sync,
+        },
         quota: quota.enabled ? quota : undefined,
         sliceMs: config.syncSliceSeconds * 1000,
         // A long sync yields its slot to syncs waiting on its own shard: the slots are per shard.
         othersWaiting: () => queue.othersWaiting(shard),
         metrics,
+        etaPlan: etaPlanOf(config.gmailQuotaTable),
       }),
       {
         connection,

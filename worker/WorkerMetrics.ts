@@ -31,6 +31,12 @@ export class WorkerMetrics {
     labelNames: ["change"],
     registers: [this.registry],
   });
+  private readonly batchFallbacks = new Counter({
+    name: "inbox_sync_worker_gmail_batch_fallbacks_total",
+    help: "Batch requests Gmail's batch endpoint refused as absent (404, 405, 501), whose messages were fetched one messages.get each",
+    labelNames: ["status"],
+    registers: [this.registry],
+  });
   readonly running = new Gauge({
     name: "inbox_sync_worker_syncs_running",
     help: "Syncs running in this worker process now",
@@ -79,6 +85,11 @@ export class WorkerMetrics {
       this.messages.inc({ change: "deleted" }, result.deleted);
     }
   }
+
+  /** One batch request refused as absent (`status` 404, 405 or 501). */
+  readonly countBatchFallback = (status: number): void => {
+    this.batchFallbacks.inc({ status: String(status) });
+  };
 
   /**
    * Serves GET /metrics on `port` (0 picks a free one) under the web's rule (core/metricsAccess.ts):

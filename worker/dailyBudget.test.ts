@@ -51,6 +51,7 @@ describe("the project's daily budget", () => {
       return body.state === "queued" && body.retryAt ? body : false;
     }, "the first sync to be parked");
     expect(parked.retryAt).toBe(MIDNIGHT);
+    expect(parked.waiting).toBe("daily_budget");
     const before = await storedCount(stack, "big@daily.example.com");
     expect(before.n).toBeGreaterThan(0);
     expect(before.n).toBeLessThan(100);

@@ -3,6 +3,7 @@ import type { CoreContext } from "../core/context";
 import { publishSnapshot, type ServerToClientEvents, type TaskSnapshot } from "../core/events";
 import { retryDelayMs, SYNC_JOB_ATTEMPTS, type SyncJobData } from "../core/queue";
 import type { GmailQuotaBudget } from "../core/sync/RedisQuotaBudget";
+import type { EtaPlan } from "../core/tasks/eta";
 import type { RunnerSyncOptions } from "../core/tasks/syncOptionsFor";
 import type { RoomEmitter } from "./ShardedEmitter";
 import type { WorkerMetrics } from "./WorkerMetrics";
@@ -26,6 +27,8 @@ export interface SyncJobDeps {
   sliceMs?: number;
   othersWaiting?: () => Promise<boolean>;
   metrics?: WorkerMetrics;
+  /** What a sync's remaining work costs in quota, for the snapshots' `etaAt`. */
+  etaPlan?: EtaPlan;
 }
 
 /** Why a run stopped early: the run's time slice is over and others are waiting. */
@@ -75,6 +78,7 @@ export function syncMailboxJob(deps: SyncJobDeps) {
       .run(taskId, { owner: `${deps.workerId}:${token ?? job.id}`, runner: "queue" }, publish, {
         sync: deps.sync,
         quotaFor: (userId) => deps.quota?.forUser(userId),
+        etaPlan: deps.etaPlan,
         signal,
         retryAt: () =>
           job.attemptsMade + 1 < attempts ? Date.now() + retryDelayMs(job.attemptsMade + 1) : null,

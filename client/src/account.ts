@@ -53,11 +53,14 @@ export class AccountMenu {
     show(this.root);
     this.avatar.textContent = me.email.charAt(0).toUpperCase();
     this.email.textContent = me.email;
+    // An address too long for a phone's top bar ends in "…"; the whole of it is in the menu too.
+    this.email.title = me.email;
     this.panelEmail.textContent = me.email;
     this.count.textContent = formatCount(me.emailCount);
     this.status.textContent =
       me.gmailStatus === "disconnected" ? "Disconnected" : reauth ? "Needs reconnecting" : "Connected";
     this.reconnect.href = reconnectHref(me.email);
+    this.reconnect.textContent = me.gmailStatus === "disconnected" ? "Connect Gmail" : "Reconnect Gmail";
     show(this.reconnect, reauth);
     this.renderLastSync();
   }

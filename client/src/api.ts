@@ -112,6 +112,7 @@ export type {
   EmailPage,
   EmailSummary,
   Label,
+  LabelCount,
   LabelList,
   Me,
   SyncAccepted,

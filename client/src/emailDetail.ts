@@ -156,7 +156,7 @@ export class EmailDetailView {
       });
       let shown: MailVariant = clean.blocked;
       frame.addEventListener("load", () => {
-        if (frame.contentDocument) applyMailStyles(frame.contentDocument, shown.css);
+        if (frame.contentDocument) applyMailStyles(frame.contentDocument, shown);
       });
       frame.srcdoc = mailSrcdoc(shown.html, false, source);
       if (clean.remote) {

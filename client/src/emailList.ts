@@ -14,6 +14,17 @@ export interface EmailListOptions {
   onError(err: unknown): void;
   /** A label's name for its id (user labels are ids like Label_1). */
   labelName(id: string): string;
+  /**
+   * The person changed the search or the label (`typing`: a debounced keystroke, which updates
+   * the address in place rather than adding a history entry per word).
+   */
+  onFilter?(filter: ListFilter, how: "typing" | "chosen"): void;
+}
+
+/** What the list shows: a search, a label, both, or all mail. */
+export interface ListFilter {
+  q: string;
+  label: string;
 }
 
 /** One row: a message, or in conversation view the newest message of a thread and how many are shown. */
@@ -56,6 +67,8 @@ export class EmailList {
   /** Conversation view: one row per thread, its newest message, with a count. */
   private threads = false;
   private total: number | null = null;
+  /** The chosen label's stored total (GET /api/labels/:id), when known. */
+  private labelTotal: number | null = null;
   private loaded = false;
   private generation = 0;
   private inflight: AbortController | null = null;
@@ -68,17 +81,19 @@ export class EmailList {
   constructor(private readonly options: EmailListOptions) {
     this.search.addEventListener("input", () => {
       clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => this.setQuery(this.search.value), SEARCH_DEBOUNCE_MS);
+      this.debounce = setTimeout(() => this.setQuery(this.search.value, false, "typing"), SEARCH_DEBOUNCE_MS);
     });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       clearTimeout(this.debounce);
-      this.setQuery(this.search.value, true);
+      this.setQuery(this.search.value, true, "chosen");
     });
     this.more.addEventListener("click", () => void this.loadMore());
     this.labelFilter.addEventListener("change", () => {
       this.label = this.labelFilter.value;
+      this.labelTotal = null;
       this.restart();
+      this.options.onFilter?.(this.filter, "chosen");
     });
     this.threadToggle.addEventListener("change", () => {
       this.threads = this.threadToggle.checked;
@@ -118,14 +133,44 @@ export class EmailList {
     this.labelFilter.value = labels.some((l) => l.id === keep) ? keep : "";
     if (this.labelFilter.value !== keep) {
       this.label = "";
+      this.labelTotal = null;
       this.restart();
+      this.options.onFilter?.(this.filter, "typing");
     }
+  }
+
+  get filter(): ListFilter {
+    return { q: this.query, label: this.label };
+  }
+
+  /** Shows a search and label from the address; reads the list again only if they changed. */
+  applyFilter(filter: ListFilter): void {
+    if (this.search.value.trim() !== filter.q) this.search.value = filter.q;
+    if (filter.q === this.query && filter.label === this.label) return;
+    clearTimeout(this.debounce);
+    if (filter.label !== this.label) this.labelTotal = null;
+    this.query = filter.q;
+    this.label = filter.label;
+    this.labelFilter.value = filter.label;
+    this.restart();
+  }
+
+  /** The chosen label's total, for "Showing x of y". */
+  setLabelTotal(label: string, total: number): void {
+    if (label !== this.label) return;
+    this.labelTotal = total;
+    this.renderChrome();
   }
 
   /** Total stored mail (from /api/me), for the "Showing x of y" line. */
   setTotal(total: number): void {
     this.total = total;
     this.renderChrome();
+  }
+
+  /** Whether a first page was ever asked for. */
+  get started(): boolean {
+    return this.generation > 0;
   }
 
   /** Reads the first page of the current query from scratch. */
@@ -237,6 +282,7 @@ export class EmailList {
     this.query = "";
     this.search.value = "";
     this.label = "";
+    this.labelTotal = null;
     this.labelFilter.value = "";
     this.renderChrome();
   }
@@ -257,11 +303,12 @@ export class EmailList {
 
   // ---- internals ----
 
-  private setQuery(raw: string, force = false): void {
+  private setQuery(raw: string, force: boolean, how: "typing" | "chosen"): void {
     const q = raw.trim();
     if (q === this.query && !force) return;
     this.query = q;
     this.restart();
+    this.options.onFilter?.(this.filter, how);
   }
 
   /** The query or the label changed: start again from the first page. */
@@ -295,7 +342,9 @@ export class EmailList {
   }
 
   private mayHaveMore(): boolean {
-    return !this.query && !this.label && this.total !== null && this.items.length < this.total;
+    if (this.query) return false;
+    const total = this.label ? this.labelTotal : this.total;
+    return total !== null && this.items.length < total;
   }
 
   /**
@@ -414,6 +463,8 @@ export class EmailList {
       this.count.textContent = `${formatCount(shown)}${this.nextCursor ? "+" : ""} ${shown === 1 ? "match" : "matches"} for “${this.query}”${inLabel}${inThreads}`;
     } else if (!labelName && this.total !== null && this.total >= shown) {
       this.count.textContent = `Showing ${formatCount(shown)} of ${formatCount(this.total)}${inThreads}`;
+    } else if (labelName && this.labelTotal !== null && this.labelTotal >= shown) {
+      this.count.textContent = `Showing ${formatCount(shown)} of ${formatCount(this.labelTotal)}${inLabel}${inThreads}`;
     } else {
       this.count.textContent = `Showing ${formatCount(shown)}${this.nextCursor ? "+" : ""}${inLabel}${inThreads}`;
     }

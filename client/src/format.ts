@@ -41,9 +41,29 @@ export function formatDuration(ms: number): string {
  * is too young to judge, and while the bar is `still` (waiting, or quiet) it would be a guess.
  */
 export function timeLeftWords(elapsedMs: number, percent: number, still: boolean): string {
-  return !still && percent >= 2 && percent < 100
-    ? `about ${formatDuration((elapsedMs * (100 - percent)) / percent)} left`
-    : "ETA —";
+  if (still || percent < 2 || percent >= 100) return "ETA —";
+  const leftMs = (elapsedMs * (100 - percent)) / percent;
+  // Rounded to whole seconds a short remainder reads "about 0 s left", which is never true.
+  return leftMs < 5_000 ? "a few seconds left" : `about ${formatDuration(leftMs)} left`;
+}
+
+const clock = new Intl.DateTimeFormat("en-US", { hour: "numeric", minute: "2-digit" });
+
+/**
+ * How new mail reaches the page without a click, from /api/me's `push` and `nextCheckAt`; null
+ * when Gmail is not connected (the page offers to connect instead).
+ */
+export function arrivalWords(
+  me: { gmailStatus: string; push?: boolean; nextCheckAt?: string | null },
+  now = Date.now(),
+): string | null {
+  if (me.gmailStatus !== "connected") return null;
+  if (me.push) return "New mail arrives by itself within seconds.";
+  const at = me.nextCheckAt ? Date.parse(me.nextCheckAt) : Number.NaN;
+  if (Number.isNaN(at)) return "New mail arrives only when you press Fetch emails.";
+  const minutes = Math.max(1, Math.round((at - now) / 60_000));
+  const when = minutes < 60 ? `in about ${plural(minutes, "minute")}` : `at about ${clock.format(at)}`;
+  return `New mail arrives when you press Fetch emails; the next automatic check is ${when}.`;
 }
 
 const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
@@ -152,6 +172,8 @@ export function waitWords(f: WaitFacts, now = Date.now()): string | null {
       return `Gmail did not answer; trying again${inTime}`;
     case "quota":
       return `Waiting for Gmail's rate limit; resuming${inTime}`;
+    case "daily_budget":
+      return `Gmail's daily quota is spent; resuming when it resets${inTime}`;
     default:
       if (f.state === "queued") return "Waiting for a worker";
       return f.quietMs >= QUIET_AFTER_MS

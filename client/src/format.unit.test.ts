@@ -60,6 +60,12 @@ describe("waitWords: what the progress bar says while a task is still", () => {
     );
   });
 
+  it("a spent daily budget says the sync resumes at its reset", () => {
+    expect(
+      waitWords({ state: "active", waiting: "daily_budget", retryAt: NOW + 3 * 3_600_000, quietMs: 0 }, NOW),
+    ).toMatch(/^Gmail's daily quota is spent; resuming when it resets in 3/);
+  });
+
   it("a moving active task says nothing until it has been quiet for QUIET_AFTER_MS", () => {
     expect(QUIET_AFTER_MS).toBe(5_000);
     expect(waitWords({ state: "active", quietMs: 0 }, NOW)).toBeNull();

@@ -1,28 +1,41 @@
 import DOMPurify from "dompurify";
+import { attributeIsLocal, isLinkTarget, judgeSource } from "./cssRules";
+import { cleanInlineStyle, cleanSheets } from "./mailCss";
+import { type ParsedMail, parseMailHtml } from "./mailHtml";
 
 /**
- * An email's HTML, made fit to show: sanitised here with DOMPurify (an inert document, so nothing
- * in it runs or loads while it is cleaned), then shown in an `<iframe sandbox>` through `srcdoc`.
- * The frame gets no allow-scripts: whatever slipped through cannot run. A CSP in the frame's own
- * head blocks every load but inline images until the reader asks for remote images; then https:
- * images (and only images) may load. The page's own CSP applies in the frame as well (a srcdoc
- * document inherits it), so both must allow a load.
+ * An email's HTML, made fit to show. Nothing of it is ever live in this page: parse5 reads it into
+ * an inert document (mailHtml.ts, which also keeps handlers and inline CSS out of any DOM of this
+ * page), DOMPurify cleans that document, and the result is shown in an `<iframe sandbox>` through
+ * `srcdoc`. The frame gets no allow-scripts: whatever slipped through cannot run. A CSP in the
+ * frame's own head blocks every load but inline images until the reader asks for remote images;
+ * then https: images (and only images) may load. The page's own CSP applies in the frame as well
+ * (a srcdoc document inherits it), so both must allow a load. The cleaning does not lean on
+ * either CSP: with remote content off, the markup and CSS it hands over name nothing to fetch.
  *
- * The mail's own CSS: both CSPs refuse inline `<style>` and `style=""`, so the sanitiser lifts
- * them out (cleaned of imports and of remote URLs until images are allowed) and the page applies
- * them through the CSSOM once the frame has loaded (`applyMailStyles`), which CSP does not govern.
- * That needs the frame's document, hence allow-same-origin; without allow-scripts nothing in the
- * frame can use that origin, and a frame allowed both would be no sandbox at all.
+ * The mail's own CSS: both CSPs refuse inline `<style>` and `style=""`, so they are lifted out,
+ * cleaned through the CSSOM (mailCss.ts) and applied by this page through the CSSOM once the
+ * frame has loaded (`applyMailStyles`), which CSP does not govern. That needs the frame's
+ * document, hence allow-same-origin; without allow-scripts nothing in the frame can use that
+ * origin, and a frame allowed both would be no sandbox at all.
  */
 
-/** URL attributes that fetch something when the document renders. */
-const FETCHING_ATTRS = ["src", "background", "poster"];
-const ALLOWED_SOURCE = /^(https?:|data:image\/|cid:)/i;
-const REMOTE_SOURCE = /^(https?:)?\/\//i;
-const LINK_TARGET = /^(https?:|mailto:)/i;
+const SVG_NS = "http://www.w3.org/2000/svg";
+/** Attributes (no namespace) that fetch their URL when the document renders. */
+const SOURCE_ATTRS = new Set(["src", "background", "poster"]);
+/** SVG elements whose `href` fetches an image. */
+const SVG_IMAGES = new Set(["image", "feimage"]);
+/** Elements whose `href` is a link the reader may follow, in whatever namespace. */
+const LINKS = new Set(["a", "area"]);
 
-/** The attribute an element's own `style` moves to, for `applyMailStyles`. */
-const STYLE_ATTR = "data-mail-style";
+const PURIFY_CONFIG = {
+  // `<style>` and `style=""` never reach here (see mailHtml.ts); forms could not submit anyway.
+  FORBID_TAGS: ["style", "form", "input", "button", "select", "textarea", "link", "meta", "base", "template"],
+  FORBID_ATTR: ["style", "srcset", "ping", "action", "formaction"],
+  // No data-* of the sender's: the app's own attribute (the lifted style) is added afterwards.
+  ALLOW_DATA_ATTR: false,
+  ALLOW_UNKNOWN_PROTOCOLS: false,
+};
 
 /**
  * The `[contentId, url]` entry of `inline` that an inline image's `cid:` URL names (RFC 2392: the
@@ -53,6 +66,8 @@ export function inlinePart(
 export interface MailVariant {
   html: string;
   css: string;
+  /** The attribute each element's lifted `style` sits in, named afresh for every mail. */
+  styleAttr: string;
 }
 
 export interface CleanMail {
@@ -66,101 +81,85 @@ export interface CleanMail {
   inlineUsed: Set<string>;
 }
 
-const CSS_URL = /url\(\s*(['"]?)(.*?)\1\s*\)/gi;
-
-/**
- * A mail's CSS made inert: no `@import` (nothing loads a stylesheet), no legacy script hooks,
- * and every `url()` reduced to `none` unless it is an inline image, or an https: image once the
- * reader allowed remote images. Answers whether anything remote was asked for.
- */
-export function cleanCss(css: string, keepRemote: boolean): { css: string; remote: boolean } {
-  let remote = false;
-  const out = css
-    .replace(/@import[^;]*;?/gi, "")
-    .replace(/expression\s*\(|behavior\s*:|-moz-binding\s*:/gi, "x-removed:")
-    .replace(CSS_URL, (_all, _quote: string, url: string) => {
-      const target = url.trim();
-      if (/^data:image\//i.test(target)) return `url("${target.replace(/"/g, "%22")}")`;
-      if (REMOTE_SOURCE.test(target)) {
-        remote = true;
-        if (keepRemote && !/^http:/i.test(target)) {
-          const https = target.startsWith("//") ? `https:${target}` : target;
-          return `url("${https.replace(/"/g, "%22")}")`;
-        }
-      }
-      return "none";
-    });
-  return { css: out, remote };
+interface Cleaning {
+  keepRemote: boolean;
+  parts: ReadonlyMap<string, string>;
+  inlineUsed: Set<string>;
+  remote: boolean;
 }
 
-function clean(
-  html: string,
-  keepRemote: boolean,
-  parts: ReadonlyMap<string, string>,
-  inlineUsed: Set<string>,
-): MailVariant & { remote: boolean } {
-  let remote = false;
-  const sheets: string[] = [];
-  const inline = new WeakMap<Element, string>();
-  DOMPurify.addHook("uponSanitizeElement", (node, data) => {
-    if (data.tagName === "style") sheets.push(node.textContent ?? "");
-  });
-  DOMPurify.addHook("uponSanitizeAttribute", (node, data) => {
-    if (data.attrName === "style") inline.set(node, data.attrValue);
-  });
-  DOMPurify.addHook("afterSanitizeAttributes", (node) => {
-    const style = inline.get(node);
-    if (style !== undefined) {
-      const lifted = cleanCss(style, keepRemote);
-      remote ||= lifted.remote;
-      if (lifted.css.trim()) node.setAttribute(STYLE_ATTR, lifted.css);
+/** A fetching URL attribute, judged: a `cid:` becomes our download of the part, or goes. */
+function cleanSource(node: Element, attr: Attr, run: Cleaning): void {
+  const verdict = judgeSource(attr.value, run.keepRemote);
+  let value: string | null;
+  if (verdict.kind === "cid") {
+    // Our own download of the part, which the frame's CSP allows; an unknown cid loads nothing.
+    const part = inlinePart(attr.value, run.parts);
+    if (part) run.inlineUsed.add(part[0]);
+    value = part?.[1] ?? null;
+  } else {
+    run.remote ||= verdict.remote;
+    value = verdict.value;
+  }
+  if (value === null) node.removeAttributeNode(attr);
+  else if (value !== attr.value) node.setAttributeNS(attr.namespaceURI, attr.name, value);
+}
+
+/** One element's attributes after DOMPurify's pass: what fetches, links, and CSS-read values. */
+function cleanAttributes(node: Element, run: Cleaning): void {
+  const tag = node.localName.toLowerCase();
+  const svg = node.namespaceURI === SVG_NS;
+  let link = false;
+  for (const attr of Array.from(node.attributes)) {
+    const name = attr.localName.toLowerCase();
+    if (SOURCE_ATTRS.has(name) && attr.namespaceURI === null) cleanSource(node, attr, run);
+    else if (name === "href" && svg && SVG_IMAGES.has(tag)) cleanSource(node, attr, run);
+    else if (name === "href" && LINKS.has(tag)) {
+      if (isLinkTarget(attr.value)) link = true;
+      else node.removeAttributeNode(attr);
     }
-    for (const name of FETCHING_ATTRS) {
-      const value = node.getAttribute(name)?.trim();
-      if (value === undefined) continue;
-      if (/^cid:/i.test(value)) {
-        // Our own download of the part, which the frame's CSP allows; an unknown cid loads nothing.
-        const part = inlinePart(value, parts);
-        if (part) {
-          node.setAttribute(name, part[1]);
-          inlineUsed.add(part[0]);
-        } else node.removeAttribute(name);
-      } else if (REMOTE_SOURCE.test(value)) {
-        remote = true;
-        // Left out until asked for: the frame's CSP would block it too, but a blocked load
-        // still shows as an error, and no request at all is plainer. Once asked for, https
-        // only (a protocol-relative URL is read as https; plain http stays out).
-        if (!keepRemote || /^http:/i.test(value)) node.removeAttribute(name);
-        else if (value.startsWith("//")) node.setAttribute(name, `https:${value}`);
-      }
-      // Relative URLs would resolve against this page's address: nothing of ours is fetched.
-      else if (!ALLOWED_SOURCE.test(value)) node.removeAttribute(name);
-    }
-    if (node.tagName === "A") {
-      const href = node.getAttribute("href")?.trim() ?? "";
-      if (LINK_TARGET.test(href)) {
-        // Out of the frame, into a tab of its own that knows nothing of us.
-        node.setAttribute("target", "_blank");
-        node.setAttribute("rel", "noopener noreferrer");
-      } else node.removeAttribute("href");
-    }
-  });
+    // Any other href (SVG <use>, gradients, <textPath>…) may point inside the document only.
+    else if (name === "href" && !attr.value.trim().startsWith("#")) node.removeAttributeNode(attr);
+    // SVG presentation attributes (fill, filter, mask…) are CSS values: url(#ref) at most.
+    else if (svg && !attributeIsLocal(attr.value)) node.removeAttributeNode(attr);
+  }
+  if (link) {
+    // Out of the frame, into a tab of its own that knows nothing of us.
+    node.setAttribute("target", "_blank");
+    node.setAttribute("rel", "noopener noreferrer");
+  }
+}
+
+function clean(parsed: ParsedMail, styleAttr: string, run: Cleaning): MailVariant {
+  DOMPurify.addHook("afterSanitizeAttributes", (node) => cleanAttributes(node, run));
   try {
-    const out = DOMPurify.sanitize(html, {
-      // `<style>` and `style=""` are lifted out by the hooks above (the CSPs would refuse them
-      // in place); forms could not submit anyway.
-      FORBID_TAGS: ["style", "form", "input", "button", "select", "textarea", "link", "meta", "base"],
-      FORBID_ATTR: ["style", "srcset", "ping", "action", "formaction"],
-      ALLOW_UNKNOWN_PROTOCOLS: false,
-      // A mail's <style> usually sits in its <head>, which the parser would keep out of the body
-      // DOMPurify cleans (and out of the hooks above); this parses everything as body content.
-      FORCE_BODY: true,
-    });
-    const sheet = cleanCss(sheets.join("\n"), keepRemote);
-    return { html: out, css: sheet.css, remote: remote || sheet.remote };
+    const body = DOMPurify.sanitize(parsed.body, {
+      ...PURIFY_CONFIG,
+      ADD_ATTR: [styleAttr],
+      RETURN_DOM: true,
+    }) as HTMLElement;
+    // Still the inert document DOMPurify worked in: the lifted styles, cleaned, go in here.
+    for (const element of Array.from(body.querySelectorAll(`[${styleAttr}]`))) {
+      const lifted = cleanInlineStyle(
+        parsed.inlineStyles[Number(element.getAttribute(styleAttr))] ?? "",
+        run.keepRemote,
+      );
+      run.remote ||= lifted.remote;
+      if (lifted.css) element.setAttribute(styleAttr, lifted.css);
+      else element.removeAttribute(styleAttr);
+    }
+    const sheet = cleanSheets(parsed.sheets, run.keepRemote);
+    run.remote ||= sheet.remote;
+    return { html: body.innerHTML, css: sheet.css, styleAttr };
   } finally {
     DOMPurify.removeAllHooks();
   }
+}
+
+/** A name no sender can have written ahead: 64 random bits. */
+function freshStyleAttr(): string {
+  const bits = crypto.getRandomValues(new Uint8Array(8));
+  return `data-mail-style-${Array.from(bits, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 /**
@@ -168,25 +167,28 @@ function clean(
  * of this origin: see `mailSrcdoc`'s `inlineSource`).
  */
 export function sanitizeMail(html: string, inline: ReadonlyMap<string, string> = new Map()): CleanMail {
+  const styleAttr = freshStyleAttr();
+  const parsed = parseMailHtml(html, styleAttr);
   const inlineUsed = new Set<string>();
-  const { remote, ...blocked } = clean(html, false, inline, inlineUsed);
-  const { remote: _same, ...withImages } = clean(html, true, inline, inlineUsed);
-  return { blocked, withImages, remote, inlineUsed };
+  const blockedRun: Cleaning = { keepRemote: false, parts: inline, inlineUsed, remote: false };
+  const blocked = clean(parsed, styleAttr, blockedRun);
+  const withImages = clean(parsed, styleAttr, { keepRemote: true, parts: inline, inlineUsed, remote: false });
+  return { blocked, withImages, remote: blockedRun.remote, inlineUsed };
 }
 
 /**
  * Gives a loaded mail frame the mail's CSS through the CSSOM: each element's lifted `style`, and
  * the `<style>` blocks as one constructed stylesheet (which cannot `@import` either).
  */
-export function applyMailStyles(doc: Document, css: string): void {
-  for (const el of doc.querySelectorAll<HTMLElement>(`[${STYLE_ATTR}]`)) {
-    el.style.cssText = el.getAttribute(STYLE_ATTR) ?? "";
+export function applyMailStyles(doc: Document, variant: MailVariant): void {
+  for (const el of Array.from(doc.querySelectorAll<HTMLElement | SVGElement>(`[${variant.styleAttr}]`))) {
+    el.style.cssText = el.getAttribute(variant.styleAttr) ?? "";
   }
   const view = doc.defaultView;
-  if (!css.trim() || !view) return;
+  if (!variant.css.trim() || !view) return;
   try {
     const sheet = new view.CSSStyleSheet();
-    sheet.replaceSync(css);
+    sheet.replaceSync(variant.css);
     doc.adoptedStyleSheets = [sheet];
   } catch {
     // A browser without constructable stylesheets shows the mail without its <style> blocks.

@@ -10,6 +10,10 @@ function showSignedOut(notice?: string): void {
   show(byId("boot"), false);
   show(byId("signed-in"), false);
   show(byId("signed-out"));
+  // A deep link opened signed out comes back to the same address once signed in.
+  const here = `${window.location.pathname}${window.location.search}`;
+  byId<HTMLAnchorElement>("signin").href =
+    here === "/" ? "/auth/google" : `/auth/google?returnTo=${encodeURIComponent(here)}`;
   const note = byId("signed-out-notice");
   note.textContent = notice ?? "";
   show(note, Boolean(notice));

@@ -59,6 +59,7 @@ export class ProgressView {
       this.timing.textContent = "";
       show(this.result, false);
       show(this.failure, false);
+      this.card.classList.remove("compact");
     }
     show(this.card);
     this.startTicking();
@@ -118,6 +119,8 @@ export class ProgressView {
       )} — ${MODE_WORDS[r.mode] ?? r.mode}`;
       show(this.result);
     } else show(this.result, false);
+    // Done: the result as one line; the bar and its timing have nothing more to say.
+    this.card.classList.toggle("compact", s.state === "completed");
 
     if (s.state === "failed") {
       this.failureText.textContent = humanError(s.error ?? { code: "internal" });

@@ -6,9 +6,10 @@ import { byId, show } from "./dom";
 import { EmailDetailView } from "./emailDetail";
 import { EmailList } from "./emailList";
 import { errorCode, humanError } from "./errors";
-import { formatCount, formatRelative } from "./format";
+import { arrivalWords, formatCount, formatRelative } from "./format";
 import { Labels } from "./labels";
 import { followMailChanges, MAIL_CHANGED_EVENT } from "./liveMail";
+import { Navigation } from "./navigation";
 import { announce, clearError, showError } from "./notices";
 import { ProgressView } from "./progressView";
 import { LiveChannel } from "./socket";
@@ -25,6 +26,7 @@ const ME_REFRESH_MS = 3_000;
 export class Session {
   private readonly fetchButton = byId<HTMLButtonElement>("fetch");
   private readonly fetchHint = byId("fetch-hint");
+  private readonly toolbar = byId("toolbar");
   private readonly reauthBanner = byId("reauth-banner");
   private readonly reauthLink = byId<HTMLAnchorElement>("reauth-banner-link");
   private readonly progress: ProgressView;
@@ -32,6 +34,7 @@ export class Session {
   private readonly detail: EmailDetailView;
   private readonly account: AccountMenu;
   private readonly settings: AccountSettings;
+  private readonly nav: Navigation;
   private readonly live: LiveChannel;
   private readonly transport: SyncTransport;
   private readonly labels = new Labels();
@@ -49,25 +52,40 @@ export class Session {
     this.progress = new ProgressView(() => reconnectHref(this.me.email));
     this.account = new AccountMenu({
       onSignOut: () => void this.signOut(),
-      onOpenSettings: () => this.openSettings(),
+      onOpenSettings: () => this.nav.openSettings(),
     });
     this.settings = new AccountSettings({
       email: () => this.me.email,
       gmailStatus: () => this.me.gmailStatus,
-      onClose: () => this.account.focus(),
+      onClose: () => {
+        this.account.focus();
+        this.nav.closed("settings");
+      },
       onGmailChanged: () => this.refreshMe(),
       onSignedOut: (notice) => this.leave(notice),
       onError: (err) => this.reportError(err),
     });
     const labelName = (id: string) => this.labels.name(id);
     this.detail = new EmailDetailView({
-      onClose: (id, threadId) => this.list.focusItem(id, threadId),
+      onClose: (id, threadId) => {
+        this.list.focusItem(id, threadId);
+        this.nav.closed("message");
+      },
       labelName,
     });
     this.list = new EmailList({
-      onOpen: (id) => void this.detail.open(id),
+      onOpen: (id) => this.nav.openMessage(id),
       onError: (err) => this.reportError(err),
+      onFilter: (filter, how) => this.nav.filtered(filter, how),
       labelName,
+    });
+    this.nav = new Navigation({
+      list: this.list,
+      detail: this.detail,
+      settings: this.settings,
+      labelName,
+      total: () => this.me.emailCount,
+      onError: (err) => this.reportError(err),
     });
     this.choices = new SyncChoices(labelName);
     this.live = new LiveChannel();
@@ -109,7 +127,9 @@ export class Session {
   start(): void {
     show(byId("signed-in"));
     this.renderMe();
-    void this.list.reload();
+    // The address says which view to show; all mail is read unless it names a search or label.
+    this.nav.start();
+    if (!this.list.started) void this.list.reload();
     void this.loadLabels();
     // A sync that was running when this page (re)loaded: follow it to its end.
     const running = taskStore.load(this.me.email);
@@ -133,6 +153,7 @@ export class Session {
       if (this.disposed) return;
       this.list.setLabels(offered);
       this.choices.setLabels(offered);
+      this.nav.refreshNames();
     } catch (err) {
       this.reportError(err);
     }
@@ -210,11 +231,6 @@ export class Session {
     }
   }
 
-  private openSettings(): void {
-    if (this.detail.isOpen) this.detail.close();
-    this.settings.open();
-  }
-
   /** Every session ended (sign out everywhere) or the account is gone: nothing to resume here. */
   private leave(notice: string): void {
     taskStore.clear(this.me.email);
@@ -222,21 +238,28 @@ export class Session {
     this.onSignedOut(notice);
   }
 
+  /**
+   * The page follows the account's state: Fetch only while Gmail is connected; otherwise one
+   * action in words that fit (Connect after a disconnect, Reconnect when Google needs consent).
+   */
   private renderMe(): void {
     const disconnected = this.me.gmailStatus === "disconnected";
-    const reauth = this.me.gmailStatus === "reauth_required" || disconnected || this.taskFailedReauth;
-    this.account.render(this.me, reauth);
+    const connected = this.me.gmailStatus === "connected" && !this.taskFailedReauth;
+    this.account.render(this.me, !connected);
     this.list.setTotal(this.me.emailCount);
+    show(this.toolbar, connected || this.transport.busy);
     this.reauthLink.href = reconnectHref(this.me.email);
     this.reauthLink.textContent = disconnected ? "Connect Gmail" : "Reconnect Gmail";
     byId("reauth-banner-text").textContent = disconnected
       ? "Gmail is disconnected. Connect it again to sync new mail; what was copied so far stays here."
       : "Gmail access for this account was revoked or has expired. Reconnect to keep your copy up to date.";
     this.settings.renderStatus();
-    show(this.reauthBanner, reauth);
-    this.fetchHint.textContent = this.me.lastSyncAt
-      ? `Last synced ${formatRelative(this.me.lastSyncAt)}.`
-      : "Copy your Gmail into your own database.";
+    show(this.reauthBanner, !connected);
+    const last = this.me.lastSyncAt ? `Last synced ${formatRelative(this.me.lastSyncAt)}.` : "";
+    const arrival = arrivalWords(this.me) ?? "";
+    this.fetchHint.textContent =
+      [last, arrival].filter(Boolean).join(" ") || "Copy your Gmail into your own database.";
+    this.nav.refreshNames();
   }
 
   private reportError(err: unknown): void {
@@ -272,6 +295,7 @@ export class Session {
     document.removeEventListener(MAIL_CHANGED_EVENT, this.onMailChanged);
     clearTimeout(this.meRefreshTimer);
     this.transport.stop();
+    this.nav.dispose();
     this.live.close();
     if (this.detail.isOpen) this.detail.close();
     this.settings.hide();

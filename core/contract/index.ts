@@ -20,6 +20,7 @@ export type Attachment = z.infer<typeof schemas.AttachmentSchema>;
 export type Label = z.infer<typeof schemas.LabelSchema>;
 /** `GET /api/labels` */
 export type LabelList = z.infer<typeof schemas.LabelListSchema>;
+export type LabelCount = z.infer<typeof schemas.LabelCountSchema>;
 /** What a sync covers: the body of `POST /api/emails/sync`; `{}` is the whole mailbox. */
 export type SyncOptions = z.infer<typeof schemas.SyncOptionsSchema>;
 /** `GET /api/me` */

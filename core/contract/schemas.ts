@@ -1,6 +1,14 @@
 import { z } from "zod";
 import { SCOPE_MEANINGS, TOKEN_SCOPES } from "../auth/scopes";
-import type { SubscribeAck, SyncMode, SyncPhase, TaskSnapshot, TaskState, WaitReason } from "../events";
+import type {
+  RateLimiter,
+  SubscribeAck,
+  SyncMode,
+  SyncPhase,
+  TaskSnapshot,
+  TaskState,
+  WaitReason,
+} from "../events";
 
 /**
  * The contract's schemas: the routes declare their answers with them (each resource's schema.ts under server/routes)
@@ -12,7 +20,19 @@ import type { SubscribeAck, SyncMode, SyncPhase, TaskSnapshot, TaskState, WaitRe
 const TASK_STATES = ["queued", "active", "completed", "failed"] as const satisfies readonly TaskState[];
 const PHASES = ["listing", "fetching", "storing", "done"] as const satisfies readonly SyncPhase[];
 const MODES = ["full", "incremental"] as const satisfies readonly SyncMode[];
-const WAIT_REASONS = ["worker", "no_workers", "retry", "quota"] as const satisfies readonly WaitReason[];
+const WAIT_REASONS = [
+  "worker",
+  "no_workers",
+  "retry",
+  "quota",
+  "daily_budget",
+] as const satisfies readonly WaitReason[];
+const RATE_LIMITERS = [
+  "user_quota",
+  "project_quota",
+  "daily_budget",
+  "gmail",
+] as const satisfies readonly RateLimiter[];
 
 /** Every 4xx/5xx answer: a snake_case code and a sentence; some errors add fields (`fallback`). */
 export const ApiErrorSchema = z
@@ -55,6 +75,24 @@ export const TaskSnapshotSchema = z
       .optional()
       .meta({ description: "Why an unfinished task is not moving; absent while it moves." }),
     retryAt: z.number().optional().meta({ description: "When the wait should end, ms since the epoch." }),
+    rate: z
+      .number()
+      .min(0)
+      .optional()
+      .meta({ description: "Messages a second now, smoothed (0 while waiting); while the task runs." }),
+    rateLimitedBy: z.enum(RATE_LIMITERS).nullable().optional().meta({
+      description:
+        "What holds the pace back now: the user's or project's per-minute quota, the project's daily budget, or Gmail refusing for rate; null when nothing does. While the task runs.",
+    }),
+    etaAt: z.number().optional().meta({
+      description:
+        "When the task is expected to finish, ms since the epoch, pauses included; absent while unknown and once finished.",
+    }),
+    unitsPerMessage: z
+      .number()
+      .positive()
+      .optional()
+      .meta({ description: "Quota units one message costs in the plan etaAt is made from." }),
     seq: z.int().meta({ description: "Grows with every snapshot of one task: keep the highest seen." }),
   })
   .meta({ id: "TaskSnapshot" }) satisfies z.ZodType<TaskSnapshot>;
@@ -117,6 +155,11 @@ export const LabelSchema = z
 
 export const LabelListSchema = z.strictObject({ labels: z.array(LabelSchema) }).meta({ id: "LabelList" });
 
+/** `GET /api/labels/:id`: one label and how many stored messages carry it. */
+export const LabelCountSchema = LabelSchema.extend({
+  messages: z.int().min(0).meta({ description: "Stored messages carrying this label, counted when asked." }),
+}).meta({ id: "LabelCount" });
+
 /** What a sync covers (`POST /api/emails/sync` body, and the task's stored options). */
 export const SyncOptionsSchema = z
   .strictObject({
@@ -150,6 +193,18 @@ export const MeSchema = z
     lastSyncAt: z.string().nullable(),
     emailCount: z.int().min(0),
     gmailStatus: z.enum(["connected", "reauth_required", "disconnected"]),
+    push: z.boolean().meta({
+      description:
+        "Gmail pushes changes of this account to the app (GMAIL_PUSH_TOPIC set, Gmail connected): new mail arrives within seconds.",
+    }),
+    nextCheckAt: z
+      .string()
+      .nullable()
+      .meta({
+        description:
+          "Without push: about when the schedule (SYNC_SCHEDULE_INTERVAL_SECONDS) next syncs this account, never in the " +
+          "past. Null with push, with no schedule, or when Gmail is not connected: then mail arrives only from a sync someone starts.",
+      }),
     csrfToken: z.string().nullable().meta({
       description: "Send as X-CSRF-Token on writes made with the session cookie; null for API tokens.",
     }),

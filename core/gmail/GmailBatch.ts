@@ -33,6 +33,7 @@ import {
   type MessageFetcherFactory,
   singleGets,
 } from "../sync/MessageFetcher";
+import { type BatchRefusals, BatchRefusedError, batchAbsent, withSingleFallback } from "./batchFallback";
 import { connectionOf } from "./googleClients";
 
 /** Google's limit of calls in one batch request. */
@@ -89,7 +90,7 @@ export class GmailBatch implements MessageFetcher {
     if (ids.length === 0) return [];
     if (ids.length > this.maxIds) throw new RangeError(`${ids.length} ids for a batch of ${this.maxIds}`);
     // One message needs no envelope: a plain GET costs both ends less.
-    if (ids.length === 1) return [{ ok: true, message: await this.single(ids[0]!, signal) }];
+    if (ids.length === 1) return [{ ok: true, message: await this.fetchOne(ids[0]!, signal) }];
     const boundary = `batch_${randomBytes(12).toString("hex")}`;
     const body = encodeBatch(
       boundary,
@@ -102,8 +103,8 @@ export class GmailBatch implements MessageFetcher {
     );
     const text = await res.text();
     if (!res.ok) {
-      // The endpoint itself missing is no message's 404: nothing would be fetched, ever.
-      if (res.status === 404) throw new Error(`Gmail's batch endpoint ${this.url} answered 404`);
+      // The endpoint itself missing is no message's 404: the caller fetches these singly.
+      if (batchAbsent(res.status)) throw new BatchRefusedError(this.url, res.status);
       throw new GmailHttpError(res.status, res.headers, parseJson(text), "Gmail batch request");
     }
     const type = res.headers.get("content-type") ?? "";
@@ -130,7 +131,8 @@ export class GmailBatch implements MessageFetcher {
     return url.pathname + url.search;
   }
 
-  private async single(id: string, signal?: AbortSignal): Promise<gmail_v1.Schema$Message> {
+  /** One plain `messages.get` (`format=full`), outside any batch. */
+  async fetchOne(id: string, signal?: AbortSignal): Promise<gmail_v1.Schema$Message> {
     const url = new URL(encodeURIComponent(id), this.messages);
     url.searchParams.set("format", "full");
     const res = await this.send(url.href, { method: "GET" }, signal);
@@ -184,16 +186,34 @@ export class GmailBatch implements MessageFetcher {
   }
 }
 
+/** How `gmailBatches` handles a batch endpoint that is not there. */
+export interface BatchFallbackOptions {
+  /** Where refused API roots are remembered; default the process's own. */
+  refusals?: BatchRefusals;
+  /** Told of every batch request refused (`first`: the first for its API root in the process). */
+  onRefused?: (refusal: { apiRoot: string; status: number; first: boolean; messages: number }) => void;
+}
+
 /**
  * Batches of `size` whole-message gets for every sync whose client createGmailClient made (the
- * same credentials and root URL); one `messages.get` per message for any other client, and for
- * `size` 1 (undefined: the sync's default).
+ * same credentials and root URL); one `messages.get` per message for any other client, for an API
+ * root whose batch endpoint refused earlier in the process, and for `size` 1 (undefined: the
+ * sync's default).
  */
-export function gmailBatches(size: number): MessageFetcherFactory | undefined {
+export function gmailBatches(
+  size: number,
+  fallback: BatchFallbackOptions = {},
+): MessageFetcherFactory | undefined {
   if (size <= 1) return undefined;
   return (gmail) => {
     const connection = connectionOf(gmail);
-    return connection ? new GmailBatch(connection.auth, connection.apiRoot, size) : singleGets(gmail);
+    if (!connection) return singleGets(gmail);
+    const batch = new GmailBatch(connection.auth, connection.apiRoot, size);
+    return withSingleFallback(batch, {
+      apiRoot: connection.apiRoot,
+      fetchOne: (id, signal) => batch.fetchOne(id, signal),
+      ...fallback,
+    });
   };
 }
 

@@ -2,6 +2,7 @@ import type { OAuth2Client } from "google-auth-library";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseParts } from "../../gmail-sim/batch";
 import { classifyGmailError, parseRetryAfter } from "../sync/gmailCall";
+import { BatchRefusedError } from "./batchFallback";
 import { decodeBatch, encodeBatch, GmailBatch, GmailHttpError } from "./GmailBatch";
 
 const auth = {
@@ -151,11 +152,13 @@ describe("GmailBatch against a stubbed fetch", () => {
     expect(classifyGmailError(await batch.fetch(["a", "b"]).catch((e: unknown) => e))).toBe("retry");
   });
 
-  it("the batch endpoint answering 404 is not a message gone: it fails the request, never skips its messages", async () => {
+  it("the batch endpoint answering 404 is not a message gone: it rejects as a refused batch, never skips its messages", async () => {
     vi.stubGlobal("fetch", async () => new Response("Not Found", { status: 404 }));
     const err = await new GmailBatch(auth, "https://gmail.example/", 50)
       .fetch(["a", "b"])
       .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BatchRefusedError);
+    expect((err as BatchRefusedError).httpStatus).toBe(404);
     expect(classifyGmailError(err)).toBe("fatal");
   });
 

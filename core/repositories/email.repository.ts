@@ -195,6 +195,18 @@ export class EmailRepository implements MailStore {
     return row?.a ?? null;
   }
 
+  /**
+   * How many stored messages carry one label: a COUNT over the user's rows (no index on labels),
+   * asked only when a person opens that label, so the sync's writes pay nothing for it.
+   */
+  async countWithLabel(label: string): Promise<number> {
+    const [row] = await this.sequelize.query<{ n: string }>(
+      "SELECT count(*) AS n FROM emails WHERE user_id = :userId AND labels @> ARRAY[:label]::text[]",
+      { replacements: { userId: this.userId, label }, type: QueryTypes.SELECT },
+    );
+    return Number(row?.n ?? 0);
+  }
+
   /** The count the upserts and deletes below keep on the account (0007), not a COUNT(*). */
   async count(): Promise<number> {
     const [row] = await this.sequelize.query<{ n: string }>(

@@ -43,6 +43,11 @@ export interface Label {
   backgroundColor?: string;
 }
 
+/** A label with how many stored messages carry it. */
+export interface LabelCount extends Label {
+  messages: number;
+}
+
 /** A downloaded attachment: its bytes and what the stored listing says about them. */
 export interface AttachmentFile {
   filename: string;
@@ -156,6 +161,13 @@ export class EmailService {
         type: l.type,
         ...(l.color ? { textColor: l.color.textColor, backgroundColor: l.color.backgroundColor } : {}),
       }));
+  }
+
+  /** One label of the user with its stored message count, or null when the last sync saw no such label. */
+  async label(userId: string, labelId: string): Promise<LabelCount | null> {
+    const label = (await this.labels(userId)).find((l) => l.id === labelId);
+    if (!label) return null;
+    return { ...label, messages: await this.emailsOf(userId).countWithLabel(labelId) };
   }
 
   /**

@@ -1,6 +1,13 @@
-import { gmailCall, type RetryOptions } from "./gmailCall";
+import { gmailCall, isRateRefusal, type RetryOptions } from "./gmailCall";
 import { type GmailMethod, type QuotaGate, type QuotaLimitName, UNLIMITED } from "./QuotaGate";
-import type { SyncOptions, SyncWait } from "./SyncOptions";
+import type { QuotaWait, SyncOptions, SyncWait } from "./SyncOptions";
+
+/** How the snapshot names each of Google's budgets. */
+const LIMITER_OF_LIMIT = {
+  user: "user_quota",
+  project: "project_quota",
+  day: "daily_budget",
+} as const satisfies Record<QuotaLimitName, string>;
 
 /**
  * One sync's way of calling Gmail: each call first takes its quota, is retried on 429, 5xx and
@@ -11,8 +18,8 @@ export class SyncCalls {
   quota: QuotaGate;
   readonly signal: AbortSignal | undefined;
   /** Told before a wait at the quota gate. */
-  readonly quotaWait: ((until: number, limit?: QuotaLimitName) => void) | undefined;
-  private readonly retryWait: ((until: number, limit?: QuotaLimitName) => void) | undefined;
+  readonly quotaWait: QuotaWait | undefined;
+  private readonly retryWait: ((until: number, cause: unknown, limit?: QuotaLimitName) => void) | undefined;
   /** The sync's retry options, telling `onWait` before each backoff. */
   readonly retry: RetryOptions;
 
@@ -20,19 +27,24 @@ export class SyncCalls {
     const { onWait } = options;
     this.quota = options.quota ?? UNLIMITED;
     this.signal = options.signal;
-    // A wait says which budget it is for (`limit`) whenever the gate or Google's refusal names one.
-    const tell = (reason: SyncWait["reason"]) =>
+    this.quotaWait =
       onWait &&
-      ((until: number, limit?: QuotaLimitName) =>
-        onWait(limit ? { reason, until, limit } : { reason, until }));
-    this.quotaWait = tell("quota");
-    this.retryWait = tell("retry");
+      ((until, limit) => onWait({ reason: "quota", until, limitedBy: LIMITER_OF_LIMIT[limit ?? "user"] }));
+    // A backoff says what limits it: the day's budget when Google says it is spent, Gmail's own
+    // rate limit after a rate refusal, nothing after any other failure.
+    this.retryWait =
+      onWait &&
+      ((until, cause, limit) => {
+        const limitedBy: SyncWait["limitedBy"] =
+          limit === "day" ? "daily_budget" : isRateRefusal(cause) ? "gmail" : undefined;
+        onWait(limitedBy ? { reason: "retry", until, limitedBy } : { reason: "retry", until });
+      });
     // Google refused what the gate allowed: the gate learns the lower limit for every worker.
     this.retry = {
       ...options.retry,
-      onWait: (until, limit) => {
+      onWait: (until, cause, limit) => {
         if (limit) void this.quota.refused?.(limit).catch(() => {});
-        this.retryWait?.(until, limit);
+        this.retryWait?.(until, cause, limit);
       },
     };
   }
@@ -41,9 +53,9 @@ export class SyncCalls {
   call<T>(method: GmailMethod, fn: () => Promise<{ data: T }>): Promise<T> {
     const retry: RetryOptions = {
       ...this.retry,
-      onWait: (until, limit) => {
+      onWait: (until, cause, limit) => {
         if (limit) void this.quota.refused?.(limit, method).catch(() => {});
-        this.retryWait?.(until, limit);
+        this.retryWait?.(until, cause, limit);
       },
     };
     return gmailCall(

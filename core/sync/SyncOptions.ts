@@ -1,4 +1,4 @@
-import type { SyncPhase, SyncResult } from "../events";
+import type { RateLimiter, SyncPhase, SyncResult } from "../events";
 import type { RetryOptions } from "./gmailCall";
 import type { SyncScope } from "./MailStore";
 import type { MessageFetcherFactory } from "./MessageFetcher";
@@ -22,11 +22,15 @@ export interface SyncWait {
   /** When the wait ends, ms since the epoch. */
   until: number;
   /**
-   * Which of Google's budgets the wait is for, when known: `user` or `project` (a rolling minute,
-   * the gate's or Google's refusal), or `day` (the project's day is spent; `until` is the reset).
+   * What made it wait, when that is a rate limit: the budget the quota gate waits on (the user's
+   * when the gate does not say), or `gmail` for a backoff after Gmail refused for rate (429, 403
+   * rateLimitExceeded). Absent for a retry after any other failure (5xx, a cut connection).
    */
-  limit?: QuotaLimitName;
+  limitedBy?: RateLimiter;
 }
+
+/** Told before a wait at the quota gate; `limit` when the gate says which budget (else the user's). */
+export type QuotaWait = (until: number, limit?: QuotaLimitName) => void;
 
 /** How one sync runs. */
 export interface SyncOptions {

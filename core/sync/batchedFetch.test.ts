@@ -5,6 +5,7 @@ import { createGmailSimulator, type GmailSimulator } from "../../gmail-sim/serve
 import { SimControl } from "../../test/SimControl";
 import { gmailClientFor } from "../../test/simGmail";
 import { type Models, openDatabase } from "../db/sequelize";
+import { BatchRefusals } from "../gmail/batchFallback";
 import { gmailBatches } from "../gmail/GmailBatch";
 import { EmailRepository } from "../repositories/email.repository";
 import { syncMailbox } from "./syncMailbox";
@@ -182,5 +183,35 @@ describe("syncMailbox through Gmail's batch endpoint, against the simulator and 
       ),
     ).rejects.toMatchObject({ code: "reauth_required" });
     expect(revoked).toBe(true);
+  });
+
+  it("a batch endpoint answering 404 makes the sync fetch one messages.get each: it completes, every message stored once", async () => {
+    const gmail = await gmailClientFor(sim.url, email);
+    const refused: number[] = [];
+    await control("PUT", "/sim/batch", { status: 404 });
+    let result: Awaited<ReturnType<typeof syncMailbox>>;
+    try {
+      result = await syncMailbox(gmail, store, () => {}, {
+        // A memory of refusing roots of this test's own: the other tests here batch at this root.
+        messages: gmailBatches(50, {
+          refusals: new BatchRefusals(),
+          onRefused: (r) => refused.push(r.status),
+        }),
+        concurrency: 20,
+        retry: FAST_RETRY,
+      });
+    } finally {
+      await control("DELETE", "/sim/batch");
+    }
+    expect(result).toMatchObject({ mode: "full", added: 600, deleted: 0 });
+    const stored = await storedIds();
+    expect(stored).toHaveLength(600);
+    expect(stored).toEqual((await simIds()).sort());
+    const { calls, batches } = await stats();
+    // Only the requests in flight when the first refusal came were batches; each id asked once.
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((s) => s === 404)).toBe(true);
+    expect(batches).toBe(refused.length);
+    expect(calls["messages.get"]).toBe(600);
   });
 });

@@ -12,10 +12,10 @@ export interface RetryOptions {
   /** Upper bound of one delay. Default 32 s, as Google's exponential backoff guide says. */
   maxDelayMs?: number;
   /**
-   * Told when the call waits before its next attempt (ms since the epoch), and which of Google's
-   * budgets refused it when the refusal says so.
+   * Told when the call waits before its next attempt (ms since the epoch): what failed, and which
+   * of Google's budgets refused it when the refusal says so.
    */
-  onWait?: (until: number, limit?: QuotaLimitName) => void;
+  onWait?: (until: number, cause?: unknown, limit?: QuotaLimitName) => void;
 }
 
 interface HttpishError {
@@ -144,6 +144,18 @@ export function classifyGmailError(err: unknown): GmailFailure {
   return "fatal";
 }
 
+/** Gmail refused the call for rate (429, or 403 with a rate reason): its pace, not a fault. */
+export function isRateRefusal(err: unknown): boolean {
+  const e = err as HttpishError | undefined;
+  if (!e || typeof e !== "object") return false;
+  const status = statusOf(e);
+  const reason = reasonOf(e);
+  return (
+    status === 429 ||
+    (status === 403 && reason !== undefined && RATE_REASONS.has(reason) && reason !== "backendError")
+  );
+}
+
 /**
  * Runs one Gmail call with exponential backoff and full jitter on 429, 5xx and network faults.
  * A revoked grant becomes `ReauthRequiredError` at once; a 404 is left to the caller.
@@ -172,7 +184,7 @@ export async function gmailCall<T>(
         // Not an attempt: the call is sound, the day's budget is not. It waits for the reset.
         attempt--;
         const until = nextPacificMidnight(Date.now()) + DAILY_RESET_MARGIN_MS;
-        options.onWait?.(until, "day");
+        options.onWait?.(until, err, "day");
         await sleep(until - Date.now(), undefined, { signal });
         continue;
       }
@@ -184,7 +196,7 @@ export async function gmailCall<T>(
       }
       const backoff = Math.random() * Math.min(cap, base * 2 ** (attempt - 1));
       const delay = Math.max(backoff, retryAfterMs(err as HttpishError) ?? 0);
-      options.onWait?.(Date.now() + delay, refusedLimitOf(err));
+      options.onWait?.(Date.now() + delay, err, refusedLimitOf(err));
       await sleep(delay, undefined, { signal });
     }
   }

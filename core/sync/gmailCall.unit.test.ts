@@ -197,7 +197,7 @@ describe("gmailCall and Google's quota refusals", () => {
       () => Promise.reject(httpError(403, { "retry-after": "1" }, "userRateLimitExceeded")),
       {
         baseDelayMs: 1,
-        onWait: (until, limit) => {
+        onWait: (until, _cause, limit) => {
           waits.push([until, limit]);
           controller.abort();
         },
@@ -222,7 +222,7 @@ describe("gmailCall and Google's quota refusals", () => {
       fn,
       {
         attempts: 1,
-        onWait: (until, limit) => {
+        onWait: (until, _cause, limit) => {
           waits.push([until, limit]);
           controller.abort();
         },

@@ -1,8 +1,9 @@
 import { AppError } from "../errors";
-import type { SyncResult, TaskError, TaskProgress, TaskSnapshot, WaitReason } from "../events";
+import type { RateLimiter, SyncResult, TaskError, TaskProgress, TaskSnapshot, WaitReason } from "../events";
 import type { SyncTask } from "../repositories/task.repository";
 import { progressOf, snapshotOf } from "../services/TaskService";
 import type { ProgressSink, SyncProgressUpdate, SyncWait } from "../sync/syncMailbox";
+import { type EtaPlan, etaAt, RateMeter } from "./eta";
 import { LeaseLostError } from "./LeaseKeeper";
 import type { TaskLease } from "./TaskLease";
 
@@ -19,7 +20,12 @@ export interface TaskRunOptions {
   persistIntervalMs?: number;
   /** A wait shorter than this is part of the normal pace, not news. Default 2 s. */
   reportWaitsOverMs?: number;
+  /** What the remaining work costs and the quota allows, for `etaAt`; none: no estimate. */
+  etaPlan?: EtaPlan;
 }
+
+/** A rate limit still says what holds the pace this long after its last wait ended. */
+const LIMITED_FOR_MS = 2_000;
 
 /**
  * Turns one claimed run of a task into snapshots: throttles progress, persists it, says when the
@@ -36,6 +42,14 @@ export class TaskRun {
   private readonly userId: string;
   private current: SyncProgressUpdate;
   private waiting: { reason: WaitReason; until: number } | null = null;
+  /** The last wait a rate limit caused, short ones included: they set the pace. */
+  private limited: { by: RateLimiter; until: number } | null = null;
+  private readonly meter = new RateMeter();
+  /**
+   * The largest total shown while listing or fetching, across runs: a resumed run lists again
+   * from 0 and its total regrows, but the mailbox it estimates is as large as before.
+   */
+  private planTotal: number;
   /** The furthest progress shown so far, across runs of the task: the bar never goes back. */
   private shown: TaskProgress;
 
@@ -51,6 +65,7 @@ export class TaskRun {
     this.base = snapshotOf(task);
     this.current = { phase: task.phase, processed: task.processed, total: task.total };
     this.shown = progressOf(this.current);
+    this.planTotal = task.total;
   }
 
   /**
@@ -81,14 +96,50 @@ export class TaskRun {
 
   private snapshot(overrides: Partial<TaskSnapshot> = {}): TaskSnapshot {
     const waiting = this.waiting ? { waiting: this.waiting.reason, retryAt: this.waiting.until } : {};
+    const now = Date.now();
+    const progress = this.progressNow();
     return {
       ...this.base,
-      progress: this.progressNow(),
+      progress,
       ...waiting,
+      ...this.pace(progress, now),
       ...overrides,
-      at: Date.now(),
+      at: now,
       seq: ++this.seq,
     };
+  }
+
+  /**
+   * Rate, what limits it, and the estimate, from the progress shown (the bar's own numbers, so a
+   * resumed run's estimate starts where its bar does, not from a listing at 0).
+   */
+  private pace(
+    progress: TaskProgress,
+    now: number,
+  ): Pick<TaskSnapshot, "rate" | "rateLimitedBy" | "etaAt" | "unitsPerMessage"> {
+    this.meter.observe(progress.processed, now);
+    const limited = this.limited && now <= this.limited.until + LIMITED_FOR_MS ? this.limited.by : null;
+    const pace: Pick<TaskSnapshot, "rate" | "rateLimitedBy" | "etaAt" | "unitsPerMessage"> = {
+      rate: this.waiting ? 0 : Math.round((this.meter.rate ?? 0) * 100) / 100,
+      rateLimitedBy: limited,
+    };
+    const plan = this.options.etaPlan;
+    if (!plan) return pace;
+    pace.unitsPerMessage = plan.unitsPerMessage;
+    const walking = progress.phase === "listing" || progress.phase === "fetching";
+    if (walking) this.planTotal = Math.max(this.planTotal, progress.total);
+    const eta = etaAt(plan, {
+      now,
+      left: (walking ? this.planTotal : progress.total) - progress.processed,
+      workRemains: progress.phase !== "done",
+      // Without a quota limit the observed pace is all there is, however young.
+      observedRate: this.waiting
+        ? undefined
+        : (this.meter.trusted ?? (plan.userUnitsPerSecond > 0 ? undefined : this.meter.rate)),
+      pausedUntil: this.waiting?.until,
+    });
+    if (eta !== undefined) pace.etaAt = eta;
+    return pace;
   }
 
   /** The sink handed to `syncMailbox`. */
@@ -114,10 +165,19 @@ export class TaskRun {
     }
   };
 
-  /** The wait hook handed to `syncMailbox`: a long wait is published at once, with its end. */
+  /**
+   * The wait hook handed to `syncMailbox`: a long wait is published at once, with its end. Every
+   * wait a rate limit causes, short ones included, says what holds the pace.
+   */
   readonly wait = (wait: SyncWait): void => {
+    if (wait.limitedBy) this.limited = { by: wait.limitedBy, until: wait.until };
     if (wait.until - Date.now() < (this.options.reportWaitsOverMs ?? 2_000)) return;
-    this.waiting = { reason: wait.reason, until: wait.until };
+    this.waiting = {
+      reason: wait.limitedBy === "daily_budget" ? "daily_budget" : wait.reason,
+      until: wait.until,
+    };
+    // The pause is counted in the estimate by its end, not as a slow stretch of the rate.
+    this.meter.pause();
     this.stopTimer();
     void this.flushProgress().catch(() => {});
   };
@@ -175,7 +235,10 @@ export class TaskRun {
     // snapshotOf shows `error` only for a failed task: a released one keeps it in the row alone.
     const snapshot = snapshotOf(task, { seq });
     if (state === "queued" && outcome.retryAt) {
-      snapshot.waiting = "retry";
+      // Parked until the project's day resets is not a failed attempt: it says so.
+      const parked = outcome.error?.code === "daily_budget";
+      snapshot.waiting = parked ? "daily_budget" : "retry";
+      if (parked) snapshot.rateLimitedBy = "daily_budget";
       snapshot.retryAt = outcome.retryAt.getTime();
     }
     this.seq = snapshot.seq;

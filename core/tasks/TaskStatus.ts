@@ -17,6 +17,8 @@ export interface WaitFacts {
   jobless?: boolean;
   /** What the running holder last said it waits for, if anything. */
   reported?: { waiting?: WaitReason; retryAt?: number };
+  /** The code its last run was released with: `daily_budget` parks it until the budget's reset. */
+  releasedFor?: string | null;
 }
 
 /**
@@ -32,7 +34,7 @@ export function waitingOf(f: WaitFacts, now: number): Pick<TaskSnapshot, "waitin
   if (unheld) {
     if (f.workersAlive === 0 || (f.state === "queued" && f.jobless)) return { waiting: "no_workers" };
     if (f.state === "queued" && f.retryAt !== null && f.retryAt > now)
-      return { waiting: "retry", retryAt: f.retryAt };
+      return { waiting: f.releasedFor === "daily_budget" ? "daily_budget" : "retry", retryAt: f.retryAt };
     return { waiting: "worker" };
   }
   const r = f.reported;
@@ -79,7 +81,8 @@ export class TaskStatus {
     if (task.state === "active" && task.runner === "queue" && this.deps.queue) {
       try {
         const live = (await this.deps.queue.progressOf(task.id, task.userId)) as TaskSnapshot | undefined;
-        if (live && typeof live === "object" && live.taskId === task.id && live.seq > stored.seq)
+        // The same seq is the same snapshot, and the job's has the pace the row does not keep.
+        if (live && typeof live === "object" && live.taskId === task.id && live.seq >= stored.seq)
           current = live;
       } catch {
         // Redis went away mid-request: the row is a little older but true.
@@ -101,6 +104,7 @@ export class TaskStatus {
           workersAlive,
           jobless,
           reported: current,
+          releasedFor: task.error?.code ?? null,
         },
         Date.now(),
       ),

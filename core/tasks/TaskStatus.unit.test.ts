@@ -31,6 +31,15 @@ describe("waitingOf: why an unfinished task is not moving", () => {
     ).toEqual({});
   });
 
+  it("a task parked by the project's daily budget says daily_budget until the reset, not retry", () => {
+    expect(
+      waitingOf(facts({ state: "queued", retryAt: NOW + 60_000, releasedFor: "daily_budget" }), NOW),
+    ).toEqual({ waiting: "daily_budget", retryAt: NOW + 60_000 });
+    expect(
+      waitingOf(facts({ state: "queued", retryAt: NOW + 60_000, releasedFor: "gmail_unavailable" }), NOW),
+    ).toEqual({ waiting: "retry", retryAt: NOW + 60_000 });
+  });
+
   it("a queued task whose retry is still ahead waits for the retry, with its time", () => {
     expect(waitingOf(facts({ state: "queued", retryAt: NOW + 5_000 }), NOW)).toEqual({
       waiting: "retry",

@@ -1,21 +1,46 @@
 import type { Config } from "../config";
+import { type BatchRefusals, processBatchRefusals } from "../gmail/batchFallback";
 import { gmailBatches } from "../gmail/GmailBatch";
-import { messagesPerSecondOf } from "../sync/QuotaGate";
+import type { Logger } from "../logger";
 import type { SyncOptions } from "../sync/syncMailbox";
 
 /** The sync settings a runner adds per run (its stop signal, the user's quota, who hears waits). */
 export type RunnerSyncOptions = Omit<SyncOptions, "signal" | "quota" | "onWait">;
 
+/** Who hears that Gmail's batch endpoint is absent, so operators see the slower path. */
+export interface BatchFallbackWatch {
+  /** Warned once per API root and process. */
+  logger?: Pick<Logger, "warn">;
+  /** Counts each batch request refused (a Prometheus counter of the runner's registry). */
+  count?: (status: number) => void;
+  /** Default the process's own memory of refusing roots. */
+  refusals?: BatchRefusals;
+}
+
 /**
  * How this deployment syncs a mailbox, whoever runs it (a worker's job or the streaming
- * endpoint): Gmail's batch endpoint at GMAIL_BATCH_SIZE messages a request, and lanes opened up
- * to what the per-user quota (GMAIL_USER_UNITS_PER_SECOND) pays for.
+ * endpoint): Gmail's batch endpoint at GMAIL_BATCH_SIZE messages a request (one `messages.get`
+ * each where that endpoint answers 404, 405 or 501), and lanes opened up to what the per-user
+ * quota pays for at the `messages.get` cost in force (the quota table).
  */
 export function syncOptionsFor(
-  config: Pick<Config, "gmailQuota" | "gmailBatchSize">,
+  config: Pick<Config, "gmailQuotaTable" | "gmailBatchSize">,
+  watch: BatchFallbackWatch = {},
 ): Pick<SyncOptions, "userMessagesPerSecond" | "messages"> {
+  const { userUnitsPerSecond, costs } = config.gmailQuotaTable;
   return {
-    userMessagesPerSecond: messagesPerSecondOf(config.gmailQuota.userUnitsPerSecond),
-    messages: gmailBatches(config.gmailBatchSize),
+    userMessagesPerSecond: userUnitsPerSecond > 0 ? userUnitsPerSecond / costs["messages.get"] : undefined,
+    messages: gmailBatches(config.gmailBatchSize, {
+      refusals: watch.refusals ?? processBatchRefusals,
+      onRefused: ({ apiRoot, status, first }) => {
+        watch.count?.(status);
+        if (first) {
+          watch.logger?.warn(
+            { apiRoot, status },
+            "Gmail's batch endpoint is absent; fetching one messages.get per message for this API root until restart",
+          );
+        }
+      },
+    }),
   };
 }

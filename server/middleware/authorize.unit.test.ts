@@ -64,9 +64,9 @@ describe("route scopes", () => {
   it("the OpenAPI document shows each operation's scope, the 403s, and the token fields", () => {
     const doc = openApiDocument() as any;
     const list = doc.paths["/api/emails"].get;
-    expect(list.security).toEqual([{ session: [] }, { bearer: ["read"] }]);
+    expect(list.security).toEqual([{ bearer: ["read"] }, { session: [] }]);
     expect(list.responses["403"].description).toMatch(/insufficient_scope/);
-    expect(doc.paths["/api/emails/sync"].post.security).toEqual([{ session: [] }, { bearer: ["sync"] }]);
+    expect(doc.paths["/api/emails/sync"].post.security).toEqual([{ bearer: ["sync"] }, { session: [] }]);
     expect(doc.paths["/api/tokens"].post.security).toEqual([{ session: [] }]);
     expect(doc.paths["/api/tokens"].get.responses["401"].description).toMatch(/token_expired/);
     const body = JSON.stringify(doc.paths["/api/tokens"].post.requestBody);

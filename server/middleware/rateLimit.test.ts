@@ -125,7 +125,7 @@ describe("rate limits shared by two web nodes through Redis", () => {
     }
   });
 
-  it("the polling CLI says it was rate limited and how long to wait (exit 3)", async () => {
+  it("the polling CLI says it was rate limited and how long to wait (exit 4, the server refused)", async () => {
     const user = await newUser();
     const { body } = await user.json("POST", "/api/tokens", { name: "cli" });
     for (let i = 0; i < 4; i++) expect((await user.raw("POST", "/api/emails/sync")).status).toBe(202);
@@ -137,7 +137,7 @@ describe("rate limits shared by two web nodes through Redis", () => {
       stderr += d;
     });
     const [code] = await once(child, "exit");
-    expect(code).toBe(3);
+    expect(code).toBe(4);
     expect(stderr).toMatch(
       /^inbox-sync: POST \/api\/emails\/sync was rate limited \(429\): try again in \d+ s\n$/,
     );

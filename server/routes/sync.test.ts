@@ -54,6 +54,17 @@ describe("sync pipeline through the queue", () => {
       .map((s) => s.progress.processed);
     expect(new Set(processed).size).toBeGreaterThan(2);
     expect(processed).toEqual([...processed].sort((a, b) => a - b));
+    // Every running snapshot says its pace; with no quota limit (this stack's) the estimate comes
+    // from the observed rate once there is one, and is always ahead of the snapshot.
+    const running = seen.filter((s) => s.state === "active" && s.progress.phase === "fetching");
+    for (const s of running) {
+      expect(s.rate).toBeGreaterThanOrEqual(0);
+      expect(s.rateLimitedBy === null || typeof s.rateLimitedBy === "string").toBe(true);
+      expect(s.unitsPerMessage).toBe(5);
+      if (s.etaAt !== undefined) expect(s.etaAt).toBeGreaterThan(s.at);
+    }
+    expect(running.some((s) => s.etaAt !== undefined)).toBe(true);
+    expect(final.etaAt).toBeUndefined();
     const seqs = seen.map((s) => s.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
 
@@ -133,6 +144,12 @@ describe("sync pipeline through the queue", () => {
       const lines = await readStream(user, refused.body.fallback);
       expect(lines.at(-1)).toMatchObject({ state: "completed", result: { added: 150, mode: "full" } });
       expect(lines.some((l) => l.state === "active")).toBe(true);
+      // The stream's lines carry the same pace fields as the worker's snapshots.
+      const running = lines.filter((l) => l.state === "active" && l.progress.phase === "fetching");
+      for (const l of running) {
+        expect(l.unitsPerMessage).toBe(5);
+        if (l.etaAt !== undefined) expect(l.etaAt).toBeGreaterThan(l.at);
+      }
       expect((await user.json("GET", "/api/me")).body.emailCount).toBe(150);
       // GMAIL_BATCH_SIZE (50 by default): 150 gets in a handful of batch requests.
       const stats = await stack.simControl("GET", "/sim/stats");

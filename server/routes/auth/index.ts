@@ -8,6 +8,7 @@ import { gmailWatchOf } from "../../../core/gmail/watch";
 import { cookiePolicy, principalOf, requireCsrf } from "../../middleware/authenticate";
 import { validate } from "../../middleware/validate";
 import type { WebContext } from "../../WebContext";
+import { DEFAULT_RETURN, safeReturnTo } from "./returnTo";
 import { beginSignIn, signInCallback, signOut } from "./schema";
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -22,6 +23,7 @@ export function authRoutes(ctx: WebContext): Router {
   const STATE_COOKIE = `${prefix}oauth_state`;
   const VERIFIER_COOKIE = `${prefix}oauth_pkce`;
   const CONSENT_COOKIE = `${prefix}oauth_consent`;
+  const RETURN_COOKIE = `${prefix}oauth_return`;
   const signIn = new GoogleSignIn({
     google: ctx.config.google,
     accounts: ctx.accounts,
@@ -57,6 +59,10 @@ export function authRoutes(ctx: WebContext): Router {
     // rather than send the browser round again.
     if (forceConsent) res.cookie(CONSENT_COOKIE, "1", { ...cookieOptions, maxAge: FLOW_COOKIE_MS });
     else res.clearCookie(CONSENT_COOKIE, cookieOptions);
+    // The round through consent again (`consent=1`) keeps the path the first leg remembered.
+    const returnTo = safeReturnTo(req.query.returnTo);
+    if (returnTo) res.cookie(RETURN_COOKIE, returnTo, { ...cookieOptions, maxAge: FLOW_COOKIE_MS });
+    else if (req.query.consent !== "1") res.clearCookie(RETURN_COOKIE, cookieOptions);
     res.redirect(302, url);
   });
 
@@ -113,8 +119,10 @@ export function authRoutes(ctx: WebContext): Router {
       const { cookie } = await ctx.sessions.create(outcome.userId);
       ctx.logger.info({ userId: outcome.userId }, "signed in");
       res.clearCookie(STATE_COOKIE, cookieOptions);
+      res.clearCookie(RETURN_COOKIE, cookieOptions);
       res.cookie(sessionCookie, cookie, { ...cookieOptions, maxAge: 30 * 86_400_000 });
-      res.redirect(302, "/");
+      // Checked again: a cookie is the browser's to change.
+      res.redirect(302, safeReturnTo(cookies[RETURN_COOKIE]) ?? DEFAULT_RETURN);
     }),
   );
 

@@ -20,6 +20,11 @@ export const beginSignIn = route({
       description: "The Google account to suggest: an e-mail address (else 400 invalid_login_hint).",
     }),
     consent: fromGoogle.meta({ description: "`1` shows Google's consent screen even to a returning user." }),
+    returnTo: fromGoogle.meta({
+      description:
+        "The app's path to land on once signed in (e.g. `/mail/<id>`). Only a same-origin path is kept; " +
+        "anything else (another host, `//host`, a backslash, `/auth/…`) is ignored and the browser lands on `/`.",
+    }),
   }),
   responses: {
     302: redirect("To Google's consent page"),
@@ -42,7 +47,9 @@ export const signInCallback = route({
     error: fromGoogle.meta({ description: "Set by Google when the person declined" }),
   }),
   responses: {
-    302: redirect("To the app (signed in, or `/?auth_error=<code>`), or round again through consent"),
+    302: redirect(
+      "To the app (signed in: the path `returnTo` asked for, else `/`; or `/?auth_error=<code>`), or round again through consent",
+    ),
     400: error(
       "oauth_denied, oauth_state_mismatch, oauth_code_missing, oauth_exchange_failed, gmail_scope_missing, " +
         "oauth_identity_invalid, oauth_no_email, oauth_offline_denied",

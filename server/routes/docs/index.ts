@@ -25,6 +25,12 @@ const SCALAR_CONFIG = {
   telemetry: false,
   showDeveloperTools: "never",
   agent: { disabled: true },
+  // Samples show what a script sends: a bearer token, not the browser's cookie. The document's
+  // `servers` entry (PUBLIC_URL) gives them the full address.
+  authentication: {
+    preferredSecurityScheme: "bearer",
+    securitySchemes: { bearer: { token: "isk_YOUR_TOKEN" } },
+  },
 };
 
 /**
@@ -55,6 +61,16 @@ const DOCS_CSS = `.light-mode {
   --scalar-color-purple: #6e40c9;
   --scalar-color-yellow: #7a5d00;
 }
+.home {
+  display: flex;
+  gap: 1.5rem;
+  padding: 0.5rem 1rem;
+  font: 14px/1.5 system-ui, sans-serif;
+  border-bottom: 1px solid #d0d0d0;
+}
+.home a {
+  color: #0b5cad;
+}
 `;
 
 const PAGE = `<!doctype html>
@@ -66,6 +82,10 @@ const PAGE = `<!doctype html>
     <link rel="stylesheet" href="/api/docs/docs.css" />
   </head>
   <body>
+    <nav class="home" aria-label="inbox-sync">
+      <a href="/">&larr; Back to the inbox-sync app</a>
+      <a href="/settings">Create an API token</a>
+    </nav>
     <div id="app"></div>
     <script src="/api/docs/init.js"></script>
   </body>
@@ -73,12 +93,12 @@ const PAGE = `<!doctype html>
 `;
 
 /** The OpenAPI document and its reference page: public, like the API's shape itself. */
-export function docsRoutes(config: Pick<Config, "env">): Router {
+export function docsRoutes(config: Pick<Config, "env" | "publicUrl">): Router {
   const router = Router();
   const noCache = { "Cache-Control": "no-cache" };
 
   router.get("/api/openapi.json", (_req: Request, res: Response) => {
-    res.set(noCache).json(openApiDocument());
+    res.set(noCache).json(openApiDocument(config.publicUrl));
   });
 
   router.get("/api/docs", docsContentSecurityPolicy(config), (_req: Request, res: Response) => {

@@ -4,6 +4,7 @@ import { publishSnapshot, type TaskSnapshot } from "../../../../core/contract";
 import { NotFoundError } from "../../../../core/errors";
 import type { TaskOptions } from "../../../../core/repositories/task.repository";
 import type { SyncRequest } from "../../../../core/services/TaskService";
+import { etaPlanOf } from "../../../../core/tasks/eta";
 import { syncOptionsFor } from "../../../../core/tasks/syncOptionsFor";
 import { userIdOf } from "../../../middleware/authenticate";
 import { inputOf, validate } from "../../../middleware/validate";
@@ -21,7 +22,13 @@ const chosen = (body: TaskOptions): SyncRequest =>
     ? { options: {}, strict: false }
     : { options: body, strict: true };
 
-export function syncRoutes(ctx: WebContext): Router {
+/** What the sync routes report to this node's metrics. */
+export interface SyncRouteMetrics {
+  /** One batch request of a streamed sync refused as absent (404, 405, 501). */
+  countBatchFallback?: (status: number) => void;
+}
+
+export function syncRoutes(ctx: WebContext, metrics: SyncRouteMetrics = {}): Router {
   const router = Router();
 
   router.post("/emails/sync", validate(startSync), async (req, res) => {
@@ -75,8 +82,9 @@ export function syncRoutes(ctx: WebContext): Router {
       ctx.status,
       {
         quotaFor: (id) => ctx.quota?.forUser(id),
+        etaPlan: etaPlanOf(ctx.config.gmailQuotaTable),
         // The same settings as a worker's.
-        sync: syncOptionsFor(ctx.config),
+        sync: syncOptionsFor(ctx.config, { logger: ctx.logger, count: metrics.countBatchFallback }),
         // The client left, or this node is stopping: the task goes back to "queued", and a
         // worker (or the client's next stream) resumes it where it stopped.
         signal: AbortSignal.any([closed.signal, ctx.shutdown]),
