@@ -63,7 +63,8 @@ describe("timeLeftWords: the ETA from the pace so far", () => {
     expect(timeLeftWords(10_000, 50, false)).toBe("about 10 s left");
     expect(timeLeftWords(30_000, 25, false)).toBe("about 1 min 30 s left");
     expect(timeLeftWords(60_000, 2, false)).toBe("about 49 min 00 s left");
-    expect(timeLeftWords(1_000, 99, false)).toBe("about 0 s left");
+    // Under 5 s left it never says "0 s": a remainder that small is "a few seconds".
+    expect(timeLeftWords(1_000, 99, false)).toBe("a few seconds left");
   });
 
   it("says no time below 2 %: the pace is too young to judge", () => {
