@@ -1,30 +1,14 @@
-/** Gmail API methods the sync calls, with their quota cost in units (Gmail's published table). */
-export const GMAIL_METHOD_COSTS = {
-  "users.getProfile": 1,
-  "messages.list": 5,
-  "messages.get": 5,
-  "threads.get": 10,
-  "history.list": 2,
-  "labels.list": 1,
-  "messages.attachments.get": 5,
-} as const;
+import { GOOGLE_METHOD_COSTS, type QuotaMethod } from "../gmail/quotaProfile";
 
-export type GmailMethod = keyof typeof GMAIL_METHOD_COSTS;
-
-/**
- * The most `messages.get` calls a second a per-user quota pays for (the sync's lane rule sizes its
- * concurrency from it); undefined for no limit, where the sync keeps Google's default.
- */
-export function messagesPerSecondOf(userUnitsPerSecond: number): number | undefined {
-  return userUnitsPerSecond > 0 ? userUnitsPerSecond / GMAIL_METHOD_COSTS["messages.get"] : undefined;
-}
+/** A Gmail API method the product calls; its cost comes from the quota table (quotaProfile.ts). */
+export type GmailMethod = QuotaMethod;
 
 /**
  * The least per-second rate the older `GMAIL_*_UNITS_PER_SECOND` settings accept: one message's
  * fetch. The gate meters those rates per minute (× 60), so a dearer call (`threads.get`) still
  * fits in a window; the quota table checks every method's cost against its per-minute limits.
  */
-export const MAX_CALL_COST = GMAIL_METHOD_COSTS["messages.get"];
+export const MAX_CALL_COST = GOOGLE_METHOD_COSTS["messages.get"];
 
 /** Which of Google's budgets holds a call back: the user's minute, the project's, or its day. */
 export type QuotaLimitName = "user" | "project" | "day";
