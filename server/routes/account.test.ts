@@ -329,7 +329,7 @@ describe("leaving and sessions", () => {
       { userId },
     );
     expect(sessions).toHaveLength(2);
-    // The first session signed in is `idle`'s: it was last used 73 hours ago (the default limit is 72).
+    // The session that signed in first is `idle`'s: it was last used 73 hours ago (the default limit is 72).
     await query("UPDATE sessions SET last_seen_at = now() - interval '73 hours' WHERE id = :id", {
       id: sessions[0]!.id,
     });
