@@ -2,7 +2,7 @@ import { api, type EmailDetail, type EmailPage } from "./api";
 import { byId, h, show } from "./dom";
 import { humanError } from "./errors";
 import { displayName, formatBytes, formatCount, formatDateLong, formatListDate } from "./format";
-import { applyMailStyles, type MailVariant, mailSrcdoc, sanitizeMail } from "./mailFrame";
+import { applyMailStyles, fitFrameToContent, type MailVariant, mailSrcdoc, sanitizeMail } from "./mailFrame";
 import { announce } from "./notices";
 
 export interface EmailDetailOptions {
@@ -156,7 +156,9 @@ export class EmailDetailView {
       });
       let shown: MailVariant = clean.blocked;
       frame.addEventListener("load", () => {
-        if (frame.contentDocument) applyMailStyles(frame.contentDocument, shown);
+        if (!frame.contentDocument) return;
+        applyMailStyles(frame.contentDocument, shown);
+        fitFrameToContent(frame, frame.contentDocument);
       });
       frame.srcdoc = mailSrcdoc(shown.html, false, source);
       if (clean.remote) {

@@ -185,14 +185,52 @@ export function applyMailStyles(doc: Document, variant: MailVariant): void {
     el.style.cssText = el.getAttribute(variant.styleAttr) ?? "";
   }
   const view = doc.defaultView;
-  if (!variant.css.trim() || !view) return;
+  if (!view) return;
   try {
-    const sheet = new view.CSSStyleSheet();
-    sheet.replaceSync(variant.css);
-    doc.adoptedStyleSheets = [sheet];
+    // The reader's default type before the sender's rules, which may set their own.
+    const base = new view.CSSStyleSheet();
+    base.replaceSync(BASE_MAIL_CSS);
+    const sheets = [base];
+    if (variant.css.trim()) {
+      const sheet = new view.CSSStyleSheet();
+      sheet.replaceSync(variant.css);
+      sheets.push(sheet);
+    }
+    doc.adoptedStyleSheets = sheets;
   } catch {
     // A browser without constructable stylesheets shows the mail without its <style> blocks.
   }
+}
+
+/** What a mail without styles of its own looks like: the app's sans type, not the browser's serif. */
+const BASE_MAIL_CSS =
+  'body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; ' +
+  "font-size: 15px; line-height: 1.5; color: #1f2933; margin: 12px; overflow-wrap: anywhere; }";
+
+/** The frame's height bounds: a one-line mail stays readable, a huge one scrolls inside. */
+export const FRAME_MIN_HEIGHT = 80;
+export const FRAME_MAX_HEIGHT = 6_000;
+
+/** The height a frame should take for a document `contentHeight` tall. */
+export const frameHeightFor = (contentHeight: number): number =>
+  Math.min(FRAME_MAX_HEIGHT, Math.max(FRAME_MIN_HEIGHT, Math.ceil(contentHeight)));
+
+/**
+ * Sizes the frame to its document, and again whenever that changes (an image arriving, the width
+ * changing). Nothing runs inside the frame, so this page measures it: allow-same-origin lets it.
+ */
+export function fitFrameToContent(frame: HTMLIFrameElement, doc: Document): void {
+  const fit = () => {
+    // The frame's own border is inside its height (border-box): the document gets all the rest.
+    const border = frame.offsetHeight - frame.clientHeight;
+    // The root element's own box, not its scrollHeight, which never reads less than the viewport.
+    const content = doc.documentElement.getBoundingClientRect().height;
+    frame.style.height = `${frameHeightFor(content) + border}px`;
+  };
+  fit();
+  const view = doc.defaultView;
+  if (view && "ResizeObserver" in window) new ResizeObserver(fit).observe(doc.body ?? doc.documentElement);
+  view?.addEventListener("load", fit);
 }
 
 /**
