@@ -220,17 +220,17 @@ export const frameHeightFor = (contentHeight: number): number =>
  * changing). Nothing runs inside the frame, so this page measures it: allow-same-origin lets it.
  */
 export function fitFrameToContent(frame: HTMLIFrameElement, doc: Document): void {
-  const fit = () => {
+  const refit = () => {
     // The frame's own border is inside its height (border-box): the document gets all the rest.
     const border = frame.offsetHeight - frame.clientHeight;
     // The root element's own box, not its scrollHeight, which never reads less than the viewport.
     const content = doc.documentElement.getBoundingClientRect().height;
     frame.style.height = `${frameHeightFor(content) + border}px`;
   };
-  fit();
+  refit();
   const view = doc.defaultView;
-  if (view && "ResizeObserver" in window) new ResizeObserver(fit).observe(doc.body ?? doc.documentElement);
-  view?.addEventListener("load", fit);
+  if (view && "ResizeObserver" in window) new ResizeObserver(refit).observe(doc.body ?? doc.documentElement);
+  view?.addEventListener("load", refit);
 }
 
 /**
