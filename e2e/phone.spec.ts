@@ -72,7 +72,8 @@ test("at 390 px: a compact result, nothing wraps or is cut, focus clear of the h
   await page.getByTestId("fetch-button").click();
   await expect(page.getByTestId("fetch-button")).toBeDisabled();
   await expect(page.getByTestId("fetch-button")).toHaveText("Syncing…");
-  expect(await contrastOf(page, "#fetch")).toBeGreaterThanOrEqual(4.5);
+  // Read once the button's colour transition has settled: the state a reader sees, not a frame of the fade.
+  await expect.poll(() => contrastOf(page, "#fetch")).toBeGreaterThanOrEqual(4.5);
   await sim.clearFaults();
   await expectSyncCompleted(page, COUNT);
 
