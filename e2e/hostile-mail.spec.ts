@@ -1,6 +1,7 @@
 import type { Page } from "@playwright/test";
 import { expectAccessible } from "./axe";
 import { expect, expectSyncCompleted, signIn, test } from "./fixtures";
+import { htmlMessage } from "./htmlMessage";
 
 /**
  * Mail written to get past the cleaner: every case opens with no CSP violation and no console
@@ -15,22 +16,8 @@ const PIXEL = Buffer.from(
   "base64",
 );
 
-/** A one-part HTML message as Gmail's messages.insert takes it (base64url). */
-function raw(subject: string, html: string): string {
-  const lines = [
-    "From: Mallory Sender <mallory@example.net>",
-    `To: ${READER}`,
-    `Subject: ${subject}`,
-    `Date: ${new Date().toUTCString()}`,
-    `Message-ID: <${subject.replace(/\W+/g, ".")}.${Date.now()}@example.net>`,
-    "MIME-Version: 1.0",
-    "Content-Type: text/html; charset=UTF-8",
-    "",
-    html,
-    "",
-  ];
-  return Buffer.from(lines.join("\r\n")).toString("base64url");
-}
+const raw = (subject: string, html: string) =>
+  htmlMessage("Mallory Sender <mallory@example.net>", READER, subject, html);
 
 const MAILS = {
   handlers: [

@@ -1,4 +1,5 @@
 import { expect, expectSyncCompleted, signIn, test } from "./fixtures";
+import { htmlMessage } from "./htmlMessage";
 
 /**
  * The reading view fits its mail: the frame takes the height of the message it shows (a short
@@ -8,21 +9,8 @@ import { expect, expectSyncCompleted, signIn, test } from "./fixtures";
 
 const READER = "e2e-fit@example.com";
 
-function raw(subject: string, html: string): string {
-  const lines = [
-    "From: Fiona Sender <fiona@example.net>",
-    `To: ${READER}`,
-    `Subject: ${subject}`,
-    `Date: ${new Date().toUTCString()}`,
-    `Message-ID: <${subject.replace(/\W+/g, ".")}.${Date.now()}@example.net>`,
-    "MIME-Version: 1.0",
-    "Content-Type: text/html; charset=UTF-8",
-    "",
-    html,
-    "",
-  ];
-  return Buffer.from(lines.join("\r\n")).toString("base64url");
-}
+const raw = (subject: string, html: string) =>
+  htmlMessage("Fiona Sender <fiona@example.net>", READER, subject, html);
 
 test("the mail frame is as tall as a short and a long mail, and plain mail reads in a sans font", async ({
   page,
