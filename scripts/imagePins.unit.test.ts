@@ -18,10 +18,10 @@ function dockerfileImages(text: string): string[] {
   for (const raw of text.split("\n")) {
     const line = raw.trim();
     const arg = /^ARG\s+([A-Za-z_][A-Za-z0-9_]*)=(\S+)$/i.exec(line);
-    if (arg) args.set(arg[1], arg[2]);
+    if (arg) args.set(arg[1]!, arg[2]!);
     const from = /^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(line);
     if (!from) continue;
-    const image = from[1].replace(
+    const image = from[1]!.replace(
       /\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g,
       (_, name: string) => args.get(name) ?? "",
     );
@@ -33,7 +33,7 @@ function dockerfileImages(text: string): string[] {
 
 /** The `image:` values of a compose file (no YAML anchors or variables are used for them). */
 function composeImages(text: string): string[] {
-  return [...text.matchAll(/^\s*image:\s*["']?([^\s"'#]+)/gm)].map((m) => m[1]);
+  return [...text.matchAll(/^\s*image:\s*["']?([^\s"'#]+)/gm)].map((m) => m[1]!);
 }
 
 describe("image pins", () => {
