@@ -94,7 +94,7 @@ export const push: MethodTable = {
     return pushView(state);
   },
   DELETE: ({ state }) => {
-    state.push.settings = { ...state.push.settings, endpoint: null, audience: null };
+    state.push.settings = { ...state.push.settings, endpoint: null, audience: null, topicPublishable: true };
     return pushView(state);
   },
 };

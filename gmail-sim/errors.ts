@@ -73,6 +73,18 @@ export const gmailErrors = {
   delegationDenied(userId: string): ApiError {
     return api(403, googleError(403, `Delegation denied for ${userId}`, "forbidden", "PERMISSION_DENIED"));
   },
+  /** users.watch on a topic Gmail's push account may not publish to (its IAM policy lacks it). */
+  topicNotPublishable(topicName: string): ApiError {
+    return api(
+      403,
+      googleError(
+        403,
+        `Error sending test message to Cloud PubSub ${topicName} : User not authorized to perform this action.`,
+        "forbidden",
+        "PERMISSION_DENIED",
+      ),
+    );
+  },
   notFound(message = "Requested entity was not found."): ApiError {
     return api(404, googleError(404, message, "notFound", "NOT_FOUND"));
   },

@@ -277,6 +277,7 @@ function watch(
   if (typeof behavior !== "string" || !LABEL_FILTER_BEHAVIORS.has(behavior.toLowerCase())) {
     return gmailErrors.invalidArgument(`Invalid value at 'label_filter_behavior', "${String(behavior)}"`);
   }
+  if (!state.push.settings.topicPublishable) return gmailErrors.topicNotPublishable(body.topicName);
   const made = state.push.watch(mailbox.email, {
     topicName: body.topicName,
     labelIds: labelIds as string[],

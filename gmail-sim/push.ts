@@ -38,6 +38,11 @@ export interface PushSettings {
   serviceAccountEmail: string;
   issuer: string;
   subscription: string;
+  /**
+   * Whether Gmail's push account (gmail-api-push@system.gserviceaccount.com) may publish to the
+   * topics: false is a topic whose IAM policy lacks it, and users.watch then fails as Gmail fails it.
+   */
+  topicPublishable: boolean;
 }
 
 export interface PushRecord {
@@ -62,7 +67,7 @@ export function parsePushSettings(
   body: Record<string, unknown>,
   current: PushSettings,
 ): PushSettings | string {
-  const known = ["endpoint", "audience", "serviceAccountEmail", "issuer", "subscription"];
+  const known = ["endpoint", "audience", "serviceAccountEmail", "issuer", "subscription", "topicPublishable"];
   for (const key of Object.keys(body)) {
     if (!known.includes(key)) return `Unknown field "${key}"; expected ${known.join(", ")}.`;
   }
@@ -83,6 +88,10 @@ export function parsePushSettings(
       return "audience must be a non-empty string or null (null: the endpoint).";
     }
     next.audience = body.audience as string | null;
+  }
+  if (body.topicPublishable !== undefined) {
+    if (typeof body.topicPublishable !== "boolean") return "topicPublishable must be true or false.";
+    next.topicPublishable = body.topicPublishable;
   }
   for (const key of ["serviceAccountEmail", "issuer", "subscription"] as const) {
     const value = body[key];
@@ -111,6 +120,7 @@ export class PushNotifier {
       serviceAccountEmail: DEFAULT_PUSH_SERVICE_ACCOUNT,
       issuer: GOOGLE_ISSUER,
       subscription: DEFAULT_SUBSCRIPTION,
+      topicPublishable: true,
     };
   }
 

@@ -16,6 +16,7 @@ import {
 import { privateAnswers, securityHeaders } from "./middleware/securityHeaders";
 import { adminRoutes } from "./routes/admin";
 import { accountRoutes } from "./routes/api/account";
+import { accountsRoutes } from "./routes/api/accounts";
 import { emailRoutes } from "./routes/api/emails";
 import { labelRoutes } from "./routes/api/labels";
 import { meRoutes } from "./routes/api/me";
@@ -81,6 +82,7 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   api.use(meRoutes(ctx));
   api.use(tokenRoutes(ctx));
   api.use(accountRoutes(ctx));
+  api.use(accountsRoutes(ctx));
   api.use(syncRoutes(ctx, metrics));
   api.use(emailRoutes(ctx));
   api.use(labelRoutes(ctx));

@@ -6,6 +6,7 @@ import {
 } from "zod-openapi";
 import { ApiErrorSchema } from "../core/contract/schemas";
 import * as account from "./routes/api/account/schema";
+import * as accounts from "./routes/api/accounts/schema";
 import * as emails from "./routes/api/emails/schema";
 import * as labels from "./routes/api/labels/schema";
 import * as me from "./routes/api/me/schema";
@@ -29,6 +30,7 @@ export const ROUTES: RouteSchema[] = [
   sync,
   tokens,
   account,
+  accounts,
   ops,
   docs,
   webhooks,
@@ -162,6 +164,7 @@ export function openApiDocument(publicUrl?: string): ReturnType<typeof createDoc
     tags: [
       { name: "sign-in" },
       { name: "account" },
+      { name: "accounts" },
       { name: "emails" },
       { name: "sync" },
       { name: "tokens" },

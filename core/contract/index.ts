@@ -28,6 +28,11 @@ export type Me = z.infer<typeof schemas.MeSchema>;
 /** The 202 of `POST /api/emails/sync`. */
 export type SyncAccepted = z.infer<typeof schemas.SyncAcceptedSchema>;
 export type TokenInfo = z.infer<typeof schemas.TokenInfoSchema>;
+/** `GET /api/accounts` */
+export type AccountList = z.infer<typeof schemas.AccountListSchema>;
+export type Account = z.infer<typeof schemas.AccountSchema>;
+/** `GET /api/accounts/:id/health` */
+export type AccountHealthView = z.infer<typeof schemas.AccountHealthSchema>;
 export type TokenList = z.infer<typeof schemas.TokenListSchema>;
 /** The 201 of `POST /api/tokens`: the token with its secret, shown this once. */
 export type CreatedToken = z.infer<typeof schemas.CreatedTokenSchema>;

@@ -267,3 +267,103 @@ export const SubscribeAckSchema = z.union([
   z.strictObject({ ok: z.literal(true), snapshot: TaskSnapshotSchema }),
   z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: z.string() }) }),
 ]) satisfies z.ZodType<SubscribeAck>;
+
+const AccountStateSchema = z.enum(["connected", "reauth_required", "disconnected"]).meta({
+  description:
+    "`connected`: syncing. `reauth_required`: Gmail refuses the grant; sign in again. `disconnected`: the grant was revoked here; the mail stays.",
+});
+
+export const AccountSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .meta({ description: "The account's id: `accountId` in health, checks and the change feed." }),
+    email: z.string(),
+    state: AccountStateSchema,
+    lastSyncAt: z.string().nullable(),
+    messages: z.int().min(0).meta({ description: "Messages stored here" }),
+  })
+  .meta({ id: "Account" });
+
+export const AccountListSchema = z
+  .strictObject({ accounts: z.array(AccountSchema) })
+  .meta({ id: "AccountList" });
+
+const when = z.string().nullable();
+
+export const AccountHealthSchema = z
+  .strictObject({
+    accountId: z.string(),
+    email: z.string(),
+    state: AccountStateSchema,
+    sync: z.strictObject({
+      lastAt: when.meta({ description: "When the last sync completed" }),
+      kind: z.enum(["full", "incremental"]).nullable(),
+      cursorAgeSeconds: z.int().min(0).nullable().meta({
+        description:
+          "Since Gmail's history cursor last moved (the last completed sync). Gmail keeps history about a week; an older cursor makes the next sync list the mailbox.",
+      }),
+      lastFull: z
+        .strictObject({
+          at: z.string(),
+          reason: z
+            .enum(["first_sync", "history_expired", "scope_widened", "bodies_missing", "forced"])
+            .nullable()
+            .meta({
+              description:
+                "Why it listed rather than replayed history (`history_expired`: Gmail had lost it)",
+            }),
+        })
+        .nullable(),
+    }),
+    push: z.strictObject({
+      state: z.enum(["off", "watching", "lapsed", "inactive"]).meta({
+        description:
+          "`off`: push is not set up here. `watching`: Gmail pushes until `watchedUntil`. `lapsed`: no watch is active; mail arrives only when a sync runs. `inactive`: the account is not connected.",
+      }),
+      watchedUntil: when,
+      lastPushAt: when.meta({ description: "When Gmail last pushed a change of this mailbox" }),
+      failedRenewals: z
+        .int()
+        .min(0)
+        .meta({ description: "Watch renewals failed in a row since the last that worked" }),
+      failingSince: when,
+      lastError: z.string().nullable().meta({ description: "Gmail's words on the last failed renewal" }),
+    }),
+    messages: z.strictObject({
+      here: z.int().min(0),
+      gmailTotal: z.int().min(0).nullable().meta({
+        description:
+          "Gmail's messagesTotal when the last full sync began (all of the mailbox, drafts and chats included)",
+      }),
+      gmailTotalAt: when,
+    }),
+    quota: z
+      .strictObject({
+        projectUnitsToday: z.int().min(0),
+        projectUnitsPerDay: z.int().min(0),
+        firstSyncUnitsToday: z
+          .int()
+          .min(0)
+          .meta({ description: "Units this account's first sync took of today" }),
+        resetsAt: z.string().meta({ description: "Google's daily reset, midnight Pacific Time" }),
+      })
+      .nullable()
+      .meta({ description: "The project's daily Gmail budget today; null without a daily limit" }),
+    attention: z
+      .array(
+        z.strictObject({
+          code: z.enum([
+            "reauth_required",
+            "disconnected",
+            "watch_lapsed",
+            "watch_failing",
+            "daily_budget_spent",
+          ]),
+          message: z.string(),
+          action: z.string().meta({ description: "What to do about it" }),
+        }),
+      )
+      .meta({ description: "What needs a person, most urgent first; empty when all is well" }),
+  })
+  .meta({ id: "AccountHealth" });

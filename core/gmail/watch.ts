@@ -2,6 +2,7 @@ import type { GmailPushSettings } from "../config";
 import { ReauthRequiredError } from "../errors";
 import type { Logger } from "../logger";
 import type { AccountRepository } from "../repositories/account.repository";
+import type { AccountHealthRepository } from "../repositories/accountHealth.repository";
 import type { AccountService } from "../services/AccountService";
 import { gmailCall } from "../sync/gmailCall";
 
@@ -13,6 +14,8 @@ const WATCH_RETRY = { attempts: 3, baseDelayMs: 500, maxDelayMs: 4_000 };
 export interface WatchDeps {
   accounts: Pick<AccountService, "gmailFor" | "markReauthRequired">;
   repo: Pick<AccountRepository, "saveWatch" | "forgetWatch" | "watchOf" | "watchesLapsingBefore">;
+  /** Where failed watch calls are counted for the account's health view (a success clears them). */
+  health: Pick<AccountHealthRepository, "watchFailed">;
   push: GmailPushSettings;
   /** The deployment's queue prefix: renewal covers its own accounts (AccountRepository.watchesLapsingBefore). */
   queuePrefix: string;
@@ -38,10 +41,23 @@ export class GmailWatch {
     return this.deps.push.topic !== null;
   }
 
-  /** Watches the user's mailbox (again): a new watch replaces the old one at Gmail. */
+  /**
+   * Watches the user's mailbox (again): a new watch replaces the old one at Gmail. A failure other
+   * than a refused grant is counted for the account's health until a call succeeds.
+   */
   async start(userId: string): Promise<{ expiration: Date } | null> {
-    const { topic, labelIds, labelFilterBehavior } = this.deps.push;
+    const { topic } = this.deps.push;
     if (!topic) return null;
+    try {
+      return await this.watch(userId, topic);
+    } catch (err) {
+      if (!(err instanceof ReauthRequiredError)) await this.noteFailure(userId, err);
+      throw err;
+    }
+  }
+
+  private async watch(userId: string, topic: string): Promise<{ expiration: Date }> {
+    const { labelIds, labelFilterBehavior } = this.deps.push;
     const gmail = await this.deps.accounts.gmailFor(userId);
     const { data } = await gmailCall(
       () =>
@@ -116,12 +132,18 @@ export class GmailWatch {
       after = userIds.at(-1)!;
     }
   }
+
+  /** Counted for the health view; a count that cannot be written must not stop the renewals. */
+  private async noteFailure(userId: string, err: unknown): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    await this.deps.health.watchFailed(userId, message).catch(() => {});
+  }
 }
 
 /** The watch of a process, from what every process holds. */
 export function gmailWatchOf(ctx: {
   accounts: AccountService;
-  repos: { accounts: AccountRepository };
+  repos: { accounts: AccountRepository; health: AccountHealthRepository };
   config: { gmailPush: GmailPushSettings; queuePrefix: string };
   logger: Logger;
 }): GmailWatch {
@@ -132,6 +154,9 @@ export function gmailWatchOf(ctx: {
     },
     get repo() {
       return ctx.repos.accounts;
+    },
+    get health() {
+      return ctx.repos.health;
     },
     push: ctx.config.gmailPush,
     queuePrefix: ctx.config.queuePrefix,

@@ -190,19 +190,12 @@ export class AccountRepository {
 
   // ---- Gmail push and the schedule (migration 0009) ----
 
-  /** The users whose connected account syncs the mailbox `address` (a push names only that). */
-  async usersByMailbox(address: string): Promise<string[]> {
-    const rows = await this.sequelize.query<{ user_id: string }>(
-      "SELECT user_id FROM gmail_accounts WHERE email = :address AND status = 'connected'",
-      { replacements: { address: address.trim().toLowerCase() }, type: QueryTypes.SELECT },
-    );
-    return rows.map((r) => r.user_id);
-  }
-
-  /** What users.watch answered: pushes come until `expiration`. */
+  /** What users.watch answered: pushes come until `expiration`; failures before it are over. */
   async saveWatch(userId: string, historyId: string | null, expiration: Date): Promise<void> {
     await this.sequelize.query(
-      "UPDATE gmail_accounts SET watch_history_id = :historyId, watch_expiration = :expiration WHERE user_id = :userId",
+      `UPDATE gmail_accounts SET watch_history_id = :historyId, watch_expiration = :expiration,
+              watch_failures = 0, watch_failing_since = NULL, watch_error = NULL
+       WHERE user_id = :userId`,
       { replacements: { userId, historyId, expiration } },
     );
   }

@@ -178,6 +178,35 @@ export class GmailQuotaBudget {
     return t.userUnitsPerMinute > 0 || t.projectUnitsPerMinute > 0 || t.projectUnitsPerDay > 0;
   }
 
+  /**
+   * Today's use of the project's daily budget, and the part `userId`'s first sync took (the
+   * account's health); null without a daily limit or while Redis cannot answer.
+   */
+  async dayUsage(userId: string): Promise<{
+    projectUnitsToday: number;
+    projectUnitsPerDay: number;
+    firstSyncUnitsToday: number;
+    resetsAt: Date;
+  } | null> {
+    if (this.table.projectUnitsPerDay <= 0) return null;
+    const now = this.now();
+    const day = pacificDay(now);
+    try {
+      const [project, user] = await Promise.all([
+        this.redis.get(`${this.keys.quotaProject}:day:${day}`),
+        this.redis.get(`${this.keys.quotaUser(userId)}:day:${day}`),
+      ]);
+      return {
+        projectUnitsToday: Number(project ?? 0),
+        projectUnitsPerDay: this.table.projectUnitsPerDay,
+        firstSyncUnitsToday: Number(user ?? 0),
+        resetsAt: new Date(nextPacificMidnight(now)),
+      };
+    } catch {
+      return null;
+    }
+  }
+
   /** Where a budget's learned share lives: the project's minute (null), or a user's. */
   learnedKey(userId: string | null): string {
     return userId === null ? `${this.keys.quotaProject}:learned` : `${this.keys.quotaUser(userId)}:learned`;

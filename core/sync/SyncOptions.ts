@@ -77,5 +77,25 @@ export interface SyncOptions {
   messages?: MessageFetcherFactory;
 }
 
-/** What a sync answers: its result and the history cursor it saved. */
-export type SyncOutcome = SyncResult & { historyId: string };
+/** Why a sync listed the whole mailbox (or its scope) rather than replaying Gmail's history. */
+export type FullSyncReason =
+  /** No history cursor yet: the account's first sync. */
+  | "first_sync"
+  /** Gmail no longer had the history from the cursor (404): changes were found by listing. */
+  | "history_expired"
+  /** A scope wider than what the mirror covered was asked for. */
+  | "scope_widened"
+  /** Rows stored without their bodies had to be fetched whole. */
+  | "bodies_missing"
+  /** The caller asked for a full sync. */
+  | "forced";
+
+/**
+ * What a sync answers: its result and the history cursor it saved; a full sync also says why it
+ * was full and how many messages Gmail counted in the mailbox when its listing began.
+ */
+export type SyncOutcome = SyncResult & {
+  historyId: string;
+  fullBecause?: FullSyncReason;
+  gmailTotal?: number;
+};

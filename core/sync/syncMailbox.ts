@@ -2,7 +2,7 @@ import type { gmail_v1 } from "@googleapis/gmail";
 import { incrementalSync } from "./history/incrementalSync";
 import { fullSync } from "./listing/fullSync";
 import type { MailStore } from "./MailStore";
-import type { ProgressSink, SyncOptions, SyncOutcome } from "./SyncOptions";
+import type { FullSyncReason, ProgressSink, SyncOptions, SyncOutcome } from "./SyncOptions";
 import { type SyncRun, syncRunOf } from "./SyncRun";
 import { normalizeScope, scopeCovers } from "./scope";
 import { toMailLabel } from "./toMail";
@@ -39,14 +39,31 @@ export async function syncMailbox(
   const asked = chosen === "current" ? held : chosen;
   // History replays what changed inside what the mirror covers; it cannot bring in what was never
   // listed (a wider scope) nor the bodies of rows stored without them (migration 0008).
-  if (cursor && scopeCovers(held, asked) && !coverage.bodiesMissing) {
+  const covered = scopeCovers(held, asked);
+  const cannotReplay = fullSyncReason(options.forceFull, coverage.cursor, covered, coverage.bodiesMissing);
+  if (cannotReplay === null && cursor) {
     const incremental = await incrementalSync(run, cursor, held);
     if (incremental) return incremental;
   }
   run.calls.enterFullSync();
   // A full listing of what the mirror covers when that includes what is asked (history expired,
   // or bodies to back-fill), else of what is asked: knownIds skips whatever is stored.
-  return fullSync(run, cursor && scopeCovers(held, asked) ? held : asked);
+  const outcome = await fullSync(run, cursor && covered ? held : asked);
+  return { ...outcome, fullBecause: cannotReplay ?? "history_expired" };
+}
+
+/** Why this sync cannot replay history, or null when it can (and lists only if Gmail has lost it). */
+export function fullSyncReason(
+  forced: boolean | undefined,
+  cursor: string | null,
+  covered: boolean,
+  bodiesMissing: boolean,
+): FullSyncReason | null {
+  if (!cursor) return "first_sync";
+  if (forced) return "forced";
+  if (!covered) return "scope_widened";
+  if (bodiesMissing) return "bodies_missing";
+  return null;
 }
 
 /** Gmail's labels into the store, once per sync (1 quota unit). */

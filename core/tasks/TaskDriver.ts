@@ -90,7 +90,12 @@ export class TaskDriver {
       const scope =
         options.sync?.scope ??
         (stored.current ? "current" : { newerThanDays: stored.newerThanDays, labelIds: stored.labelIds });
-      const { historyId: _h, ...result } = await syncMailbox(gmail, store, run.progress, {
+      const {
+        historyId: _h,
+        fullBecause,
+        gmailTotal,
+        ...result
+      } = await syncMailbox(gmail, store, run.progress, {
         ...options.sync,
         scope,
         quota: options.quotaFor?.(userId),
@@ -99,8 +104,12 @@ export class TaskDriver {
         signal,
         onWait: run.wait,
       });
-      log.info({ result, ms: Date.now() - started }, "sync completed");
+      log.info({ result, fullBecause, ms: Date.now() - started }, "sync completed");
       const snapshot = await run.complete(result);
+      // For the account's health view; the sync itself is done whether or not this is written.
+      await this.ctx.repos.health
+        .syncFinished(userId, { mode: result.mode, fullBecause, gmailTotal })
+        .catch((err: unknown) => log.warn({ err }, "could not record the sync for the account's health"));
       // A full sync drops its listing itself; an incremental one may follow a run that died
       // between saving the cursor and dropping it, and drops what that run left.
       if (result.mode !== "full") await this.forgetListing(userId, taskId, log);

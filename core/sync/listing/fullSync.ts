@@ -70,5 +70,5 @@ async function walk(run: SyncRun, listing: SyncListing, scope: SyncScope | null)
   await run.store.saveFullListing(scope, start.historyId);
   await listing.clear();
   await run.progress({ phase: "done", processed: count, total: count });
-  return { mode: "full", added, updated, deleted, historyId: start.historyId };
+  return { mode: "full", added, updated, deleted, historyId: start.historyId, gmailTotal: start.estimate };
 }

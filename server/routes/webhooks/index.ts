@@ -63,7 +63,8 @@ function pushAction(ctx: WebContext) {
   const unavailable = () =>
     refuse(503, "queue_unavailable", "The sync queue cannot be reached; deliver again later.");
   return async (emailAddress: string): Promise<"queued" | "unknown_address"> => {
-    const userIds = await ctx.repos.accounts.usersByMailbox(emailAddress);
+    // Noting the push and finding who syncs the mailbox are one statement (account health).
+    const userIds = await ctx.repos.health.pushArrived(emailAddress);
     if (userIds.length === 0) return "unknown_address";
     if (!maintenance) throw unavailable();
     try {
