@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { WATCH_FAILING_ALERT_MS } from "../core/health/accountHealth";
 import { aliveWorkers } from "../core/workerHeartbeat";
 import type { WebContext } from "./WebContext";
 
@@ -66,6 +67,23 @@ export function createMetrics(ctx: WebContext) {
       const redis = ctx.redis;
       if (redis?.status !== "ready") return this.set(0);
       this.set(await aliveWorkers(redis, ctx.config.queuePrefix, ctx.config.workerHeartbeatTtlSeconds));
+    },
+  });
+  new Gauge({
+    name: "inbox_sync_gmail_accounts",
+    help:
+      "Gmail accounts by health: connected, reauth_required, watch_lapsed (connected, push watch ended), " +
+      "watch_failing (connected, renewals failing for a day); the last two need a person (docs/health.md)",
+    labelNames: ["health"],
+    registers: [registry],
+    async collect() {
+      const counts = await ctx.repos.health.counts(new Date(), WATCH_FAILING_ALERT_MS);
+      this.set({ health: "connected" }, counts.connected);
+      this.set({ health: "reauth_required" }, counts.reauthRequired);
+      // Without push no watch exists: nothing has lapsed.
+      const pushOn = ctx.config.gmailPush.topic !== null;
+      this.set({ health: "watch_lapsed" }, pushOn ? counts.watchLapsed : 0);
+      this.set({ health: "watch_failing" }, pushOn ? counts.watchFailing : 0);
     },
   });
   new Gauge({

@@ -172,7 +172,7 @@ export class AccountHealthRepository {
     }>(
       `SELECT count(*) FILTER (WHERE status = 'connected') AS connected,
               count(*) FILTER (WHERE status = 'reauth_required') AS reauth,
-              count(*) FILTER (WHERE status = 'connected' AND watch_expiration < :now) AS lapsed,
+              count(*) FILTER (WHERE status = 'connected' AND (watch_expiration IS NULL OR watch_expiration < :now)) AS lapsed,
               count(*) FILTER (WHERE status = 'connected' AND watch_failing_since < :failingSince) AS failing
        FROM gmail_accounts`,
       {

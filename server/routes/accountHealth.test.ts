@@ -9,6 +9,7 @@ import { type Stack, startStack, waitForTask, waitUntil } from "../../test/stack
 const TOPIC = "projects/inbox-sync-test/topics/gmail-push";
 const SERVICE_ACCOUNT = "gmail-push@inbox-sync-sim.iam.gserviceaccount.com";
 const DAY = 24 * 3_600_000;
+const METRICS_TOKEN = "scrape-5c1e0b7a9d3f42e8b6a0c4d2e9f1a375";
 
 /** GET /api/accounts and an account's health, on the whole stack with Gmail push on. */
 describe("accounts and their health", () => {
@@ -30,10 +31,26 @@ describe("accounts and their health", () => {
       },
     );
 
+  /** The web node's gauge of accounts in one health state. */
+  const gauge = async (health: string) => {
+    const res = await fetch(`${stack.web.url}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    const line = (await res.text()).match(
+      new RegExp(`^inbox_sync_gmail_accounts\\{health="${health}"\\} (\\d+)`, "m"),
+    );
+    return Number(line?.[1] ?? Number.NaN);
+  };
+
   beforeAll(async () => {
     stack = await startStack({
       workers: 1,
-      env: { GMAIL_PUSH_TOPIC: TOPIC, GMAIL_PUSH_SERVICE_ACCOUNT: SERVICE_ACCOUNT, SYNC_DEBOUNCE_MS: "300" },
+      env: {
+        GMAIL_PUSH_TOPIC: TOPIC,
+        GMAIL_PUSH_SERVICE_ACCOUNT: SERVICE_ACCOUNT,
+        SYNC_DEBOUNCE_MS: "300",
+        METRICS_TOKEN,
+      },
     });
     await stack.simControl("PUT", "/sim/push", {
       endpoint: `${stack.web.url}/webhooks/gmail`,
@@ -99,6 +116,7 @@ describe("accounts and their health", () => {
     const lapsed = (await health()).body;
     expect(lapsed.push.state).toBe("lapsed");
     expect(lapsed.attention.map((a) => a.code)).toEqual(["watch_lapsed"]);
+    expect(await gauge("watch_lapsed")).toBe(1);
 
     // What the hourly renewal job runs; Gmail refuses it while the topic's policy lacks its push account.
     const watch = gmailWatchOf(stack.web.ctx);
@@ -114,6 +132,7 @@ describe("accounts and their health", () => {
     const stuck = (await health()).body;
     expect(stuck.attention.map((a) => a.code)).toEqual(["watch_lapsed", "watch_failing"]);
     expect(stuck.attention[1]!.action).toContain("gmail-api-push@system.gserviceaccount.com");
+    expect(await gauge("watch_failing")).toBe(1);
 
     // Renewing by hand while Gmail still refuses answers Gmail's refusal and counts it.
     const refused = await alice.json<{ error: { code: string } }>("POST", `/api/accounts/${accountId}/watch`);
@@ -131,6 +150,8 @@ describe("accounts and their health", () => {
       lastError: null,
     });
     expect(renewed.body.attention).toEqual([]);
+    expect(await gauge("watch_lapsed")).toBe(0);
+    expect(await gauge("watch_failing")).toBe(0);
   });
 
   it("the renewal job renews a lapsed watch by itself once Gmail accepts it", async () => {
@@ -138,6 +159,22 @@ describe("accounts and their health", () => {
     expect((await health()).body.push.state).toBe("lapsed");
     expect(await gmailWatchOf(stack.web.ctx).renewLapsing()).toMatchObject({ renewed: 1, failed: 0 });
     expect((await health()).body.push.state).toBe("watching");
+  });
+
+  it("a sync after Gmail lost the history lists the mailbox, and the health says that is why", async () => {
+    // Gmail keeps history about a week: a change the app has not replayed, then the history gone.
+    // Pushes are held back meanwhile, so no sync replays the change before it is lost.
+    await stack.simControl("PUT", "/sim/push", { endpoint: null });
+    await stack.simControl("POST", `/sim/accounts/${encodeURIComponent(aliceEmail)}/messages`, { count: 2 });
+    await stack.simControl("POST", `/sim/accounts/${encodeURIComponent(aliceEmail)}/expire-history`);
+    await stack.simControl("PUT", "/sim/push", { endpoint: `${stack.web.url}/webhooks/gmail` });
+    const started = await alice.json("POST", "/api/emails/sync");
+    await waitForTask(alice, started.body.taskId);
+    const after = (await health()).body;
+    expect(after.sync.kind).toBe("full");
+    expect(after.sync.lastFull?.reason).toBe("history_expired");
+    expect(Date.parse(after.sync.lastFull!.at)).toBeGreaterThan(Date.now() - 60_000);
+    expect(after.messages).toMatchObject({ here: 15, gmailTotal: 15 });
   });
 
   it("someone else's account, an unknown id and a malformed id all answer 404 with nothing of the account", async () => {
