@@ -13,6 +13,7 @@ import { ConfirmDialog } from "./confirmDialog";
 import { byId, h, show } from "./dom";
 import { humanError } from "./errors";
 import { formatDateLong, formatRelative } from "./format";
+import { HealthPanel } from "./healthPanel";
 import { announce } from "./notices";
 
 export interface AccountSettingsOptions {
@@ -81,9 +82,11 @@ export class AccountSettings {
   private readonly signOutEverywhere = byId<HTMLButtonElement>("signout-everywhere");
   private readonly deleteAccount = byId<HTMLButtonElement>("delete-account");
   private readonly dialog = new ConfirmDialog();
+  private readonly health: HealthPanel;
   private tokens: TokenInfo[] = [];
 
   constructor(private readonly options: AccountSettingsOptions) {
+    this.health = new HealthPanel((err) => options.onError(err));
     this.renderScopeChoices();
     this.back.addEventListener("click", () => this.close());
     this.view.addEventListener("keydown", (event) => {
@@ -115,6 +118,7 @@ export class AccountSettings {
     show(this.view);
     this.renderStatus();
     this.title.focus();
+    void this.health.load();
     void this.loadTokens();
   }
 
@@ -129,6 +133,7 @@ export class AccountSettings {
   /** Gone without a word (the session ended): the next session starts on the inbox. */
   hide(): void {
     this.hideNewToken();
+    this.health.reset();
     show(this.view, false);
     show(this.listView);
   }
