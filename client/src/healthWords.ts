@@ -7,6 +7,7 @@ const FULL_REASONS: Record<string, string> = {
   scope_widened: "more of the mailbox was asked for",
   bodies_missing: "some messages lacked their bodies",
   forced: "a full sync was asked for",
+  check: "a completeness check compared every id with Gmail's",
 };
 
 const PUSH_WORDS: Record<AccountHealthView["push"]["state"], string> = {

@@ -25,6 +25,7 @@ function view(over: Partial<AccountHealthView> = {}): AccountHealthView {
       lastError: null,
     },
     messages: { here: 12_400, gmailTotal: 12_410, gmailTotalAt: ago(3 * 86_400_000) },
+    check: null,
     quota: null,
     attention: [],
     ...over,

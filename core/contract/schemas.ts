@@ -217,6 +217,10 @@ export const TaskOptionsSchema = SyncOptionsSchema.extend({
     description:
       "A sync nobody chose a scope for (a Gmail push, the schedule): it keeps what the mirror covers now.",
   }),
+  check: z.literal(true).optional().meta({
+    description:
+      "A completeness check (POST /api/accounts/:id/check, or the weekly schedule): lists every id of what the mirror covers and repairs both ways; its result's `added` were missing, its `deleted` were gone at Gmail.",
+  }),
 }).meta({ id: "TaskOptions" });
 
 /** 202 of `POST /api/emails/sync`. */
@@ -307,7 +311,7 @@ export const AccountHealthSchema = z
         .strictObject({
           at: z.string(),
           reason: z
-            .enum(["first_sync", "history_expired", "scope_widened", "bodies_missing", "forced"])
+            .enum(["first_sync", "history_expired", "scope_widened", "bodies_missing", "forced", "check"])
             .nullable()
             .meta({
               description:
@@ -338,6 +342,18 @@ export const AccountHealthSchema = z
       }),
       gmailTotalAt: when,
     }),
+    check: z
+      .strictObject({
+        lastAt: z.string(),
+        taskId: z.string(),
+        missing: z.int().min(0).meta({ description: "Messages Gmail has that were not here (now fetched)" }),
+        extra: z
+          .int()
+          .min(0)
+          .meta({ description: "Messages kept here that Gmail no longer has (now removed)" }),
+      })
+      .nullable()
+      .meta({ description: "The last completeness check and what it repaired; null before one" }),
     quota: z
       .strictObject({
         projectUnitsToday: z.int().min(0),

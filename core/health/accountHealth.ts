@@ -53,6 +53,8 @@ export interface AccountHealth {
     lastError: string | null;
   };
   messages: { here: number; gmailTotal: number | null; gmailTotalAt: Date | null };
+  /** The last completeness check: when, its task, and what it found missing or gone (and repaired). */
+  check: { lastAt: Date; taskId: string; missing: number; extra: number } | null;
   quota: QuotaToday | null;
   attention: Attention[];
 }
@@ -150,6 +152,7 @@ export function accountHealth(facts: HealthFacts): AccountHealth {
       lastError: row.watchError,
     },
     messages: { here: row.messages, gmailTotal: row.gmailTotal, gmailTotalAt: row.gmailTotalAt },
+    check: row.lastCheckAt && row.lastCheck ? { lastAt: row.lastCheckAt, ...row.lastCheck } : null,
     quota: facts.quota,
     attention: attentionOf(facts, push),
   };

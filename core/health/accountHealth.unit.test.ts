@@ -24,6 +24,8 @@ function row(over: Partial<AccountHealthRow> = {}): AccountHealthRow {
     lastFullSyncReason: "first_sync",
     gmailTotal: 121,
     gmailTotalAt: new Date(NOW - 48 * HOUR),
+    lastCheckAt: null,
+    lastCheck: null,
     ...over,
   };
 }

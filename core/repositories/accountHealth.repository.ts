@@ -27,6 +27,15 @@ export interface AccountHealthRow extends AccountSummary {
   lastFullSyncReason: FullSyncReason | null;
   gmailTotal: number | null;
   gmailTotalAt: Date | null;
+  lastCheckAt: Date | null;
+  lastCheck: CheckFinding | null;
+}
+
+/** What a completeness check found, and so repaired: ids Gmail has that were missing, and ones it no longer has. */
+export interface CheckFinding {
+  taskId: string;
+  missing: number;
+  extra: number;
 }
 
 /** How many connected accounts are in each state that needs a look (Prometheus gauges). */
@@ -39,7 +48,7 @@ export interface HealthCounts {
 
 const HEALTH_COLUMNS = `g.id, g.user_id, g.email, g.status, g.last_sync_at, g.email_count, g.history_id,
   g.watch_expiration, g.last_push_at, g.watch_failures, g.watch_failing_since, g.watch_error,
-  g.last_sync_kind, g.last_full_sync_at, g.last_full_sync_reason, g.gmail_total, g.gmail_total_at`;
+  g.last_sync_kind, g.last_full_sync_at, g.last_full_sync_reason, g.gmail_total, g.gmail_total_at, g.last_check_at, g.last_check`;
 
 interface HealthRecord {
   id: string;
@@ -59,6 +68,8 @@ interface HealthRecord {
   last_full_sync_reason: FullSyncReason | null;
   gmail_total: number | null;
   gmail_total_at: Date | null;
+  last_check_at: Date | null;
+  last_check: CheckFinding | null;
 }
 
 const toRow = (r: HealthRecord): AccountHealthRow => ({
@@ -79,6 +90,8 @@ const toRow = (r: HealthRecord): AccountHealthRow => ({
   lastFullSyncReason: r.last_full_sync_reason,
   gmailTotal: r.gmail_total === null ? null : Number(r.gmail_total),
   gmailTotalAt: r.gmail_total_at,
+  lastCheckAt: r.last_check_at,
+  lastCheck: r.last_check,
 });
 
 /** Gmail's words on a failed watch are kept for the owner to read, never more than this. */
@@ -142,14 +155,21 @@ export class AccountHealthRepository {
   /** A sync finished: its kind, and for a full one why and how big Gmail said the mailbox was. */
   async syncFinished(
     userId: string,
-    sync: { mode: "full" | "incremental"; fullBecause?: FullSyncReason; gmailTotal?: number },
+    sync: {
+      mode: "full" | "incremental";
+      fullBecause?: FullSyncReason;
+      gmailTotal?: number;
+      check?: CheckFinding;
+    },
   ): Promise<void> {
     await this.sequelize.query(
       `UPDATE gmail_accounts SET last_sync_kind = :mode,
               last_full_sync_at = CASE WHEN :mode = 'full' THEN now() ELSE last_full_sync_at END,
               last_full_sync_reason = CASE WHEN :mode = 'full' THEN :reason ELSE last_full_sync_reason END,
               gmail_total = COALESCE(:total, gmail_total),
-              gmail_total_at = CASE WHEN :total IS NULL THEN gmail_total_at ELSE now() END
+              gmail_total_at = CASE WHEN :total IS NULL THEN gmail_total_at ELSE now() END,
+              last_check_at = CASE WHEN :check IS NULL THEN last_check_at ELSE now() END,
+              last_check = COALESCE(CAST(:check AS jsonb), last_check)
        WHERE user_id = :userId`,
       {
         replacements: {
@@ -157,6 +177,7 @@ export class AccountHealthRepository {
           mode: sync.mode,
           reason: sync.fullBecause ?? null,
           total: sync.gmailTotal ?? null,
+          check: sync.check ? JSON.stringify(sync.check) : null,
         },
       },
     );

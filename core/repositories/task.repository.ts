@@ -33,6 +33,11 @@ export interface TaskOptions {
   newerThanDays?: number;
   labelIds?: string[];
   current?: true;
+  /**
+   * A completeness check (docs/health.md): every id of what the mirror covers is listed again and
+   * compared with what is stored; what is missing is fetched and what Gmail no longer has is removed.
+   */
+  check?: true;
 }
 
 const leaseSeconds = (leaseMs: number) => leaseMs / 1000;

@@ -6,7 +6,19 @@ import type {
   AccountHealthRow,
   AccountSummary,
 } from "../repositories/accountHealth.repository";
+import type { TaskOptions } from "../repositories/task.repository";
 import type { GmailQuotaBudget } from "../sync/RedisQuotaBudget";
+import type { SyncRequest } from "./TaskService";
+
+/** A task that was created or joined, and what it does. */
+export interface StartedTask {
+  task: { id: string; state: string };
+  joined: boolean;
+  options: TaskOptions;
+}
+
+/** What a completeness check asks of the task system: the mirror's own scope, listed again. */
+export const CHECK_REQUEST: SyncRequest = { options: { current: true, check: true }, strict: true };
 
 export interface AccountHealthDeps {
   repo: Pick<AccountHealthRepository, "accountsOf" | "healthOf">;
@@ -15,6 +27,8 @@ export interface AccountHealthDeps {
   watch: Pick<GmailWatch, "enabled" | "start">;
   /** Marks an account whose grant Gmail refused during a renewal (as a sync would). */
   markReauthRequired: (userId: string) => Promise<void>;
+  /** Creates (or joins) the owner's task and hands it to a runner, as POST /api/emails/sync does. */
+  startTask: (userId: string, request: SyncRequest) => Promise<StartedTask>;
   now?: () => number;
 }
 
@@ -71,6 +85,17 @@ export class AccountHealthService {
       );
     }
     return this.health(userId, accountId);
+  }
+
+  /**
+   * Starts a completeness check of the account (docs/health.md), or answers the one already open.
+   * Never two at once: an open sync of other options is refused (409 sync_in_progress) and the
+   * caller tries again when it ends.
+   */
+  async startCheck(userId: string, accountId: string): Promise<StartedTask> {
+    const row = await this.owned(userId, accountId);
+    if (row.state !== "connected") throw new ReauthRequiredError();
+    return this.deps.startTask(row.userId, CHECK_REQUEST);
   }
 
   private async owned(userId: string, accountId: string): Promise<AccountHealthRow> {

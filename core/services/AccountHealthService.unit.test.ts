@@ -23,10 +23,12 @@ const ALICE: AccountHealthRow = {
   lastFullSyncReason: null,
   gmailTotal: null,
   gmailTotalAt: null,
+  lastCheckAt: null,
+  lastCheck: null,
 };
 
 function service(over: Partial<AccountHealthDeps> = {}, row: AccountHealthRow = ALICE) {
-  const calls = { watched: [] as string[], reauth: [] as string[] };
+  const calls = { watched: [] as string[], reauth: [] as string[], started: [] as unknown[] };
   const deps: AccountHealthDeps = {
     repo: {
       accountsOf: async () => [],
@@ -43,6 +45,10 @@ function service(over: Partial<AccountHealthDeps> = {}, row: AccountHealthRow = 
     markReauthRequired: async (userId) => {
       calls.reauth.push(userId);
     },
+    startTask: async (userId, request) => {
+      calls.started.push({ userId, request });
+      return { task: { id: "task-1", state: "queued" }, joined: false, options: request.options };
+    },
     now: () => NOW,
     ...over,
   };
@@ -55,6 +61,18 @@ describe("AccountHealthService", () => {
     await expect(svc.health("bob", "acc-a")).rejects.toBeInstanceOf(NotFoundError);
     await expect(svc.renewWatch("bob", "acc-a")).rejects.toBeInstanceOf(NotFoundError);
     expect(calls.watched).toEqual([]);
+  });
+
+  it("a completeness check is the owner's task of the mirror's own scope, listed again, joined only if it is a check too", async () => {
+    const { svc, calls } = service();
+    await expect(svc.startCheck("bob", "acc-a")).rejects.toBeInstanceOf(NotFoundError);
+    const started = await svc.startCheck("alice", "acc-a");
+    expect(started.options).toEqual({ current: true, check: true });
+    expect(calls.started).toEqual([
+      { userId: "alice", request: { options: { current: true, check: true }, strict: true } },
+    ]);
+    const gone = service({}, { ...ALICE, state: "reauth_required" });
+    await expect(gone.svc.startCheck("alice", "acc-a")).rejects.toBeInstanceOf(ReauthRequiredError);
   });
 
   it("renews through the owner's grant", async () => {

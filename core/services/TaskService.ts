@@ -77,6 +77,7 @@ export interface CreatedOrJoined extends OpenedTask {
 
 /** One spelling per choice: labels sorted and unique, absent fields left out. */
 export function normalOptions(options: TaskOptions): TaskOptions {
+  if (options.check) return { current: true, check: true };
   if (options.current) return { current: true };
   const out: TaskOptions = {};
   if (typeof options.newerThanDays === "number") out.newerThanDays = options.newerThanDays;

@@ -88,7 +88,9 @@ export type FullSyncReason =
   /** Rows stored without their bodies had to be fetched whole. */
   | "bodies_missing"
   /** The caller asked for a full sync. */
-  | "forced";
+  | "forced"
+  /** A completeness check (docs/health.md): a full listing compared with what is stored. */
+  | "check";
 
 /**
  * What a sync answers: its result and the history cursor it saved; a full sync also says why it

@@ -98,6 +98,8 @@ export class TaskDriver {
       } = await syncMailbox(gmail, store, run.progress, {
         ...options.sync,
         scope,
+        // A completeness check lists the mirror's whole scope again rather than replaying history.
+        forceFull: stored.check === true || options.sync?.forceFull,
         quota: options.quotaFor?.(userId),
         // The listing is the task's: a later run of this task (a time slice, a takeover) resumes it.
         listingKey: taskId,
@@ -108,7 +110,12 @@ export class TaskDriver {
       const snapshot = await run.complete(result);
       // For the account's health view; the sync itself is done whether or not this is written.
       await this.ctx.repos.health
-        .syncFinished(userId, { mode: result.mode, fullBecause, gmailTotal })
+        .syncFinished(userId, {
+          mode: result.mode,
+          fullBecause: stored.check ? "check" : fullBecause,
+          gmailTotal,
+          check: stored.check ? { taskId, missing: result.added, extra: result.deleted } : undefined,
+        })
         .catch((err: unknown) => log.warn({ err }, "could not record the sync for the account's health"));
       // A full sync drops its listing itself; an incremental one may follow a run that died
       // between saving the cursor and dropping it, and drops what that run left.

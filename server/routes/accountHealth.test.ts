@@ -177,6 +177,43 @@ describe("accounts and their health", () => {
     expect(after.messages).toMatchObject({ here: 15, gmailTotal: 15 });
   });
 
+  it("a completeness check finds what Gmail has that is missing and what it no longer has, repairs both with ids-only listing, and never runs twice at once", async () => {
+    const mailbox = `/sim/accounts/${encodeURIComponent(aliceEmail)}`;
+    // Changes the app never hears of (pushes held back, and no sync replays them before the check).
+    await stack.simControl("PUT", "/sim/push", { endpoint: null });
+    const listed = (await stack.simControl("GET", `${mailbox}/messages`)).messages as Array<{ id: string }>;
+    await stack.simControl("POST", `${mailbox}/messages`, { count: 2 });
+    await stack.simControl("DELETE", `${mailbox}/messages/${listed[0]!.id}`);
+    await stack.simControl("PUT", "/sim/push", { endpoint: `${stack.web.url}/webhooks/gmail` });
+    await stack.simControl("DELETE", "/sim/stats");
+
+    const first = await alice.json("POST", `/api/accounts/${accountId}/check`);
+    expect(first.status).toBe(202);
+    expect(first.body.options).toEqual({ current: true, check: true });
+    const again = await alice.json("POST", `/api/accounts/${accountId}/check`);
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ taskId: first.body.taskId, joined: true });
+    const done = await waitForTask(alice, first.body.taskId);
+    expect(done.final.result).toMatchObject({ mode: "full", added: 2, deleted: 1 });
+
+    const after = (await health()).body;
+    expect(after.check).toMatchObject({ taskId: first.body.taskId, missing: 2, extra: 1 });
+    expect(after.sync.lastFull?.reason).toBe("check");
+    const gmailIds = (
+      (await stack.simControl("GET", `${mailbox}/messages`)).messages as Array<{ id: string }>
+    )
+      .map((m) => m.id)
+      .sort();
+    const [stored] = await stack.web.ctx.sequelize.query<{ ids: string[] }>(
+      "SELECT array_agg(gmail_id ORDER BY gmail_id) AS ids FROM emails e JOIN gmail_accounts g ON g.user_id = e.user_id WHERE g.id = :id",
+      { replacements: { id: accountId }, type: QueryTypes.SELECT },
+    );
+    expect(stored!.ids).toEqual(gmailIds);
+    // Only the missing two were fetched whole; the rest of the comparison was ids.
+    const calls = (await stack.simControl("GET", "/sim/stats")).calls as Record<string, number>;
+    expect(calls["messages.get"] ?? 0).toBe(2);
+  });
+
   it("someone else's account, an unknown id and a malformed id all answer 404 with nothing of the account", async () => {
     for (const id of [accountId, "00000000-0000-4000-8000-000000000000", "not-a-uuid"]) {
       const read = await bob.json<{ error: { code: string } }>("GET", `/api/accounts/${id}/health`);
@@ -185,6 +222,8 @@ describe("accounts and their health", () => {
       expect(JSON.stringify(read.body)).not.toContain(aliceEmail);
       const renew = await bob.json("POST", `/api/accounts/${id}/watch`);
       expect(renew.status).toBe(404);
+      const check = await bob.json("POST", `/api/accounts/${id}/check`);
+      expect(check.status).toBe(404);
     }
     const bobs = await bob.json<AccountList>("GET", "/api/accounts");
     expect(bobs.body.accounts.map((a) => a.email)).toEqual([bobEmail]);
@@ -199,5 +238,47 @@ describe("accounts and their health", () => {
     const renew = await script.json("POST", `/api/accounts/${accountId}/watch`);
     expect(renew.status).toBe(403);
     expect(renew.body.error.code).toBe("insufficient_scope");
+  });
+});
+
+describe("a completeness check where no worker runs", () => {
+  let stack: Stack;
+  const email = `health-s-${randomBytes(3).toString("hex")}@example.com`;
+
+  beforeAll(async () => {
+    stack = await startStack({ workers: 0 });
+    await stack.simControl("POST", "/sim/accounts", { email, count: 6 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it("answers 503 with a fallback that streams that very check to its end", async () => {
+    const client = await stack.signIn(email);
+    const stream = await client.raw("POST", "/api/emails/sync/stream");
+    await stream.text();
+    const { body } = await client.json<AccountList>("GET", "/api/accounts");
+    const id = body.accounts[0]!.id;
+    await stack.simControl("POST", `/sim/accounts/${encodeURIComponent(email)}/messages`, { count: 3 });
+
+    const refused = await client.json("POST", `/api/accounts/${id}/check`);
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe("no_workers");
+    const taskId: string = refused.body.taskId;
+    expect(refused.body.fallback).toBe(`/api/emails/sync/stream?taskId=${taskId}`);
+    const res = await client.raw("POST", refused.body.fallback);
+    const lines = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.at(-1)).toMatchObject({
+      taskId,
+      state: "completed",
+      result: { mode: "full", added: 3, deleted: 0 },
+    });
+    const health = await client.json<AccountHealthView>("GET", `/api/accounts/${id}/health`);
+    expect(health.body.check).toMatchObject({ taskId, missing: 3, extra: 0 });
+    expect(health.body.messages.here).toBe(9);
   });
 });

@@ -1,13 +1,15 @@
 import { Router } from "express";
 import type { AccountHealthView, AccountList } from "../../../../core/contract";
+import { AppError, NoWorkersError, QueueUnavailableError } from "../../../../core/errors";
 import { gmailWatchOf } from "../../../../core/gmail/watch";
 import type { AccountHealth } from "../../../../core/health/accountHealth";
 import { AccountHealthService } from "../../../../core/services/AccountHealthService";
 import { userIdOf } from "../../../middleware/authenticate";
 import { inputOf, validate } from "../../../middleware/validate";
 import type { WebContext } from "../../../WebContext";
-import { accountHealth, listAccounts, renewWatch } from "./schema";
+import { accountHealth, listAccounts, renewWatch, startCheck } from "./schema";
 
+const STREAM = "/api/emails/sync/stream";
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
 /** The health view as the API sends it: every instant an ISO string. */
@@ -26,6 +28,7 @@ export function healthBody(h: AccountHealth): AccountHealthView {
       failingSince: iso(h.push.failingSince),
     },
     messages: { ...h.messages, gmailTotalAt: iso(h.messages.gmailTotalAt) },
+    check: h.check && { ...h.check, lastAt: h.check.lastAt.toISOString() },
     quota: h.quota && { ...h.quota, resetsAt: h.quota.resetsAt.toISOString() },
   };
 }
@@ -40,6 +43,19 @@ export function accountsRoutes(ctx: WebContext): Router {
       quota: ctx.quota,
       watch: gmailWatchOf(ctx),
       markReauthRequired: (userId) => ctx.accounts.markReauthRequired(userId),
+      startTask: async (userId, request) => {
+        try {
+          return await ctx.dispatcher.request(userId, request);
+        } catch (err) {
+          // No worker can take it: the check is made a stream's task, and the fallback runs that very task.
+          if (!(err instanceof NoWorkersError || err instanceof QueueUnavailableError)) throw err;
+          const { task } = await ctx.tasks.createOrJoin(userId, "stream", request);
+          throw new AppError(err.code, err.message, 503, {
+            fallback: `${STREAM}?taskId=${task.id}`,
+            taskId: task.id,
+          });
+        }
+      },
     });
 
   router.get("/accounts", validate(listAccounts), async (req, res) => {
@@ -53,6 +69,18 @@ export function accountsRoutes(ctx: WebContext): Router {
   router.get("/accounts/:id/health", validate(accountHealth), async (req, res) => {
     const { id } = inputOf(req, accountHealth).params;
     res.json(healthBody(await service().health(userIdOf(req), id)));
+  });
+
+  router.post("/accounts/:id/check", validate(startCheck), async (req, res) => {
+    const { id } = inputOf(req, startCheck).params;
+    const { task, joined, options } = await service().startCheck(userIdOf(req), id);
+    res.status(202).json({
+      taskId: task.id,
+      state: task.state,
+      statusUrl: `/api/emails/sync/status/${task.id}`,
+      joined,
+      options,
+    });
   });
 
   router.post("/accounts/:id/watch", validate(renewWatch), async (req, res) => {

@@ -1,5 +1,9 @@
 import { z } from "zod";
-import { AccountHealthSchema, AccountListSchema } from "../../../../core/contract/schemas";
+import {
+  AccountHealthSchema,
+  AccountListSchema,
+  SyncAcceptedSchema,
+} from "../../../../core/contract/schemas";
 import { error, json, route } from "../route";
 
 const accountId = z.object({ id: z.string().min(1).max(100) });
@@ -42,5 +46,29 @@ export const renewWatch = route({
     404: notFound,
     409: error("push_disabled: Gmail push is not set up in this deployment"),
     502: error("gmail_unavailable: Gmail refused or failed the watch; the health counts it"),
+  },
+});
+
+export const startCheck = route({
+  method: "post",
+  path: "/api/accounts/:id/check",
+  tag: "accounts",
+  auth: "session_or_token",
+  scope: "sync",
+  summary:
+    "Start a completeness check of the account: every id Gmail lists compared with what is stored, both ways repaired",
+  description:
+    "A task like a sync (follow it by socket, status URL or stream). It lists the ids of what the mirror covers " +
+    "(`messages.list`, 5 units a page of 500) and fetches only what is missing; what Gmail no longer has is removed. " +
+    "Its result's `added` were missing and its `deleted` were gone at Gmail; the account's health keeps both. " +
+    "An open check is joined; an open sync of anything else answers 409 `sync_in_progress`. On 503 `no_workers` the " +
+    "check is created and `fallback` runs it in a stream.",
+  params: accountId,
+  responses: {
+    202: json(SyncAcceptedSchema, "The check's task"),
+    401: error("reauth_required: Gmail refuses the account's grant; sign in again"),
+    404: notFound,
+    409: error("sync_in_progress: a sync is open for the account; `taskId` names it"),
+    503: error("queue_unavailable or no_workers, with `fallback`: the stream that runs this check"),
   },
 });
