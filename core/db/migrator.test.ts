@@ -19,6 +19,7 @@ const ALL_MIGRATIONS = [
   "0010-partition-emails",
   "0011-inline-image-ids",
   "0012-token-scopes",
+  "0013-attachment-count",
 ];
 
 describe("migrations", () => {
