@@ -85,7 +85,10 @@ test("rows with attachments carry a named marker, and a search's words are marke
   const oneFile = await send(
     raw(`The ${WORD} census`, [
       html(
-        `<h1>Census</h1><p>Every <b>${WORD}</b> counted, <a href="https://example.org/${WORD}">details</a>.</p>`,
+        // The word also stands where a mark must never go: a style sheet, an attribute, SVG text.
+        `<style>.${WORD} { color: #333; }</style><h1>Census</h1>` +
+          `<p title="${WORD}">Every <b>${WORD}</b> counted, <a href="https://example.org/${WORD}">details</a>.</p>` +
+          `<svg width="80" height="20"><text x="0" y="15">${WORD}</text></svg>`,
       ),
       file("census.csv", "island,count\nRottnest,12000\n"),
     ]),
@@ -146,6 +149,9 @@ test("rows with attachments carry a named marker, and a search's words are marke
   await expect(mail.locator("b > mark")).toHaveText(WORD);
   await expect(mail.locator("mark")).toHaveCount(1);
   await expect(mail.locator("a")).toHaveAttribute("href", `https://example.org/${WORD}`);
+  await expect(mail.locator("p[title]")).toHaveAttribute("title", WORD);
+  await expect(mail.locator("svg text")).toHaveText(WORD);
+  await expect(mail.locator("svg mark")).toHaveCount(0);
   await expect(page.getByTestId("mail-frame")).not.toHaveAttribute("sandbox", /allow-scripts/);
   // The mark reads dark on pale yellow in the frame too, whatever the mail's own colours.
   const colours = await mail
