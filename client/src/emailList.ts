@@ -2,7 +2,7 @@ import { api, type EmailPage, type EmailSummary, isAbort, type Label } from "./a
 import { byId, h, show } from "./dom";
 import { attachmentsText, displayName, formatCount, formatListDate, visibleLabels } from "./format";
 import { markedNodes } from "./highlight";
-import { hasTerms, searchTerms } from "./searchTerms";
+import { hasTerms, type SearchTerms, searchTerms } from "./searchTerms";
 
 const PAGE_SIZE = 50;
 const SEARCH_DEBOUNCE_MS = 300;
@@ -102,6 +102,7 @@ export class EmailList {
   private lastRefreshAt = 0;
   private refreshing = false;
   private readonly observer: IntersectionObserver | null;
+  private terms: { query: string; terms: SearchTerms } | null = null;
 
   constructor(private readonly options: EmailListOptions) {
     this.search.addEventListener("input", () => {
@@ -443,7 +444,7 @@ export class EmailList {
     ];
     const chips = names.map((l) => h("span", { className: "label-chip", text: l }));
     // A search's words are marked where they show (the search itself also reads the body).
-    const terms = this.query ? searchTerms(this.query) : null;
+    const terms = this.termsOf(this.query);
     const text = (value: string): Node[] =>
       terms && hasTerms(terms) ? markedNodes(document, value, terms) : [document.createTextNode(value)];
     button.replaceChildren(
@@ -470,6 +471,13 @@ export class EmailList {
           dataset: { testid: "thread-count" },
         }),
       );
+  }
+
+  /** The query's terms, read once per query rather than once per row. */
+  private termsOf(query: string): SearchTerms | null {
+    if (!query) return null;
+    if (this.terms?.query !== query) this.terms = { query, terms: searchTerms(query) };
+    return this.terms.terms;
   }
 
   private renderChrome(): void {

@@ -59,18 +59,32 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
  */
 export function matchRanges(text: string, terms: SearchTerms): Range[] {
   if (!text) return [];
+  const { words, literal } = patternsOf(terms);
   const ranges: Range[] = [];
-  if (terms.words.length) {
-    const words = new RegExp(
-      `(?<![\\p{L}\\p{N}])(?:${terms.words.map(escapeRegExp).join("|")})(?![\\p{L}\\p{N}])`,
-      "giu",
-    );
+  if (words) {
     for (const m of text.matchAll(words)) if (m[0]) ranges.push([m.index, m.index + m[0].length]);
     if (ranges.length) return ranges;
   }
-  if (terms.literal) {
-    for (const m of text.matchAll(new RegExp(escapeRegExp(terms.literal), "giu")))
-      ranges.push([m.index, m.index + m[0].length]);
-  }
+  if (literal) for (const m of text.matchAll(literal)) ranges.push([m.index, m.index + m[0].length]);
   return ranges;
+}
+
+/** The expressions of a set of terms, made once: a mail may have thousands of text nodes. */
+const patterns = new WeakMap<SearchTerms, { words: RegExp | null; literal: RegExp | null }>();
+
+function patternsOf(terms: SearchTerms): { words: RegExp | null; literal: RegExp | null } {
+  let made = patterns.get(terms);
+  if (!made) {
+    made = {
+      words: terms.words.length
+        ? new RegExp(
+            `(?<![\\p{L}\\p{N}])(?:${terms.words.map(escapeRegExp).join("|")})(?![\\p{L}\\p{N}])`,
+            "giu",
+          )
+        : null,
+      literal: terms.literal ? new RegExp(escapeRegExp(terms.literal), "giu") : null,
+    };
+    patterns.set(terms, made);
+  }
+  return made;
 }
