@@ -12,6 +12,7 @@ const page = {
       snippet: "Hello",
       date: "2026-01-01T00:00:00.000Z",
       labels: ["INBOX"],
+      attachmentCount: 0,
     },
   ],
   nextCursor: null,

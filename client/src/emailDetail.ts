@@ -2,8 +2,10 @@ import { api, type EmailDetail, type EmailPage } from "./api";
 import { byId, h, show } from "./dom";
 import { humanError } from "./errors";
 import { displayName, formatBytes, formatCount, formatDateLong, formatListDate } from "./format";
+import { markedNodes } from "./highlight";
 import { applyMailStyles, fitFrameToContent, type MailVariant, mailSrcdoc, sanitizeMail } from "./mailFrame";
 import { announce } from "./notices";
+import { hasTerms, type SearchTerms, searchTerms } from "./searchTerms";
 
 export interface EmailDetailOptions {
   /** Called after the detail view closed, with the id it showed and its thread (once known). */
@@ -24,6 +26,8 @@ export class EmailDetailView {
   private openId: string | null = null;
   private openThreadId: string | undefined;
   private control: AbortController | null = null;
+  /** The words of the search the message was opened from, marked in its subject and body. */
+  private terms: SearchTerms | undefined;
 
   constructor(private readonly options: EmailDetailOptions) {
     this.back.addEventListener("click", () => this.close());
@@ -39,8 +43,11 @@ export class EmailDetailView {
     return this.openId !== null;
   }
 
-  async open(id: string): Promise<void> {
+  /** Shows a message; `q`, the search it was opened from, whose words it marks. */
+  async open(id: string, q?: string): Promise<void> {
     this.control?.abort();
+    const terms = q ? searchTerms(q) : undefined;
+    this.terms = terms && hasTerms(terms) ? terms : undefined;
     const control = new AbortController();
     this.control = control;
     this.openId = id;
@@ -61,7 +68,7 @@ export class EmailDetailView {
         text: "Try again",
         attrs: { type: "button" },
       });
-      retry.addEventListener("click", () => void this.open(id));
+      retry.addEventListener("click", () => void this.open(id, q));
       this.body.replaceChildren(
         h(
           "div",
@@ -104,12 +111,15 @@ export class EmailDetailView {
 
     const message = this.message(email);
     this.body.replaceChildren(
-      h("h2", {
-        className: "detail-subject",
-        text: email.subject || "(no subject)",
-        attrs: { id: "detail-subject", tabindex: -1 },
-        dataset: { testid: "detail-subject" },
-      }),
+      h(
+        "h2",
+        {
+          className: "detail-subject",
+          attrs: { id: "detail-subject", tabindex: -1 },
+          dataset: { testid: "detail-subject" },
+        },
+        ...this.marked(email.subject || "(no subject)"),
+      ),
       meta,
       message.box,
     );
@@ -140,7 +150,7 @@ export class EmailDetailView {
           a.contentId ? [[a.contentId, `${inlineSource}${encodeURIComponent(a.attachmentId)}`] as const] : [],
         ),
       );
-      const clean = sanitizeMail(email.html, inline);
+      const clean = sanitizeMail(email.html, inline, this.terms);
       inlineShown = clean.inlineUsed;
       const source = clean.inlineUsed.size ? inlineSource : undefined;
       const frame = h("iframe", {
@@ -186,14 +196,16 @@ export class EmailDetailView {
       }
       box.append(frame);
     } else if (email.text) {
-      box.append(h("pre", { className: "mail-text", text: email.text, dataset: { testid: "mail-text" } }));
+      box.append(
+        h("pre", { className: "mail-text", dataset: { testid: "mail-text" } }, ...this.marked(email.text)),
+      );
     } else {
       box.append(
-        h("p", {
-          className: "detail-snippet",
-          text: email.snippet || "(no preview)",
-          dataset: { testid: "detail-snippet" },
-        }),
+        h(
+          "p",
+          { className: "detail-snippet", dataset: { testid: "detail-snippet" } },
+          ...this.marked(email.snippet || "(no preview)"),
+        ),
         h("p", {
           className: "hint",
           text: "The full message is copied at the next sync.",
@@ -201,6 +213,11 @@ export class EmailDetailView {
       );
     }
     return { box, inlineShown };
+  }
+
+  /** A text as nodes, the search's words in `<mark>`s when the message was opened from a search. */
+  private marked(text: string): Node[] {
+    return this.terms ? markedNodes(document, text, this.terms) : [document.createTextNode(text)];
   }
 
   private attachments(email: EmailDetail, listed: EmailDetail["attachments"]): HTMLElement {
@@ -260,7 +277,7 @@ export class EmailDetailView {
         attrs: { type: "button" },
         dataset: { testid: "thread-item", id: m.id },
       });
-      open.addEventListener("click", () => void this.open(m.id));
+      open.addEventListener("click", () => void this.open(m.id, this.terms?.literal));
       list.append(h("li", {}, open));
     }
     this.body.append(

@@ -1,6 +1,8 @@
 import { api, type EmailPage, type EmailSummary, isAbort, type Label } from "./api";
 import { byId, h, show } from "./dom";
-import { displayName, formatCount, formatListDate, visibleLabels } from "./format";
+import { attachmentsText, displayName, formatCount, formatListDate, visibleLabels } from "./format";
+import { markedNodes } from "./highlight";
+import { hasTerms, type SearchTerms, searchTerms } from "./searchTerms";
 
 const PAGE_SIZE = 50;
 const SEARCH_DEBOUNCE_MS = 300;
@@ -31,6 +33,29 @@ export interface ListFilter {
 interface Row {
   email: EmailSummary;
   count: number;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/**
+ * A row's paperclip: a shape, not a colour, and words for screen readers ("2 attachments") that
+ * become part of the row's name; the same words show as a tooltip.
+ */
+function attachmentMarker(count: number): HTMLElement {
+  const words = attachmentsText(count);
+  const icon = document.createElementNS(SVG_NS, "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("aria-hidden", "true");
+  icon.setAttribute("focusable", "false");
+  const clip = document.createElementNS(SVG_NS, "path");
+  clip.setAttribute("d", "M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5");
+  icon.append(clip);
+  return h(
+    "span",
+    { className: "attachment-marker", attrs: { title: words }, dataset: { testid: "attachment-marker" } },
+    icon,
+    h("span", { className: "sr-only", text: `${words}, ` }),
+  );
 }
 
 /** Newest first, as the API orders: date, then Gmail id, both descending. */
@@ -77,6 +102,7 @@ export class EmailList {
   private lastRefreshAt = 0;
   private refreshing = false;
   private readonly observer: IntersectionObserver | null;
+  private terms: { query: string; terms: SearchTerms } | null = null;
 
   constructor(private readonly options: EmailListOptions) {
     this.search.addEventListener("input", () => {
@@ -386,7 +412,7 @@ export class EmailList {
     }
     rows.forEach(({ email, count }, index) => {
       let node = this.nodes.get(email.id);
-      const signature = `${email.subject}\u0000${email.from}\u0000${email.snippet}\u0000${email.labels.join(",")}\u0000${email.date}\u0000${count}`;
+      const signature = `${email.subject}\u0000${email.from}\u0000${email.snippet}\u0000${email.labels.join(",")}\u0000${email.date}\u0000${count}\u0000${email.attachmentCount}`;
       if (!node) {
         node = h("li", { dataset: { id: email.id } }, h("button", { className: "email-item" }));
         this.nodes.set(email.id, node);
@@ -417,15 +443,25 @@ export class EmailList {
       ...email.labels.filter((l) => /^Label_\d+$/.test(l)).map((l) => this.options.labelName(l)),
     ];
     const chips = names.map((l) => h("span", { className: "label-chip", text: l }));
+    // A search's words are marked where they show (the search itself also reads the body).
+    const terms = this.termsOf(this.query);
+    const text = (value: string): Node[] =>
+      terms && hasTerms(terms) ? markedNodes(document, value, terms) : [document.createTextNode(value)];
     button.replaceChildren(
-      h("span", { className: "email-from", text: from }),
+      h("span", { className: "email-from" }, ...text(from)),
       h(
         "span",
         { className: "email-date" },
+        email.attachmentCount > 0 ? attachmentMarker(email.attachmentCount) : null,
         h("time", { attrs: { datetime: email.date }, text: formatListDate(email.date) }),
       ),
-      h("span", { className: "email-subject", dataset: { testid: "email-subject" } }, ...chips, subject),
-      h("span", { className: "email-snippet", text: email.snippet }),
+      h(
+        "span",
+        { className: "email-subject", dataset: { testid: "email-subject" } },
+        ...chips,
+        ...text(subject),
+      ),
+      h("span", { className: "email-snippet" }, ...text(email.snippet)),
     );
     if (count > 1)
       button.append(
@@ -435,6 +471,13 @@ export class EmailList {
           dataset: { testid: "thread-count" },
         }),
       );
+  }
+
+  /** The query's terms, read once per query rather than once per row. */
+  private termsOf(query: string): SearchTerms | null {
+    if (!query) return null;
+    if (this.terms?.query !== query) this.terms = { query, terms: searchTerms(query) };
+    return this.terms.terms;
   }
 
   private renderChrome(): void {

@@ -8,6 +8,10 @@ export function formatCount(n: number): string {
   return numberFormat.format(n);
 }
 
+/** What a row's attachment marker says: "1 attachment", "3 attachments". */
+export const attachmentsText = (count: number): string =>
+  `${formatCount(count)} ${count === 1 ? "attachment" : "attachments"}`;
+
 /** "812 bytes", "14.2 KB", "3.1 MB" (1 KB = 1,024 bytes, as file managers count). */
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${formatCount(bytes)} ${bytes === 1 ? "byte" : "bytes"}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { QUIET_AFTER_MS, waitWords } from "./format";
+import { attachmentsText, QUIET_AFTER_MS, waitWords } from "./format";
 
 const NOW = 1_764_336_000_000;
 
@@ -82,5 +82,13 @@ describe("waitWords: what the progress bar says while a task is still", () => {
     expect(
       waitWords({ state: "active", waiting: "quota", retryAt: NOW + 2_000, quietMs: 0 }, NOW),
     ).not.toBeNull();
+  });
+});
+
+describe("attachmentsText: what a row's attachment marker says to a screen reader", () => {
+  it("counts in words, singular for one", () => {
+    expect(attachmentsText(1)).toBe("1 attachment");
+    expect(attachmentsText(3)).toBe("3 attachments");
+    expect(attachmentsText(1200)).toBe("1,200 attachments");
   });
 });

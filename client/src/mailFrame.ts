@@ -1,7 +1,9 @@
 import DOMPurify from "dompurify";
 import { attributeIsLocal, isLinkTarget, judgeSource } from "./cssRules";
+import { highlightTree } from "./highlight";
 import { cleanInlineStyle, cleanSheets } from "./mailCss";
 import { type ParsedMail, parseMailHtml } from "./mailHtml";
+import { hasTerms, type SearchTerms } from "./searchTerms";
 
 /**
  * An email's HTML, made fit to show. Nothing of it is ever live in this page: parse5 reads it into
@@ -83,6 +85,8 @@ export interface CleanMail {
 
 interface Cleaning {
   keepRemote: boolean;
+  /** A search's words to mark in the mail's text, when it was opened from a search. */
+  terms?: SearchTerms;
   parts: ReadonlyMap<string, string>;
   inlineUsed: Set<string>;
   remote: boolean;
@@ -148,6 +152,10 @@ function clean(parsed: ParsedMail, styleAttr: string, run: Cleaning): MailVarian
       if (lifted.css) element.setAttribute(styleAttr, lifted.css);
       else element.removeAttribute(styleAttr);
     }
+    // Marked in the cleaned tree, as nodes: only text the reader sees, never an attribute, a
+    // script or a style. The marks' look goes in as lifted style, which outranks the sender's sheet.
+    if (run.terms && hasTerms(run.terms))
+      highlightTree(body, run.terms, (mark) => mark.setAttribute(styleAttr, MARK_CSS));
     const sheet = cleanSheets(parsed.sheets, run.keepRemote);
     run.remote ||= sheet.remote;
     return { html: body.innerHTML, css: sheet.css, styleAttr };
@@ -155,6 +163,9 @@ function clean(parsed: ParsedMail, styleAttr: string, run: Cleaning): MailVarian
     DOMPurify.removeAllHooks();
   }
 }
+
+/** A search match in a mail: the app's own `mark` (styles.css), whatever the sender's text colour. */
+const MARK_CSS = "background-color: #fff1a8; color: #1c2233;";
 
 /** A name no sender can have written ahead: 64 random bits. */
 function freshStyleAttr(): string {
@@ -164,15 +175,25 @@ function freshStyleAttr(): string {
 
 /**
  * `inline` maps the Content-IDs of the message's inline parts to their download URLs (absolute,
- * of this origin: see `mailSrcdoc`'s `inlineSource`).
+ * of this origin: see `mailSrcdoc`'s `inlineSource`); `terms`, a search's words to mark.
  */
-export function sanitizeMail(html: string, inline: ReadonlyMap<string, string> = new Map()): CleanMail {
+export function sanitizeMail(
+  html: string,
+  inline: ReadonlyMap<string, string> = new Map(),
+  terms?: SearchTerms,
+): CleanMail {
   const styleAttr = freshStyleAttr();
   const parsed = parseMailHtml(html, styleAttr);
   const inlineUsed = new Set<string>();
-  const blockedRun: Cleaning = { keepRemote: false, parts: inline, inlineUsed, remote: false };
+  const blockedRun: Cleaning = { keepRemote: false, terms, parts: inline, inlineUsed, remote: false };
   const blocked = clean(parsed, styleAttr, blockedRun);
-  const withImages = clean(parsed, styleAttr, { keepRemote: true, parts: inline, inlineUsed, remote: false });
+  const withImages = clean(parsed, styleAttr, {
+    keepRemote: true,
+    terms,
+    parts: inline,
+    inlineUsed,
+    remote: false,
+  });
   return { blocked, withImages, remote: blockedRun.remote, inlineUsed };
 }
 

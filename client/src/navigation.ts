@@ -54,8 +54,10 @@ export class Navigation {
     this.disposed = true;
   }
 
+  /** Opens a message; one opened from a search keeps the search in its address, to mark its words. */
   openMessage(id: string): void {
-    this.router.go({ view: "message", id });
+    const here = this.router.current;
+    this.router.go(here.view === "search" ? { view: "message", id, q: here.q } : { view: "message", id });
   }
 
   openSettings(): void {
@@ -84,7 +86,7 @@ export class Navigation {
     if (route.view === "message") {
       if (settings.isOpen) settings.hide();
       document.title = `Message – ${APP}`;
-      await detail.open(route.id);
+      await detail.open(route.id, route.q);
       const subject = document.getElementById("detail-subject")?.textContent;
       if (subject && this.router.current === route) document.title = `${subject} – ${APP}`;
       return;

@@ -6,7 +6,8 @@
 
 export type Route =
   | { view: "mail" }
-  | { view: "message"; id: string }
+  /** `q`: the search it was opened from, whose words the message marks. */
+  | { view: "message"; id: string; q?: string }
   | { view: "label"; id: string }
   | { view: "search"; q: string; label?: string }
   | { view: "settings" };
@@ -18,8 +19,10 @@ const ID = /^[A-Za-z0-9_-]{1,128}$/;
 export function parseRoute(pathname: string, search = ""): Route {
   const parts = pathname.split("/").filter(Boolean).map(safeDecode);
   const [first, second] = parts;
-  if (parts.length === 2 && first === "mail" && second && ID.test(second))
-    return { view: "message", id: second };
+  if (parts.length === 2 && first === "mail" && second && ID.test(second)) {
+    const q = (new URLSearchParams(search).get("q") ?? "").trim();
+    return q ? { view: "message", id: second, q } : { view: "message", id: second };
+  }
   if (parts.length === 2 && first === "label" && second && ID.test(second))
     return { view: "label", id: second };
   if (parts.length === 1 && first === "settings") return { view: "settings" };
@@ -47,17 +50,21 @@ export function routePath(route: Route): string {
     case "mail":
       return "/mail";
     case "message":
-      return `/mail/${encodeURIComponent(route.id)}`;
+      return `/mail/${encodeURIComponent(route.id)}${route.q ? `?${query({ q: route.q })}` : ""}`;
     case "label":
       return `/label/${encodeURIComponent(route.id)}`;
     case "settings":
       return "/settings";
-    case "search": {
-      const params = new URLSearchParams({ q: route.q });
-      if (route.label) params.set("label", route.label);
-      return `/search?${params.toString().replaceAll("+", "%20")}`;
-    }
+    case "search":
+      return `/search?${query({ q: route.q, label: route.label })}`;
   }
+}
+
+/** A query string with spaces as %20, as people read addresses (not `+`). */
+function query(values: Record<string, string | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(values)) if (value) params.set(name, value);
+  return params.toString().replaceAll("+", "%20");
 }
 
 /** Whether a route shows the list (all mail, a label, a search). */

@@ -5,6 +5,7 @@ describe("routes: every view has an address", () => {
   const routes: Array<[Route, string]> = [
     [{ view: "mail" }, "/mail"],
     [{ view: "message", id: "18c2f0a1b" }, "/mail/18c2f0a1b"],
+    [{ view: "message", id: "18c2f0a1b", q: "budget report" }, "/mail/18c2f0a1b?q=budget%20report"],
     [{ view: "label", id: "Label_1" }, "/label/Label_1"],
     [{ view: "search", q: "budget report" }, "/search?q=budget%20report"],
     [{ view: "search", q: '"exact" -word', label: "INBOX" }, "/search?q=%22exact%22%20-word&label=INBOX"],
@@ -26,6 +27,7 @@ describe("routes: every view has an address", () => {
     expect(parseRoute("/mail/a%20b")).toEqual({ view: "mail" });
     expect(parseRoute("/mail/%E0%A4%A")).toEqual({ view: "mail" });
     expect(parseRoute("/search", "?q=%20")).toEqual({ view: "mail" });
+    expect(parseRoute("/mail/18c2f0a1b", "?q=%20")).toEqual({ view: "message", id: "18c2f0a1b" });
     expect(parseRoute("/search", "?q=&label=Label_2")).toEqual({ view: "label", id: "Label_2" });
   });
 });

@@ -107,6 +107,10 @@ export const EmailSummarySchema = z
     snippet: z.string(),
     date: z.string().meta({ description: "ISO 8601" }),
     labels: z.array(z.string()),
+    attachmentCount: z.int().min(0).meta({
+      description:
+        "How many attachments the message shows as files; inline images its HTML shows are not counted. 0 until its body is synced.",
+    }),
   })
   .meta({ id: "EmailSummary" });
 

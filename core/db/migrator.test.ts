@@ -19,7 +19,8 @@ const ALL_MIGRATIONS = [
   "0010-partition-emails",
   "0011-inline-image-ids",
   "0012-token-scopes",
-  "0013-account-health",
+  "0013-attachment-count",
+  "0014-account-health",
 ];
 
 describe("migrations", () => {

@@ -12,7 +12,8 @@ import * as gmailWatch from "./migrations/0009-gmail-watch";
 import * as partitionEmails from "./migrations/0010-partition-emails";
 import * as inlineImageIds from "./migrations/0011-inline-image-ids";
 import * as tokenScopes from "./migrations/0012-token-scopes";
-import * as accountHealth from "./migrations/0013-account-health";
+import * as attachmentCount from "./migrations/0013-attachment-count";
+import * as accountHealth from "./migrations/0014-account-health";
 
 /**
  * Migrations are listed here rather than globbed so that a bundled build carries them. Add new
@@ -31,7 +32,8 @@ const MIGRATIONS = [
   { name: "0010-partition-emails", ...partitionEmails },
   { name: "0011-inline-image-ids", ...inlineImageIds },
   { name: "0012-token-scopes", ...tokenScopes },
-  { name: "0013-account-health", ...accountHealth },
+  { name: "0013-attachment-count", ...attachmentCount },
+  { name: "0014-account-health", ...accountHealth },
 ];
 
 /**

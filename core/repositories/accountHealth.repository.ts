@@ -13,7 +13,7 @@ export interface AccountSummary {
   messages: number;
 }
 
-/** Everything the health view reads of one account, as stored (migrations 0009 and 0013). */
+/** Everything the health view reads of one account, as stored (migrations 0009 and 0014). */
 export interface AccountHealthRow extends AccountSummary {
   userId: string;
   historyId: string | null;
@@ -99,7 +99,7 @@ const MAX_WATCH_ERROR = 300;
 
 /**
  * What is known of each Gmail account's health: the accounts list, the health view's row, and the
- * facts that push, watch renewal and a sync's end record (migration 0013). Every read is scoped by
+ * facts that push, watch renewal and a sync's end record (migration 0014). Every read is scoped by
  * the owner: an account id of someone else finds nothing.
  */
 export class AccountHealthRepository {

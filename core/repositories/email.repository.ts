@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize } from "sequelize";
 import { ValidationError } from "../errors";
+import { attachmentCount } from "../sync/attachmentCount";
 import type {
   ListedPage,
   ListingState,
@@ -34,6 +35,8 @@ export interface EmailRow {
   /** The text/html body as sent (not sanitised); null when none or not fetched yet. */
   html_body: string | null;
   attachments: AttachmentMeta[];
+  /** The attachments it shows as files (core/sync/attachmentCount.ts), stored on write (0013). */
+  attachment_count: number;
   /** False for rows stored before bodies were (migration 0008) until a sync back-fills them. */
   body_fetched: boolean;
 }
@@ -63,7 +66,8 @@ export interface EmailListOptions {
   threadId?: string | null;
 }
 
-const SUMMARY_COLUMNS = "gmail_id, thread_id, from_address, to_address, subject, snippet, date, labels";
+const SUMMARY_COLUMNS =
+  "gmail_id, thread_id, from_address, to_address, subject, snippet, date, labels, attachment_count";
 const DETAIL_COLUMNS = `${SUMMARY_COLUMNS}, size_estimate, history_id, headers, text_body, html_body, attachments, body_fetched`;
 
 /**
@@ -303,10 +307,11 @@ export class EmailRepository implements MailStore {
       `WITH batch AS (SELECT m.* FROM jsonb_to_recordset($batch::jsonb) AS m(${ROW_TYPE})),
        ins AS (
          INSERT INTO emails (user_id, gmail_id, thread_id, from_address, to_address, subject, snippet, date,
-                             labels, size_estimate, history_id, headers, text_body, html_body, attachments, body_fetched)
+                             labels, size_estimate, history_id, headers, text_body, html_body, attachments, attachment_count,
+                             body_fetched)
          SELECT $userId, b.gmail_id, b.thread_id, b.from_address, b.to_address, b.subject, b.snippet, b.date,
                 ARRAY(SELECT jsonb_array_elements_text(b.labels)), b.size_estimate, b.history_id, b.headers,
-                b.text_body, b.html_body, b.attachments, b.body_fetched
+                b.text_body, b.html_body, b.attachments, b.attachment_count, b.body_fetched
          FROM batch b
          ON CONFLICT (user_id, gmail_id) DO NOTHING
          RETURNING gmail_id),
@@ -329,7 +334,7 @@ export class EmailRepository implements MailStore {
          labels = ARRAY(SELECT jsonb_array_elements_text(b.labels)),
          size_estimate = b.size_estimate, history_id = b.history_id, headers = b.headers,
          text_body = b.text_body, html_body = b.html_body, attachments = b.attachments,
-         body_fetched = b.body_fetched, updated_at = now()
+         attachment_count = b.attachment_count, body_fetched = b.body_fetched, updated_at = now()
        FROM jsonb_to_recordset($batch::jsonb) AS b(${ROW_TYPE})
        WHERE e.user_id = $userId AND e.gmail_id = b.gmail_id
        RETURNING e.gmail_id`,
@@ -538,7 +543,7 @@ class PostgresSyncListing implements SyncListing {
 /** The columns of one message as `upsert` sends it, in `jsonb_to_recordset`'s terms. */
 const ROW_TYPE = `gmail_id text, thread_id text, from_address text, to_address text, subject text, snippet text,
   date timestamptz, labels jsonb, size_estimate integer, history_id text, headers jsonb,
-  text_body text, html_body text, attachments jsonb, body_fetched boolean`;
+  text_body text, html_body text, attachments jsonb, attachment_count integer, body_fetched boolean`;
 
 /** One message as a row of `ROW_TYPE`. */
 function toRow(m: MailMessage) {
@@ -563,6 +568,7 @@ function toRow(m: MailMessage) {
       size: a.size,
       ...(a.contentId ? { contentId: stripNul(a.contentId) } : {}),
     })),
+    attachment_count: m.body ? attachmentCount(m.body.attachments, m.body.html) : 0,
     body_fetched: m.body !== undefined,
   };
 }

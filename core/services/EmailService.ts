@@ -13,6 +13,8 @@ export interface EmailSummary {
   snippet: string;
   date: string;
   labels: string[];
+  /** Attachments it shows as files (inline images its HTML shows are not counted). */
+  attachmentCount: number;
 }
 
 export interface Attachment {
@@ -72,6 +74,7 @@ const summary = (r: EmailSummaryRow): EmailSummary => ({
   snippet: r.snippet,
   date: new Date(r.date).toISOString(),
   labels: r.labels,
+  attachmentCount: r.attachment_count,
 });
 
 /** Gmail refused the attachment id itself (400 "Invalid attachment token"): it may be an old one. */

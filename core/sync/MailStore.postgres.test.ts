@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { QueryTypes, type Sequelize } from "sequelize";
-import { afterAll, beforeAll, inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDatabase } from "../db/sequelize";
 import { EmailRepository } from "../repositories/email.repository";
 import type { MailLabel, MailMessage, MailStore } from "./MailStore";
-import { mailStoreConformance } from "./MailStore.conformance";
+import { mailStoreConformance, message } from "./MailStore.conformance";
 
 /** The PostgreSQL MailStore, made in this one place: a move or rename of its class is one line here. */
 function postgresMailStore(sequelize: Sequelize, userId: string): MailStore {
@@ -90,4 +90,32 @@ mailStoreConformance("PostgreSQL", {
       reopen: () => postgresMailStore(sequelize, userId),
     };
   },
+});
+
+describe("PostgreSQL: the stored attachment count the list reads", () => {
+  it("follows each write of a message: none before its body, its files after, again when the body changes", async () => {
+    const userId = await newMailboxOwner();
+    const repo = new EmailRepository(sequelize, userId);
+    const file = { attachmentId: "A1", filename: "report.pdf", mimeType: "application/pdf", size: 10 };
+    const logo = {
+      attachmentId: "A2",
+      filename: "logo.png",
+      mimeType: "image/png",
+      size: 5,
+      contentId: "logo@x",
+    };
+    const count = async (id: string) => (await repo.find(id))?.attachment_count;
+    const { body: _, ...metadataOnly } = message();
+    await repo.upsert([metadataOnly]);
+    expect(await count(metadataOnly.gmailId)).toBe(0);
+    // The body arrives (the update path): the file counts, the logo its HTML shows does not.
+    await repo.upsert([
+      { ...metadataOnly, body: { text: null, html: '<img src="cid:logo@x">', attachments: [file, logo] } },
+    ]);
+    expect(await count(metadataOnly.gmailId)).toBe(1);
+    const listed = await repo.list({ limit: 10 });
+    expect(listed.rows.map((r) => r.attachment_count)).toEqual([1]);
+    await repo.upsert([{ ...metadataOnly, body: { text: "no files", html: null, attachments: [] } }]);
+    expect(await count(metadataOnly.gmailId)).toBe(0);
+  });
 });

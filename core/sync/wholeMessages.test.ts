@@ -129,6 +129,8 @@ describe("whole messages and sync scopes (simulator + PostgreSQL)", () => {
             size,
           })),
         );
+        // The simulator's attachments are files, never inline images: each one counts.
+        expect(row.attachment_count, `${m.id} attachment count`).toBe(expected.attachments.length);
         expect(row.thread_id).toBe(m.threadId);
         expect(sorted(row.labels)).toEqual(sorted(m.labelIds));
       }

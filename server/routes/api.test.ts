@@ -7,7 +7,7 @@ import { type Stack, startStack, waitForTask } from "../../test/stack";
 describe("HTTP API", () => {
   let stack: Stack;
   let user: ApiClient;
-  let simMessages: Array<{ id: string; labelIds: string[] }>;
+  let simMessages: Array<{ id: string; labelIds: string[]; features: string[] }>;
 
   beforeAll(async () => {
     stack = checkedStack(await startStack());
@@ -34,6 +34,7 @@ describe("HTTP API", () => {
     const dates = seen.map((e) => Date.parse(e.date));
     expect(dates).toEqual([...dates].sort((a, b) => b - a));
     expect(Object.keys(seen[0]).sort()).toEqual([
+      "attachmentCount",
       "date",
       "from",
       "id",
@@ -44,6 +45,10 @@ describe("HTTP API", () => {
       "to",
     ]);
     expect(seen[0].to).toContain("reader@example.com");
+    // The simulator's messages with the "attachment" feature carry files; no other one does.
+    const withFiles = new Set(simMessages.filter((m) => m.features.includes("attachment")).map((m) => m.id));
+    expect(withFiles.size).toBeGreaterThan(0);
+    for (const e of seen) expect(e.attachmentCount > 0, e.id).toBe(withFiles.has(e.id));
   });
 
   it("searches subject, sender and snippet", async () => {
