@@ -49,7 +49,7 @@ export class Session {
     private readonly onSignedOut: (notice?: string) => void,
   ) {
     setCsrfToken(me.csrfToken);
-    this.progress = new ProgressView(() => reconnectHref(this.me.email));
+    this.progress = new ProgressView(() => reconnectHref(this.me.email), announce);
     this.account = new AccountMenu({
       onSignOut: () => void this.signOut(),
       onOpenSettings: () => this.nav.openSettings(),
