@@ -77,13 +77,16 @@ export function etaWords(
   const left = s.etaAt - now;
   if (left < 5_000) return "a few seconds left";
   const span = `about ${spanWords(left)} left`;
-  return left < CLOCK_AFTER_MS ? span : `${span}, finishes around ${clockWords(s.etaAt, now, timeZone, withZone)}`;
+  return left < CLOCK_AFTER_MS
+    ? span
+    : `${span}, finishes around ${clockWords(s.etaAt, now, timeZone, withZone)}`;
 }
 
 /** How many messages are here, for a paused sync: "12,400 of 48,000 messages are here". */
 export function hereWords(progress: Pick<TaskSnapshot["progress"], "processed" | "total">): string {
   const { processed, total } = progress;
-  if (total > 0) return `${count.format(Math.min(processed, total))} of ${count.format(total)} messages are here`;
+  if (total > 0)
+    return `${count.format(Math.min(processed, total))} of ${count.format(total)} messages are here`;
   return `${count.format(processed)} ${processed === 1 ? "message is" : "messages are"} here`;
 }
 
