@@ -182,10 +182,10 @@ export function waitWords(f: WaitFacts, now = Date.now()): string | null {
     case "quota":
       return `Waiting for ${(f.rateLimitedBy && QUOTA_WAIT_WORDS[f.rateLimitedBy]) ?? "Gmail's rate limit"}; resuming${inTime}`;
     case "daily_budget":
-      // The whole sentence (until when, how much is here) is the pace line's; this is the headline.
+      // The headline: the sentence below the bar says until when, why and how much is here.
       return f.retryAt && f.retryAt > now
-        ? `Paused for ${spanWords(f.retryAt - now)}: the daily Gmail budget is spent`
-        : "Paused: the daily Gmail budget is spent; resuming soon";
+        ? `Paused for ${spanWords(f.retryAt - now)}`
+        : "Paused; resuming soon";
     default:
       if (f.state === "queued") return "Waiting for a worker";
       return f.quietMs >= QUIET_AFTER_MS

@@ -76,9 +76,9 @@ describe("waitWords: what the progress bar says while a task is still", () => {
         { state: "active", waiting: "daily_budget", retryAt: NOW + 5 * 3_600_000 + 12 * 60_000, quietMs: 0 },
         NOW,
       ),
-    ).toBe("Paused for 5 h 12 min: the daily Gmail budget is spent");
+    ).toBe("Paused for 5 h 12 min");
     expect(waitWords({ state: "queued", waiting: "daily_budget", retryAt: NOW - 1, quietMs: 0 }, NOW)).toBe(
-      "Paused: the daily Gmail budget is spent; resuming soon",
+      "Paused; resuming soon",
     );
   });
 

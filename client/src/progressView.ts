@@ -1,5 +1,12 @@
 import { isTerminal, type TaskSnapshot, type WaitReason } from "../../core/contract";
-import { etaWords, isLongWork, paceWords, pausedWords } from "../../core/progress/paceWords";
+import {
+  CLOSE_TAB_WORDS,
+  etaWords,
+  isLongWork,
+  KEEP_TAB_WORDS,
+  paceWords,
+  pausedWords,
+} from "../../core/progress/paceWords";
 import { localTimeZone } from "../../core/progress/timeWords";
 import { byId, show } from "./dom";
 import { humanError } from "./errors";
@@ -22,12 +29,6 @@ const ESTIMATED_WAITS: ReadonlySet<WaitReason | undefined> = new Set([
   "retry",
   "daily_budget",
 ]);
-
-/** Said under a long sync: it runs in the worker, so the page may go. */
-export const CLOSE_TAB_WORDS =
-  "You can close this tab: the sync goes on in the background, and this page picks it up when you come back.";
-/** Said instead while the sync runs through this page's own request (no worker). */
-export const KEEP_TAB_WORDS = "Keep this tab open: no worker is running, so the sync runs through this page.";
 
 /**
  * The sync card: a real progressbar (aria-valuenow = percent), messages here / total, phase in
