@@ -129,3 +129,10 @@ export function isLongWork(
   if (s.waiting === "daily_budget") return true;
   return s.etaAt !== undefined && s.etaAt - now >= LONG_WORK_MS;
 }
+
+/** Said in the browser under a long sync: it runs in the worker, so the page may go. */
+export const CLOSE_TAB_WORDS =
+  "You can close this tab: the sync goes on in the background, and this page picks it up when you come back.";
+
+/** Said instead while the sync runs through the page's own request (no worker is running). */
+export const KEEP_TAB_WORDS = "Keep this tab open: no worker is running, so the sync runs through this page.";
