@@ -223,9 +223,13 @@ export class ProgressView {
     if (paused && s.retryAt !== undefined && this.announcedPause !== s.retryAt) {
       this.announcedPause = s.retryAt;
       this.say(paused);
-    } else if (!paused && this.announcedPause !== null && s.state === "active") {
-      this.announcedPause = null;
-      this.say("The sync resumed.");
+    } else if (!paused && this.announcedPause !== null) {
+      // Resumed is said once the sync moves again; a finished one has its own announcement.
+      if (isTerminal(s.state)) this.announcedPause = null;
+      else if (s.state === "active" && !s.waiting) {
+        this.announcedPause = null;
+        this.say("The sync resumed.");
+      }
     }
   }
 
