@@ -130,6 +130,15 @@ test.describe("a long first sync under the 2026 quota profile", () => {
 
       expectNeverBackwards((await progressRecords(other)).map((r) => r.value));
       expectNeverBackwards((await progressRecords(page)).map((r) => r.value));
+
+      // Closed and opened again: the page finds the paused sync and says the pause first.
+      const before = await other.getByTestId("progress").getAttribute("aria-valuenow");
+      await other.reload();
+      await expect(paused).toHaveAttribute("data-paused", "true");
+      await expect(other.getByTestId("status")).toHaveText(/^Paused until /);
+      expect(
+        Number(await other.getByTestId("progress").getAttribute("aria-valuenow")),
+      ).toBeGreaterThanOrEqual(Number(before));
     } finally {
       await deleteUser(other, stack.webC).catch(() => {});
       await context.close();
