@@ -102,15 +102,17 @@ export function pausedWords(
   timeZone: string,
 ): string | null {
   if (s.waiting !== "daily_budget" || s.state === "completed" || s.state === "failed") return null;
-  const here = hereWords(s.progress);
+  // While listing, `processed` counts no stored message (a full sync's stays 0; an incremental
+  // one's counts history records): there is nothing to say about what is here yet.
+  const here = s.progress.phase === "listing" ? "" : `; ${hereWords(s.progress)}`;
   const spent = LIMITER_WORDS.daily_budget;
-  if (s.retryAt === undefined || s.retryAt <= now) return `Paused: ${spent}; ${here}. Resuming soon.`;
+  if (s.retryAt === undefined || s.retryAt <= now) return `Paused: ${spent}${here}. Resuming soon.`;
   const when = clockWords(s.retryAt, now, timeZone, true);
   const google =
     isGoogleMidnight(s.retryAt) && !isMidnightIn(s.retryAt, timeZone)
       ? " (midnight Pacific time, when Google's quota day starts)"
       : "";
-  return `Paused until ${when}${google}, in ${spanWords(s.retryAt - now)}: ${spent}; ${here}.`;
+  return `Paused until ${when}${google}, in ${spanWords(s.retryAt - now)}: ${spent}${here}.`;
 }
 
 function isMidnightIn(at: number, timeZone: string): boolean {

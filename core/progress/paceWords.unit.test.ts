@@ -120,9 +120,20 @@ describe("pausedWords: the daily budget's pause in one sentence", () => {
       state: "queued",
       waiting: "daily_budget",
       retryAt: RESET,
-      progress: { phase: "listing", processed: 1, total: 0, percent: 0 },
+      progress: { phase: "fetching", processed: 1, total: 0, percent: 0 },
     });
     expect(pausedWords(parked, NOW, "UTC")).toMatch(/^Paused until 08:00 UTC .*; 1 message is here\.$/);
+  });
+
+  it("paused while listing, it claims nothing about what is here (listing counts are not stored mail)", () => {
+    const listing = snap({
+      waiting: "daily_budget",
+      retryAt: RESET,
+      progress: { phase: "listing", processed: 40, total: 40, percent: 0 },
+    });
+    expect(pausedWords(listing, NOW, "UTC")).toBe(
+      "Paused until 08:00 UTC (midnight Pacific time, when Google's quota day starts), in 5 h 12 min: the project's daily Gmail budget is spent.",
+    );
   });
 
   it("a reset already passed says it resumes soon; other waits are not this pause", () => {
