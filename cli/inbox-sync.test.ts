@@ -55,6 +55,37 @@ function cliFirstLine(
   });
 }
 
+/** The CLI until its stderr matches `until` (or 30 s pass); then it is stopped as Ctrl-C would. */
+function cliUntil(
+  args: string[],
+  env: Record<string, string>,
+  until: RegExp,
+): Promise<{ stdout: string; stderr: string; matched: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/inbox-sync.ts", ...args], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    let matched = false;
+    const stop = setTimeout(() => child.kill("SIGINT"), 30_000);
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      if (!matched && until.test(stderr)) {
+        matched = true;
+        child.kill("SIGINT");
+      }
+    });
+    child.on("exit", () => {
+      clearTimeout(stop);
+      resolve({ stdout, stderr, matched });
+    });
+  });
+}
+
 /** stdout as NDJSON: one object a line, every line one. */
 function ndjson(stdout: string): Array<Record<string, unknown>> {
   expect(stdout.endsWith("\n")).toBe(true);
@@ -278,6 +309,41 @@ describe("the polling CLI", () => {
       expect(ndjson(inbox.stdout)).toHaveLength(expected.length);
     } finally {
       await stack.simControl("DELETE", "/sim/clock");
+    }
+  });
+
+  // Last in this file: its sync stays paused until Google's midnight in the worker until the stack closes.
+  it("piped, a sync paused for the project's day says until when and how much is here, and that it runs without the CLI", async () => {
+    const { env } = await newUser("cli-paused@example.com", 3_000);
+    // Google answers 403 dailyLimitExceeded once the project's day is spent: 1,000 units let the
+    // listing and some messages through first.
+    await stack.simControl("PUT", "/sim/quota", { projectUnitsPerDay: 1_000 });
+    try {
+      const run = await cliUntil(["sync"], env, /Paused until .*\n/);
+      expect(run.matched).toBe(true);
+      expect(run.stdout).toBe("");
+      const lines = run.stderr.split("\n");
+      const paused = lines.filter((l) => l.includes("Paused until"));
+      expect(paused).toHaveLength(1);
+      expect(paused[0]).toMatch(
+        /^\[[#.]{30}\]\s+\d+%\s+active\s+fetching\s+[\d,]+\/3,000 {2}Paused until \d\d:\d\d \S+( tomorrow)?( \(midnight Pacific time, when Google's quota day starts\))?, in [^:]+: the project's daily Gmail budget is spent; [\d,]+ of 3,000 messages are here\.$/,
+      );
+      const taskId = /^started task (\S+) /.exec(run.stderr)?.[1];
+      expect(taskId).toBeDefined();
+      expect(lines.filter((l) => l.startsWith("this sync runs in the background"))).toEqual([
+        `this sync runs in the background: Ctrl-C stops only this view; \`inbox-sync status ${taskId}\` looks in again`,
+      ]);
+
+      // With --json the same facts are the snapshot's fields.
+      const status = await cli(["status", taskId!, "--json"], env);
+      expect(JSON.parse(status.stdout)).toMatchObject({
+        state: "active",
+        waiting: "daily_budget",
+        retryAt: expect.any(Number),
+        rateLimitedBy: "daily_budget",
+      });
+    } finally {
+      await stack.simControl("DELETE", "/sim/quota");
     }
   });
 });

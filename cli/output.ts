@@ -14,6 +14,8 @@ export interface Output {
   progress(text: string): void;
   /** stderr is a terminal: progress may redraw one line in place. */
   readonly live: boolean;
+  /** The terminal's width, when it is one: a redrawn line must fit. */
+  readonly columns?: number;
 }
 
 /** The process's own streams. */
@@ -24,6 +26,9 @@ export function processOutput(): Output {
     note: (line) => process.stderr.write(`${line}\n`),
     progress: (text) => process.stderr.write(text),
     live: Boolean(process.stderr.isTTY),
+    get columns() {
+      return process.stderr.columns;
+    },
   };
 }
 

@@ -34,7 +34,7 @@ async function streamSync(
     (value) => {
       if (!isTaskSnapshot(value)) return;
       last = value;
-      progress.print(value);
+      progress.print(value, "stream");
     },
     options,
   );

@@ -43,6 +43,8 @@ export const ACCOUNTS = {
   socketDrop: "e2e-ivan@example.com",
   workerDiesMidSync: "e2e-judy@example.com",
   workerDiesQueued: "e2e-ken@example.com",
+  longSync: "e2e-liam@example.com",
+  longSyncPaused: "e2e-mia@example.com",
 } as const;
 
 export const SIM_ACCOUNTS = Object.values(ACCOUNTS)

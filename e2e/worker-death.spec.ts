@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { setTimeout as sleep } from "node:timers/promises";
+import type { ChildProcess } from "node:child_process";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { expectAccessible } from "./axe";
@@ -18,6 +16,7 @@ import {
   test,
 } from "./fixtures";
 import { ACCOUNTS, type StackInfo } from "./stackInfo";
+import { startWorkerC, stopWorker } from "./workers";
 
 /**
  * The only worker dies without warning (SIGKILL: an out-of-memory kill, a lost host). Web node C
@@ -29,35 +28,8 @@ import { ACCOUNTS, type StackInfo } from "./stackInfo";
 /** Rest-of-sync allowance on top of the 20 s the issue promises for the takeover itself. */
 const TAKEOVER_BUDGET_MS = 20_000;
 
-async function startWorker(stack: StackInfo): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "worker/main.ts"], {
-    env: stack.workerEnvC,
-    stdio: "ignore",
-  });
-  const redis = new Redis(stack.workerEnvC.REDIS_URL!, { maxRetriesPerRequest: 1 });
-  try {
-    for (let i = 0; i < 300; i++) {
-      if (child.exitCode !== null) throw new Error(`the worker exited with ${child.exitCode}`);
-      const beats = await redis.zrangebyscore(
-        `${stack.queuePrefixC}:workers:heartbeat`,
-        Date.now() - 2_000,
-        "+inf",
-      );
-      if (beats.length > 0) return child;
-      await sleep(100);
-    }
-    throw new Error("the worker never beat");
-  } finally {
-    redis.disconnect();
-  }
-}
-
-async function kill(child: ChildProcess): Promise<number> {
-  const exited = once(child, "exit");
-  child.kill("SIGKILL");
-  await exited;
-  return Date.now();
-}
+const startWorker = (stack: StackInfo) => startWorkerC(stack);
+const kill = (child: ChildProcess) => stopWorker(child, "SIGKILL");
 
 test.describe("the only worker dies", () => {
   let worker: ChildProcess | null = null;

@@ -40,6 +40,16 @@ export class SimControl {
     return this.call("DELETE", "/sim/faults");
   }
 
+  /** Gmail's usage limits (`PUT /sim/quota`): a profile and/or single values; counts start from zero. */
+  setQuota(settings: Record<string, unknown>) {
+    return this.call("PUT", "/sim/quota", settings);
+  }
+
+  /** Every usage limit lifted (the simulator's default). */
+  clearQuota() {
+    return this.call("DELETE", "/sim/quota");
+  }
+
   revoke(email: string) {
     return this.call("POST", `/sim/accounts/${encodeURIComponent(email)}/revoke`);
   }

@@ -1,4 +1,5 @@
-import type { SyncMode, SyncPhase, TaskState, WaitReason } from "../../core/contract";
+import type { RateLimiter, SyncMode, SyncPhase, TaskState, WaitReason } from "../../core/contract";
+import { spanWords } from "../../core/progress/timeWords";
 
 /** Human wording for numbers, times, phases and states. */
 
@@ -159,7 +160,15 @@ export interface WaitFacts {
   retryAt?: number;
   /** How long since the last progress arrived. */
   quietMs: number;
+  /** Which budget a quota wait is for, when the snapshot says. */
+  rateLimitedBy?: RateLimiter | null;
 }
+
+/** The budget a quota wait is for, as the object of "Waiting for …". */
+const QUOTA_WAIT_WORDS: Partial<Record<RateLimiter, string>> = {
+  user_quota: "Gmail's per-user quota",
+  project_quota: "the project's Gmail quota",
+};
 
 /** What an unfinished task is waiting for, in words; null while it moves. */
 export function waitWords(f: WaitFacts, now = Date.now()): string | null {
@@ -175,9 +184,12 @@ export function waitWords(f: WaitFacts, now = Date.now()): string | null {
     case "retry":
       return `Gmail did not answer; trying again${inTime}`;
     case "quota":
-      return `Waiting for Gmail's rate limit; resuming${inTime}`;
+      return `Waiting for ${(f.rateLimitedBy && QUOTA_WAIT_WORDS[f.rateLimitedBy]) ?? "Gmail's rate limit"}; resuming${inTime}`;
     case "daily_budget":
-      return `Gmail's daily quota is spent; resuming when it resets${inTime}`;
+      // The headline: the sentence below the bar says until when, why and how much is here.
+      return f.retryAt && f.retryAt > now
+        ? `Paused for ${spanWords(f.retryAt - now)}`
+        : "Paused; resuming soon";
     default:
       if (f.state === "queued") return "Waiting for a worker";
       return f.quietMs >= QUIET_AFTER_MS

@@ -60,10 +60,26 @@ describe("waitWords: what the progress bar says while a task is still", () => {
     );
   });
 
-  it("a spent daily budget says the sync resumes at its reset", () => {
+  it("a quota wait names the budget it waits for when the snapshot says", () => {
+    const wait = { state: "active", waiting: "quota", retryAt: NOW + 52_000, quietMs: 0 } as const;
+    expect(waitWords({ ...wait, rateLimitedBy: "user_quota" }, NOW)).toBe(
+      "Waiting for Gmail's per-user quota; resuming in 52 s",
+    );
+    expect(waitWords({ ...wait, rateLimitedBy: "project_quota" }, NOW)).toBe(
+      "Waiting for the project's Gmail quota; resuming in 52 s",
+    );
+  });
+
+  it("a spent daily budget is a pause of hours and minutes, until its reset", () => {
     expect(
-      waitWords({ state: "active", waiting: "daily_budget", retryAt: NOW + 3 * 3_600_000, quietMs: 0 }, NOW),
-    ).toMatch(/^Gmail's daily quota is spent; resuming when it resets in 3/);
+      waitWords(
+        { state: "active", waiting: "daily_budget", retryAt: NOW + 5 * 3_600_000 + 12 * 60_000, quietMs: 0 },
+        NOW,
+      ),
+    ).toBe("Paused for 5 h 12 min");
+    expect(waitWords({ state: "queued", waiting: "daily_budget", retryAt: NOW - 1, quietMs: 0 }, NOW)).toBe(
+      "Paused; resuming soon",
+    );
   });
 
   it("a moving active task says nothing until it has been quiet for QUIET_AFTER_MS", () => {

@@ -49,7 +49,7 @@ export class Session {
     private readonly onSignedOut: (notice?: string) => void,
   ) {
     setCsrfToken(me.csrfToken);
-    this.progress = new ProgressView(() => reconnectHref(this.me.email));
+    this.progress = new ProgressView(() => reconnectHref(this.me.email), announce);
     this.account = new AccountMenu({
       onSignOut: () => void this.signOut(),
       onOpenSettings: () => this.nav.openSettings(),
@@ -161,7 +161,6 @@ export class Session {
 
   private onSnapshot(s: TaskSnapshot): void {
     if (this.disposed) return;
-    this.progress.render(s);
     const terminal = isTerminal(s.state);
     this.setBusy(!terminal);
     if (terminal) taskStore.clear(this.me.email, s.taskId);
@@ -173,7 +172,23 @@ export class Session {
 
     const before = this.lastState.get(s.taskId);
     this.lastState.set(s.taskId, s.state);
-    if (before === s.state) return;
+    // The card renders after the state is announced, so what it announces (a pause for the day,
+    // seen in the first snapshot after a reload) is the last word, not overwritten by "Sync started."
+    if (before === s.state) {
+      this.progress.render(s);
+      return;
+    }
+    this.announceState(s);
+    this.progress.render(s);
+    if (terminal) {
+      void this.list.refreshFirstPage();
+      void this.refreshMe();
+      void this.loadLabels();
+    }
+  }
+
+  /** A new state of the followed task, said once to screen readers. */
+  private announceState(s: TaskSnapshot): void {
     switch (s.state) {
       case "queued":
         announce("Sync queued.");
@@ -195,11 +210,6 @@ export class Session {
         announce(`Sync failed. ${humanError(s.error ?? { code: "internal" })}`);
         if (s.error?.code === "reauth_required") this.taskFailedReauth = true;
         break;
-    }
-    if (terminal) {
-      void this.list.refreshFirstPage();
-      void this.refreshMe();
-      void this.loadLabels();
     }
   }
 

@@ -93,7 +93,7 @@ export class PartRetry {
     if (failed) throw failed.reason;
   }
 
-  /** A part that failed with `error`: gone, fatal (thrown), or retried alone (the retry). */
+  /** A part that failed with `error`: gone, fatal (thrown), or retried alone (the retry, or the day's reset). */
   private part(item: FetchItem, error: unknown, keep: Keep): Promise<void> | null {
     const kind = classifyGmailError(error);
     if (kind === "not_found") {
@@ -101,7 +101,9 @@ export class PartRetry {
       return null;
     }
     if (kind === "reauth") throw new ReauthRequiredError();
-    if (kind !== "retry") throw error;
+    // A part refused for the project's day (403 dailyLimitExceeded) is sound: its retry waits for
+    // Google's reset (gmailCall), as a whole request refused so would, instead of failing the sync.
+    if (kind !== "retry" && kind !== "daily") throw error;
     return this.again(item.id, error).then(
       (message) => keep(item, message),
       (err: unknown) => keep(item, gone(err)),

@@ -101,6 +101,37 @@ describe("PartRetry", () => {
     expect(seen.has("b")).toBe(false);
   });
 
+  it("a part refused for the project's day waits for Google's reset instead of failing the sync", async () => {
+    const daily = Object.assign(new Error("403 Daily Limit Exceeded"), {
+      status: 403,
+      response: { data: { error: { code: 403, errors: [{ reason: "dailyLimitExceeded" }] } } },
+    });
+    const { fetcher } = fakeFetcher((id) => (id === "b" ? { ok: false, error: daily } : undefined));
+    const stop = new AbortController();
+    const waits: Array<{ until: number; limitedBy?: string }> = [];
+    const calls = new SyncCalls({
+      retry: NO_DELAY,
+      signal: stop.signal,
+      quota: { take: async () => {} },
+      onWait: (wait) => {
+        waits.push(wait);
+        // The wait runs until midnight Pacific Time: the test stops there, as a deploy would.
+        stop.abort(new Error("stopped while waiting for the reset"));
+      },
+    });
+    const { seen, keep } = kept();
+    const before = Date.now();
+    // Stopped in the wait (an AbortError), not failed with Google's 403.
+    await expect(new PartRetry(fetcher, calls, () => {}).fetch(items("a", "b"), keep)).rejects.toMatchObject({
+      name: "AbortError",
+    });
+    expect(seen.get("a")).toBe("a");
+    expect(waits).toHaveLength(1);
+    expect(waits[0]!.limitedBy).toBe("daily_budget");
+    expect(waits[0]!.until).toBeGreaterThan(before);
+    expect(waits[0]!.until - before).toBeLessThanOrEqual(25 * 3_600_000);
+  });
+
   it("a revoked grant in any part asks for a new consent", async () => {
     const { fetcher } = fakeFetcher((id) => (id === "b" ? { ok: false, error: httpError(401) } : undefined));
     const parts = new PartRetry(fetcher, recordingCalls().calls, () => {});
