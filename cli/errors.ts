@@ -11,6 +11,8 @@ export const EXIT = {
   refused: 4,
   /** The server could not be reached, failed (5xx) or answered something that is not JSON. */
   unavailable: 5,
+  /** `health`: the account answered, and something needs a person (its `attention` is not empty). */
+  attention: 6,
 } as const;
 
 /** A failure with its message (printed on stderr) and exit code. */

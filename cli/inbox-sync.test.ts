@@ -312,6 +312,52 @@ describe("the polling CLI", () => {
     }
   });
 
+  it("accounts, health and check: a completeness check fetches what Gmail has that is missing; health exits 6 when something needs a person", async () => {
+    const email = "cli-health@example.com";
+    await stack.simControl("POST", "/sim/accounts", { email, count: 20 });
+    const user = await stack.signIn(email);
+    const env = { INBOX_SYNC_TOKEN: (await user.json("POST", "/api/tokens", { name: "health" })).body.token };
+    const base = ["--url", stack.web.url];
+    expect((await cli(["sync", ...base], env)).code).toBe(0);
+    const accounts = await cli(["accounts", "--json", ...base], env);
+    expect(accounts.code).toBe(0);
+    const [account] = ndjson(accounts.stdout);
+    expect(account).toMatchObject({ email, state: "connected", messages: 20 });
+
+    await stack.simControl("POST", `/sim/accounts/${email}/messages`, { count: 2 });
+    const check = await cli(["check", "--json", ...base], env);
+    expect(check.code).toBe(0);
+    expect(check.stderr).toMatch(/^started task \S+ \(a completeness check\)\n/);
+    expect(ndjson(check.stdout).at(-1)).toMatchObject({
+      state: "completed",
+      result: { mode: "full", added: 2 },
+    });
+
+    const healthy = await cli(["health", "--account", String(account!.id), ...base], env);
+    expect(healthy.code).toBe(0);
+    expect(healthy.stdout).toMatch(/^last check: \S+: 2 missing, 0 gone \(repaired\)$/m);
+    expect(healthy.stdout).not.toContain("NEEDS YOU");
+
+    // Google refuses the grant: a person has to sign in again (set back afterwards for the next test).
+    const setState = (state: string) =>
+      stack.web.ctx.sequelize.query("UPDATE gmail_accounts SET status = :state WHERE id = :id", {
+        replacements: { state, id: account!.id },
+      });
+    await setState("reauth_required");
+    try {
+      const unwell = await cli(["health", "--json", ...base], env);
+      expect(unwell.code).toBe(6);
+      expect(ndjson(unwell.stdout)[0]).toMatchObject({
+        state: "reauth_required",
+        attention: [{ code: "reauth_required" }],
+      });
+      const words = await cli(["health", ...base], env);
+      expect(words.stdout).toMatch(/^NEEDS YOU \(reauth_required\): /);
+    } finally {
+      await setState("connected");
+    }
+  });
+
   // Last in this file: its sync stays paused until Google's midnight in the worker until the stack closes.
   it("piped, a sync paused for the project's day says until when and how much is here, and that it runs without the CLI", async () => {
     const { env } = await newUser("cli-paused@example.com", 3_000);

@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import type { SyncOptions } from "../core/contract";
+import { accountsCommand, checkCommand, healthCommand } from "./accountCommands";
 import { CliError, EXIT, settingsPage } from "./errors";
 import { emailsCommand, labelsCommand } from "./listCommands";
 import { endQuietlyOnClosedStdout, type Output, processOutput } from "./output";
@@ -31,13 +32,20 @@ const USAGE = `usage:
       One email a line: id, date, sender's address, subject (--wide: the whole From header).
       --q: every word must match, best match first; "a phrase", a OR b, -word
   inbox-sync labels [--json]              the Gmail labels and their ids
+  inbox-sync accounts [--json]            the Gmail accounts: id, state, messages, address
+  inbox-sync health [--account ID] [--json]
+      How the account stands: last sync, Gmail push, counts, quota, and what needs you
+      (exit 6 when something does). Without --account, the first account.
+  inbox-sync check [--account ID] [--no-wait] [--json]
+      A completeness check: every id Gmail lists compared with what is stored, what is missing
+      fetched and what Gmail no longer has removed; followed like a sync.
 options: --url URL (or INBOX_SYNC_URL, default http://localhost:3000)
          INBOX_SYNC_TOKEN or --token-file PATH: an API token, created at <url>/settings
          (--token TOKEN also works, but shows the token to other users of this machine)
          --json: one JSON object a line (NDJSON) on stdout, for every command
 exit codes: 0 ok, 1 the sync failed, 2 bad usage, 3 no token or a refused, expired or
             under-scoped one, 4 the server refused the request (404, 409, 429),
-            5 the server could not be reached or failed
+            5 the server could not be reached or failed, 6 health: something needs you
 `;
 
 const OPTIONS = {
@@ -50,6 +58,7 @@ const OPTIONS = {
   q: { type: "string" },
   label: { type: "string", multiple: true },
   thread: { type: "string" },
+  account: { type: "string" },
   "newer-than-days": { type: "string" },
   limit: { type: "string", default: "20" },
   cursor: { type: "string" },
@@ -120,6 +129,12 @@ function action(
         });
     case "labels":
       return () => labelsCommand(client, out, json);
+    case "accounts":
+      return () => accountsCommand(client, out, json);
+    case "health":
+      return () => healthCommand(client, out, json, values.account);
+    case "check":
+      return () => checkCommand(ctx, values.wait && !values["no-wait"], values.account);
     default:
       return undefined;
   }

@@ -110,8 +110,21 @@ async function fallBack(run: Run, body: SyncAnswer, options?: SyncOptions): Prom
 }
 
 /** `inbox-sync sync`: starts a sync (or joins the running one) and, with `wait`, follows it. */
-export async function syncCommand(run: Run, wait: boolean, options?: SyncOptions): Promise<number> {
-  const { status, body } = await request<SyncAnswer>(run.client, "POST", "/api/emails/sync", "sync", options);
+export function syncCommand(run: Run, wait: boolean, options?: SyncOptions): Promise<number> {
+  return startAndFollow(run, wait, "/api/emails/sync", options);
+}
+
+/**
+ * POSTs `path` (a sync, or a completeness check), which answers a task, and, with `wait`, follows
+ * that task to its end, through the streaming fallback where no worker runs.
+ */
+export async function startAndFollow(
+  run: Run,
+  wait: boolean,
+  path: string,
+  options?: SyncOptions,
+): Promise<number> {
+  const { status, body } = await request<SyncAnswer>(run.client, "POST", path, "sync", options);
   if (status === 503 && body.fallback?.startsWith("/")) {
     if (!wait)
       throw new CliError(
@@ -125,10 +138,11 @@ export async function syncCommand(run: Run, wait: boolean, options?: SyncOptions
       `${errorText(body)} (running: task ${String((body as { taskId?: unknown }).taskId)}, ${scopeWords(body.options)})`,
       EXIT.refused,
     );
-  if (status !== 202) throw new CliError(`sync answered ${status}: ${errorText(body)}`, exitFor(status));
-  run.out.note(
-    `${body.joined ? "joined running" : "started"} task ${body.taskId} (${scopeWords(body.options)})`,
-  );
+  if (status !== 202) throw new CliError(`${path} answered ${status}: ${errorText(body)}`, exitFor(status));
+  const what = (body.options as { check?: true } | undefined)?.check
+    ? "a completeness check"
+    : scopeWords(body.options);
+  run.out.note(`${body.joined ? "joined running" : "started"} task ${body.taskId} (${what})`);
   if (!wait) {
     if (run.json) run.out.json(body);
     else run.out.data(body.taskId);
