@@ -698,6 +698,17 @@ export const envSchema = z.object({
     description:
       '"Recently active" for the schedule: the user used a session or an API token within this many days.',
   }),
+  COMPLETENESS_CHECK_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(365)
+    .default(7)
+    .meta({
+      description:
+        "Days between completeness checks of each connected account (every id Gmail lists compared with what is " +
+        "stored, both ways repaired; about 1 quota unit per 100 messages; docs/health.md); 0 = only when asked for.",
+    }),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -778,6 +789,8 @@ export interface Config {
     /** 0 = no schedule; never run while push is on. */
     scheduleIntervalSeconds: number;
     activeDays: number;
+    /** COMPLETENESS_CHECK_DAYS: days between an account's completeness checks; 0 = only when asked. */
+    checkEveryDays: number;
   };
   adminEmails: string[];
   adminSubs: string[];
@@ -1065,6 +1078,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       debounceMs: e.SYNC_DEBOUNCE_MS,
       scheduleIntervalSeconds: e.SYNC_SCHEDULE_INTERVAL_SECONDS,
       activeDays: e.SYNC_SCHEDULE_ACTIVE_DAYS,
+      checkEveryDays: e.COMPLETENESS_CHECK_DAYS,
     },
     adminEmails: e.ADMIN_EMAILS.split(",")
       .map((s) => s.trim().toLowerCase())

@@ -7,6 +7,8 @@ import { createRedis } from "../core/redis";
 import type { ApiClient } from "../test/ApiClient";
 import { type Stack, startStack, waitForTask, waitUntil } from "../test/stack";
 import {
+  CHECK_SCHEDULE_EVERY_MS,
+  CHECK_SCHEDULER,
   MAINTENANCE_QUEUE,
   type Maintenance,
   PURGE_EVERY_MS,
@@ -83,6 +85,7 @@ describe("maintenance: purge-expired", () => {
     try {
       const schedulers = await queue.getJobSchedulers();
       expect(schedulers.map((s) => [s.key, Number(s.every)]).sort()).toEqual([
+        [CHECK_SCHEDULER, CHECK_SCHEDULE_EVERY_MS],
         [PURGE_SCHEDULER, PURGE_EVERY_MS],
         [SYNC_SCHEDULER, 900_000],
       ]);
@@ -246,6 +249,7 @@ describe("maintenance: watch-renew", () => {
     try {
       const schedulers = await queue.getJobSchedulers();
       expect(schedulers.map((s) => [s.key, Number(s.every)]).sort()).toEqual([
+        [CHECK_SCHEDULER, CHECK_SCHEDULE_EVERY_MS],
         [PURGE_SCHEDULER, PURGE_EVERY_MS],
         [WATCH_RENEW_SCHEDULER, WATCH_RENEW_EVERY_MS],
       ]);
@@ -274,5 +278,64 @@ describe("maintenance: watch-renew", () => {
     const watch = await stack.simControl("GET", `/sim/accounts/${encodeURIComponent(email)}/watch`);
     expect(Number(watch.expiration)).toBe(renewed);
     expect((await stack.simControl("GET", "/sim/stats")).calls["users.watch"]).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+});
+
+/** COMPLETENESS_CHECK_DAYS: each account gets a completeness check once its last is that old. */
+describe("maintenance: check-schedule", () => {
+  let stack: Stack;
+  let fast: Maintenance | undefined;
+
+  beforeAll(async () => {
+    stack = await startStack({ workers: 1 });
+  }, 60_000);
+  afterAll(async () => {
+    await fast?.close();
+    await stack?.close();
+  });
+
+  const checks = async (userId: string) =>
+    stack.web.ctx.sequelize.query<{ state: string; result: { added: number; deleted: number } | null }>(
+      "SELECT state, result FROM sync_tasks WHERE user_id = :userId AND options->>'check' = 'true' ORDER BY created_at",
+      { replacements: { userId }, type: QueryTypes.SELECT },
+    );
+
+  it("checks an account whose last check is older than the setting, repairing what Gmail changed unseen, and leaves a recent one alone", async () => {
+    const due = await syncedUser(stack, "check-due");
+    const recent = await syncedUser(stack, "check-recent");
+    // A week and a day since the first one's full sync; a change it never heard of.
+    await stack.web.ctx.sequelize.query(
+      "UPDATE gmail_accounts SET last_full_sync_at = now() - interval '8 days', created_at = now() - interval '8 days' WHERE user_id = :userId",
+      { replacements: { userId: due.userId } },
+    );
+    await stack.simControl("POST", `/sim/accounts/${encodeURIComponent(due.email)}/messages`, { count: 2 });
+
+    fast = await startMaintenance(stack.workers[0]!.ctx, { checkEveryMs: 500 });
+    const done = await waitUntil(async () => {
+      const rows = await checks(due.userId);
+      return rows.length > 0 && rows.every((r) => r.state === "completed") ? rows : false;
+    }, "the scheduled check");
+    expect(done).toHaveLength(1);
+    expect(done[0]!.result).toMatchObject({ added: 2, deleted: 0 });
+    const health = await due.client.json(
+      "GET",
+      `/api/accounts/${(await due.client.json("GET", "/api/accounts")).body.accounts[0].id}/health`,
+    );
+    expect(health.body.check).toMatchObject({ missing: 2, extra: 0 });
+
+    // Two later runs find nothing due: the check just ran, and the other account is a day old.
+    const connection = createRedis(stack.config.redisUrl, "worker");
+    const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: stack.config.queuePrefix });
+    const runs = async () =>
+      (await queue.getJobs(["completed"])).filter((j) => j.name === CHECK_SCHEDULER).length;
+    try {
+      const seen = await runs();
+      await waitUntil(async () => (await runs()) >= seen + 2 || false, "two more check-schedule runs");
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+    expect(await checks(due.userId)).toHaveLength(1);
+    expect(await checks(recent.userId)).toEqual([]);
   }, 60_000);
 });

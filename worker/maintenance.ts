@@ -2,6 +2,8 @@ import { Worker } from "bullmq";
 import type { CoreContext } from "../core/context";
 import { gmailWatchOf } from "../core/gmail/watch";
 import {
+  CHECK_SCHEDULE_EVERY_MS,
+  CHECK_SCHEDULER,
   MAINTENANCE_QUEUE,
   MaintenanceQueue,
   PURGE_EVERY_MS,
@@ -15,6 +17,8 @@ import { createRedis, redisKeys } from "../core/redis";
 import { maintenanceJobs } from "./maintenanceJobs";
 
 export {
+  CHECK_SCHEDULE_EVERY_MS,
+  CHECK_SCHEDULER,
   MAINTENANCE_QUEUE,
   PURGE_EVERY_MS,
   PURGE_SCHEDULER,
@@ -35,6 +39,8 @@ export interface MaintenanceOptions {
   watchRenewEveryMs?: number;
   /** The schedule's period while push is off; default SYNC_SCHEDULE_INTERVAL_SECONDS. */
   scheduleEveryMs?: number;
+  /** `check-schedule`'s period (tests shorten it); none when COMPLETENESS_CHECK_DAYS is 0. */
+  checkEveryMs?: number;
   /** The worker's sync queue (its shards); by default one is opened on the queue prefix. */
   syncQueue?: SyncQueue;
 }
@@ -48,6 +54,8 @@ export interface MaintenanceOptions {
  *   lapses within a day, or that has none;
  * - `sync-schedule` (push off) gives recently active accounts an incremental sync each period,
  *   each at a jittered moment, as `scheduled-sync` jobs;
+ * - `check-schedule` (hourly, unless COMPLETENESS_CHECK_DAYS is 0) starts a completeness check for
+ *   each account whose last one is older than that many days (docs/health.md);
  * - `push-sync` is one user's debounced sync after Gmail pushes (core/queue/MaintenanceQueue.ts).
  */
 export async function startMaintenance(
@@ -83,6 +91,10 @@ export async function startMaintenance(
     pushOn ? (options.watchRenewEveryMs ?? WATCH_RENEW_EVERY_MS) : null,
   );
   await queue.schedule(SYNC_SCHEDULER, scheduleEveryMs);
+  await queue.schedule(
+    CHECK_SCHEDULER,
+    config.liveSync.checkEveryDays ? (options.checkEveryMs ?? CHECK_SCHEDULE_EVERY_MS) : null,
+  );
   return {
     queue,
     async close() {

@@ -4,6 +4,7 @@ import { DelayedError, type Job } from "bullmq";
 import type { CoreContext } from "../core/context";
 import type { GmailWatch } from "../core/gmail/watch";
 import {
+  CHECK_SCHEDULER,
   type MaintenanceQueue,
   PURGE_SCHEDULER,
   PUSH_SYNC_JOB,
@@ -15,6 +16,8 @@ import {
   type UserJobData,
   WATCH_RENEW_SCHEDULER,
 } from "../core/queue";
+import { CHECK_REQUEST } from "../core/services/AccountHealthService";
+import { SyncInProgressError } from "../core/services/TaskService";
 
 /** Most a scheduled sync waits past its run, so a whole schedule does not start in one instant. */
 const MAX_JITTER_MS = 5 * 60_000;
@@ -109,12 +112,54 @@ function scheduleRunner({ ctx, queue, scheduleEveryMs }: MaintenanceJobDeps) {
   };
 }
 
+/**
+ * Most checks one hourly run starts: after a deploy every account is due at once, and the checks
+ * then spread over the hours (each is about 1 quota unit per 100 messages, paced by the gate).
+ */
+export const MAX_CHECKS_PER_RUN = 500;
+
+/**
+ * One `check-schedule` run: each account whose last completeness check is older than
+ * COMPLETENESS_CHECK_DAYS gets one, as a queued task of its own (low priority, like a first sync).
+ * An account with a task open is left for a later run.
+ */
+function checkRunner({ ctx, syncQueue }: MaintenanceJobDeps) {
+  const { config, logger } = ctx;
+  return async () => {
+    const days = config.liveSync.checkEveryDays;
+    if (!days) return { skipped: "off" };
+    const before = new Date(Date.now() - days * 86_400_000);
+    let after: string | null = null;
+    let started = 0;
+    while (started < MAX_CHECKS_PER_RUN) {
+      const due = await ctx.repos.health.checksDue(config.queuePrefix, before, after, SCHEDULE_PAGE);
+      if (due.length === 0) break;
+      for (const userId of due.slice(0, MAX_CHECKS_PER_RUN - started)) {
+        try {
+          const { task, joined } = await ctx.tasks.createOrJoin(userId, "queue", CHECK_REQUEST);
+          const data = { taskId: task.id, userId };
+          if (joined) await syncQueue.ensureJob(data, priorityOf(false));
+          else await syncQueue.enqueue(data, priorityOf(false));
+          started++;
+        } catch (err) {
+          // A sync opened since the query: this account waits for the next run.
+          if (!(err instanceof SyncInProgressError)) throw err;
+        }
+      }
+      after = due.at(-1)!;
+    }
+    if (started) logger.info({ started }, "started completeness checks");
+    return { started };
+  };
+}
+
 /** The worker's processor: runs the job its name names; an unknown name answers null. */
 export function maintenanceJobs(deps: MaintenanceJobDeps) {
   const { ctx, watch } = deps;
   const { logger } = ctx;
   const { pushSync, scheduledSync } = userSyncJobs(deps);
   const scheduleRun = scheduleRunner(deps);
+  const checkRun = checkRunner(deps);
   return async (job: Job, token?: string) => {
     switch (job.name) {
       case PURGE_SCHEDULER: {
@@ -129,6 +174,8 @@ export function maintenanceJobs(deps: MaintenanceJobDeps) {
       }
       case SYNC_SCHEDULER:
         return scheduleRun(job);
+      case CHECK_SCHEDULER:
+        return checkRun();
       case PUSH_SYNC_JOB:
         return pushSync(job as Job<UserJobData>, token);
       case SCHEDULED_SYNC_JOB:

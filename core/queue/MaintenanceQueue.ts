@@ -12,6 +12,9 @@ export const WATCH_RENEW_SCHEDULER = "watch-renew";
 export const WATCH_RENEW_EVERY_MS = 60 * 60_000;
 /** Enqueues incremental syncs for recently active accounts (push off). */
 export const SYNC_SCHEDULER = "sync-schedule";
+/** Hourly: accounts whose last completeness check is older than COMPLETENESS_CHECK_DAYS get one. */
+export const CHECK_SCHEDULER = "check-schedule";
+export const CHECK_SCHEDULE_EVERY_MS = 60 * 60_000;
 /** One user's debounced sync after Gmail pushes. */
 export const PUSH_SYNC_JOB = "push-sync";
 /** One user's sync from the schedule, started at its jittered time. */
@@ -73,7 +76,10 @@ export class MaintenanceQueue {
   }
 
   /** A repeating job of ours every `everyMs`, or none (`null`): the setting may have changed since the last start. */
-  async schedule(name: typeof WATCH_RENEW_SCHEDULER | typeof SYNC_SCHEDULER, everyMs: number | null) {
+  async schedule(
+    name: typeof WATCH_RENEW_SCHEDULER | typeof SYNC_SCHEDULER | typeof CHECK_SCHEDULER,
+    everyMs: number | null,
+  ) {
     if (everyMs === null) {
       await this.queue.removeJobScheduler(name);
       return;
