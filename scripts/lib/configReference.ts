@@ -85,6 +85,7 @@ export const CONFIG_GROUPS: readonly ConfigGroup[] = [
       "SYNC_DEBOUNCE_MS",
       "SYNC_SCHEDULE_INTERVAL_SECONDS",
       "SYNC_SCHEDULE_ACTIVE_DAYS",
+      "COMPLETENESS_CHECK_DAYS",
     ],
   },
   {
