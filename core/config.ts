@@ -698,6 +698,10 @@ export const envSchema = z.object({
     description:
       '"Recently active" for the schedule: the user used a session or an API token within this many days.',
   }),
+  CHANGE_FEED_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7).meta({
+    description:
+      "How long the change feed (GET /api/changes) keeps a change. The maintenance job removes older ones; a follower whose cursor is older gets 410 cursor_expired and re-reads the mirror.",
+  }),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -778,6 +782,11 @@ export interface Config {
     /** 0 = no schedule; never run while push is on. */
     scheduleIntervalSeconds: number;
     activeDays: number;
+  };
+  /** The change feed (docs/changes.md). */
+  changeFeed: {
+    /** CHANGE_FEED_RETENTION_DAYS: changes older than this are pruned. */
+    retentionDays: number;
   };
   adminEmails: string[];
   adminSubs: string[];
@@ -1066,6 +1075,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       scheduleIntervalSeconds: e.SYNC_SCHEDULE_INTERVAL_SECONDS,
       activeDays: e.SYNC_SCHEDULE_ACTIVE_DAYS,
     },
+    changeFeed: { retentionDays: e.CHANGE_FEED_RETENTION_DAYS },
     adminEmails: e.ADMIN_EMAILS.split(",")
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),

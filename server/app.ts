@@ -17,6 +17,7 @@ import { privateAnswers, securityHeaders } from "./middleware/securityHeaders";
 import { adminRoutes } from "./routes/admin";
 import { accountRoutes } from "./routes/api/account";
 import { emailRoutes } from "./routes/api/emails";
+import { changeRoutes } from "./routes/api/changes";
 import { labelRoutes } from "./routes/api/labels";
 import { meRoutes } from "./routes/api/me";
 import { syncRoutes } from "./routes/api/sync";
@@ -84,6 +85,7 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   api.use(syncRoutes(ctx, metrics));
   api.use(emailRoutes(ctx));
   api.use(labelRoutes(ctx));
+  api.use(changeRoutes(ctx));
   api.use(notFound);
   app.use("/api", api);
 

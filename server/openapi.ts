@@ -6,6 +6,7 @@ import {
 } from "zod-openapi";
 import { ApiErrorSchema } from "../core/contract/schemas";
 import * as account from "./routes/api/account/schema";
+import * as changes from "./routes/api/changes/schema";
 import * as emails from "./routes/api/emails/schema";
 import * as labels from "./routes/api/labels/schema";
 import * as me from "./routes/api/me/schema";
@@ -29,6 +30,7 @@ export const ROUTES: RouteSchema[] = [
   sync,
   tokens,
   account,
+  changes,
   ops,
   docs,
   webhooks,
@@ -46,11 +48,14 @@ function response(declared: DeclaredResponse): ZodOpenApiResponseObject {
         ]),
       )
     : undefined;
-  const content = declared.schema
-    ? { "application/json": { schema: declared.schema } }
-    : declared.mediaType
-      ? { [declared.mediaType]: { schema: declared.itemSchema ?? { type: "string" as const } } }
-      : undefined;
+  // A route may answer JSON and, when asked by Accept, another media type (the change feed's SSE).
+  const media = {
+    ...(declared.schema && { "application/json": { schema: declared.schema } }),
+    ...(declared.mediaType && {
+      [declared.mediaType]: { schema: declared.itemSchema ?? { type: "string" as const } },
+    }),
+  };
+  const content = Object.keys(media).length ? media : undefined;
   return { description: declared.description, ...(headers && { headers }), ...(content && { content }) };
 }
 
@@ -165,6 +170,7 @@ export function openApiDocument(publicUrl?: string): ReturnType<typeof createDoc
       { name: "emails" },
       { name: "sync" },
       { name: "tokens" },
+      { name: "changes" },
       { name: "operations" },
     ],
     paths,

@@ -19,6 +19,7 @@ const ALL_MIGRATIONS = [
   "0010-partition-emails",
   "0011-inline-image-ids",
   "0012-token-scopes",
+  "0013-change-feed",
 ];
 
 describe("migrations", () => {
@@ -43,6 +44,8 @@ describe("migrations", () => {
         ).map((r) => r.tablename);
       expect(await tables()).toEqual([
         "api_tokens",
+        "change_feeds",
+        "changes",
         "emails",
         "gmail_accounts",
         "labels",

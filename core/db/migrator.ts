@@ -12,6 +12,7 @@ import * as gmailWatch from "./migrations/0009-gmail-watch";
 import * as partitionEmails from "./migrations/0010-partition-emails";
 import * as inlineImageIds from "./migrations/0011-inline-image-ids";
 import * as tokenScopes from "./migrations/0012-token-scopes";
+import * as changeFeed from "./migrations/0013-change-feed";
 
 /**
  * Migrations are listed here rather than globbed so that a bundled build carries them. Add new
@@ -30,6 +31,7 @@ const MIGRATIONS = [
   { name: "0010-partition-emails", ...partitionEmails },
   { name: "0011-inline-image-ids", ...inlineImageIds },
   { name: "0012-token-scopes", ...tokenScopes },
+  { name: "0013-change-feed", ...changeFeed },
 ];
 
 /**

@@ -1,5 +1,6 @@
 import type { Database } from "../db/sequelize";
 import { AccountRepository } from "./account.repository";
+import { ChangeRepository } from "./change.repository";
 import { EmailRepository } from "./email.repository";
 import { SessionRepository } from "./session.repository";
 import { TaskRepository } from "./task.repository";
@@ -11,6 +12,8 @@ import { TokenRepository } from "./token.repository";
  */
 export interface Repositories {
   accounts: AccountRepository;
+  /** The change feed of every user: reading one user's, and retention. */
+  changes: ChangeRepository;
   sessions: SessionRepository;
   tasks: TaskRepository;
   tokens: TokenRepository;
@@ -23,6 +26,7 @@ export interface Repositories {
 export function createRepositories({ sequelize, models }: Database): Repositories {
   return {
     accounts: new AccountRepository(sequelize, models.User, models.GmailAccount),
+    changes: new ChangeRepository(sequelize),
     sessions: new SessionRepository(models.Session),
     tasks: new TaskRepository(sequelize, models.SyncTask),
     tokens: new TokenRepository(sequelize, models.ApiToken, models.User),

@@ -11,7 +11,7 @@ import {
 import type { Server, Socket } from "socket.io";
 import type { Config, RateLimit } from "../../core/config";
 import { AppError } from "../../core/errors";
-import type { ClientToServerEvents, ServerToClientEvents } from "../../core/events";
+import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents } from "../../core/events";
 import type { Logger } from "../../core/logger";
 import type { Principal } from "../../core/services/SessionService";
 import { clientAddress, compileTrustProxy, type TrustProxy } from "../clientAddress";
@@ -334,7 +334,7 @@ function socketRefusal(refusal: Refusal): Error {
 }
 
 type SocketData = { principal: Principal };
-type AnySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type AnySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 const tokenOf = (socket: AnySocket) =>
   typeof socket.handshake.auth?.token === "string" ? (socket.handshake.auth.token as string) : undefined;
@@ -357,7 +357,7 @@ export async function socketAuthFailed(limits: RateLimits, socket: AnySocket): P
  * `{ok:false, error:{code:"rate_limited"}}` through its ack, the socket staying open).
  */
 export function applySocketLimits(
-  io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>,
+  io: Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>,
   limits: RateLimits,
 ): void {
   io.use(async (socket, next) => {

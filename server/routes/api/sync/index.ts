@@ -73,6 +73,8 @@ export function syncRoutes(ctx: WebContext, metrics: SyncRouteMetrics = {}): Rou
     const write = (snapshot: TaskSnapshot) => {
       if (!closed.signal.aborted) res.write(`${JSON.stringify(snapshot)}\n`);
       publishSnapshot(ctx.io, userId, snapshot);
+      // Socket.IO's server-side emit reaches the other nodes only: this node's followers too.
+      ctx.changeSignal.notify(userId);
     };
 
     const run = ctx.driver.stream(
