@@ -57,16 +57,16 @@ describe("inbox-sync changes", () => {
 
   it("piped, prints one JSON line per change from --since on, and the seq to resume from on stderr", async () => {
     const all = await start(["changes"], env).exited;
-    expect(all.run.code).toBe(0);
-    const changes = lines(all.run.stdout);
+    expect(all.code).toBe(0);
+    const changes = lines(all.stdout);
     // account.state at sign-in, 12 added, sync.finished.
     expect(changes.map((c) => c.seq)).toEqual(changes.map((_, i) => i + 1));
     expect(changes.filter((c) => c.type === "message.added")).toHaveLength(12);
-    expect(all.run.stderr).toBe(`next: --since ${changes.length}\n`);
+    expect(all.stderr).toBe(`next: --since ${changes.length}\n`);
 
     const tail = await start(["changes", "--since", "10"], env).exited;
-    expect(tail.run.code).toBe(0);
-    expect(lines(tail.run.stdout)).toEqual(changes.slice(10));
+    expect(tail.code).toBe(0);
+    expect(lines(tail.stdout)).toEqual(changes.slice(10));
   });
 
   it("--follow prints each new change as a sync writes it, and keeps running", async () => {
@@ -84,9 +84,9 @@ describe("inbox-sync changes", () => {
   it("a token without the changes scope is told which scope to ask for (exit 3); a bad --since is usage (exit 2)", async () => {
     const read = await user.json("POST", "/api/tokens", { name: "read", scopes: ["read"] });
     const refused = await start(["changes"], { ...env, INBOX_SYNC_TOKEN: read.body.token }).exited;
-    expect(refused.run.code).toBe(3);
-    expect(refused.run.stderr).toMatch(/lacks the "changes" scope/);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/lacks the "changes" scope/);
     const bad = await start(["changes", "--since", "-3"], env).exited;
-    expect(bad.run.code).toBe(2);
+    expect(bad.code).toBe(2);
   });
 });
