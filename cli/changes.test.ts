@@ -75,9 +75,17 @@ describe("inbox-sync changes", () => {
     await waitUntil(async () => lines(run.stdout).length >= 14, "the changes so far");
     const { ids } = await stack.simControl("POST", `/sim/accounts/${EMAIL}/messages`, { count: 2 });
     await sync();
-    await waitUntil(async () => lines(run.stdout).some((c) => c.type === "sync.finished" && c.seq > 14), "the new sync");
+    await waitUntil(
+      async () => lines(run.stdout).some((c) => c.type === "sync.finished" && c.seq > 14),
+      "the new sync",
+    );
     const fresh = lines(run.stdout).slice(14);
-    expect(fresh.filter((c) => c.type === "message.added").map((c) => c.messageId).sort()).toEqual([...ids].sort());
+    expect(
+      fresh
+        .filter((c) => c.type === "message.added")
+        .map((c) => c.messageId)
+        .sort(),
+    ).toEqual([...ids].sort());
     expect(run.code).toBeUndefined();
   }, 30_000);
 

@@ -16,8 +16,8 @@ import {
 import { privateAnswers, securityHeaders } from "./middleware/securityHeaders";
 import { adminRoutes } from "./routes/admin";
 import { accountRoutes } from "./routes/api/account";
-import { emailRoutes } from "./routes/api/emails";
 import { changeRoutes } from "./routes/api/changes";
+import { emailRoutes } from "./routes/api/emails";
 import { labelRoutes } from "./routes/api/labels";
 import { meRoutes } from "./routes/api/me";
 import { syncRoutes } from "./routes/api/sync";

@@ -41,14 +41,17 @@ export async function p13(ctx: BenchContext): Promise<BenchRow[]> {
       const floor = floorFirst ? await floorPass(db, userId) : null;
       const app = await appPass(user);
       runs.push({ app, floor: floor ?? (await floorPass(db, userId)) });
-      ctx.log(`P13 pair ${i + 1}: app ${Math.round(app.rate)} events/s, floor ${Math.round(runs[i]!.floor.rate)}`);
+      ctx.log(
+        `P13 pair ${i + 1}: app ${Math.round(app.rate)} events/s, floor ${Math.round(runs[i]!.floor.rate)}`,
+      );
     }
   } finally {
     await db.end();
   }
   // Replayed, the feed must rebuild the synced mailbox exactly, and both readers see every event.
   const exact =
-    final.state === "completed" && runs.every((r) => r.app.mirror === size && r.app.events === r.floor.events);
+    final.state === "completed" &&
+    runs.every((r) => r.app.mirror === size && r.app.events === r.floor.events);
   const speed = medianRun(runs, (r) => r.floor.rate / r.app.rate);
   const { app, floor } = speed.mid;
   return [

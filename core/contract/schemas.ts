@@ -191,7 +191,10 @@ export const EmailPageSchema = z
 /** One change of the user's mirror (docs/changes.md). */
 export const ChangeSchema = z
   .strictObject({
-    seq: z.int().min(1).meta({ description: "The user's sequence number: strictly increasing, no gaps, in commit order." }),
+    seq: z
+      .int()
+      .min(1)
+      .meta({ description: "The user's sequence number: strictly increasing, no gaps, in commit order." }),
     type: z.enum(CHANGE_TYPES).meta({
       description:
         "message.added, message.deleted, message.labels (the message's labels moved), account.state (connected, needs re-consent, or disconnected; read GET /api/me), sync.finished (a sync completed: the mirror is current to Gmail as of then)",
@@ -207,8 +210,13 @@ export const ChangeSchema = z
 export const ChangePageSchema = z
   .strictObject({
     changes: z.array(ChangeSchema),
-    next: z.int().min(0).meta({ description: "Pass as `since` next time: the last seq here, or `since` when none." }),
-    more: z.boolean().meta({ description: "More changes are already waiting after `next`: ask again at once." }),
+    next: z
+      .int()
+      .min(0)
+      .meta({ description: "Pass as `since` next time: the last seq here, or `since` when none." }),
+    more: z
+      .boolean()
+      .meta({ description: "More changes are already waiting after `next`: ask again at once." }),
   })
   .meta({ id: "ChangePage" });
 

@@ -28,7 +28,8 @@ export class ChangeFeedService {
    */
   async read(userId: string, since: number, limit: number): Promise<FeedRead> {
     const page = await this.changes.read(userId, since, limit);
-    if (since < page.prunedThrough) throw new CursorExpiredError(page.prunedThrough, page.head, this.retentionDays);
+    if (since < page.prunedThrough)
+      throw new CursorExpiredError(page.prunedThrough, page.head, this.retentionDays);
     if (since > page.head) {
       throw new ValidationError(
         `since ${since} is past the feed's last change (${page.head}); follow from a seq this feed answered`,

@@ -120,6 +120,7 @@ export const CONFIG_GROUPS: readonly ConfigGroup[] = [
       "RATE_LIMIT_GMAIL_PUSH",
     ],
   },
+  { title: "Change feed", variables: ["CHANGE_FEED_RETENTION_DAYS"] },
   { title: "Logging", variables: ["LOG_LEVEL"] },
 ];
 

@@ -22,10 +22,13 @@ describe("the change feed", () => {
   let bob: ApiClient;
 
   const userIdOf = async (email: string) => {
-    const [row] = await stack.web.ctx.sequelize.query<{ id: string }>("SELECT id FROM users WHERE email = :email", {
-      replacements: { email },
-      type: QueryTypes.SELECT,
-    });
+    const [row] = await stack.web.ctx.sequelize.query<{ id: string }>(
+      "SELECT id FROM users WHERE email = :email",
+      {
+        replacements: { email },
+        type: QueryTypes.SELECT,
+      },
+    );
     return row!.id;
   };
   const storedIds = async (email: string) =>
@@ -101,7 +104,8 @@ describe("the change feed", () => {
       add: ["TRASH"],
       remove: ["INBOX"],
     });
-    const added: string[] = (await stack.simControl("POST", `/sim/accounts/${ALICE}/messages`, { count: 5 })).ids;
+    const added: string[] = (await stack.simControl("POST", `/sim/accounts/${ALICE}/messages`, { count: 5 }))
+      .ids;
 
     const final = await sync(alice);
     expect(final.result.mode).toBe("incremental");
@@ -233,7 +237,9 @@ describe("the change feed", () => {
     const reader = await mint(["read"]);
     const follower = await mint(["changes"]);
     const call = (token: string) =>
-      fetch(`${stack.web.url}/api/changes?since=0&limit=1`, { headers: { authorization: `Bearer ${token}` } });
+      fetch(`${stack.web.url}/api/changes?since=0&limit=1`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
     const refused = await call(reader);
     expect(refused.status).toBe(403);
     expect((await refused.json()).error.code).toBe("insufficient_scope");
@@ -268,7 +274,9 @@ describe("the change feed", () => {
     expect(gone.body.error.code).toBe("cursor_expired");
     expect(gone.body.error.message).toMatch(/Re-read the mirror/);
     expect(gone.body.head).toBe(head);
-    const events = await bob.raw("GET", `/api/changes?since=${head - 1}`, { headers: { accept: "text/event-stream" } });
+    const events = await bob.raw("GET", `/api/changes?since=${head - 1}`, {
+      headers: { accept: "text/event-stream" },
+    });
     expect(events.status).toBe(410);
 
     // From the head it goes on: the next change is numbered after it.

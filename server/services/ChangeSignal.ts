@@ -34,8 +34,8 @@ export class ChangeSignal {
       };
       timer = setTimeout(done, ms);
       signal?.addEventListener("abort", done, { once: true });
-      let set = this.waiting.get(userId);
-      if (!set) this.waiting.set(userId, (set = new Set()));
+      const set = this.waiting.get(userId) ?? new Set();
+      this.waiting.set(userId, set);
       set.add(done);
     });
   }

@@ -17,7 +17,8 @@ export const listChanges = route({
   tag: "changes",
   auth: "session_or_token",
   scope: "changes",
-  summary: "The changes of the user's mirror after a cursor, in order; long-poll with `wait`, or stream them (SSE)",
+  summary:
+    "The changes of the user's mirror after a cursor, in order; long-poll with `wait`, or stream them (SSE)",
   description:
     "Every change to the mirror (message added, deleted, relabelled; account state; sync finished) has a per-user " +
     "`seq`, given in the transaction that made it: strictly increasing, without gaps, in commit order. Keep `next` and " +
@@ -32,7 +33,9 @@ export const listChanges = route({
       .min(0, SINCE)
       .max(Number.MAX_SAFE_INTEGER, SINCE)
       .default(0)
-      .meta({ description: "The last seq already seen (`next` of the previous answer); 0 = from the start." }),
+      .meta({
+        description: "The last seq already seen (`next` of the previous answer); 0 = from the start.",
+      }),
     limit: z.coerce
       .number({ error: LIMIT })
       .int(LIMIT)
