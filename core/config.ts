@@ -615,6 +615,10 @@ export const envSchema = z.object({
     .max(1000)
     .default(2)
     .meta({ description: "Streaming syncs one user may hold open at once, across every web node (1-1000)." }),
+  RATE_LIMIT_FEED_FOLLOWERS: z.coerce.number().int().min(1).max(1000).default(10).meta({
+    description:
+      "Change-feed requests one user may hold open at once (long-polls with wait, event streams), across every web node (1-1000).",
+  }),
   RATE_LIMIT_GMAIL_PUSH: rateLimit("1200/60").meta({
     description:
       "Per IP, as `points/seconds`: `POST /webhooks/gmail`. Pub/Sub delivers from few addresses, so the " +
@@ -771,6 +775,8 @@ export interface Config {
     socketConnect: RateLimit;
     subscribe: RateLimit;
     streams: number;
+    /** Per user: change-feed long-polls and event streams held open at once. */
+    feedFollowers: number;
     /** Per IP: POST /webhooks/gmail. */
     gmailPush: RateLimit;
   };
@@ -1067,6 +1073,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       socketConnect: e.RATE_LIMIT_SOCKET_CONNECT,
       subscribe: e.RATE_LIMIT_SUBSCRIBE,
       streams: e.RATE_LIMIT_STREAMS,
+      feedFollowers: e.RATE_LIMIT_FEED_FOLLOWERS,
       gmailPush: e.RATE_LIMIT_GMAIL_PUSH,
     },
     gmailPush,

@@ -15,6 +15,8 @@ import { type Stack, startStack, waitForTask, waitUntil } from "../../test/stack
 const ALICE = "feed-alice@example.com";
 const BOB = "feed-bob@example.com";
 const DAY = 86_400_000;
+/** Long-polls and event streams one user may hold open at once, in this stack. */
+const FOLLOWERS = 3;
 
 describe("the change feed", () => {
   let stack: Stack;
@@ -70,7 +72,7 @@ describe("the change feed", () => {
   };
 
   beforeAll(async () => {
-    stack = checkedStack(await startStack());
+    stack = checkedStack(await startStack({ env: { RATE_LIMIT_FEED_FOLLOWERS: String(FOLLOWERS) } }));
     await stack.simControl("POST", "/sim/accounts", { email: ALICE, count: 60 });
     await stack.simControl("POST", "/sim/accounts", { email: BOB, count: 25 });
     alice = await stack.signIn(ALICE);
@@ -230,6 +232,38 @@ describe("the change feed", () => {
     expect(res.status).toBe(400);
     expect((await res.json()).error.code).toBe("invalid_cursor");
   });
+
+  it("holds at most RATE_LIMIT_FEED_FOLLOWERS long-polls and streams of a user open: one more is 429, pages without wait still answer, a closed one frees its place", async () => {
+    const { next: head } = await replay(alice);
+    const streams = Array.from({ length: FOLLOWERS }, () => new AbortController());
+    const opened = await Promise.all(
+      streams.map((stop) =>
+        fetch(`${stack.web.url}/api/changes?since=${head}`, {
+          headers: { cookie: alice.cookieHeader, accept: "text/event-stream" },
+          signal: stop.signal,
+        }),
+      ),
+    );
+    try {
+      expect(opened.map((r) => r.status)).toEqual(streams.map(() => 200));
+      const poll = await alice.json("GET", `/api/changes?since=${head}&wait=30`);
+      expect(poll.status).toBe(429);
+      expect(poll.body.error.code).toBe("rate_limited");
+      const events = await alice.raw("GET", `/api/changes?since=${head}`, {
+        headers: { accept: "text/event-stream" },
+      });
+      expect(events.status).toBe(429);
+      expect((await alice.json("GET", `/api/changes?since=${head}`)).status).toBe(200);
+      // Another user's followers are counted apart.
+      expect((await bob.json("GET", "/api/changes?since=0&wait=1")).status).toBe(200);
+    } finally {
+      for (const stop of streams) stop.abort();
+    }
+    await waitUntil(
+      async () => (await alice.json("GET", `/api/changes?since=${head}&wait=1`)).status === 200,
+      "a freed place",
+    );
+  }, 30_000);
 
   it("needs a token with the changes scope; read alone is refused", async () => {
     const mint = async (scopes: string[]) =>

@@ -3,6 +3,7 @@ import { Router } from "express";
 import type { Change } from "../../../../core/contract";
 import { AppError, ValidationError } from "../../../../core/errors";
 import { userIdOf } from "../../../middleware/authenticate";
+import { followerSlot, rateLimitsFor } from "../../../middleware/rateLimit";
 import { inputOf, validate } from "../../../middleware/validate";
 import type { WebContext } from "../../../WebContext";
 import { listChanges } from "./schema";
@@ -40,7 +41,12 @@ function requestLife(ctx: WebContext, res: Response): AbortSignal {
 export function changeRoutes(ctx: WebContext): Router {
   const router = Router();
 
-  router.get("/changes", validate(listChanges), async (req, res) => {
+  const held = followerSlot(
+    rateLimitsFor(ctx),
+    (req) => wantsEvents(req) || inputOf(req, listChanges).query.wait > 0,
+  );
+
+  router.get("/changes", validate(listChanges), held, async (req, res) => {
     const userId = userIdOf(req);
     const query = inputOf(req, listChanges).query;
     const since = lastEventId(req) ?? query.since;

@@ -65,6 +65,9 @@ export const listChanges = route({
     400: error(
       "invalid_cursor (since, or Last-Event-ID, is not a seq, or is past the feed's last change), invalid_limit, invalid_wait, or invalid_request (a parameter given twice)",
     ),
+    429: error(
+      "rate_limited: RATE_LIMIT_FEED_FOLLOWERS long-polls (wait > 0) and event streams of this user are already open",
+    ),
     410: error(
       "cursor_expired: changes after since were removed by retention; `head` is the feed's last seq: re-read the mirror, then follow from it",
     ),
