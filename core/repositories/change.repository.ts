@@ -1,21 +1,14 @@
 import { QueryTypes, type Sequelize } from "sequelize";
-import type { ChangeType } from "../changeTypes";
-
-export type { ChangeType };
-
-/** One row of `changes` (migration 0013). */
-export interface ChangeRow {
-  seq: number;
-  type: ChangeType;
-  /** The Gmail id, on `message.*` changes. */
-  messageId: string | null;
-  at: Date;
-}
-
-/** What one read of the feed finds, all from one snapshot. */
+/**
+ * What one read of the feed finds, all from one snapshot. The changes come as the API's JSON,
+ * built by PostgreSQL: a page is sent on as it is, without a JavaScript object per change.
+ */
 export interface ChangePage {
-  /** Up to `limit` changes after the cursor, in seq order. */
-  changes: ChangeRow[];
+  /** Up to `limit` changes after the cursor, in seq order: a JSON array of the API's `Change`. */
+  json: string;
+  /** How many changes `json` holds, and the seq of the last one (null when none). */
+  count: number;
+  last: number | null;
   /** The user's last seq: every change up to it is committed and visible to this read. */
   head: number;
   /** The highest seq the retention job removed; a cursor below it has lost changes. */
@@ -56,34 +49,37 @@ export class ChangeRepository {
   constructor(private readonly sequelize: Sequelize) {}
 
   /**
-   * Up to `limit` of the user's changes after `since`, with the feed's head and how far it was
-   * pruned, in one statement (one snapshot: the head counts exactly what the page can see).
+   * Up to `limit` of the user's changes after `since`, as the API's JSON with `accountId`, and the
+   * feed's head and how far it was pruned, in one statement (one snapshot: the head counts exactly
+   * what the page can see). `messageId` is left out where there is none; `at` is ISO-8601 UTC to
+   * the millisecond, as `Date.toISOString` writes it.
    */
-  async read(userId: string, since: number, limit: number): Promise<ChangePage> {
-    const rows = await this.sequelize.query<{
+  async read(userId: string, since: number, limit: number, accountId: string): Promise<ChangePage> {
+    const [row] = await this.sequelize.query<{
       head: string | null;
       pruned: string | null;
-      seq: string | null;
-      type: ChangeType | null;
-      message_id: string | null;
-      at: Date | null;
+      count: string;
+      last: string | null;
+      json: string;
     }>(
-      `SELECT f.last_seq AS head, f.pruned_through AS pruned, c.seq, c.type, c.message_id, c.at
-       FROM (SELECT 1) one
-       LEFT JOIN change_feeds f ON f.user_id = $userId
-       LEFT JOIN LATERAL (
+      `WITH page AS (
          SELECT seq, type, message_id, at FROM changes
-         WHERE user_id = $userId AND seq > $since ORDER BY seq LIMIT $limit) c ON true
-       ORDER BY c.seq`,
-      { bind: { userId, since, limit }, type: QueryTypes.SELECT },
+         WHERE user_id = $userId AND seq > $since ORDER BY seq LIMIT $limit)
+       SELECT f.last_seq AS head, f.pruned_through AS pruned,
+              (SELECT count(*) FROM page) AS count, (SELECT max(seq) FROM page) AS last,
+              (SELECT coalesce(json_agg(json_strip_nulls(json_build_object(
+                  'seq', seq, 'type', type, 'accountId', $accountId::text, 'messageId', message_id,
+                  'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))) ORDER BY seq), '[]')::text
+               FROM page) AS json
+       FROM (SELECT 1) one LEFT JOIN change_feeds f ON f.user_id = $userId`,
+      { bind: { userId, since, limit, accountId }, type: QueryTypes.SELECT },
     );
-    const first = rows[0];
     return {
-      head: Number(first?.head ?? 0),
-      prunedThrough: Number(first?.pruned ?? 0),
-      changes: rows
-        .filter((r) => r.seq !== null)
-        .map((r) => ({ seq: Number(r.seq), type: r.type!, messageId: r.message_id, at: r.at! })),
+      json: row?.json ?? "[]",
+      count: Number(row?.count ?? 0),
+      last: row?.last == null ? null : Number(row.last),
+      head: Number(row?.head ?? 0),
+      prunedThrough: Number(row?.pruned ?? 0),
     };
   }
 

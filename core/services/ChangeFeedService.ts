@@ -1,14 +1,25 @@
-import type { Change, ChangePage } from "../contract";
 import { CursorExpiredError, ValidationError } from "../errors";
 import type { ChangeRepository } from "../repositories/change.repository";
 
 const DAY_MS = 86_400_000;
 
 /** What one read of the feed answers, and the feed's head it was read at. */
-export interface FeedRead extends ChangePage {
+export interface FeedRead {
+  /** The page's changes: a JSON array of `Change`, as sent. */
+  changesJson: string;
+  /** How many changes it holds. */
+  count: number;
+  /** Pass as `since` next time: the last seq here, or `since` when none. */
+  next: number;
+  /** More changes are already waiting after `next`. */
+  more: boolean;
   /** The user's last seq when this was read. */
   head: number;
 }
+
+/** A page as `GET /api/changes` answers it, written without parsing the changes again. */
+export const pageJson = (read: FeedRead): string =>
+  `{"changes":${read.changesJson},"next":${read.next},"more":${read.more}}`;
 
 /**
  * The change feed of a user's mirror (docs/changes.md): pages of changes after a cursor, and
@@ -27,7 +38,8 @@ export class ChangeFeedService {
    * CursorExpiredError (410); one past the feed's head was never issued (400 invalid_cursor).
    */
   async read(userId: string, since: number, limit: number): Promise<FeedRead> {
-    const page = await this.changes.read(userId, since, limit);
+    // Today each user has one Gmail account, whose id is the user's (docs/changes.md).
+    const page = await this.changes.read(userId, since, limit, userId);
     if (since < page.prunedThrough)
       throw new CursorExpiredError(page.prunedThrough, page.head, this.retentionDays);
     if (since > page.head) {
@@ -36,16 +48,8 @@ export class ChangeFeedService {
         "invalid_cursor",
       );
     }
-    const changes: Change[] = page.changes.map((c) => ({
-      seq: c.seq,
-      type: c.type,
-      // Today each user has one Gmail account, whose id is the user's (docs/changes.md).
-      accountId: userId,
-      ...(c.messageId === null ? {} : { messageId: c.messageId }),
-      at: c.at.toISOString(),
-    }));
-    const next = changes.length ? changes[changes.length - 1]!.seq : since;
-    return { changes, next, more: next < page.head, head: page.head };
+    const next = page.last ?? since;
+    return { changesJson: page.json, count: page.count, next, more: next < page.head, head: page.head };
   }
 
   /** Removes changes older than the retention (the maintenance job); answers how many. */

@@ -2,6 +2,7 @@ import type { Request, Response } from "express";
 import { Router } from "express";
 import type { Change } from "../../../../core/contract";
 import { AppError, ValidationError } from "../../../../core/errors";
+import { pageJson } from "../../../../core/services/ChangeFeedService";
 import { userIdOf } from "../../../middleware/authenticate";
 import { followerSlot, rateLimitsFor } from "../../../middleware/rateLimit";
 import { inputOf, validate } from "../../../middleware/validate";
@@ -57,8 +58,8 @@ export function changeRoutes(ctx: WebContext): Router {
     for (;;) {
       const page = await ctx.changes.read(userId, since, query.limit);
       const left = deadline - Date.now();
-      if (page.changes.length > 0 || left <= 0 || life.aborted) {
-        res.json({ changes: page.changes, next: page.next, more: page.more });
+      if (page.count > 0 || left <= 0 || life.aborted) {
+        res.type("application/json").send(pageJson(page));
         return;
       }
       await ctx.changeSignal.wait(userId, Math.min(RECHECK_MS, left), life);
@@ -111,8 +112,8 @@ async function streamChanges(
   try {
     for (;;) {
       if (life.aborted) break;
-      if (page.changes.length) {
-        await send(page.changes.map(event).join(""));
+      if (page.count) {
+        await send((JSON.parse(page.changesJson) as Change[]).map(event).join(""));
         quietSince = Date.now();
       }
       cursor = page.next;
