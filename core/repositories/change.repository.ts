@@ -52,7 +52,9 @@ export class ChangeRepository {
    * Up to `limit` of the user's changes after `since`, as the API's JSON with `accountId`, and the
    * feed's head and how far it was pruned, in one statement (one snapshot: the head counts exactly
    * what the page can see). `messageId` is left out where there is none; `at` is ISO-8601 UTC to
-   * the millisecond, as `Date.toISOString` writes it.
+   * the millisecond, as `Date.toISOString` writes it. The objects are concatenated rather than
+   * built with json_build_object, half the database's work per page; `type` is one of
+   * CHANGE_TYPES (no character to escape) and the ids go through to_json.
    */
   async read(userId: string, since: number, limit: number, accountId: string): Promise<ChangePage> {
     const [row] = await this.sequelize.query<{
@@ -67,9 +69,11 @@ export class ChangeRepository {
          WHERE user_id = $userId AND seq > $since ORDER BY seq LIMIT $limit)
        SELECT f.last_seq AS head, f.pruned_through AS pruned,
               (SELECT count(*) FROM page) AS count, (SELECT max(seq) FROM page) AS last,
-              (SELECT coalesce(json_agg(json_strip_nulls(json_build_object(
-                  'seq', seq, 'type', type, 'accountId', $accountId::text, 'messageId', message_id,
-                  'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))) ORDER BY seq), '[]')::text
+              (SELECT '[' || coalesce(string_agg(
+                  '{"seq":' || seq || ',"type":"' || type || '","accountId":' || to_json($accountId::text)
+                  || coalesce(',"messageId":' || to_json(message_id), '')
+                  || ',"at":"' || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"}',
+                  ',' ORDER BY seq), '') || ']'
                FROM page) AS json
        FROM (SELECT 1) one LEFT JOIN change_feeds f ON f.user_id = $userId`,
       { bind: { userId, since, limit, accountId }, type: QueryTypes.SELECT },
