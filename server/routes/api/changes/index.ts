@@ -56,13 +56,15 @@ export function changeRoutes(ctx: WebContext): Router {
     const deadline = Date.now() + query.wait * 1000;
     const life = requestLife(ctx, res);
     for (;;) {
-      const page = await ctx.changes.read(userId, since, query.limit);
       const left = deadline - Date.now();
-      if (page.count > 0 || left <= 0 || life.aborted) {
+      // Listening before reading: a change committed between the read and the wait still wakes it.
+      const woken = left > 0 ? ctx.changeSignal.wait(userId, Math.min(RECHECK_MS, left), life) : null;
+      const page = await ctx.changes.read(userId, since, query.limit);
+      if (page.count > 0 || !woken || life.aborted) {
         res.type("application/json").send(pageJson(page));
         return;
       }
-      await ctx.changeSignal.wait(userId, Math.min(RECHECK_MS, left), life);
+      await woken;
     }
   });
 
@@ -82,8 +84,11 @@ async function streamChanges(
   since: number,
   limit: number,
 ): Promise<void> {
-  let page = await ctx.changes.read(userId, since, limit);
   const life = requestLife(ctx, res);
+  // Listening before each read that may come up empty: a change committed between that read and
+  // the wait still wakes it (an extra read at worst).
+  let woken = ctx.changeSignal.wait(userId, RECHECK_MS, life);
+  let page = await ctx.changes.read(userId, since, limit);
   res.status(200).set({
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-store",
@@ -122,8 +127,9 @@ async function streamChanges(
           await send(": keep-alive\n\n");
           quietSince = Date.now();
         }
-        await ctx.changeSignal.wait(userId, RECHECK_MS, life);
+        await woken;
         if (life.aborted) break;
+        woken = ctx.changeSignal.wait(userId, RECHECK_MS, life);
       }
       page = await ctx.changes.read(userId, cursor, limit);
     }
