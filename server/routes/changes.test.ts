@@ -1,9 +1,11 @@
 import { QueryTypes } from "sequelize";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Change, ChangePage } from "../../core/contract";
-import type { ApiClient } from "../../test/ApiClient";
+import { freePort } from "../../scripts/lib/devServices";
+import { ApiClient } from "../../test/ApiClient";
 import { checkedStack } from "../../test/declaredResponses";
 import { type Stack, startStack, waitForTask, waitUntil } from "../../test/stack";
+import { startWebServer, type WebServer } from "../WebServer";
 
 /**
  * The change feed (GET /api/changes) against the real stack: PostgreSQL, Redis, a worker and the
@@ -323,4 +325,59 @@ describe("the change feed", () => {
     expect(changes[0]!.seq).toBe(head + 1);
     expect(changes.filter((c) => c.type === "message.added")).toHaveLength(2);
   });
+});
+
+describe("the change feed on a web node without Redis (streaming-fallback mode)", () => {
+  let stack: Stack;
+  let node: WebServer;
+  const EMAIL = "feed-solo@example.com";
+
+  beforeAll(async () => {
+    stack = await startStack({ workers: 0 });
+    await stack.simControl("POST", "/sim/accounts", { email: EMAIL, count: 8 });
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const config = {
+      ...stack.config,
+      port,
+      publicUrl: url,
+      google: { ...stack.config.google, redirectUri: `${url}/auth/google/callback` },
+    };
+    node = await startWebServer(config, { migrate: false, withoutRedis: true });
+  }, 60_000);
+  afterAll(async () => {
+    await node?.close();
+    await stack?.close();
+  });
+
+  it("a long-poll wakes on the streaming sync's writes on the same node, with no server-side emit attempted", async () => {
+    const user = new ApiClient(node.url);
+    await user.signIn(EMAIL);
+    const head = (await user.json<ChangePage>("GET", "/api/changes")).body.next;
+    const warnings: unknown[][] = [];
+    const warn = vi.spyOn(console, "warn").mockImplementation((...args) => {
+      warnings.push(args);
+    });
+    try {
+      const polling = user.json<ChangePage>("GET", `/api/changes?since=${head}&wait=60`);
+      await waitUntil(async () => node.ctx.changeSignal.size > 0, "the long-poll to wait");
+      const stream = await user.raw("POST", "/api/emails/sync/stream");
+      expect(stream.status).toBe(200);
+      expect(
+        (await stream.text())
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l).state)
+          .at(-1),
+      ).toBe("completed");
+      const page = await polling;
+      expect(page.status).toBe(200);
+      expect(page.body.changes[0]!.seq).toBe(head + 1);
+      const all = await user.json<ChangePage>("GET", `/api/changes?since=${head}&limit=100`);
+      expect(all.body.changes.filter((c) => c.type === "message.added")).toHaveLength(8);
+      expect(warnings.filter((w) => String(w[0]).includes("serverSideEmit"))).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
+  }, 60_000);
 });
