@@ -147,14 +147,19 @@ describe("the change feed", () => {
     }
   });
 
-  it("a long-poll held open with wait answers with the change a sync commits, not empty at its timeout", async () => {
+  it("a long-poll held open with wait answers with the change a sync commits, woken by the worker's signal through Redis", async () => {
     const { next: head } = await replay(alice);
-    // 60 s is far beyond this test's own timeout: an answer with changes is the wake-up's.
+    const signal = stack.web.ctx.changeSignal;
+    const notified = vi.spyOn(signal, "notify");
+    // 60 s is far beyond this test's own timeout: an answer with changes came before it.
     const polling = alice.json<ChangePage>("GET", `/api/changes?since=${head}&wait=60`);
-    await waitUntil(async () => stack.web.ctx.changeSignal.size > 0, "the long-poll to wait");
+    await waitUntil(async () => signal.size > 0, "the long-poll to wait");
     const { ids } = await stack.simControl("POST", `/sim/accounts/${ALICE}/messages`, { count: 1 });
     await sync(alice);
     const page = await polling;
+    // The worker's snapshots (Socket.IO server-side emits) reached this web node for this user.
+    expect(notified).toHaveBeenCalledWith(await userIdOf(ALICE));
+    notified.mockRestore();
     expect(page.status).toBe(200);
     expect(page.body.changes.length).toBeGreaterThan(0);
     expect(page.body.changes[0]!.seq).toBe(head + 1);
