@@ -25,6 +25,7 @@ import { p9 } from "./rows/p9";
 import { p10 } from "./rows/p10";
 import { p11 } from "./rows/p11";
 import { p12 } from "./rows/p12";
+import { p13 } from "./rows/p13";
 import { scale } from "./rows/scale";
 import { type BenchRow, type BenchRun, machine, renderMarkdown, writeRun } from "./table";
 
@@ -61,6 +62,7 @@ const ROWS: Array<[string, (ctx: BenchContext) => Promise<BenchRow[]>]> = [
   ["P10", p10],
   ["P11", p11],
   ["P12", p12],
+  ["P13", p13],
   // The scale model's inputs (S1–S5): `--only=scale`.
   ["scale", scale],
 ];

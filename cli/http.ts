@@ -9,8 +9,8 @@ export interface Client {
   token: string;
 }
 
-/** The token scope a route needs (`read` or `sync`), named in the 403 message when it is missing. */
-export type Scope = "read" | "sync";
+/** The token scope a route needs, named in the 403 message when it is missing. */
+export type Scope = "read" | "sync" | "changes";
 
 export const errorText = (body: unknown) => {
   const e = (body as Partial<ApiError> | null)?.error;

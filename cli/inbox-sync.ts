@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import type { SyncOptions } from "../core/contract";
 import { accountsCommand, checkCommand, healthCommand } from "./accountCommands";
+import { changesCommand } from "./changesCommand";
 import { CliError, EXIT, settingsPage } from "./errors";
 import { emailsCommand, labelsCommand } from "./listCommands";
 import { endQuietlyOnClosedStdout, type Output, processOutput } from "./output";
@@ -39,6 +40,11 @@ const USAGE = `usage:
   inbox-sync check [--account ID] [--no-wait] [--json]
       A completeness check: every id Gmail lists compared with what is stored, what is missing
       fetched and what Gmail no longer has removed; followed like a sync.
+  inbox-sync changes [--since N] [--follow] [--json]
+      The mirror's changes after seq N (default 0: all that are kept), one a line, oldest first:
+      seq, time, type, message id; JSON lines when piped or with --json. The last seq goes to
+      stderr as "next: --since N". --follow keeps going: each new change as it is written, until
+      interrupted. Needs a token with the "changes" scope.
 options: --url URL (or INBOX_SYNC_URL, default http://localhost:3000)
          INBOX_SYNC_TOKEN or --token-file PATH: an API token, created at <url>/settings
          (--token TOKEN also works, but shows the token to other users of this machine)
@@ -63,6 +69,8 @@ const OPTIONS = {
   limit: { type: "string", default: "20" },
   cursor: { type: "string" },
   wide: { type: "boolean", default: false },
+  since: { type: "string" },
+  follow: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -135,6 +143,14 @@ function action(
       return () => healthCommand(client, out, json, values.account);
     case "check":
       return () => checkCommand(ctx, values.wait && !values["no-wait"], values.account);
+    case "changes":
+      return () =>
+        changesCommand(client, out, {
+          since: values.since,
+          follow: values.follow,
+          // A pipe gets one JSON object a line, for jq or a program; a terminal gets columns.
+          json: json || !process.stdout.isTTY,
+        });
     default:
       return undefined;
   }

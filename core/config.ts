@@ -615,6 +615,10 @@ export const envSchema = z.object({
     .max(1000)
     .default(2)
     .meta({ description: "Streaming syncs one user may hold open at once, across every web node (1-1000)." }),
+  RATE_LIMIT_FEED_FOLLOWERS: z.coerce.number().int().min(1).max(1000).default(10).meta({
+    description:
+      "Change-feed requests one user may hold open at once (long-polls with wait, event streams), across every web node (1-1000).",
+  }),
   RATE_LIMIT_GMAIL_PUSH: rateLimit("1200/60").meta({
     description:
       "Per IP, as `points/seconds`: `POST /webhooks/gmail`. Pub/Sub delivers from few addresses, so the " +
@@ -709,6 +713,10 @@ export const envSchema = z.object({
         "Days between completeness checks of each connected account (every id Gmail lists compared with what is " +
         "stored, both ways repaired; about 1 quota unit per 100 messages; docs/health.md); 0 = only when asked for.",
     }),
+  CHANGE_FEED_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7).meta({
+    description:
+      "How long the change feed (GET /api/changes) keeps a change. The maintenance job removes older ones; a follower whose cursor is older gets 410 cursor_expired and re-reads the mirror.",
+  }),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -778,6 +786,8 @@ export interface Config {
     socketConnect: RateLimit;
     subscribe: RateLimit;
     streams: number;
+    /** Per user: change-feed long-polls and event streams held open at once. */
+    feedFollowers: number;
     /** Per IP: POST /webhooks/gmail. */
     gmailPush: RateLimit;
   };
@@ -791,6 +801,11 @@ export interface Config {
     activeDays: number;
     /** COMPLETENESS_CHECK_DAYS: days between an account's completeness checks; 0 = only when asked. */
     checkEveryDays: number;
+  };
+  /** The change feed (docs/changes.md). */
+  changeFeed: {
+    /** CHANGE_FEED_RETENTION_DAYS: changes older than this are pruned. */
+    retentionDays: number;
   };
   adminEmails: string[];
   adminSubs: string[];
@@ -1071,6 +1086,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       socketConnect: e.RATE_LIMIT_SOCKET_CONNECT,
       subscribe: e.RATE_LIMIT_SUBSCRIBE,
       streams: e.RATE_LIMIT_STREAMS,
+      feedFollowers: e.RATE_LIMIT_FEED_FOLLOWERS,
       gmailPush: e.RATE_LIMIT_GMAIL_PUSH,
     },
     gmailPush,
@@ -1080,6 +1096,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       activeDays: e.SYNC_SCHEDULE_ACTIVE_DAYS,
       checkEveryDays: e.COMPLETENESS_CHECK_DAYS,
     },
+    changeFeed: { retentionDays: e.CHANGE_FEED_RETENTION_DAYS },
     adminEmails: e.ADMIN_EMAILS.split(",")
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),

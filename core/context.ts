@@ -4,6 +4,7 @@ import { createLogger, type Logger } from "./logger";
 import { redisKeys, servedSyncQueues } from "./redis";
 import { createRepositories, type Repositories } from "./repositories";
 import { AccountService } from "./services/AccountService";
+import { ChangeFeedService } from "./services/ChangeFeedService";
 import { EmailService } from "./services/EmailService";
 import { SessionService } from "./services/SessionService";
 import { TaskService } from "./services/TaskService";
@@ -24,6 +25,8 @@ export interface CoreContext extends Database {
   emails: EmailService;
   sessions: SessionService;
   tasks: TaskService;
+  /** The change feed of every user's mirror (docs/changes.md). */
+  changes: ChangeFeedService;
   /** Who runs which task (core/tasks/TaskLease.ts). */
   lease: TaskLease;
   /** Runs a task under its lease, for a worker's job and a web node's stream alike. */
@@ -63,6 +66,7 @@ export function createCoreContext(
     lease,
     driver: new TaskDriver({ accounts, logger, repos }, lease),
     emails: new EmailService(repos.emailsOf),
+    changes: new ChangeFeedService(repos.changes, config.changeFeed.retentionDays),
     sessions: new SessionService(repos.sessions, repos.tokens, config.sessionSecret, {
       idleHours: config.sessionIdleHours,
     }),

@@ -81,3 +81,19 @@ export class DailyBudgetSpentError extends AppError {
     );
   }
 }
+
+/**
+ * A change-feed cursor inside the part of the feed retention removed: changes after it are gone,
+ * so following on from it would skip them. The follower re-reads the mirror and goes on from
+ * `head`, the feed's last seq when this was answered (docs/changes.md).
+ */
+export class CursorExpiredError extends AppError {
+  constructor(prunedThrough: number, head: number, retentionDays: number) {
+    super(
+      "cursor_expired",
+      `Changes up to seq ${prunedThrough} are gone (the feed keeps ${retentionDays} days). Re-read the mirror (GET /api/emails), then follow from seq ${head}.`,
+      410,
+      { prunedThrough, head },
+    );
+  }
+}

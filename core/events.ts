@@ -110,6 +110,15 @@ export interface ClientToServerEvents {
   "task:unsubscribe": (payload: { taskId: string }) => void;
 }
 
+/** Between Socket.IO servers: from a worker's emitter or another web node to every web node. */
+export interface InterServerEvents {
+  /**
+   * The user's mirror may have new entries in the change feed (a sync wrote, or finished): wakes
+   * that user's long-polls and event streams on every node (server/services/ChangeSignal.ts).
+   */
+  "changes:written": (userId: string) => void;
+}
+
 export const rooms = {
   task: (taskId: string) => `task:${taskId}`,
   user: (userId: string) => `user:${userId}`,
@@ -124,6 +133,8 @@ export interface SnapshotBroadcaster {
     emit(event: "sync:progress", snapshot: TaskSnapshot): unknown;
     emit(event: "mail:changed", change: MailChange): unknown;
   };
+  /** Reaches every other Socket.IO server (not the caller's own). */
+  serverSideEmit?(event: "changes:written", userId: string): unknown;
 }
 
 /** What a completed snapshot says changed in the user's mail; null when it changed nothing. */
@@ -148,6 +159,9 @@ export function publishSnapshot(
   via.to([rooms.task(snapshot.taskId), rooms.user(userId)]).emit("sync:progress", snapshot);
   const change = mailChangeOf(snapshot);
   if (change) via.to(rooms.user(userId)).emit("mail:changed", change);
+  // A sync's snapshots come as it writes (at most every 100 ms) and when it ends: the change
+  // feed's followers wake on them instead of asking the database over and over.
+  via.serverSideEmit?.("changes:written", userId);
 }
 
 /** The Redis channel prefix shared by every web node's adapter and every worker's emitter. */

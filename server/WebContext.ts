@@ -1,10 +1,11 @@
 import type { Cluster, Redis } from "ioredis";
 import type { Server as SocketServer } from "socket.io";
 import type { CoreContext } from "../core/context";
-import type { ClientToServerEvents, ServerToClientEvents } from "../core/events";
+import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents } from "../core/events";
 import type { MaintenanceQueue, SyncQueue } from "../core/queue";
 import type { GmailQuotaBudget } from "../core/sync/RedisQuotaBudget";
 import type { TaskStatus } from "../core/tasks/TaskStatus";
+import type { ChangeSignal } from "./services/ChangeSignal";
 import type { SyncDispatcher } from "./services/SyncDispatcher";
 
 /** Everything a web process's routes and sockets need, built once in server/main.ts. */
@@ -31,6 +32,8 @@ export interface WebContext extends CoreContext {
   shutdown: AbortSignal;
   /** Streaming syncs in flight on this node, awaited (briefly) when it stops. */
   streams: Set<Promise<unknown>>;
+  /** Wakes this node's change-feed followers (server/routes/api/changes). */
+  changeSignal: ChangeSignal;
   /** Set once Socket.IO is attached; the streaming fallback pushes through it too. */
-  io?: SocketServer<ClientToServerEvents, ServerToClientEvents>;
+  io?: SocketServer<ClientToServerEvents, ServerToClientEvents, InterServerEvents>;
 }

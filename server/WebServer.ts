@@ -13,6 +13,7 @@ import { TaskStatus } from "../core/tasks/TaskStatus";
 import { WorkerLiveness } from "../core/workerHeartbeat";
 import { createApp } from "./app";
 import { attachRealtime } from "./realtime";
+import { ChangeSignal } from "./services/ChangeSignal";
 import { SyncDispatcher } from "./services/SyncDispatcher";
 import type { WebContext } from "./WebContext";
 
@@ -105,6 +106,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
     ...core,
     shutdown: shutdown.signal,
     streams: new Set(),
+    changeSignal: new ChangeSignal(),
     quota: quota?.enabled ? quota : null,
     queue,
     maintenance,

@@ -17,6 +17,7 @@ import { privateAnswers, securityHeaders } from "./middleware/securityHeaders";
 import { adminRoutes } from "./routes/admin";
 import { accountRoutes } from "./routes/api/account";
 import { accountsRoutes } from "./routes/api/accounts";
+import { changeRoutes } from "./routes/api/changes";
 import { emailRoutes } from "./routes/api/emails";
 import { labelRoutes } from "./routes/api/labels";
 import { meRoutes } from "./routes/api/me";
@@ -86,6 +87,7 @@ export function createApp(ctx: WebContext, options: { clientDir?: string } = {})
   api.use(syncRoutes(ctx, metrics));
   api.use(emailRoutes(ctx));
   api.use(labelRoutes(ctx));
+  api.use(changeRoutes(ctx));
   api.use(notFound);
   app.use("/api", api);
 

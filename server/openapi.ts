@@ -7,6 +7,7 @@ import {
 import { ApiErrorSchema } from "../core/contract/schemas";
 import * as account from "./routes/api/account/schema";
 import * as accounts from "./routes/api/accounts/schema";
+import * as changes from "./routes/api/changes/schema";
 import * as emails from "./routes/api/emails/schema";
 import * as labels from "./routes/api/labels/schema";
 import * as me from "./routes/api/me/schema";
@@ -31,6 +32,7 @@ export const ROUTES: RouteSchema[] = [
   tokens,
   account,
   accounts,
+  changes,
   ops,
   docs,
   webhooks,
@@ -48,11 +50,14 @@ function response(declared: DeclaredResponse): ZodOpenApiResponseObject {
         ]),
       )
     : undefined;
-  const content = declared.schema
-    ? { "application/json": { schema: declared.schema } }
-    : declared.mediaType
-      ? { [declared.mediaType]: { schema: declared.itemSchema ?? { type: "string" as const } } }
-      : undefined;
+  // A route may answer JSON and, when asked by Accept, another media type (the change feed's SSE).
+  const media = {
+    ...(declared.schema && { "application/json": { schema: declared.schema } }),
+    ...(declared.mediaType && {
+      [declared.mediaType]: { schema: declared.itemSchema ?? { type: "string" as const } },
+    }),
+  };
+  const content = Object.keys(media).length ? media : undefined;
   return { description: declared.description, ...(headers && { headers }), ...(content && { content }) };
 }
 
@@ -168,6 +173,7 @@ export function openApiDocument(publicUrl?: string): ReturnType<typeof createDoc
       { name: "emails" },
       { name: "sync" },
       { name: "tokens" },
+      { name: "changes" },
       { name: "operations" },
     ],
     paths,

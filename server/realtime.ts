@@ -4,6 +4,7 @@ import type { Cluster, Redis } from "ioredis";
 import { Server, type Socket } from "socket.io";
 import {
   type ClientToServerEvents,
+  type InterServerEvents,
   rooms,
   type ServerToClientEvents,
   type SubscribeAck,
@@ -36,14 +37,14 @@ export function originAllowed(origin: string | undefined, publicUrl: string): bo
 export type RealtimeServer = Server<
   ClientToServerEvents,
   ServerToClientEvents,
-  Record<string, never>,
+  InterServerEvents,
   { principal: Principal }
 >;
 
 type RealtimeSocket = Socket<
   ClientToServerEvents,
   ServerToClientEvents,
-  Record<string, never>,
+  InterServerEvents,
   { principal: Principal }
 >;
 type RedisPair = { pub: Redis | Cluster; sub: Redis | Cluster; sharded?: boolean };
@@ -152,5 +153,9 @@ export function attachRealtime(
   io.use(authenticateSocket(ctx, limits));
   applySocketLimits(io, limits);
   io.on("connection", (socket) => onConnection(ctx, socket));
+  // A worker's (or another node's) sync wrote: this node's change-feed followers read again.
+  io.on("changes:written", (userId) => {
+    if (typeof userId === "string") ctx.changeSignal.notify(userId);
+  });
   return io;
 }

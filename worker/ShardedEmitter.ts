@@ -10,10 +10,13 @@ export interface RoomEmitter<Events extends EventsMap> {
   to(room: string | string[]): {
     emit<Ev extends EventNames<Events>>(ev: Ev, ...args: EventParams<Events, Ev>): boolean;
   };
+  /** An event for the web nodes' servers themselves (`io.on(ev)`), not their sockets. */
+  serverSideEmit(ev: string, ...args: unknown[]): unknown;
 }
 
 /** socket.io-adapter's ClusterAdapter message type for a broadcast, and socket.io-parser's EVENT. */
 const BROADCAST = 3;
+const SERVER_SIDE_EMIT = 9;
 const EVENT = 2;
 
 /** A socket id: what the sharded adapter never gives a channel of its own (`looksLikeASocketId`). */
@@ -46,6 +49,17 @@ export class ShardedEmitter<Events extends EventsMap> implements RoomEmitter<Eve
     private readonly nsp = "/",
   ) {
     this.channel = `${channelPrefix}#${nsp}#`;
+  }
+
+  /**
+   * What a sharded adapter's own `serverSideEmit` writes (ClusterAdapter, no acknowledgement):
+   * `{uid, nsp, type: SERVER_SIDE_EMIT, data: {packet: [ev, ...args]}}` on the namespace's
+   * channel, where every node listens.
+   */
+  serverSideEmit(ev: string, ...args: unknown[]): boolean {
+    const message = { uid: this.uid, nsp: this.nsp, type: SERVER_SIDE_EMIT, data: { packet: [ev, ...args] } };
+    this.redis.spublish(this.channel, JSON.stringify(message)).catch(() => {});
+    return true;
   }
 
   to(room: string | string[]) {

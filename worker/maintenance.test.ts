@@ -125,6 +125,32 @@ describe("maintenance: purge-expired", () => {
     expect(await sessionIds()).toContain(keepSession);
     expect(await fast.queue.getJobCountByTypes("completed")).toBeGreaterThanOrEqual(2);
   });
+
+  it("removes change-feed entries older than CHANGE_FEED_RETENTION_DAYS, as a prefix of each feed, and records how far", async () => {
+    const owner = await user();
+    const days = stack.config.changeFeed.retentionDays;
+    // seq 1-2 older than the retention, 3 younger; seq 4 is older again (`at` is when its writing
+    // transaction began, which need not grow with seq): everything up to it goes.
+    const ages = [days + 2, days + 1, 0, days + 1, 0];
+    await query(`INSERT INTO change_feeds (user_id, last_seq) VALUES (:owner, ${ages.length})`, { owner });
+    await query(
+      `INSERT INTO changes (user_id, seq, type, at)
+       SELECT :owner, i, 'sync.finished', now() - make_interval(days => (ARRAY[:ages]::int[])[i]) FROM generate_series(1, ${ages.length}) i`,
+      { owner, ages },
+    );
+    fast ??= await startMaintenance(stack.workers[0]!.ctx, { everyMs: 300 });
+    const seqs = async () =>
+      (
+        await query<{ seq: string }>("SELECT seq FROM changes WHERE user_id = :owner ORDER BY seq", { owner })
+      ).map((r) => Number(r.seq));
+    await until("the feed's purge", async () => (await seqs()).length < ages.length);
+    expect(await seqs()).toEqual([5]);
+    const [feed] = await query<{ pruned_through: string }>(
+      "SELECT pruned_through FROM change_feeds WHERE user_id = :owner",
+      { owner },
+    );
+    expect(Number(feed!.pruned_through)).toBe(4);
+  });
 });
 
 /** Tasks of a user, oldest first: [state, runner]. */

@@ -49,7 +49,8 @@ export interface MaintenanceOptions {
  * Housekeeping jobs run by the worker processes. Every worker upserts the same job schedulers, so
  * there is one schedule however many workers run, and each run is taken by one of them:
  * - `purge-expired` deletes sessions past their absolute or idle expiry and expired API tokens
- *   (they already answer 401; this keeps the tables small and the data minimal);
+ *   (they already answer 401; this keeps the tables small and the data minimal), and change-feed
+ *   entries older than CHANGE_FEED_RETENTION_DAYS;
  * - `watch-renew` (push on) calls `users.watch` again for every connected account whose watch
  *   lapses within a day, or that has none;
  * - `sync-schedule` (push off) gives recently active accounts an incremental sync each period,

@@ -165,7 +165,10 @@ export function maintenanceJobs(deps: MaintenanceJobDeps) {
       case PURGE_SCHEDULER: {
         const purged = await ctx.sessions.purgeExpired();
         if (purged.sessions || purged.tokens) logger.info(purged, "purged expired sessions and tokens");
-        return purged;
+        // The change feed's retention (CHANGE_FEED_RETENTION_DAYS) rides on the same schedule.
+        const changes = await ctx.changes.prune();
+        if (changes) logger.info({ changes }, "pruned the change feed");
+        return { ...purged, changes };
       }
       case WATCH_RENEW_SCHEDULER: {
         const report = await watch.renewLapsing();

@@ -9,6 +9,7 @@ import type * as schemas from "./schemas";
  * ../events.ts and are re-exported here.
  */
 export * from "../auth/scopes";
+export * from "../changeTypes";
 export * from "../events";
 
 /** Every 4xx/5xx body: `{"error":{"code":"snake_case","message":"…"}}`, sometimes with `fallback`. */
@@ -33,6 +34,10 @@ export type AccountList = z.infer<typeof schemas.AccountListSchema>;
 export type Account = z.infer<typeof schemas.AccountSchema>;
 /** `GET /api/accounts/:id/health` */
 export type AccountHealthView = z.infer<typeof schemas.AccountHealthSchema>;
+/** One change of `GET /api/changes`. */
+export type Change = z.infer<typeof schemas.ChangeSchema>;
+/** `GET /api/changes` */
+export type ChangePage = z.infer<typeof schemas.ChangePageSchema>;
 export type TokenList = z.infer<typeof schemas.TokenListSchema>;
 /** The 201 of `POST /api/tokens`: the token with its secret, shown this once. */
 export type CreatedToken = z.infer<typeof schemas.CreatedTokenSchema>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SCOPE_MEANINGS, TOKEN_SCOPES } from "../auth/scopes";
+import { CHANGE_TYPES } from "../changeTypes";
 import type {
   RateLimiter,
   SubscribeAck,
@@ -190,6 +191,38 @@ export const EmailPageSchema = z
       .meta({ description: "Pass as `cursor` for the next page; null at the end." }),
   })
   .meta({ id: "EmailPage" });
+
+/** One change of the user's mirror (docs/changes.md). */
+export const ChangeSchema = z
+  .strictObject({
+    seq: z
+      .int()
+      .min(1)
+      .meta({ description: "The user's sequence number: strictly increasing, no gaps, in commit order." }),
+    type: z.enum(CHANGE_TYPES).meta({
+      description:
+        "message.added, message.deleted, message.labels (the message's labels moved), account.state (connected, needs re-consent, or disconnected; read GET /api/me), sync.finished (a sync completed: the mirror is current to Gmail as of then)",
+    }),
+    accountId: z.string().meta({
+      description: "The id of the Gmail account the change is in (today each user has one; it keeps its id).",
+    }),
+    messageId: z.string().optional().meta({ description: "The Gmail message id, on message.* changes." }),
+    at: z.iso.datetime().meta({ description: "When the change was written." }),
+  })
+  .meta({ id: "Change" });
+
+export const ChangePageSchema = z
+  .strictObject({
+    changes: z.array(ChangeSchema),
+    next: z
+      .int()
+      .min(0)
+      .meta({ description: "Pass as `since` next time: the last seq here, or `since` when none." }),
+    more: z
+      .boolean()
+      .meta({ description: "More changes are already waiting after `next`: ask again at once." }),
+  })
+  .meta({ id: "ChangePage" });
 
 export const MeSchema = z
   .strictObject({

@@ -21,6 +21,7 @@ const ALL_MIGRATIONS = [
   "0012-token-scopes",
   "0013-attachment-count",
   "0014-account-health",
+  "0015-change-feed",
 ];
 
 describe("migrations", () => {
@@ -45,6 +46,8 @@ describe("migrations", () => {
         ).map((r) => r.tablename);
       expect(await tables()).toEqual([
         "api_tokens",
+        "change_feeds",
+        "changes",
         "emails",
         "gmail_accounts",
         "labels",

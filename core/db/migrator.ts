@@ -14,6 +14,7 @@ import * as inlineImageIds from "./migrations/0011-inline-image-ids";
 import * as tokenScopes from "./migrations/0012-token-scopes";
 import * as attachmentCount from "./migrations/0013-attachment-count";
 import * as accountHealth from "./migrations/0014-account-health";
+import * as changeFeed from "./migrations/0015-change-feed";
 
 /**
  * Migrations are listed here rather than globbed so that a bundled build carries them. Add new
@@ -34,6 +35,7 @@ const MIGRATIONS = [
   { name: "0012-token-scopes", ...tokenScopes },
   { name: "0013-attachment-count", ...attachmentCount },
   { name: "0014-account-health", ...accountHealth },
+  { name: "0015-change-feed", ...changeFeed },
 ];
 
 /**

@@ -1,6 +1,7 @@
 import { Op, QueryTypes, type Sequelize, type Transaction, UniqueConstraintError } from "sequelize";
 import type { GmailAccount, GmailAccountStatus } from "../db/models/GmailAccount";
 import type { User } from "../db/models/User";
+import { recordChanges } from "./change.repository";
 
 export type { GmailAccount, User };
 
@@ -94,6 +95,8 @@ export class AccountRepository {
         lock: true,
       });
       const { encryptedTokens, scope } = seal(user.id, existing?.encryptedTokens ?? null);
+      // A new account, or one coming back from re-consent or a disconnect, is news to the feed.
+      const news = existing?.status !== "connected";
       if (existing) {
         await existing.update(
           { email: mailbox, encryptedTokens, scope, status: "connected" },
@@ -105,6 +108,8 @@ export class AccountRepository {
           { transaction },
         );
       }
+      // After the account's own write: the feed's counter is the last lock a write takes.
+      if (news) await this.recordStateChange(user.id, transaction);
       return user;
     });
   }
@@ -172,19 +177,48 @@ export class AccountRepository {
     });
   }
 
-  /** A connected account whose grant Google no longer honours; a disconnected one stays so. */
-  async markReauthRequired(userId: string): Promise<void> {
-    await this.GmailAccountModel.update(
-      { status: "reauth_required" },
-      { where: { userId, status: "connected" } },
+  /** An `account.state` change of the user, inside `transaction` (which holds their account row). */
+  private async recordStateChange(userId: string, transaction: Transaction): Promise<void> {
+    await this.sequelize.query(
+      `WITH state AS (SELECT 'account.state'::text AS type, NULL::text AS message_id)
+       ${recordChanges("state", ":userId")}
+       SELECT 1`,
+      { replacements: { userId }, transaction },
     );
   }
 
-  /** Disconnected: the tokens replaced by `emptyEnvelope`, the scope forgotten. */
+  /**
+   * A connected account whose grant Google no longer honours; a disconnected one stays so. The
+   * feed's `account.state` commits with the new state.
+   */
+  async markReauthRequired(userId: string): Promise<void> {
+    await this.sequelize.query(
+      `WITH moved AS (
+         UPDATE gmail_accounts SET status = 'reauth_required', updated_at = now()
+         WHERE user_id = :userId AND status = 'connected'
+         RETURNING 'account.state'::text AS type, NULL::text AS message_id)
+       ${recordChanges("moved", ":userId")}
+       SELECT 1`,
+      { replacements: { userId } },
+    );
+  }
+
+  /**
+   * Disconnected: the tokens replaced by `emptyEnvelope`, the scope forgotten. An account that
+   * was not disconnected already gets an `account.state` change in the same statement.
+   */
   async markDisconnected(userId: string, emptyEnvelope: string): Promise<void> {
-    await this.GmailAccountModel.update(
-      { encryptedTokens: emptyEnvelope, scope: null, status: "disconnected" },
-      { where: { userId } },
+    await this.sequelize.query(
+      `WITH moved AS (
+         UPDATE gmail_accounts g SET encrypted_tokens = :emptyEnvelope, scope = NULL, status = 'disconnected',
+                updated_at = now()
+         WHERE user_id = :userId
+         RETURNING 'account.state'::text AS type, NULL::text AS message_id,
+           (SELECT o.status FROM gmail_accounts o WHERE o.user_id = g.user_id) <> 'disconnected' AS moved),
+       news AS (SELECT type, message_id FROM moved WHERE moved)
+       ${recordChanges("news", ":userId")}
+       SELECT 1`,
+      { replacements: { userId, emptyEnvelope } },
     );
   }
 

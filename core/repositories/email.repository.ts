@@ -12,6 +12,7 @@ import type {
   SyncListing,
   SyncScope,
 } from "../sync/MailStore";
+import { recordChanges } from "./change.repository";
 import { type LabelInfo, LabelRepository } from "./label.repository";
 
 /** An attachment as a message lists it (`emails.attachments`); its data stays in Gmail. */
@@ -231,8 +232,14 @@ export class EmailRepository implements MailStore {
   }
 
   async saveCursor(historyId: string): Promise<void> {
+    // The feed's `sync.finished` commits with the cursor: a follower that sees it sees the sync's
+    // every change before it.
     await this.sequelize.query(
-      "UPDATE gmail_accounts SET history_id = :historyId, last_sync_at = now(), updated_at = now() WHERE user_id = :userId",
+      `WITH saved AS (
+         UPDATE gmail_accounts SET history_id = :historyId, last_sync_at = now(), updated_at = now()
+         WHERE user_id = :userId RETURNING 'sync.finished'::text AS type, NULL::text AS message_id)
+       ${recordChanges("saved", ":userId")}
+       SELECT 1`,
       { replacements: { userId: this.userId, historyId } },
     );
   }
@@ -275,9 +282,12 @@ export class EmailRepository implements MailStore {
 
   async saveFullListing(scope: SyncScope | null, historyId: string): Promise<void> {
     await this.sequelize.query(
-      `UPDATE gmail_accounts SET sync_scope = :scope::jsonb, history_id = :historyId,
-              last_sync_at = now(), updated_at = now()
-       WHERE user_id = :userId`,
+      `WITH saved AS (
+         UPDATE gmail_accounts SET sync_scope = :scope::jsonb, history_id = :historyId,
+                last_sync_at = now(), updated_at = now()
+         WHERE user_id = :userId RETURNING 'sync.finished'::text AS type, NULL::text AS message_id)
+       ${recordChanges("saved", ":userId")}
+       SELECT 1`,
       { replacements: { userId: this.userId, historyId, scope: scope ? JSON.stringify(scope) : null } },
     );
   }
@@ -316,7 +326,9 @@ export class EmailRepository implements MailStore {
          ON CONFLICT (user_id, gmail_id) DO NOTHING
          RETURNING gmail_id),
        counted AS (UPDATE gmail_accounts SET email_count = email_count + (SELECT count(*) FROM ins)
-         WHERE user_id = $userId AND EXISTS (SELECT 1 FROM ins))
+         WHERE user_id = $userId AND EXISTS (SELECT 1 FROM ins) RETURNING 1),
+       added AS (SELECT 'message.added'::text AS type, gmail_id AS message_id FROM ins)
+       ${recordChanges("added", "$userId", "counted")}
        SELECT gmail_id FROM ins`,
       { bind: { userId: this.userId, batch: JSON.stringify(rows) }, type: QueryTypes.SELECT },
     );
@@ -327,17 +339,22 @@ export class EmailRepository implements MailStore {
     // the two, the page is not marked done and the resume writes it again.
     const fresh = new Set(inserted.map((r) => r.gmail_id));
     const rest = rows.filter((r) => !fresh.has(r.gmail_id));
+    // A refresh is news to the feed only when it moved the message's labels (RELABELLED).
     const updated = await this.sequelize.query<{ gmail_id: string }>(
-      `UPDATE emails e SET
-         thread_id = b.thread_id, from_address = b.from_address, to_address = b.to_address,
-         subject = b.subject, snippet = b.snippet, date = b.date,
-         labels = ARRAY(SELECT jsonb_array_elements_text(b.labels)),
-         size_estimate = b.size_estimate, history_id = b.history_id, headers = b.headers,
-         text_body = b.text_body, html_body = b.html_body, attachments = b.attachments,
-         attachment_count = b.attachment_count, body_fetched = b.body_fetched, updated_at = now()
-       FROM jsonb_to_recordset($batch::jsonb) AS b(${ROW_TYPE})
-       WHERE e.user_id = $userId AND e.gmail_id = b.gmail_id
-       RETURNING e.gmail_id`,
+      `WITH upd AS (
+         UPDATE emails e SET
+           thread_id = b.thread_id, from_address = b.from_address, to_address = b.to_address,
+           subject = b.subject, snippet = b.snippet, date = b.date,
+           labels = ARRAY(SELECT jsonb_array_elements_text(b.labels)),
+           size_estimate = b.size_estimate, history_id = b.history_id, headers = b.headers,
+           text_body = b.text_body, html_body = b.html_body, attachments = b.attachments,
+           attachment_count = b.attachment_count, body_fetched = b.body_fetched, updated_at = now()
+         FROM jsonb_to_recordset($batch::jsonb) AS b(${ROW_TYPE})
+         WHERE e.user_id = $userId AND e.gmail_id = b.gmail_id
+         RETURNING e.gmail_id, ${RELABELLED}),
+       relabelled AS (SELECT 'message.labels'::text AS type, gmail_id AS message_id FROM upd WHERE relabelled)
+       ${recordChanges("relabelled", "$userId")}
+       SELECT gmail_id FROM upd`,
       { bind: { userId: this.userId, batch: JSON.stringify(rest) }, type: QueryTypes.SELECT },
     );
     return { added: inserted.length, updated: updated.length };
@@ -347,9 +364,11 @@ export class EmailRepository implements MailStore {
     if (ids.length === 0) return 0;
     // The account's email_count shrinks by the rows this statement deleted, in the same statement.
     const [row] = await this.sequelize.query<{ n: string }>(
-      `WITH gone AS (DELETE FROM emails WHERE user_id = :userId AND gmail_id = ANY(ARRAY[:ids]::text[]) RETURNING 1),
+      `WITH gone AS (DELETE FROM emails WHERE user_id = :userId AND gmail_id = ANY(ARRAY[:ids]::text[]) RETURNING gmail_id),
        counted AS (UPDATE gmail_accounts SET email_count = email_count - (SELECT count(*) FROM gone)
-         WHERE user_id = :userId AND EXISTS (SELECT 1 FROM gone))
+         WHERE user_id = :userId AND EXISTS (SELECT 1 FROM gone) RETURNING 1),
+       deleted AS (SELECT 'message.deleted'::text AS type, gmail_id AS message_id FROM gone)
+       ${recordChanges("deleted", ":userId", "counted")}
        SELECT count(*) AS n FROM gone`,
       { replacements: { userId: this.userId, ids }, type: QueryTypes.SELECT },
     );
@@ -358,18 +377,25 @@ export class EmailRepository implements MailStore {
 
   async setLabels(changes: Array<{ gmailId: string; labels: string[] }>): Promise<number> {
     if (changes.length === 0) return 0;
-    const [, meta] = await this.sequelize.query(
-      `UPDATE emails e SET labels = ARRAY(SELECT jsonb_array_elements_text(c.labels)), updated_at = now()
-       FROM jsonb_to_recordset(:changes::jsonb) AS c(gmail_id text, labels jsonb)
-       WHERE e.user_id = :userId AND e.gmail_id = c.gmail_id`,
+    // Every stored row counts (the history named it); only a real move is news to the feed.
+    const [row] = await this.sequelize.query<{ n: string }>(
+      `WITH upd AS (
+         UPDATE emails e SET labels = ARRAY(SELECT jsonb_array_elements_text(c.labels)), updated_at = now()
+         FROM jsonb_to_recordset(:changes::jsonb) AS c(gmail_id text, labels jsonb)
+         WHERE e.user_id = :userId AND e.gmail_id = c.gmail_id
+         RETURNING e.gmail_id, ${RELABELLED}),
+       relabelled AS (SELECT 'message.labels'::text AS type, gmail_id AS message_id FROM upd WHERE relabelled)
+       ${recordChanges("relabelled", ":userId")}
+       SELECT count(*) AS n FROM upd`,
       {
         replacements: {
           userId: this.userId,
           changes: JSON.stringify(changes.map((c) => ({ gmail_id: c.gmailId, labels: c.labels }))),
         },
+        type: QueryTypes.SELECT,
       },
     );
-    return (meta as { rowCount?: number }).rowCount ?? 0;
+    return Number(row?.n ?? 0);
   }
 
   listing(key: string): SyncListing {
@@ -539,6 +565,13 @@ class PostgresSyncListing implements SyncListing {
     );
   }
 }
+
+/**
+ * In the RETURNING of an UPDATE of `emails e`: whether the row's labels moved. The subquery reads
+ * the statement's snapshot, which still holds the row as it was before this update.
+ */
+const RELABELLED = `e.labels IS DISTINCT FROM
+  (SELECT o.labels FROM emails o WHERE o.user_id = e.user_id AND o.gmail_id = e.gmail_id) AS relabelled`;
 
 /** The columns of one message as `upsert` sends it, in `jsonb_to_recordset`'s terms. */
 const ROW_TYPE = `gmail_id text, thread_id text, from_address text, to_address text, subject text, snippet text,

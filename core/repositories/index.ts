@@ -1,6 +1,7 @@
 import type { Database } from "../db/sequelize";
 import { AccountRepository } from "./account.repository";
 import { AccountHealthRepository } from "./accountHealth.repository";
+import { ChangeRepository } from "./change.repository";
 import { EmailRepository } from "./email.repository";
 import { SessionRepository } from "./session.repository";
 import { TaskRepository } from "./task.repository";
@@ -14,6 +15,8 @@ export interface Repositories {
   accounts: AccountRepository;
   /** What each Gmail account's health view reads, and the facts push, renewal and syncs record. */
   health: AccountHealthRepository;
+  /** The change feed of every user: reading one user's, and retention. */
+  changes: ChangeRepository;
   sessions: SessionRepository;
   tasks: TaskRepository;
   tokens: TokenRepository;
@@ -27,6 +30,7 @@ export function createRepositories({ sequelize, models }: Database): Repositorie
   return {
     accounts: new AccountRepository(sequelize, models.User, models.GmailAccount),
     health: new AccountHealthRepository(sequelize),
+    changes: new ChangeRepository(sequelize),
     sessions: new SessionRepository(models.Session),
     tasks: new TaskRepository(sequelize, models.SyncTask),
     tokens: new TokenRepository(sequelize, models.ApiToken, models.User),

@@ -118,9 +118,11 @@ export const CONFIG_GROUPS: readonly ConfigGroup[] = [
       "RATE_LIMIT_SOCKET_CONNECT",
       "RATE_LIMIT_SUBSCRIBE",
       "RATE_LIMIT_STREAMS",
+      "RATE_LIMIT_FEED_FOLLOWERS",
       "RATE_LIMIT_GMAIL_PUSH",
     ],
   },
+  { title: "Change feed", variables: ["CHANGE_FEED_RETENTION_DAYS"] },
   { title: "Logging", variables: ["LOG_LEVEL"] },
 ];
 

@@ -11,7 +11,7 @@ import {
 import type { Server, Socket } from "socket.io";
 import type { Config, RateLimit } from "../../core/config";
 import { AppError } from "../../core/errors";
-import type { ClientToServerEvents, ServerToClientEvents } from "../../core/events";
+import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents } from "../../core/events";
 import type { Logger } from "../../core/logger";
 import type { Principal } from "../../core/services/SessionService";
 import { clientAddress, compileTrustProxy, type TrustProxy } from "../clientAddress";
@@ -211,6 +211,8 @@ export class RateLimits {
   readonly subscribe: Limit;
   /** Per user: streaming syncs open at once, across every web node. */
   readonly streams: ConcurrencyLimit;
+  /** Per user: change-feed long-polls and event streams held open at once, across every web node. */
+  readonly followers: ConcurrencyLimit;
   /**
    * TRUST_PROXY, compiled once for the node: the HTTP app's `trust proxy` and `socketIp` both
    * read addresses with it, so a socket and a request from one client spend the same points.
@@ -228,6 +230,7 @@ export class RateLimits {
     this.socketConnect = new Limit("socket-connect", r.socketConnect, store);
     this.subscribe = new Limit("subscribe", r.subscribe, store, "local");
     this.streams = new ConcurrencyLimit("streams", r.streams, store);
+    this.followers = new ConcurrencyLimit("feed-followers", r.feedFollowers, store);
   }
 }
 
@@ -255,6 +258,8 @@ const WHAT: Record<string, string> = {
   sync: "Too many sync requests.",
   "token-create": "Too many API tokens created.",
   streams: "Too many streaming syncs open at once; close one first.",
+  "feed-followers":
+    "Too many change-feed requests held open at once (wait or event streams); close one first.",
 };
 
 function refuse(res: Response, refusal: Refusal, what: string): void {
@@ -319,6 +324,21 @@ export function streamSlot(limits: RateLimits) {
   };
 }
 
+/**
+ * Holds one of the user's change-feed follower slots until the response closes, for requests
+ * `held` says stay open (a long-poll, an event stream); others pass. Mount behind requireAuth.
+ */
+export function followerSlot(limits: RateLimits, held: (req: Request) => boolean) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    if (!held(req)) return next();
+    const slot = await limits.followers.acquire(req.principal!.userId);
+    if ("retryAfter" in slot) return refuse(res, slot, limits.followers.name);
+    res.once("finish", () => slot.release());
+    res.once("close", () => slot.release());
+    next();
+  };
+}
+
 // ---- Socket.IO ----
 
 /** The client's address for a socket's handshake, read by the same rule as the HTTP app's `req.ip`. */
@@ -334,7 +354,7 @@ function socketRefusal(refusal: Refusal): Error {
 }
 
 type SocketData = { principal: Principal };
-type AnySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type AnySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 const tokenOf = (socket: AnySocket) =>
   typeof socket.handshake.auth?.token === "string" ? (socket.handshake.auth.token as string) : undefined;
@@ -357,7 +377,7 @@ export async function socketAuthFailed(limits: RateLimits, socket: AnySocket): P
  * `{ok:false, error:{code:"rate_limited"}}` through its ack, the socket staying open).
  */
 export function applySocketLimits(
-  io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>,
+  io: Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>,
   limits: RateLimits,
 ): void {
   io.use(async (socket, next) => {

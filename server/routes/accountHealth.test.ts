@@ -111,12 +111,15 @@ describe("accounts and their health", () => {
   });
 
   it("a watch that lapsed reads lapsed at once; failed renewals are counted with Gmail's words; a renewal that works clears both", async () => {
+    // The gauge counts the whole database (other suites' accounts too): read it relative to now.
+    const lapsedBefore = await gauge("watch_lapsed");
+    const failingBefore = await gauge("watch_failing");
     await stack.simControl("PUT", "/sim/push", { topicPublishable: false });
     await age("watch_expiration", 60_000);
     const lapsed = (await health()).body;
     expect(lapsed.push.state).toBe("lapsed");
     expect(lapsed.attention.map((a) => a.code)).toEqual(["watch_lapsed"]);
-    expect(await gauge("watch_lapsed")).toBe(1);
+    expect(await gauge("watch_lapsed")).toBe(lapsedBefore + 1);
 
     // What the hourly renewal job runs; Gmail refuses it while the topic's policy lacks its push account.
     const watch = gmailWatchOf(stack.web.ctx);
@@ -132,7 +135,7 @@ describe("accounts and their health", () => {
     const stuck = (await health()).body;
     expect(stuck.attention.map((a) => a.code)).toEqual(["watch_lapsed", "watch_failing"]);
     expect(stuck.attention[1]!.action).toContain("gmail-api-push@system.gserviceaccount.com");
-    expect(await gauge("watch_failing")).toBe(1);
+    expect(await gauge("watch_failing")).toBe(failingBefore + 1);
 
     // Renewing by hand while Gmail still refuses answers Gmail's refusal and counts it.
     const refused = await alice.json<{ error: { code: string } }>("POST", `/api/accounts/${accountId}/watch`);
@@ -150,8 +153,8 @@ describe("accounts and their health", () => {
       lastError: null,
     });
     expect(renewed.body.attention).toEqual([]);
-    expect(await gauge("watch_lapsed")).toBe(0);
-    expect(await gauge("watch_failing")).toBe(0);
+    expect(await gauge("watch_lapsed")).toBe(lapsedBefore);
+    expect(await gauge("watch_failing")).toBe(failingBefore);
   });
 
   it("the renewal job renews a lapsed watch by itself once Gmail accepts it", async () => {

@@ -318,7 +318,9 @@ describe("API tokens", () => {
     await refused(await bearer(0, syncer.token, "/api/emails"), "read");
     expect((await bearer(0, reader.token, `/api/emails/sync/status/${taskId}`)).status).toBe(200);
 
-    // The reserved scopes open nothing that exists yet; a token with none opens nothing at all.
+    // changes opens the change feed and nothing else; a token with no scope opens nothing at all.
+    expect((await bearer(0, reserved.token, "/api/changes")).status).toBe(200);
+    await refused(await bearer(0, reader.token, "/api/changes"), "changes");
     await refused(await bearer(0, reserved.token, "/api/me"), "read");
     await refused(await bearer(0, nothing.token, "/api/me"), "read");
     // Live progress is read's, on sockets too.

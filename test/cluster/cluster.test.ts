@@ -7,6 +7,7 @@ import type { MailChange } from "../../core/events";
 import { SyncQueue } from "../../core/queue";
 import { createRedis, redisKeys } from "../../core/redis";
 import { startWebServer } from "../../server/WebServer";
+import { ShardedEmitter } from "../../worker/ShardedEmitter";
 import type { ApiClient } from "../ApiClient";
 import { connectSocket, SnapshotLog } from "../socketClient";
 import { startStack, storedCount, waitForTask, waitUntil } from "../stack";
@@ -136,6 +137,28 @@ describe("Redis Cluster mode", () => {
         .map((_, n) => `shard-${n}-email-sync`)
         .sort(),
     );
+  });
+
+  it("a worker's change-feed signal (ShardedEmitter.serverSideEmit) wakes the followers of both web nodes on the cluster", async () => {
+    const stack = await startStack({ webs: 2, workers: 0, env: clusterEnv() });
+    cleanups.push(() => stack.close());
+    const publisher = createRedis(stack.config, "worker");
+    cleanups.push(async () => publisher.disconnect());
+    const emitter = new ShardedEmitter(publisher, redisKeys(stack.config).socketIo);
+    const heard = stack.webs.map((web) => {
+      const users: string[] = [];
+      const notify = web.ctx.changeSignal.notify.bind(web.ctx.changeSignal);
+      web.ctx.changeSignal.notify = (userId) => {
+        users.push(userId);
+        notify(userId);
+      };
+      return users;
+    });
+    // Both nodes' adapters subscribe as they start; the signal is fire-and-forget, so send until heard.
+    await waitUntil(async () => {
+      emitter.serverSideEmit("changes:written", "user-a");
+      return heard.every((users) => users.includes("user-a"));
+    }, "the signal on both web nodes");
   });
 
   it("the quota gate holds the simulator's limits for two workers on the cluster: under 2% of Gmail calls rejected", async () => {

@@ -70,9 +70,15 @@ export function syncRoutes(ctx: WebContext, metrics: SyncRouteMetrics = {}): Rou
     res.flushHeaders();
     const closed = new AbortController();
     res.on("close", () => closed.abort());
+    // Without Redis there is no other node to signal, and Socket.IO's in-memory adapter warns on
+    // every server-side emit: this node's sockets alone.
+    const io = ctx.io;
+    const via = io && !ctx.redis ? { to: (room: string | string[]) => io.to(room) } : io;
     const write = (snapshot: TaskSnapshot) => {
       if (!closed.signal.aborted) res.write(`${JSON.stringify(snapshot)}\n`);
-      publishSnapshot(ctx.io, userId, snapshot);
+      publishSnapshot(via, userId, snapshot);
+      // Socket.IO's server-side emit reaches the other nodes only: this node's followers too.
+      ctx.changeSignal.notify(userId);
     };
 
     const run = ctx.driver.stream(
