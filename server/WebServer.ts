@@ -29,6 +29,11 @@ export interface WebServerOptions {
   /** Run with no Redis at all: no queue, no adapter, the streaming fallback only. */
   withoutRedis?: boolean;
   clientDir?: string;
+  /**
+   * The clock of the node's principal cache lifetimes (ms since the epoch; default `Date.now`).
+   * Tests move a fake one past a lifetime instead of sleeping through it.
+   */
+  now?: () => number;
 }
 
 /** Builds and starts one web node: HTTP API, static client and Socket.IO. */
@@ -75,7 +80,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
 
   // Sessions and tokens resolve from memory for a while; what ends is dropped on every node at
   // once through Redis. Without Redis, nothing can be heard and entries live briefly.
-  const principals = new PrincipalCache();
+  const principals = new PrincipalCache({ now: options.now });
   let invalidation: AuthInvalidation | null = null;
   if (redisClients) {
     const subscriber = createRedis(config, "subscriber");
