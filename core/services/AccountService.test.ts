@@ -31,6 +31,10 @@ describe("AccountService: the Gmail grant over time", () => {
     expect(before.refresh_token).toBeTruthy();
     // The stored access token is now dead at Google: only a refresh lets the sync through.
     aheadMs += 1_200;
+    const stale = await fetch(`${stack.sim.url}/gmail/v1/users/me/profile`, {
+      headers: { authorization: `Bearer ${before.access_token}` },
+    });
+    expect(stale.status).toBe(401);
     await stack.simControl("DELETE", "/sim/stats");
 
     const { body } = await user.json("POST", "/api/emails/sync");
