@@ -30,8 +30,10 @@ export interface WebServerOptions {
   withoutRedis?: boolean;
   clientDir?: string;
   /**
-   * The clock of the node's principal cache lifetimes (ms since the epoch; default `Date.now`).
-   * Tests move a fake one past a lifetime instead of sleeping through it.
+   * The clock of the node's own time rules (ms since the epoch; default `Date.now`): principal
+   * cache lifetimes, worker heartbeat ages and the liveness answer's second, and task status
+   * (`waiting`, the jobless grace). Tests move a fake one past a lifetime instead of sleeping
+   * through it. The task lease is not among them: it is decided on the database's clock.
    */
   now?: () => number;
 }
@@ -105,6 +107,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
     config.queuePrefix,
     config.workerHeartbeatTtlSeconds,
     sharded ? keys.shardOf : null,
+    options.now,
   );
   const ctx: WebContext = {
     ...core,
@@ -121,7 +124,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
       workers,
       logger,
     }),
-    status: new TaskStatus({ queue, workersAlive: (userId) => workers.count(userId) }),
+    status: new TaskStatus({ queue, workersAlive: (userId) => workers.count(userId), now: options.now }),
     nodeId: `web:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
   };
   const server = createServer(createApp(ctx, { clientDir: options.clientDir }));
