@@ -45,8 +45,10 @@ export async function aliveWorkers(
   prefix: string,
   ttlSeconds: number,
   shard?: number,
+  /** The instant a beat's age is measured at (ms since the epoch). */
+  now: number = Date.now(),
 ): Promise<number> {
-  return redis.zcount(key(prefix, shard), Date.now() - ttlSeconds * 1000, "+inf");
+  return redis.zcount(key(prefix, shard), now - ttlSeconds * 1000, "+inf");
 }
 
 /**
@@ -64,6 +66,11 @@ export class WorkerLiveness {
     private readonly ttlSeconds: number,
     /** A user's shard; null = one unsharded queue. */
     private readonly shardOf: ((userId: string) => number) | null = null,
+    /**
+     * The clock beats age on and the positive answer is trusted by (ms since the epoch; default
+     * `Date.now`). Tests move a fake one past the heartbeat TTL instead of sleeping through it.
+     */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /**
@@ -74,9 +81,9 @@ export class WorkerLiveness {
     if (!this.redis) return 0;
     const shard = userId !== undefined && this.shardOf ? this.shardOf(userId) : undefined;
     const cached = this.alive.get(shard);
-    if (cached && Date.now() < cached.until) return cached.count;
-    const alive = await aliveWorkers(this.redis, this.prefix, this.ttlSeconds, shard);
-    if (alive > 0) this.alive.set(shard, { count: alive, until: Date.now() + 1_000 });
+    if (cached && this.now() < cached.until) return cached.count;
+    const alive = await aliveWorkers(this.redis, this.prefix, this.ttlSeconds, shard, this.now());
+    if (alive > 0) this.alive.set(shard, { count: alive, until: this.now() + 1_000 });
     return alive;
   }
 }

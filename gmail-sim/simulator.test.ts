@@ -176,9 +176,12 @@ describe("OAuth2", () => {
   });
 
   it("lets the client refresh an expired access token transparently", async () => {
+    // Its clock is moved past the token's lifetime rather than slept through.
+    let aheadMs = 0;
     const shortLived = createGmailSimulator({
       accounts: [{ email: "carol@example.com", count: 10 }],
       accessTokenLifetimeSeconds: 1,
+      now: () => Date.now() + aheadMs,
     });
     await shortLived.listen(0, "127.0.0.1");
     try {
@@ -186,7 +189,7 @@ describe("OAuth2", () => {
       expect((await conn.gmail.users.getProfile({ userId: "me" })).data.emailAddress).toBe(
         "carol@example.com",
       );
-      await new Promise((r) => setTimeout(r, 1100));
+      aheadMs += 1_100;
       const stale = await fetch(`${shortLived.url}/gmail/v1/users/me/profile`, {
         headers: { authorization: `Bearer ${conn.accessToken}` },
       });

@@ -30,6 +30,13 @@ export interface WebServerOptions {
   /** Run with no Redis at all: no queue, no adapter, the streaming fallback only. */
   withoutRedis?: boolean;
   clientDir?: string;
+  /**
+   * The clock of the node's own time rules (ms since the epoch; default `Date.now`): principal
+   * cache lifetimes, worker heartbeat ages and the liveness answer's second, and task status
+   * (`waiting`, the jobless grace). Tests move a fake one past a lifetime instead of sleeping
+   * through it. The task lease is not among them: it is decided on the database's clock.
+   */
+  now?: () => number;
 }
 
 /** Builds and starts one web node: HTTP API, static client and Socket.IO. */
@@ -76,7 +83,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
 
   // Sessions and tokens resolve from memory for a while; what ends is dropped on every node at
   // once through Redis. Without Redis, nothing can be heard and entries live briefly.
-  const principals = new PrincipalCache();
+  const principals = new PrincipalCache({ now: options.now });
   let invalidation: AuthInvalidation | null = null;
   if (redisClients) {
     const subscriber = createRedis(config, "subscriber");
@@ -101,6 +108,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
     config.queuePrefix,
     config.workerHeartbeatTtlSeconds,
     sharded ? keys.shardOf : null,
+    options.now,
   );
   const ctx: WebContext = {
     ...core,
@@ -118,7 +126,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
       workers,
       logger,
     }),
-    status: new TaskStatus({ queue, workersAlive: (userId) => workers.count(userId) }),
+    status: new TaskStatus({ queue, workersAlive: (userId) => workers.count(userId), now: options.now }),
     nodeId: `web:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
   };
   const server = createServer(createApp(ctx, { clientDir: options.clientDir }));

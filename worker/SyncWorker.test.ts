@@ -264,6 +264,9 @@ describe("sync worker", () => {
       const joined = await user.json("POST", "/api/emails/sync");
       expect(joined.body).toMatchObject({ taskId: task.id, joined: true });
       await waitForJobState(queue!, task.id, "delayed");
+      // A whole lease of real time: the lease is decided on the database's clock
+      // (docs/adr/0002-lease-on-the-database-clock.md), which no clock here can move, and the
+      // renewals must be seen to keep the task through it.
       await new Promise((r) => setTimeout(r, lease.leaseMs));
       const held = (await user.json("GET", joined.body.statusUrl)).body;
       expect(held).toMatchObject({ state: "active", progress: { processed: 0 } });

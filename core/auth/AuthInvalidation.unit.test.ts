@@ -23,7 +23,9 @@ class FakeSubscriber extends EventEmitter {
 }
 
 function setup(publish: (channel: string, message: string) => Promise<number>) {
-  const cache = new PrincipalCache({ ttlMs: 30_000, fallbackTtlMs: 2_000 });
+  // A fake clock: entries are put at T0 and read at whatever instant a step names.
+  let clock = T0;
+  const cache = new PrincipalCache({ ttlMs: 30_000, fallbackTtlMs: 2_000, now: () => clock });
   const subscriber = new FakeSubscriber();
   const bus = new AuthInvalidation(
     cache,
@@ -32,7 +34,8 @@ function setup(publish: (channel: string, message: string) => Promise<number>) {
     "pfx",
     silent,
   );
-  const put = (key: string, userId: string) =>
+  const put = (key: string, userId: string) => {
+    clock = T0;
     cache.set(
       key,
       {
@@ -42,14 +45,18 @@ function setup(publish: (channel: string, message: string) => Promise<number>) {
         touchedAt: T0,
       },
       cache.epoch(),
-      T0,
     );
-  return { cache, subscriber, bus, put };
+  };
+  const getAt = (key: string, time = T0) => {
+    clock = time;
+    return cache.get(key);
+  };
+  return { cache, subscriber, bus, put, getAt };
 }
 
 describe("AuthInvalidation", () => {
   it("listens (30 s entries) once subscribed, and falls back to 2 s entries, cache emptied, while the connection is down", async () => {
-    const { cache, subscriber, put } = setup(async () => 1);
+    const { cache, subscriber, put, getAt } = setup(async () => 1);
     expect(cache.listening).toBe(false);
     subscriber.status = "ready";
     subscriber.emit("ready");
@@ -57,13 +64,13 @@ describe("AuthInvalidation", () => {
     expect(subscriber.subscribed).toEqual([invalidationChannel("pfx")]);
     expect(cache.listening).toBe(true);
     put("a", "u1");
-    expect(cache.get("a", T0 + 10_000)).toBeDefined();
+    expect(getAt("a", T0 + 10_000)).toBeDefined();
 
     subscriber.emit("close");
     expect(cache.listening).toBe(false);
-    expect(cache.get("a", T0)).toBeUndefined();
+    expect(getAt("a")).toBeUndefined();
     put("a", "u1");
-    expect(cache.get("a", T0 + 2_000)).toBeUndefined();
+    expect(getAt("a", T0 + 2_000)).toBeUndefined();
 
     subscriber.emit("ready");
     await new Promise((r) => setImmediate(r));
@@ -71,23 +78,23 @@ describe("AuthInvalidation", () => {
   });
 
   it("drops what another node announces, and everything when a message cannot be read", async () => {
-    const { cache, subscriber, put } = setup(async () => 1);
+    const { cache, subscriber, put, getAt } = setup(async () => 1);
     subscriber.emit("ready");
     await new Promise((r) => setImmediate(r));
     put("a", "u1");
     put("b", "u2");
     subscriber.emit("message", invalidationChannel("other"), JSON.stringify({ users: ["u1"] }));
-    expect(cache.get("a", T0)).toBeDefined();
+    expect(getAt("a")).toBeDefined();
     subscriber.emit("message", invalidationChannel("pfx"), JSON.stringify({ users: ["u1"] }));
-    expect(cache.get("a", T0)).toBeUndefined();
-    expect(cache.get("b", T0)).toBeDefined();
+    expect(getAt("a")).toBeUndefined();
+    expect(getAt("b")).toBeDefined();
     subscriber.emit("message", invalidationChannel("pfx"), "{not json");
     expect(cache.size).toBe(0);
   });
 
   it("publishes what ended and drops it here first; a failed publish does not fail the caller", async () => {
     const sent: Array<[string, string]> = [];
-    const { cache, bus, put, subscriber } = setup(async (channel, message) => {
+    const { bus, put, subscriber, getAt } = setup(async (channel, message) => {
       sent.push([channel, message]);
       return 1;
     });
@@ -95,7 +102,7 @@ describe("AuthInvalidation", () => {
     await new Promise((r) => setImmediate(r));
     put("a", "u1");
     await bus.publish({ sessions: ["s-u1"] });
-    expect(cache.get("a", T0)).toBeUndefined();
+    expect(getAt("a")).toBeUndefined();
     expect(sent).toEqual([[invalidationChannel("pfx"), JSON.stringify({ sessions: ["s-u1"] })]]);
 
     const failing = setup(async () => {
@@ -103,7 +110,7 @@ describe("AuthInvalidation", () => {
     });
     failing.put("a", "u1");
     await expect(failing.bus.publish({ users: ["u1"] })).resolves.toBeUndefined();
-    expect(failing.cache.get("a", T0)).toBeUndefined();
+    expect(failing.getAt("a")).toBeUndefined();
   });
 
   it("a publish refused while the client is not ready yet is tried again until Redis takes it, once", async () => {

@@ -33,6 +33,11 @@ export interface PrincipalCacheOptions {
   fallbackTtlMs?: number;
   /** Entries kept at most; the least recently used go first. */
   max?: number;
+  /**
+   * The clock entry lifetimes are read on (ms since the epoch; default `Date.now`). Tests move a
+   * fake one past a lifetime instead of sleeping through it.
+   */
+  now?: () => number;
 }
 
 /**
@@ -46,6 +51,7 @@ export class PrincipalCache {
   private readonly ttlMs: number;
   private readonly fallbackTtlMs: number;
   private readonly max: number;
+  private readonly now: () => number;
   private generation = 0;
   /** Whether every node's invalidations reach this one right now. */
   private heard = false;
@@ -55,6 +61,7 @@ export class PrincipalCache {
     this.ttlMs = options.ttlMs ?? 30_000;
     this.fallbackTtlMs = options.fallbackTtlMs ?? 2_000;
     this.max = options.max ?? 10_000;
+    this.now = options.now ?? Date.now;
   }
 
   /**
@@ -74,7 +81,8 @@ export class PrincipalCache {
     return this.generation;
   }
 
-  get(key: string, now: number): CachedPrincipal | undefined {
+  get(key: string): CachedPrincipal | undefined {
+    const now = this.now();
     const slot = this.slots.get(key);
     if (!slot) {
       this.stats.misses++;
@@ -93,10 +101,10 @@ export class PrincipalCache {
   }
 
   /** Keeps `value` unless an invalidation arrived since `epoch` (the read may predate it). */
-  set(key: string, value: CachedPrincipal, epoch: number, now: number): void {
+  set(key: string, value: CachedPrincipal, epoch: number): void {
     if (epoch !== this.generation) return;
     this.slots.delete(key);
-    this.slots.set(key, { value, until: now + (this.heard ? this.ttlMs : this.fallbackTtlMs) });
+    this.slots.set(key, { value, until: this.now() + (this.heard ? this.ttlMs : this.fallbackTtlMs) });
     while (this.slots.size > this.max) {
       const oldest = this.slots.keys().next().value;
       if (oldest === undefined) break;

@@ -14,9 +14,11 @@ async function storedTokensOf(stack: Stack, email: string) {
 
 describe("AccountService: the Gmail grant over time", () => {
   let stack: Stack;
+  /** How far Google's clock (the simulator's) runs ahead of the real one: moved, never slept. */
+  let aheadMs = 0;
   beforeAll(async () => {
     // Access tokens live one second, so every sync must refresh through the token endpoint.
-    stack = await startStack({ sim: { accessTokenLifetimeSeconds: 1 } });
+    stack = await startStack({ sim: { accessTokenLifetimeSeconds: 1, now: () => Date.now() + aheadMs } });
   });
   afterAll(() => stack?.close());
 
@@ -27,7 +29,12 @@ describe("AccountService: the Gmail grant over time", () => {
     const user = await stack.signIn("refresh@example.com");
     const before = await storedTokens("refresh@example.com");
     expect(before.refresh_token).toBeTruthy();
-    await new Promise((r) => setTimeout(r, 1_200));
+    // The stored access token is now dead at Google: only a refresh lets the sync through.
+    aheadMs += 1_200;
+    const stale = await fetch(`${stack.sim.url}/gmail/v1/users/me/profile`, {
+      headers: { authorization: `Bearer ${before.access_token}` },
+    });
+    expect(stale.status).toBe(401);
     await stack.simControl("DELETE", "/sim/stats");
 
     const { body } = await user.json("POST", "/api/emails/sync");

@@ -107,7 +107,7 @@ export class SessionService {
 
   /** A cached principal, if it is still in force by both clocks (absolute and idle). */
   private cached(key: string, now: number, idleMs: number | null): CachedPrincipal | undefined {
-    const hit = this.cache?.get(key, now);
+    const hit = this.cache?.get(key);
     if (!hit) return undefined;
     if (hit.expiresAt && hit.expiresAt.getTime() <= now) return undefined;
     // lastSeenAt is a lower bound: a session that looks idle here may have been used on another
@@ -174,7 +174,7 @@ export class SessionService {
       csrfToken: session.csrfToken,
       via: "session",
     };
-    this.cache?.set(key, { principal, expiresAt: session.expiresAt, lastSeenAt, touchedAt }, epoch, at);
+    this.cache?.set(key, { principal, expiresAt: session.expiresAt, lastSeenAt, touchedAt }, epoch);
     return { ...principal };
   }
 
@@ -249,7 +249,7 @@ export class SessionService {
       await this.tokens.touch(row.id, now, new Date(at - TOUCH_EVERY_MS)).catch(() => {});
     }
     const principal: Principal = { userId: row.userId, tokenId: row.id, scopes: row.scopes, via: "token" };
-    this.cache?.set(key, { principal, expiresAt: row.expiresAt, lastSeenAt: null, touchedAt }, epoch, at);
+    this.cache?.set(key, { principal, expiresAt: row.expiresAt, lastSeenAt: null, touchedAt }, epoch);
     return { ...principal };
   }
 

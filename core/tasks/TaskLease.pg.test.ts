@@ -14,6 +14,8 @@ describe("TaskLease on PostgreSQL", () => {
   let repos: Repositories;
   let release: () => Promise<void>;
   const queue = `lease-test-${randomBytes(3).toString("hex")}`;
+  // Lapses are waited out for real, since the database's clock decides them: a short lease keeps
+  // that brief, and long enough that a loaded machine still makes its claims within it.
   const LEASE_MS = 1_000;
   let lease: TaskLease;
   let tasks: TaskService;

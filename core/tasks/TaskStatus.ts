@@ -56,6 +56,11 @@ export interface TaskStatusDeps {
   queue: Pick<SyncQueue, "progressOf" | "hasLiveJob"> | null;
   /** Live workers that could run the user's task (its queue shard's); may throw when it cannot tell. */
   workersAlive: (userId?: string) => Promise<number>;
+  /**
+   * The clock a snapshot is made on: its `at`, the jobless grace, lapsed leases and retry times
+   * (ms since the epoch; default `Date.now`). Tests pass a fixed one instead of waiting.
+   */
+  now?: () => number;
 }
 
 /**
@@ -65,7 +70,11 @@ export interface TaskStatusDeps {
  * the row once a second); `waiting` says why a task is still.
  */
 export class TaskStatus {
-  constructor(private readonly deps: TaskStatusDeps) {}
+  private readonly now: () => number;
+
+  constructor(private readonly deps: TaskStatusDeps) {
+    this.now = deps.now ?? Date.now;
+  }
 
   /** See `WaitFacts.jobless`; a read that fails says no, as the row alone cannot tell. */
   private async joblessFor(task: SyncTask, now: number): Promise<boolean> {
@@ -90,12 +99,12 @@ export class TaskStatus {
     }
     const workersAlive = await this.deps.workersAlive(task.userId).catch(() => 0);
     const jobless =
-      workersAlive > 0 && current.state === "queued" && (await this.joblessFor(task, Date.now()));
+      workersAlive > 0 && current.state === "queued" && (await this.joblessFor(task, this.now()));
     const { waiting: _w, retryAt: _r, ...rest } = current;
     return {
       ...rest,
       // Made now: its `waiting` is news even when its progress repeats a step already shown.
-      at: Date.now(),
+      at: this.now(),
       ...waitingOf(
         {
           state: current.state,
@@ -106,7 +115,7 @@ export class TaskStatus {
           reported: current,
           releasedFor: task.error?.code ?? null,
         },
-        Date.now(),
+        this.now(),
       ),
     };
   }

@@ -143,8 +143,8 @@ describe("TaskStatus: a queued task whose job never came (its add failed after t
       processed: 0,
       total: null,
       phase: null,
-      createdAt: new Date(Date.now() - 60_000),
-      updatedAt: new Date(Date.now() - 60_000),
+      createdAt: new Date(NOW - 60_000),
+      updatedAt: new Date(NOW - 60_000),
       leaseExpiresAt: null,
       retryAt: null,
       ...over,
@@ -162,6 +162,7 @@ describe("TaskStatus: a queued task whose job never came (its add failed after t
         },
       },
       workersAlive: async () => 1,
+      now: () => NOW,
     });
     return { status, asked };
   };
@@ -171,6 +172,10 @@ describe("TaskStatus: a queued task whose job never came (its add failed after t
       const { status } = statusWith(state);
       expect((await status.snapshot(task())).waiting).toBe("no_workers");
     }
+    // The grace ends exactly JOBLESS_AFTER_MS after the row's last change.
+    const { status } = statusWith(undefined);
+    const graceOver = new Date(NOW - JOBLESS_AFTER_MS);
+    expect((await status.snapshot(task({ updatedAt: graceOver }))).waiting).toBe("no_workers");
   });
 
   it("with a job waiting, delayed or running, it waits for a worker", async () => {
@@ -182,7 +187,7 @@ describe("TaskStatus: a queued task whose job never came (its add failed after t
 
   it("within the grace a missing job is an add on its way: it waits for a worker and Redis is not asked", async () => {
     const { status, asked } = statusWith(undefined);
-    const fresh = new Date(Date.now() - JOBLESS_AFTER_MS + 1_000);
+    const fresh = new Date(NOW - JOBLESS_AFTER_MS + 1);
     expect((await status.snapshot(task({ updatedAt: fresh }))).waiting).toBe("worker");
     expect(asked).toEqual([]);
   });
