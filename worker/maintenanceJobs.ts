@@ -132,7 +132,7 @@ function checkRunner({ ctx, syncQueue }: MaintenanceJobDeps) {
     let after: string | null = null;
     let started = 0;
     while (started < MAX_CHECKS_PER_RUN) {
-      const due = await ctx.repos.health.checksDue(config.queuePrefix, before, after, SCHEDULE_PAGE);
+      const due = await ctx.repos.accounts.checksDue(config.queuePrefix, before, after, SCHEDULE_PAGE);
       if (due.length === 0) break;
       for (const userId of due.slice(0, MAX_CHECKS_PER_RUN - started)) {
         try {

@@ -19,6 +19,9 @@ export interface Profile {
  * queue, see TaskLease.orphans); background work started without a click (the schedule, watch
  * renewal) stays with the deployment's own users.
  */
+/** No sync (or check) of the account's user is queued or running. */
+const NO_OPEN_TASK = `NOT EXISTS (SELECT 1 FROM sync_tasks k WHERE k.user_id = g.user_id AND k.state IN ('queued', 'active'))`;
+
 const DEPLOYMENT_TASK = `EXISTS (SELECT 1 FROM sync_tasks d WHERE d.user_id = g.user_id
   AND (d.queue = :prefix OR starts_with(d.queue, :shard)))`;
 
@@ -263,18 +266,13 @@ export class AccountRepository {
     afterUserId: string | null,
     limit: number,
   ): Promise<string[]> {
-    const rows = await this.sequelize.query<{ user_id: string }>(
-      `SELECT g.user_id FROM gmail_accounts g
-       WHERE g.status = 'connected'
-         AND (g.watch_expiration IS NULL OR g.watch_expiration < :before) AND ${DEPLOYMENT_TASK}
-         AND (CAST(:after AS uuid) IS NULL OR g.user_id > CAST(:after AS uuid))
-       ORDER BY g.user_id LIMIT :limit`,
-      {
-        replacements: { before, after: afterUserId, limit, prefix: queuePrefix, shard: `{${queuePrefix}:` },
-        type: QueryTypes.SELECT,
-      },
+    return this.deploymentAccounts(
+      "(g.watch_expiration IS NULL OR g.watch_expiration < :before)",
+      { before },
+      queuePrefix,
+      afterUserId,
+      limit,
     );
-    return rows.map((r) => r.user_id);
   }
 
   /**
@@ -289,16 +287,63 @@ export class AccountRepository {
     afterUserId: string | null,
     limit: number,
   ): Promise<string[]> {
-    const rows = await this.sequelize.query<{ user_id: string }>(
-      `SELECT g.user_id FROM gmail_accounts g
-       WHERE g.status = 'connected' AND g.history_id IS NOT NULL AND ${DEPLOYMENT_TASK}
-         AND (CAST(:after AS uuid) IS NULL OR g.user_id > CAST(:after AS uuid))
+    return this.deploymentAccounts(
+      `g.history_id IS NOT NULL
          AND (EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = g.user_id AND s.last_seen_at >= :since)
               OR EXISTS (SELECT 1 FROM api_tokens t WHERE t.user_id = g.user_id AND t.last_used_at >= :since))
-         AND NOT EXISTS (SELECT 1 FROM sync_tasks k WHERE k.user_id = g.user_id AND k.state IN ('queued', 'active'))
+         AND ${NO_OPEN_TASK}`,
+      { since },
+      queuePrefix,
+      afterUserId,
+      limit,
+    );
+  }
+
+  /**
+   * Connected accounts synced once through this deployment's queue whose last completeness check
+   * (or, before one, last full sync) is older than `before`, with no task open (the check
+   * schedule, docs/health.md): up to `limit`, by user id after `afterUserId`.
+   */
+  async checksDue(
+    queuePrefix: string,
+    before: Date,
+    afterUserId: string | null,
+    limit: number,
+  ): Promise<string[]> {
+    return this.deploymentAccounts(
+      `g.history_id IS NOT NULL AND COALESCE(g.last_check_at, g.last_full_sync_at, g.created_at) < :before
+         AND ${NO_OPEN_TASK}`,
+      { before },
+      queuePrefix,
+      afterUserId,
+      limit,
+    );
+  }
+
+  /**
+   * A page of the connected accounts of this deployment (`DEPLOYMENT_TASK`) that also meet
+   * `where`: up to `limit` user ids, in order, after `afterUserId`.
+   */
+  private async deploymentAccounts(
+    where: string,
+    replacements: Record<string, unknown>,
+    queuePrefix: string,
+    afterUserId: string | null,
+    limit: number,
+  ): Promise<string[]> {
+    const rows = await this.sequelize.query<{ user_id: string }>(
+      `SELECT g.user_id FROM gmail_accounts g
+       WHERE g.status = 'connected' AND ${DEPLOYMENT_TASK} AND ${where}
+         AND (CAST(:after AS uuid) IS NULL OR g.user_id > CAST(:after AS uuid))
        ORDER BY g.user_id LIMIT :limit`,
       {
-        replacements: { since, after: afterUserId, limit, prefix: queuePrefix, shard: `{${queuePrefix}:` },
+        replacements: {
+          ...replacements,
+          after: afterUserId,
+          limit,
+          prefix: queuePrefix,
+          shard: `{${queuePrefix}:`,
+        },
         type: QueryTypes.SELECT,
       },
     );

@@ -183,34 +183,6 @@ export class AccountHealthRepository {
     );
   }
 
-  /**
-   * Connected accounts synced once through this deployment's queue (`queuePrefix`, as the watch
-   * renewal and the schedule go by) whose last completeness check (or, before one, last full sync)
-   * is older than `before`, with no task open: up to `limit`, by user id after `afterUserId`.
-   */
-  async checksDue(
-    queuePrefix: string,
-    before: Date,
-    afterUserId: string | null,
-    limit: number,
-  ): Promise<string[]> {
-    const rows = await this.sequelize.query<{ user_id: string }>(
-      `SELECT g.user_id FROM gmail_accounts g
-       WHERE g.status = 'connected' AND g.history_id IS NOT NULL
-         AND COALESCE(g.last_check_at, g.last_full_sync_at, g.created_at) < :before
-         AND EXISTS (SELECT 1 FROM sync_tasks d WHERE d.user_id = g.user_id
-                     AND (d.queue = :prefix OR starts_with(d.queue, :shard)))
-         AND NOT EXISTS (SELECT 1 FROM sync_tasks k WHERE k.user_id = g.user_id AND k.state IN ('queued', 'active'))
-         AND (CAST(:after AS uuid) IS NULL OR g.user_id > CAST(:after AS uuid))
-       ORDER BY g.user_id LIMIT :limit`,
-      {
-        replacements: { before, after: afterUserId, limit, prefix: queuePrefix, shard: `{${queuePrefix}:` },
-        type: QueryTypes.SELECT,
-      },
-    );
-    return rows.map((r) => r.user_id);
-  }
-
   /** Accounts in each state that needs a look; a watch counts as failing after `failingFor` ms. */
   async counts(now: Date, failingFor: number): Promise<HealthCounts> {
     const [row] = await this.sequelize.query<{

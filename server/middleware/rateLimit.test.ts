@@ -57,6 +57,7 @@ describe("RATE_LIMIT_* settings", () => {
       subscribe: { points: 60, duration: 60 },
       gmailPush: { points: 1200, duration: 60 },
       streams: 2,
+      feedFollowers: 10,
     });
   });
 

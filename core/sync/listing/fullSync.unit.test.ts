@@ -51,6 +51,7 @@ describe("fullSync", () => {
       updated: 0,
       deleted: 0,
       historyId: "900",
+      gmailTotal: 7,
     });
     expect((await store.coverage()).cursor).toBe("900");
     expect(await store.listing("task").state()).toBeNull();
