@@ -45,11 +45,14 @@ export interface QuotaBudgetGate extends QuotaGate {
  * The user's rolling minute, the project's rolling minute and the project's Pacific-time day, in
  * one atomic step: the call's units are taken from all three or from none. KEYS: user window, project
  * window, day counter (hashes of one-second slots; a counter), the user's first-sync units today,
- * the set of users whose first syncs spent today. ARGV: cost, user limit, project limit, day limit
- * (0 = none), ms until the day ends, first-sync day limit (0 = not a first sync), user id.
+ * the set of users whose first syncs compete today, the hash of parked users (user id → units
+ * spent when parked) and its total. ARGV: cost, user limit, project limit, day limit (0 = none),
+ * ms until the day ends, first-sync day limit (0 = not a first sync), user id.
  * Answers {0, 0} when paid, else {which (1 user, 2 project, 3 day, 4 first syncs' part of the
- * day, 5 this user's fair share of that part), ms to wait}. A user's fair share is the first
- * syncs' part ÷ the users whose first syncs spent today: a second big mailbox halves the first's. The slots are stamped by Redis's own clock so workers on
+ * day, 5 this user's fair share of that part), ms to wait}. A user's fair share is what the
+ * parked users left of the first syncs' part ÷ the users still competing: a second big mailbox
+ * halves the first's, and a user that parks (a first-sync refusal parks the task until the reset)
+ * hands what it did not spend to the others. The slots are stamped by Redis's own clock so workers on
  * several machines agree; the day key is named by the caller, since Lua has no time zones.
  */
 const SPEND = `
@@ -65,13 +68,29 @@ if dayLimit > 0 then
 end
 local firstLimit = tonumber(ARGV[6])
 if firstLimit > 0 then
-  local used = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if used + cost > firstLimit then return {4, tonumber(ARGV[5])} end
-  redis.call('SADD', KEYS[5], ARGV[7])
-  redis.call('EXPIRE', KEYS[5], 172800)
-  local share = firstLimit / redis.call('SCARD', KEYS[5])
+  local user = ARGV[7]
   local mine = tonumber(redis.call('GET', KEYS[4]) or '0')
-  if mine > 0 and mine + cost > share then return {5, tonumber(ARGV[5])} end
+  -- A parked user that runs again before the reset competes again, with what it spent.
+  local gone = redis.call('HGET', KEYS[6], user)
+  if gone then
+    redis.call('HDEL', KEYS[6], user)
+    redis.call('DECRBY', KEYS[7], gone)
+  end
+  local park = function(which)
+    redis.call('SREM', KEYS[5], user)
+    redis.call('HSET', KEYS[6], user, mine)
+    redis.call('INCRBY', KEYS[7], mine)
+    redis.call('EXPIRE', KEYS[6], 172800)
+    redis.call('EXPIRE', KEYS[7], 172800)
+    return { which, tonumber(ARGV[5]) }
+  end
+  local used = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if used + cost > firstLimit then return park(4) end
+  redis.call('SADD', KEYS[5], user)
+  redis.call('EXPIRE', KEYS[5], 172800)
+  local left = firstLimit - tonumber(redis.call('GET', KEYS[7]) or '0')
+  local share = left / redis.call('SCARD', KEYS[5])
+  if mine > 0 and mine + cost > share then return park(5) end
 end
 local limits = { tonumber(ARGV[2]), tonumber(ARGV[3]) }
 for i = 1, 2 do
@@ -127,6 +146,8 @@ type SpendingRedis = (Redis | Cluster) & {
     day: string,
     userDay: string,
     firstSyncUsers: string,
+    parkedUsers: string,
+    parkedUnits: string,
     cost: number,
     userLimit: number,
     projectLimit: number,
@@ -168,7 +189,7 @@ export class GmailQuotaBudget {
       typeof keys === "string"
         ? { quotaUser: (userId) => `${keys}:quota:user:${userId}`, quotaProject: `${keys}:quota:project` }
         : keys;
-    redis.defineCommand("gmailQuotaSpend", { numberOfKeys: 5, lua: SPEND });
+    redis.defineCommand("gmailQuotaSpend", { numberOfKeys: 7, lua: SPEND });
     this.localProject = new MinuteWindow(table.projectUnitsPerMinute, now);
     this.learned = new LearnedLimits(redisLearnedStore(redis), now);
   }
@@ -244,6 +265,8 @@ export class GmailQuotaBudget {
         `${this.keys.quotaProject}:day:${day}`,
         `${this.keys.quotaUser(userId)}:day:${day}`,
         `${this.keys.quotaProject}:day:${day}:first-sync-users`,
+        `${this.keys.quotaProject}:day:${day}:first-sync-parked`,
+        `${this.keys.quotaProject}:day:${day}:first-sync-parked-units`,
         units,
         await this.learnedLimit(t.userUnitsPerMinute, this.learnedKey(userId)),
         await this.learnedLimit(t.projectUnitsPerMinute, this.learnedKey(null)),
