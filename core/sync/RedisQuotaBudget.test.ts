@@ -133,7 +133,12 @@ describe("Gmail quota budget shared through Redis (per user and project per minu
       while (await step(gate)) units += 100;
       return units;
     };
-    const [first, second, third, last] = users as [typeof users[0], typeof users[0], typeof users[0], typeof users[0]];
+    const [first, second, third, last] = users as [
+      (typeof users)[0],
+      (typeof users)[0],
+      (typeof users)[0],
+      (typeof users)[0],
+    ];
     // The first parks at 200 (a third step would pass 237.5): three still compete for 750.
     expect(await spentUntilParked(first)).toBe(200);
     // 750 ÷ 3 = 250: the second parks at 200 too, then 550 ÷ 2 = 275: the third at 200.
