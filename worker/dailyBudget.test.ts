@@ -42,8 +42,8 @@ describe("the project's daily budget", () => {
     expect((await waitForTask(small, first.body.taskId)).final).toMatchObject({ state: "completed" });
     await stack.simControl("DELETE", "/sim/stats");
 
-    // 100 messages cost over 500 units; first syncs may spend 95% of 400, this one half of that
-    // (two users' first syncs spent today): it stops and waits, queued, for the reset.
+    // 100 messages cost over 500 units; first syncs may spend 95% of 400, this one what the small
+    // mailbox's finished first sync left of that: it stops and waits, queued, for the reset.
     const started = await big.json("POST", "/api/emails/sync");
     const taskId: string = started.body.taskId;
     const parked = await waitUntil(async () => {

@@ -151,6 +151,22 @@ describe("Gmail quota budget shared through Redis (per user and project per minu
     expect(await step(first)).toBe(false);
   });
 
+  it("a finished first sync leaves the fair share: the users still running split what it did not spend", async () => {
+    const clock = { now: Date.parse("2026-12-08T20:00:00Z") };
+    const budget = worker(table({ GMAIL_PROJECT_UNITS_PER_DAY: "1000" }), () => clock.now);
+    const [small, big] = [randomUUID(), randomUUID()];
+    const smallFirst = budget.forUser(small).forFullSync();
+    const bigFirst = budget.forUser(big).forFullSync();
+    // Both first syncs spend at once: 475 each of the first syncs' 950.
+    expect((await smallFirst.spend("messages.get", 20)).ok).toBe(true);
+    expect((await bigFirst.spend("messages.get")).ok).toBe(true);
+    // The small mailbox's sync ends having spent 100: the big one alone competes for the 850 left.
+    await budget.forUser(small).fullSyncEnded!();
+    let units = 5;
+    while ((await bigFirst.spend("messages.get")).ok) units += 5;
+    expect(units).toBe(850);
+  });
+
   it("learns a lower user limit from Google's refusals, shared by every worker, and recovers it minute by minute", async () => {
     const clock = { now: Date.parse("2026-12-08T20:00:00Z") };
     const t = table({ GMAIL_USER_UNITS_PER_MINUTE: "100" });

@@ -90,16 +90,20 @@ export class TaskDriver {
       const scope =
         options.sync?.scope ??
         (stored.current ? "current" : { newerThanDays: stored.newerThanDays, labelIds: stored.labelIds });
+      const quota = options.quotaFor?.(userId);
       const { historyId: _h, ...result } = await syncMailbox(gmail, store, run.progress, {
         ...options.sync,
         scope,
-        quota: options.quotaFor?.(userId),
+        quota,
         // The listing is the task's: a later run of this task (a time slice, a takeover) resumes it.
         listingKey: taskId,
         signal,
         onWait: run.wait,
       });
       log.info({ result, ms: Date.now() - started }, "sync completed");
+      // A finished first sync stops competing for the day's first-sync budget: what it did not
+      // spend of its fair share goes to the users still running.
+      if (result.mode === "full") await quota?.fullSyncEnded?.();
       const snapshot = await run.complete(result);
       // A full sync drops its listing itself; an incremental one may follow a run that died
       // between saving the cursor and dropping it, and drops what that run left.
