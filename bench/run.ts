@@ -25,6 +25,9 @@ import { p9 } from "./rows/p9";
 import { p10 } from "./rows/p10";
 import { p11 } from "./rows/p11";
 import { p12 } from "./rows/p12";
+import { q3 } from "./rows/q3";
+import { q4 } from "./rows/q4";
+import { q5 } from "./rows/q5";
 import { scale } from "./rows/scale";
 import { type BenchRow, type BenchRun, machine, renderMarkdown, writeRun } from "./table";
 
@@ -61,6 +64,9 @@ const ROWS: Array<[string, (ctx: BenchContext) => Promise<BenchRow[]>]> = [
   ["P10", p10],
   ["P11", p11],
   ["P12", p12],
+  ["Q3", q3],
+  ["Q4", q4],
+  ["Q5", q5],
   // The scale model's inputs (S1–S5): `--only=scale`.
   ["scale", scale],
 ];
