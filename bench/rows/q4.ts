@@ -88,6 +88,11 @@ export async function q4(ctx: BenchContext): Promise<BenchRow[]> {
         parkedAt = stamp() - t;
         break;
       }
+      const worker = stack.worker.child;
+      if (worker.exitCode !== null || worker.signalCode !== null) {
+        broken = `the worker exited (${worker.exitCode ?? worker.signalCode})`;
+        ctx.log(`Q4: the worker's last output:\n${stack.worker.output().slice(-3_000)}`);
+      }
       if (stamp() - t > GIVE_UP_MS) broken = "the first syncs neither parked nor finished in time";
       await new Promise((r) => setTimeout(r, 250));
     }
