@@ -26,6 +26,9 @@ import { p10 } from "./rows/p10";
 import { p11 } from "./rows/p11";
 import { p12 } from "./rows/p12";
 import { p13 } from "./rows/p13";
+import { q3 } from "./rows/q3";
+import { q4 } from "./rows/q4";
+import { q5 } from "./rows/q5";
 import { scale } from "./rows/scale";
 import { type BenchRow, type BenchRun, machine, renderMarkdown, writeRun } from "./table";
 
@@ -63,6 +66,9 @@ const ROWS: Array<[string, (ctx: BenchContext) => Promise<BenchRow[]>]> = [
   ["P11", p11],
   ["P12", p12],
   ["P13", p13],
+  ["Q3", q3],
+  ["Q4", q4],
+  ["Q5", q5],
   // The scale model's inputs (S1–S5): `--only=scale`.
   ["scale", scale],
 ];

@@ -21,7 +21,7 @@ export interface BenchRow {
   baselineKind?: "floor" | "reference";
   /** Every run's ratio when the row is the median of several; the table shows their spread. */
   ratios?: number[];
-  unit: "ms" | "s" | "MB" | "kB" | "CPU s" | "messages/s" | "events/s" | "calls" | "%";
+  unit: "ms" | "s" | "MB" | "kB" | "CPU s" | "messages/s" | "events/s" | "calls" | "syncs" | "%";
   /** The goal in words, e.g. "p99 ≤ 3× baseline". */
   goal: string;
   /** Whether the goal is met; null when this run cannot tell (a quick run's toy size). */

@@ -37,6 +37,11 @@ export interface WebServerOptions {
    * through it. The task lease is not among them: it is decided on the database's clock.
    */
   now?: () => number;
+  /**
+   * The quota gate's clock for the streaming fallback's syncs (which Pacific day it is); tests
+   * move it with the simulator's. Default: the system clock.
+   */
+  quotaClock?: () => number;
 }
 
 /** Builds and starts one web node: HTTP API, static client and Socket.IO. */
@@ -99,7 +104,7 @@ export async function startWebServer(config: Config, options: WebServerOptions =
   core.sessions.useCache(principals, (what) => invalidation?.publish(what) ?? Promise.resolve());
 
   const quota = redisClients
-    ? new GmailQuotaBudget(redisClients.request, keys, config.gmailQuotaTable)
+    ? new GmailQuotaBudget(redisClients.request, keys, config.gmailQuotaTable, options.quotaClock)
     : null;
   const shutdown = new AbortController();
   const sharded = config.syncQueueShards > 1 || Boolean(config.redisCluster);

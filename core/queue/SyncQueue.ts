@@ -190,15 +190,24 @@ export class SyncQueue {
    * Makes sure an open task has a job a worker will take. Adding an existing waiting, delayed or
    * active job changes nothing. A finished job keeps its id for a while, so a plain add would then
    * be a no-op and the task would hang: that husk is removed first (it ended while the row could
-   * not be told, or the task was handed back after it). Answers whether a job was added.
+   * not be told, or the task was handed back after it). With `runAt` (ms since the epoch) a new
+   * job is due then, not now. Answers whether a job was added.
    */
-  async ensureJob(data: SyncJobData, priority: number): Promise<boolean> {
-    const job = await this.of(data.userId).getJob(data.taskId);
+  async ensureJob(data: SyncJobData, priority: number, runAt?: number): Promise<boolean> {
+    const jobs = this.of(data.userId);
+    const job = await jobs.getJob(data.taskId);
     if (job) {
       if (willRun(await job.getState())) return false;
       await job.remove();
     }
-    await this.enqueue(data, priority);
+    if (runAt === undefined) await this.enqueue(data, priority);
+    // A job due later waits in BullMQ's delayed set, holding no worker slot until then.
+    else
+      await jobs.add("sync", data, {
+        jobId: data.taskId,
+        priority,
+        delay: Math.max(0, runAt - Date.now()),
+      });
     return true;
   }
 

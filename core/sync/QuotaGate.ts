@@ -37,6 +37,11 @@ export interface QuotaGate {
   forFullSync?(): QuotaGate;
   /** Google refused a call of `method` on this budget after the gate let it through: plan with less. */
   refused?(limit: QuotaLimitName, method?: GmailMethod): Promise<void>;
+  /**
+   * The user's full listing has finished: it no longer competes for the first syncs' part of the
+   * day, and what it did not spend of its fair share goes to the users still running.
+   */
+  fullSyncEnded?(): Promise<void>;
 }
 
 /** Google's reason for a refusal on each budget; the gate's own refusals are counted under it too. */

@@ -118,6 +118,55 @@ describe("Gmail quota budget shared through Redis (per user and project per minu
     expect(await budget.forUser(alice).spend("messages.get")).toMatchObject({ ok: false, limit: "day" });
   });
 
+  it("a parked user leaves the fair share: the users still running split what the parked ones left of the first syncs' part", async () => {
+    const clock = { now: Date.parse("2026-12-08T20:00:00Z") };
+    const budget = worker(table({ GMAIL_PROJECT_UNITS_PER_DAY: "1000" }), () => clock.now);
+    // Batches of 20 messages.get: 100 units a step, so a user parks below an uneven share.
+    const step = async (gate: ReturnType<typeof budget.forUser>) => (await gate.spend("messages.get", 20)).ok;
+    const users = [randomUUID(), randomUUID(), randomUUID(), randomUUID()].map((u) =>
+      budget.forUser(u).forFullSync(),
+    );
+    // Four first syncs spend at once: a share of 950 ÷ 4 = 237.5 each.
+    for (const gate of users) expect(await step(gate)).toBe(true);
+    const spentUntilParked = async (gate: (typeof users)[number]) => {
+      let units = 100;
+      while (await step(gate)) units += 100;
+      return units;
+    };
+    const [first, second, third, last] = users as [
+      (typeof users)[0],
+      (typeof users)[0],
+      (typeof users)[0],
+      (typeof users)[0],
+    ];
+    // The first parks at 200 (a third step would pass 237.5): three still compete for 750.
+    expect(await spentUntilParked(first)).toBe(200);
+    // 750 ÷ 3 = 250: the second parks at 200 too, then 550 ÷ 2 = 275: the third at 200.
+    expect(await spentUntilParked(second)).toBe(200);
+    expect(await spentUntilParked(third)).toBe(200);
+    // The last user alone competes for the 350 the others left, not for 237.5 of 950.
+    expect(await spentUntilParked(last)).toBe(300);
+    // A parked user that runs again before the reset rejoins with what it spent, and is held
+    // to its share again: nothing of the first syncs' part is left.
+    expect(await step(first)).toBe(false);
+  });
+
+  it("a finished first sync leaves the fair share: the users still running split what it did not spend", async () => {
+    const clock = { now: Date.parse("2026-12-08T20:00:00Z") };
+    const budget = worker(table({ GMAIL_PROJECT_UNITS_PER_DAY: "1000" }), () => clock.now);
+    const [small, big] = [randomUUID(), randomUUID()];
+    const smallFirst = budget.forUser(small).forFullSync();
+    const bigFirst = budget.forUser(big).forFullSync();
+    // Both first syncs spend at once: 475 each of the first syncs' 950.
+    expect((await smallFirst.spend("messages.get", 20)).ok).toBe(true);
+    expect((await bigFirst.spend("messages.get")).ok).toBe(true);
+    // The small mailbox's sync ends having spent 100: the big one alone competes for the 850 left.
+    await budget.forUser(small).fullSyncEnded!();
+    let units = 5;
+    while ((await bigFirst.spend("messages.get")).ok) units += 5;
+    expect(units).toBe(850);
+  });
+
   it("learns a lower user limit from Google's refusals, shared by every worker, and recovers it minute by minute", async () => {
     const clock = { now: Date.parse("2026-12-08T20:00:00Z") };
     const t = table({ GMAIL_USER_UNITS_PER_MINUTE: "100" });

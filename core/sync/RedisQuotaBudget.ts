@@ -45,11 +45,14 @@ export interface QuotaBudgetGate extends QuotaGate {
  * The user's rolling minute, the project's rolling minute and the project's Pacific-time day, in
  * one atomic step: the call's units are taken from all three or from none. KEYS: user window, project
  * window, day counter (hashes of one-second slots; a counter), the user's first-sync units today,
- * the set of users whose first syncs spent today. ARGV: cost, user limit, project limit, day limit
- * (0 = none), ms until the day ends, first-sync day limit (0 = not a first sync), user id.
+ * the set of users whose first syncs compete today, the hash of users that left (parked, or
+ * finished: user id → units spent by then) and its total. ARGV: cost, user limit, project limit, day limit (0 = none),
+ * ms until the day ends, first-sync day limit (0 = not a first sync), user id.
  * Answers {0, 0} when paid, else {which (1 user, 2 project, 3 day, 4 first syncs' part of the
- * day, 5 this user's fair share of that part), ms to wait}. A user's fair share is the first
- * syncs' part ÷ the users whose first syncs spent today: a second big mailbox halves the first's. The slots are stamped by Redis's own clock so workers on
+ * day, 5 this user's fair share of that part), ms to wait}. A user's fair share is what the
+ * users that left have not spent of the first syncs' part ÷ the users still competing: a second
+ * big mailbox halves the first's, and a user that parks (a first-sync refusal parks the task
+ * until the reset) or finishes hands what it did not spend to the others. The slots are stamped by Redis's own clock so workers on
  * several machines agree; the day key is named by the caller, since Lua has no time zones.
  */
 const SPEND = `
@@ -65,13 +68,30 @@ if dayLimit > 0 then
 end
 local firstLimit = tonumber(ARGV[6])
 if firstLimit > 0 then
-  local used = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if used + cost > firstLimit then return {4, tonumber(ARGV[5])} end
-  redis.call('SADD', KEYS[5], ARGV[7])
-  redis.call('EXPIRE', KEYS[5], 172800)
-  local share = firstLimit / redis.call('SCARD', KEYS[5])
+  local user = ARGV[7]
   local mine = tonumber(redis.call('GET', KEYS[4]) or '0')
-  if mine > 0 and mine + cost > share then return {5, tonumber(ARGV[5])} end
+  -- A user that left (parked, or its first sync finished) and spends again competes again,
+  -- with what it spent.
+  local gone = redis.call('HGET', KEYS[6], user)
+  if gone then
+    redis.call('HDEL', KEYS[6], user)
+    redis.call('DECRBY', KEYS[7], gone)
+  end
+  local park = function(which)
+    redis.call('SREM', KEYS[5], user)
+    redis.call('HSET', KEYS[6], user, mine)
+    redis.call('INCRBY', KEYS[7], mine)
+    redis.call('EXPIRE', KEYS[6], 172800)
+    redis.call('EXPIRE', KEYS[7], 172800)
+    return { which, tonumber(ARGV[5]) }
+  end
+  local used = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if used + cost > firstLimit then return park(4) end
+  redis.call('SADD', KEYS[5], user)
+  redis.call('EXPIRE', KEYS[5], 172800)
+  local left = firstLimit - tonumber(redis.call('GET', KEYS[7]) or '0')
+  local share = left / redis.call('SCARD', KEYS[5])
+  if mine > 0 and mine + cost > share then return park(5) end
 end
 local limits = { tonumber(ARGV[2]), tonumber(ARGV[3]) }
 for i = 1, 2 do
@@ -118,6 +138,22 @@ end
 return { 0, 0 }
 `;
 
+/**
+ * A user's first sync finished: it leaves the users competing for the first syncs' part of the
+ * day with what it spent (as SPEND's park). KEYS: the competing set, the left hash and its total,
+ * the user's first-sync units today. ARGV: user id.
+ */
+const LEAVE = `
+local user = ARGV[1]
+if redis.call('SREM', KEYS[1], user) == 0 then return 0 end
+local mine = tonumber(redis.call('GET', KEYS[4]) or '0')
+redis.call('HSET', KEYS[2], user, mine)
+redis.call('INCRBY', KEYS[3], mine)
+redis.call('EXPIRE', KEYS[2], 172800)
+redis.call('EXPIRE', KEYS[3], 172800)
+return 1
+`;
+
 const LIMIT_NAMES: Record<number, QuotaLimitName> = { 1: "user", 2: "project", 3: "day", 4: "day", 5: "day" };
 
 type SpendingRedis = (Redis | Cluster) & {
@@ -127,6 +163,8 @@ type SpendingRedis = (Redis | Cluster) & {
     day: string,
     userDay: string,
     firstSyncUsers: string,
+    leftUsers: string,
+    leftUnits: string,
     cost: number,
     userLimit: number,
     projectLimit: number,
@@ -135,6 +173,13 @@ type SpendingRedis = (Redis | Cluster) & {
     firstSyncDayLimit: number,
     userId: string,
   ): Promise<[number, number]>;
+  gmailQuotaLeave(
+    competing: string,
+    left: string,
+    leftUnits: string,
+    userDay: string,
+    userId: string,
+  ): Promise<number>;
 };
 
 /**
@@ -168,7 +213,8 @@ export class GmailQuotaBudget {
       typeof keys === "string"
         ? { quotaUser: (userId) => `${keys}:quota:user:${userId}`, quotaProject: `${keys}:quota:project` }
         : keys;
-    redis.defineCommand("gmailQuotaSpend", { numberOfKeys: 5, lua: SPEND });
+    redis.defineCommand("gmailQuotaSpend", { numberOfKeys: 7, lua: SPEND });
+    redis.defineCommand("gmailQuotaLeave", { numberOfKeys: 4, lua: LEAVE });
     this.localProject = new MinuteWindow(table.projectUnitsPerMinute, now);
     this.learned = new LearnedLimits(redisLearnedStore(redis), now);
   }
@@ -273,6 +319,8 @@ export class GmailQuotaBudget {
         `${this.keys.quotaProject}:day:${day}`,
         `${this.keys.quotaUser(userId)}:day:${day}`,
         `${this.keys.quotaProject}:day:${day}:first-sync-users`,
+        `${this.keys.quotaProject}:day:${day}:first-sync-left`,
+        `${this.keys.quotaProject}:day:${day}:first-sync-left-units`,
         units,
         await this.learnedLimit(t.userUnitsPerMinute, this.learnedKey(userId)),
         await this.learnedLimit(t.projectUnitsPerMinute, this.learnedKey(null)),
@@ -288,6 +336,24 @@ export class GmailQuotaBudget {
       // Redis is unreachable: the sync goes on at the same pace from this process's own windows.
       return this.spendLocally(userId, units, day, msToMidnight, firstSync);
     }
+  }
+
+  /**
+   * The user's first sync finished: it stops competing for today's first-sync part, so the users
+   * still running share what it did not spend. Nothing happens while Redis cannot answer.
+   */
+  async fullSyncEnded(userId: string): Promise<void> {
+    if (this.table.projectUnitsPerDay <= 0) return;
+    const day = `${this.keys.quotaProject}:day:${pacificDay(this.now())}`;
+    await (this.redis as SpendingRedis)
+      .gmailQuotaLeave(
+        `${day}:first-sync-users`,
+        `${day}:first-sync-left`,
+        `${day}:first-sync-left-units`,
+        `${this.keys.quotaUser(userId)}:day:${pacificDay(this.now())}`,
+        userId,
+      )
+      .catch(() => {});
   }
 
   /**
@@ -318,6 +384,7 @@ export class GmailQuotaBudget {
     const gate: QuotaBudgetGate = {
       spend: (method, times = 1) => this.spendUnits(userId, this.cost(method, times), firstSync),
       forFullSync: () => (firstSync ? gate : this.forUser(userId, true)),
+      fullSyncEnded: () => this.fullSyncEnded(userId),
       refused: async (limit, method) => {
         if (method) this.observer?.refused(method, this.cost(method), REASON_OF_LIMIT[limit], "gmail");
         if (limit !== "day") await this.learned.refused(this.learnedKey(limit === "user" ? userId : null));

@@ -90,6 +90,7 @@ export class TaskDriver {
       const scope =
         options.sync?.scope ??
         (stored.current ? "current" : { newerThanDays: stored.newerThanDays, labelIds: stored.labelIds });
+      const quota = options.quotaFor?.(userId);
       const {
         historyId: _h,
         fullBecause,
@@ -100,13 +101,16 @@ export class TaskDriver {
         scope,
         // A completeness check lists the mirror's whole scope again rather than replaying history.
         forceFull: stored.check === true || options.sync?.forceFull,
-        quota: options.quotaFor?.(userId),
+        quota,
         // The listing is the task's: a later run of this task (a time slice, a takeover) resumes it.
         listingKey: taskId,
         signal,
         onWait: run.wait,
       });
       log.info({ result, fullBecause, ms: Date.now() - started }, "sync completed");
+      // A finished first sync stops competing for the day's first-sync budget: what it did not
+      // spend of its fair share goes to the users still running.
+      if (result.mode === "full") await quota?.fullSyncEnded?.();
       const snapshot = await run.complete(result);
       // For the account's health view; the sync itself is done whether or not this is written.
       await this.ctx.repos.health

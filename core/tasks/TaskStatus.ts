@@ -24,7 +24,8 @@ export interface WaitFacts {
 /**
  * Why an unfinished task is not moving, as a client should hear it. Nobody alive to run it is
  * said first, whatever else is true, because then only the client (the streaming fallback) can
- * move it on.
+ * move it on; except a task parked by the project's daily budget, which nobody can move before
+ * the budget's reset.
  */
 export function waitingOf(f: WaitFacts, now: number): Pick<TaskSnapshot, "waiting" | "retryAt"> {
   if (f.state === "completed" || f.state === "failed") return {};
@@ -32,9 +33,13 @@ export function waitingOf(f: WaitFacts, now: number): Pick<TaskSnapshot, "waitin
     f.state === "queued" ||
     leaseLapsed({ state: f.state, leaseOwner: null, leaseExpiresAt: f.leaseExpiresAt }, now);
   if (unheld) {
+    const ahead = f.state === "queued" && f.retryAt !== null && f.retryAt > now;
+    // Parked until the daily budget's reset, nobody can move it, a client's stream neither (its
+    // run would park again at once): the reset is what it waits for. From the reset on, the rules
+    // below say who resumes it.
+    if (ahead && f.releasedFor === "daily_budget") return { waiting: "daily_budget", retryAt: f.retryAt! };
     if (f.workersAlive === 0 || (f.state === "queued" && f.jobless)) return { waiting: "no_workers" };
-    if (f.state === "queued" && f.retryAt !== null && f.retryAt > now)
-      return { waiting: f.releasedFor === "daily_budget" ? "daily_budget" : "retry", retryAt: f.retryAt };
+    if (ahead) return { waiting: "retry", retryAt: f.retryAt! };
     return { waiting: "worker" };
   }
   const r = f.reported;

@@ -58,6 +58,22 @@ describe("waitingOf: why an unfinished task is not moving", () => {
     });
   });
 
+  it("a task parked by the daily budget says daily_budget until the reset even with no worker alive, and no_workers from the reset on", () => {
+    const parked = { state: "queued" as const, releasedFor: "daily_budget", workersAlive: 0 };
+    // Before the reset nothing can move it, a client's stream neither: it must not be asked to.
+    expect(waitingOf(facts({ ...parked, retryAt: NOW + 60_000 }), NOW)).toEqual({
+      waiting: "daily_budget",
+      retryAt: NOW + 60_000,
+    });
+    expect(waitingOf(facts({ ...parked, retryAt: NOW }), NOW)).toEqual({ waiting: "no_workers" });
+    expect(
+      waitingOf(facts({ ...parked, retryAt: NOW + 60_000, jobless: true, workersAlive: 1 }), NOW),
+    ).toEqual({
+      waiting: "daily_budget",
+      retryAt: NOW + 60_000,
+    });
+  });
+
   it("an active task whose lease lapsed waits for a worker to take it over, or says no_workers", () => {
     const lapsed = { state: "active" as const, leaseExpiresAt: NOW - 1 };
     expect(waitingOf(facts({ ...lapsed, workersAlive: 1 }), NOW)).toEqual({ waiting: "worker" });

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from "ioredis";
 import { NoWorkersError, QueueUnavailableError } from "../../core/errors";
 import type { Logger } from "../../core/logger";
-import { priorityOf, type SyncQueue } from "../../core/queue";
+import { PRIORITY, priorityOf, type SyncQueue } from "../../core/queue";
 import { isRedisReady } from "../../core/redis";
 import type { SyncTask, TaskOptions } from "../../core/repositories/task.repository";
 import type { SyncRequest, TaskService } from "../../core/services/TaskService";
@@ -64,6 +64,28 @@ export class SyncDispatcher {
     this.adding.add(adding);
     void adding.finally(() => this.adding.delete(adding));
     return { task, joined, options: taskOptions };
+  }
+
+  /**
+   * A task a stream ran until the project's daily budget parked it: its job is due at `at` (the
+   * budget's reset), so a worker, if one is alive then, resumes it on time. Without a queue
+   * nothing is added and the client's stream resumes it after the reset (the task's status then
+   * says `no_workers`); should the add fail, the orphan sweeper gives it a job after the reset.
+   * Answers whether a job was added.
+   */
+  async resumeAt(data: { taskId: string; userId: string }, at: number): Promise<boolean> {
+    const { queue, redis } = this.options;
+    if (!queue || !redis || !isRedisReady(redis)) return false;
+    try {
+      // Resumed work goes before queued first syncs: it has already waited.
+      return await queue.ensureJob(data, PRIORITY.incremental, at);
+    } catch (err) {
+      this.options.logger?.warn(
+        { taskId: data.taskId, err: err instanceof Error ? err.message : String(err) },
+        "parked task's job not added: the orphan sweeper gives it one after the reset",
+      );
+      return false;
+    }
   }
 
   /** Resolves once every job this node has begun to add is added or given up. */

@@ -98,11 +98,17 @@ export function syncRoutes(ctx: WebContext, metrics: SyncRouteMetrics = {}): Rou
     );
     ctx.streams.add(run);
     try {
+      const outcome = await run;
       // A task that had already finished: its last state is the stream's one line.
-      if ((await run).status === "gone") {
+      if (outcome.status === "gone") {
         const row = await ctx.tasks.findById(task.id);
         if (row) write(await ctx.status.snapshot(row));
       }
+      // The project's daily budget parked it: the last line said `waiting: "daily_budget"` and
+      // `retryAt`, and the stream ends rather than hold a request open for hours. A worker
+      // resumes it at the reset, or the client's stream does (docs/quota.md).
+      if (outcome.status === "parked")
+        await ctx.dispatcher.resumeAt({ taskId: task.id, userId }, outcome.until);
     } finally {
       ctx.streams.delete(run);
     }
