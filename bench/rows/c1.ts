@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import pg from "pg";
 import type { ApiClient } from "../../test/ApiClient";
 import { type BenchRow, medianRun } from "../table";
 import { type BenchContext, stamp } from "./context";
@@ -33,6 +34,7 @@ const sum = (table: Record<string, number>) => Object.values(table).reduce((a, b
  * `messages.list`, 500 ids a page, in a process of its own as the worker is), timed the same way
  * from the bench's clock and checked to make as many `messages.list` calls. Three alternated
  * pairs; the median. A check that does not complete, or adds or removes anything here, is broken.
+ * The mailbox is synced once and analysed (as P11's), as a mirror is when a check finds it.
  */
 export async function c1(ctx: BenchContext): Promise<BenchRow[]> {
   const size = ctx.quick ? 2_000 : 100_000;
@@ -48,6 +50,16 @@ export async function c1(ctx: BenchContext): Promise<BenchRow[]> {
       `C1: the first sync ended ${synced.state} with ${synced.result?.added} of ${size} stored`,
     );
   ctx.log(`C1: ${size} messages synced`);
+  // A mirror synced long ago has its statistics: autovacuum analyses a partition some time after
+  // a big first sync, and until it does the planner may walk the user's whole date index to find
+  // each page's 500 stored ids (about 12 ms a page at 20,000 stored, against under 1 ms after).
+  const db = new pg.Client({ connectionString: ctx.databaseUrl });
+  await db.connect();
+  try {
+    await db.query("ANALYZE emails");
+  } finally {
+    await db.end();
+  }
   const { accounts } = (await client.json("GET", "/api/accounts")).body;
   const accountId = accounts[0].id;
 
