@@ -12,6 +12,7 @@ import {
 import { ApiClient } from "../test/ApiClient";
 import { type ServiceProcess, spawnWeb, spawnWorker } from "../test/processes";
 import { GENEROUS_RATE_LIMITS } from "../test/rateLimits";
+import { c1 } from "./rows/c1";
 import type { BenchContext } from "./rows/context";
 import { p1 } from "./rows/p1";
 import { p2 } from "./rows/p2";
@@ -69,6 +70,7 @@ const ROWS: Array<[string, (ctx: BenchContext) => Promise<BenchRow[]>]> = [
   ["Q3", q3],
   ["Q4", q4],
   ["Q5", q5],
+  ["C1", c1],
   // The scale model's inputs (S1–S5): `--only=scale`.
   ["scale", scale],
 ];

@@ -73,4 +73,11 @@ describe("renderMarkdown", () => {
     expect(line).toContain("(reference: GET /healthz)");
     expect(line).not.toContain("floor:");
   });
+
+  it("shows quota units to the third decimal, where one call more in a thousand is seen", () => {
+    const line = run([row({ figure: 1.002, baseline: 1, unit: "units", goal: "≤ 1 unit per 100 messages" })])
+      .split("\n")
+      .at(-1)!;
+    expect(line).toContain("| 1.002 units | 1.000 units (floor:");
+  });
 });
