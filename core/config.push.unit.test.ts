@@ -45,7 +45,12 @@ describe("configuration: Gmail push and the schedule", () => {
       labelIds: [],
       labelFilterBehavior: "include",
     });
-    expect(config.liveSync).toEqual({ debounceMs: 2_000, scheduleIntervalSeconds: 900, activeDays: 14, checkEveryDays: 7 });
+    expect(config.liveSync).toEqual({
+      debounceMs: 2_000,
+      scheduleIntervalSeconds: 900,
+      activeDays: 14,
+      checkEveryDays: 7,
+    });
     expect(config.rateLimits.gmailPush).toEqual({ points: 1200, duration: 60 });
   });
 
