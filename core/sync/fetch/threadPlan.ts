@@ -48,7 +48,9 @@ export interface Needed {
 }
 
 /** One call of the plan: a message alone, or a thread whole for the needed `ids` it holds. */
-export type PlannedCall = { method: "messages.get"; id: string } | { method: "threads.get"; threadId: string; ids: string[] };
+export type PlannedCall =
+  | { method: "messages.get"; id: string }
+  | { method: "threads.get"; threadId: string; ids: string[] };
 
 /**
  * The calls that fetch `needed` (one page's missing messages, in listing order) for the fewest
@@ -57,7 +59,8 @@ export type PlannedCall = { method: "messages.get"; id: string } | { method: "th
  */
 export function planPage(needed: readonly Needed[], costs: FetchCosts, threads = true): PlannedCall[] {
   const count = new Map<string, number>();
-  if (threads) for (const m of needed) if (m.threadId) count.set(m.threadId, (count.get(m.threadId) ?? 0) + 1);
+  if (threads)
+    for (const m of needed) if (m.threadId) count.set(m.threadId, (count.get(m.threadId) ?? 0) + 1);
   const whole = new Map<string, { method: "threads.get"; threadId: string; ids: string[] }>();
   const calls: PlannedCall[] = [];
   for (const m of needed) {

@@ -46,11 +46,17 @@ describe("the thread/message plan", () => {
             expect(calls.every((c) => c.method === "messages.get")).toBe(true);
             expect(calls).toHaveLength(n);
           } else {
-            expect(calls).toEqual([{ method: "threads.get", threadId: "t", ids: thread("t", n).map((m) => m.id) }]);
+            expect(calls).toEqual([
+              { method: "threads.get", threadId: "t", ids: thread("t", n).map((m) => m.id) },
+            ]);
           }
           // Every needed message is fetched by exactly one call.
           const ids = calls.flatMap((c) => (c.method === "threads.get" ? c.ids : [c.id]));
-          expect(ids.sort()).toEqual(thread("t", n).map((m) => m.id).sort());
+          expect(ids.sort()).toEqual(
+            thread("t", n)
+              .map((m) => m.id)
+              .sort(),
+          );
         });
       }
 
@@ -95,9 +101,9 @@ describe("the thread/message plan", () => {
     expect(breakEven({ messageGet: 5, threadGet: 40 })).toBe(9);
     expect(breakEven({ messageGet: 20, threadGet: 10 })).toBe(1);
     expect(breakEven({ messageGet: 5, threadGet: 12 })).toBe(3);
-    expect(planPage(thread("t", 8), { messageGet: 5, threadGet: 40 }).every((c) => c.method === "messages.get")).toBe(
-      true,
-    );
+    expect(
+      planPage(thread("t", 8), { messageGet: 5, threadGet: 40 }).every((c) => c.method === "messages.get"),
+    ).toBe(true);
     expect(planPage(thread("t", 9), { messageGet: 5, threadGet: 40 })).toHaveLength(1);
   });
 });
