@@ -25,6 +25,8 @@ import { p9 } from "./rows/p9";
 import { p10 } from "./rows/p10";
 import { p11 } from "./rows/p11";
 import { p12 } from "./rows/p12";
+import { q1 } from "./rows/q1";
+import { q2 } from "./rows/q2";
 import { scale } from "./rows/scale";
 import { type BenchRow, type BenchRun, machine, renderMarkdown, writeRun } from "./table";
 
@@ -61,6 +63,8 @@ const ROWS: Array<[string, (ctx: BenchContext) => Promise<BenchRow[]>]> = [
   ["P10", p10],
   ["P11", p11],
   ["P12", p12],
+  ["Q1", q1],
+  ["Q2", q2],
   // The scale model's inputs (S1–S5): `--only=scale`.
   ["scale", scale],
 ];
