@@ -173,12 +173,19 @@ class FetchPipeline {
   private async lane(): Promise<void> {
     // An id the lane was promised once the next page is ready, taken with its next request.
     let promised: Promise<FetchItem | null> | null = null;
+    // Calls split from a thread that no longer paid, beyond what the last request could carry.
+    const leftover: FetchItem[] = [];
     while (!this.halt.halted) {
       this.settings.calls.checkAborted();
       const items: FetchItem[] = [];
       let weight = 0;
       let exhausted = false;
       const wanted = this.lanes.idsPerRequest();
+      while (weight < wanted && leftover.length > 0) {
+        const call = leftover.shift()!;
+        items.push(call);
+        weight += messagesIn(call);
+      }
       while (weight < wanted) {
         let item: FetchItem | null | Promise<FetchItem | null> = promised ?? this.take();
         promised = null;
@@ -198,15 +205,19 @@ class FetchPipeline {
           break;
         }
         for (const call of this.unheld(item)) {
-          items.push(call);
-          weight += messagesIn(call);
           // Taken is as good as on the wire: a thread answering meanwhile must not write these.
           if (this.settings.extras) for (const m of call.thread?.members ?? [call]) this.inFlight.add(m.id);
+          // A request carries no more calls than the transport takes.
+          if (items.length >= this.lanes.perRequest) leftover.push(call);
+          else {
+            items.push(call);
+            weight += messagesIn(call);
+          }
         }
       }
       if (this.halt.halted) return;
       await this.send(items);
-      if (exhausted) return;
+      if (exhausted && leftover.length === 0) return;
     }
   }
 
