@@ -18,8 +18,14 @@ export async function q2(ctx: BenchContext): Promise<BenchRow[]> {
   for (const table of COST_TABLES) {
     const costs = costsOf(table);
     const stack = await threadedStack(ctx, table);
-    const runs: Array<{ perMessage: number; floor: number; allGets: number; exact: boolean; state: string }> =
-      [];
+    const runs: Array<{
+      perMessage: number;
+      floor: number;
+      allGets: number;
+      again: number;
+      exact: boolean;
+      state: string;
+    }> = [];
     try {
       await ctx.sim("PUT", "/sim/quota", { costs });
       for (let i = 0; i < runsPerTable; i++) {
@@ -33,7 +39,10 @@ export async function q2(ctx: BenchContext): Promise<BenchRow[]> {
           perMessage: syncUnits(stats) / Math.max(1, stored),
           floor: cheapestUnits(messages, costs) / messages.length,
           allGets: cheapestUnits([], costs) / messages.length + costs["messages.get"]!,
-          exact: final.state === "completed" && stored === size && stats.served.again === 0,
+          // Brought twice (a thread fetched whole after some of its messages came alone): paid
+          // for in the figure, never stored twice.
+          again: stats.served.again,
+          exact: final.state === "completed" && stored === size && final.result?.updated === 0,
           state: final.state,
         });
       }
@@ -53,7 +62,7 @@ export async function q2(ctx: BenchContext): Promise<BenchRow[]> {
       unit: "units/message",
       goal: "≤ 1.05× floor (median)",
       met: !exact ? false : ctx.quick ? null : mid.perMessage <= 1.05 * mid.floor,
-      note: `a messages.get per message would spend ${mid.allGets.toFixed(2)}; ${exact ? "every message stored, none fetched twice" : `ended ${runs.map((r) => r.state).join(", ")}`}`,
+      note: `a messages.get per message would spend ${mid.allGets.toFixed(2)}; ${exact ? `every message stored once; messages a whole thread brought a second time: ${runs.map((r) => r.again).join(", ")}` : `ended ${runs.map((r) => r.state).join(", ")}`}`,
     });
   }
   return rows;
