@@ -27,6 +27,8 @@ import { p10 } from "./rows/p10";
 import { p11 } from "./rows/p11";
 import { p12 } from "./rows/p12";
 import { p13 } from "./rows/p13";
+import { q1 } from "./rows/q1";
+import { q2 } from "./rows/q2";
 import { q3 } from "./rows/q3";
 import { q4 } from "./rows/q4";
 import { q5 } from "./rows/q5";
@@ -71,6 +73,8 @@ const ROWS: Array<[string, (ctx: BenchContext) => Promise<BenchRow[]>]> = [
   ["Q4", q4],
   ["Q5", q5],
   ["C1", c1],
+  ["Q1", q1],
+  ["Q2", q2],
   // The scale model's inputs (S1–S5): `--only=scale`.
   ["scale", scale],
 ];

@@ -21,7 +21,19 @@ export interface BenchRow {
   baselineKind?: "floor" | "reference";
   /** Every run's ratio when the row is the median of several; the table shows their spread. */
   ratios?: number[];
-  unit: "ms" | "s" | "MB" | "kB" | "CPU s" | "messages/s" | "events/s" | "calls" | "syncs" | "units" | "%";
+  unit:
+    | "ms"
+    | "s"
+    | "MB"
+    | "kB"
+    | "CPU s"
+    | "messages/s"
+    | "events/s"
+    | "calls"
+    | "syncs"
+    | "units"
+    | "units/message"
+    | "%";
   /** The goal in words, e.g. "p99 ≤ 3× baseline". */
   goal: string;
   /** Whether the goal is met; null when this run cannot tell (a quick run's toy size). */
@@ -75,7 +87,11 @@ const fmt = (n: number, unit: BenchRow["unit"]): string => {
   // Quota units per 100 messages sit about 1: a call more or less is in the third decimal.
   if (unit === "units") return `${n.toFixed(3)} ${unit}`;
   const digits =
-    (unit === "ms" || unit === "CPU s") && n < 10 ? 2 : ["ms", "MB", "s", "CPU s"].includes(unit) ? 1 : 0;
+    (unit === "ms" || unit === "CPU s" || unit === "units/message") && n < 10
+      ? 2
+      : ["ms", "MB", "s", "CPU s", "units/message"].includes(unit)
+        ? 1
+        : 0;
   return `${n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })} ${unit}`;
 };
 

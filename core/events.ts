@@ -71,7 +71,10 @@ export interface TaskSnapshot {
    * Absent while unknown and once the task has finished.
    */
   etaAt?: number;
-  /** Quota units one message costs in the plan `etaAt` is made from (`messages.get`'s cost). */
+  /**
+   * Quota units one message costs in the plan `etaAt` is made from: what the run has spent per
+   * message fetched (whole threads, listing, retries included), `messages.get`'s cost until then.
+   */
   unitsPerMessage?: number;
   /**
    * Grows with every snapshot of one task, across processes and retries, so a client keeps the

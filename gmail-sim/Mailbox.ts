@@ -14,6 +14,7 @@ import {
   idSuffix,
   type MessageContent,
   mimeFeatures,
+  mixedThreadRoots,
   SEEDED_USER_LABELS,
   type SeedContext,
   seededInternalDate,
@@ -57,7 +58,16 @@ export interface MailboxOptions {
   /** History ids of this mailbox start above this value (keeps ids increasing across resets). */
   historyBase?: number;
   now?: () => number;
+  /**
+   * How seeded messages form threads: `chained` (the default: about one in five continues the
+   * thread of the message before it) or `mixed` (threads of 1 to 20 messages, most of 1 to 3,
+   * their replies interleaved with other mail; seed.ts mixedThreadRoots).
+   */
+  threading?: Threading;
 }
+
+export type Threading = "chained" | "mixed";
+export const THREADINGS: readonly Threading[] = ["chained", "mixed"];
 
 export interface ListQuery {
   labelIds: readonly string[];
@@ -124,20 +134,26 @@ export class Mailbox {
     this.floor = base;
     this.counter = base;
     this.nextContentIndex = count;
-    this.seed(count);
+    this.seed(count, options.threading ?? "chained");
   }
 
   /** Seeded messages: index count-1 is the oldest (seq 1), index 0 the newest. */
-  private seed(count: number): void {
+  private seed(count: number, threading: Threading): void {
     const ctx = this.seedContext;
+    const mixed = threading === "mixed" ? mixedThreadRoots(ctx, count) : null;
+    /** A thread's id is its first message's (Gmail's own habit); by the first message's index. */
+    const threadIds = new Map<number, string>();
     let rootIndex = count - 1;
     let rootId = "";
     for (let index = count - 1; index >= 0; index--) {
       const seq = this.nextSeq++;
       const internalDate = seededInternalDate(ctx, index);
       const id = this.makeId(internalDate, seq);
-      const startsThread = index === count - 1 || !seededIsReply(ctx, index);
-      if (startsThread) {
+      if (mixed) {
+        rootIndex = mixed[index]!;
+        if (rootIndex === index) threadIds.set(index, id);
+        rootId = threadIds.get(rootIndex)!;
+      } else if (index === count - 1 || !seededIsReply(ctx, index)) {
         rootIndex = index;
         rootId = id;
       }

@@ -2,8 +2,10 @@
  * The simulator's control API (JSON), for tests and benchmarks:
  *
  *   GET    /sim/accounts                              every account's summary
- *   POST   /sim/accounts {email, count, sub?}         create, or reset (grants revoked); `sub` sets
- *                                                     the account's stable id (409 if another holds it)
+ *   POST   /sim/accounts {email, count, sub?, threading?}   create, or reset (grants revoked); `sub`
+ *                                                     sets the account's stable id (409 if another holds
+ *                                                     it); `threading: "mixed"` seeds threads of 1-20
+ *                                                     messages, most 1-3 (default "chained")
  *   GET    /sim/accounts/:email                       {email, messagesTotal, threadsTotal, historyId, historyFloor}
  *   DELETE /sim/accounts/:email                       remove the account
  *   GET    /sim/accounts/:email/messages?limit=       newest first: {id, threadId, labelIds, historyId, internalDate}

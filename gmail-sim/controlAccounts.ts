@@ -19,7 +19,7 @@ import {
 } from "./controlShared";
 import { messageSummary } from "./gmailApi";
 import { isSub } from "./identity";
-import type { Mailbox } from "./Mailbox";
+import { type Mailbox, THREADINGS, type Threading } from "./Mailbox";
 import { attachmentsOf } from "./mime";
 import { isEmail, MAX_MESSAGES_PER_ACCOUNT } from "./state";
 
@@ -34,10 +34,13 @@ const accountList: MethodTable = {
     if (holder !== undefined && holder !== body.email.trim().toLowerCase()) {
       throw new ControlError(409, "sub_taken", `The account ${holder} has sub ${body.sub}.`);
     }
+    if (body.threading !== undefined && !THREADINGS.includes(body.threading as Threading))
+      throw badRequest(`threading must be one of ${THREADINGS.join(", ")}.`);
     const mailbox = state.createAccount(
       body.email,
       count(body.count ?? 0, "count", 0, MAX_MESSAGES_PER_ACCOUNT),
       body.sub,
+      body.threading as Threading | undefined,
     );
     return [201, summary(mailbox, state)];
   },

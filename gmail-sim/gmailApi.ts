@@ -143,6 +143,15 @@ function serve(
     sendApiError(res, answer);
     return;
   }
+  if (route.method === "messages.get") state.stats.serve("messages.get", mailbox.email, [route.id!]);
+  if (route.method === "threads.get") {
+    const { messages } = answer.body as { messages: Array<{ id: string }> };
+    state.stats.serve(
+      "threads.get",
+      mailbox.email,
+      messages.map((m) => m.id),
+    );
+  }
   sendAnswer(res, answer, query);
 }
 

@@ -73,6 +73,7 @@ const SALT = {
   id: 8,
   mime: 9,
   attachment: 10,
+  threadMix: 11,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -332,6 +333,50 @@ export function seededInternalDate(ctx: SeedContext, index: number): number {
 /** Whether seeded message `index` continues the thread of the next older message. */
 export function seededIsReply(ctx: SeedContext, index: number): boolean {
   return mix(ctx.base ^ SALT.thread, index) % 100 < 22;
+}
+
+/**
+ * How many messages a thread of the `mixed` mailbox holds, per thousand threads: most are one to
+ * three messages, a few run to twenty (mean about 2.7 messages a thread).
+ */
+export const MIXED_THREAD_SIZES: readonly number[] = [
+  0, 450, 220, 120, 60, 40, 25, 20, 15, 10, 8, 6, 5, 4, 4, 3, 3, 2, 2, 2, 1,
+];
+
+/** Open threads past which a `mixed` mailbox's next message is nearly always a reply. */
+const MIXED_OPEN_THREADS = 8;
+
+/**
+ * A `mixed` mailbox's threads: for each seeded message index, the index of its thread's first
+ * message (itself when it starts a thread). Walked from the oldest message: each starts a thread
+ * of a size drawn from MIXED_THREAD_SIZES, or answers one of the threads still open, so replies
+ * interleave with other mail as they do in a real inbox and a long thread spans a few hundred
+ * messages. Threads still open at the newest message are left shorter.
+ */
+export function mixedThreadRoots(ctx: SeedContext, count: number): Int32Array {
+  const roots = new Int32Array(count);
+  const open: Array<{ root: number; left: number }> = [];
+  for (let index = count - 1; index >= 0; index--) {
+    const r = mix(ctx.base ^ SALT.threadMix, index) % 1000;
+    // 633 in 1000 answers keep supply and demand of replies level at the mean size above.
+    const replies = open.length > 0 && (open.length >= MIXED_OPEN_THREADS ? r < 950 : r < 633);
+    if (replies) {
+      const at = mix(ctx.base ^ SALT.threadMix, index + count) % open.length;
+      const thread = open[at]!;
+      roots[index] = thread.root;
+      if (--thread.left === 0) open.splice(at, 1);
+      continue;
+    }
+    roots[index] = index;
+    let draw = mix(ctx.base ^ SALT.threadMix, index + 2 * count) % 1000;
+    let size = 1;
+    while (size < MIXED_THREAD_SIZES.length - 1 && draw >= MIXED_THREAD_SIZES[size]!) {
+      draw -= MIXED_THREAD_SIZES[size]!;
+      size++;
+    }
+    if (size > 1) open.push({ root: index, left: size - 1 });
+  }
+  return roots;
 }
 
 export function categoryOf(ctx: SeedContext, index: number): Category {

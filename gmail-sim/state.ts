@@ -1,7 +1,7 @@
 /** Everything the simulator knows: accounts, OAuth grants, fault and quota settings, counters. */
 import { FaultInjector } from "./faults";
 import { Identities, IdTokenSigner } from "./identity";
-import { DEFAULT_HISTORY_BASE, Mailbox } from "./Mailbox";
+import { DEFAULT_HISTORY_BASE, Mailbox, type Threading } from "./Mailbox";
 import { OAuthStore } from "./oauth";
 import { PushNotifier } from "./push";
 import { QuotaLimiter } from "./quota";
@@ -78,7 +78,7 @@ export class SimulatorState {
    * The account keeps its `sub` unless another is given (an address that passed to a new
    * Google account); the caller makes sure no other account holds that `sub`.
    */
-  createAccount(email: string, count: number, sub?: string): Mailbox {
+  createAccount(email: string, count: number, sub?: string, threading?: Threading): Mailbox {
     const address = normalizeEmail(email);
     const previous = this.accounts.get(address);
     if (previous) {
@@ -94,6 +94,7 @@ export class SimulatorState {
       baseTime: this.baseTime,
       historyBase,
       now: this.now,
+      ...(threading ? { threading } : {}),
     });
     this.accounts.set(address, mailbox);
     return mailbox;

@@ -39,6 +39,21 @@ export interface Revocation {
   at: string;
 }
 
+/** What `messages.get` and `threads.get` answered since the reset. */
+export interface Served {
+  /** Messages in successful answers of each method (every message of a thread counts). */
+  "messages.get": number;
+  "threads.get": number;
+  /** Successful `threads.get` answers. */
+  threads: number;
+  /** Messages answered that had been answered before. */
+  again: number;
+}
+
+/** How many different messages were answered, by either call. */
+export const distinctServed = (served: Served): number =>
+  served["messages.get"] + served["threads.get"] - served.again;
+
 export interface StatsSnapshot {
   /** Every Gmail API request received, by method (faulted and rejected ones included), plus OAuth calls. */
   calls: Record<string, number>;
@@ -61,6 +76,12 @@ export interface StatsSnapshot {
    * call of its own (as Google counts quota), so a batch of 50 gets adds 50 to `messages.get`.
    */
   batches: number;
+  /**
+   * Messages answered by `messages.get` and `threads.get` (every message of a thread counts),
+   * and how many of them had been answered before since the reset: what shows that a sync
+   * fetched each message once, whichever call brought it.
+   */
+  served: Served;
   /** Grants revoked through `/revoke`, oldest first. */
   revocations: Revocation[];
   since: string;
@@ -85,6 +106,8 @@ export class SimStats {
   private refusals: Record<string, Record<string, number>> = {};
   private faults: Record<FaultKind, number> = { "429": 0, "500": 0, "503": 0, reset: 0 };
   private batches = 0;
+  private served: Served = { "messages.get": 0, "threads.get": 0, threads: 0, again: 0 };
+  private readonly servedIds = new Set<string>();
   private revocations: Revocation[] = [];
   private since = new Date();
 
@@ -104,6 +127,8 @@ export class SimStats {
     this.refusals = {};
     this.faults = { "429": 0, "500": 0, "503": 0, reset: 0 };
     this.batches = 0;
+    this.served = { "messages.get": 0, "threads.get": 0, threads: 0, again: 0 };
+    this.servedIds.clear();
     this.revocations = [];
     this.since = new Date();
   }
@@ -130,6 +155,17 @@ export class SimStats {
     this.revocations.push({ ...revocation, at: new Date().toISOString() });
   }
 
+  /** A successful answer of `method` carrying the messages `ids` (of `email`'s mailbox). */
+  serve(method: "messages.get" | "threads.get", email: string, ids: readonly string[]): void {
+    this.served[method] += ids.length;
+    if (method === "threads.get") this.served.threads++;
+    for (const id of ids) {
+      const key = `${email}\u0000${id}`;
+      if (this.servedIds.has(key)) this.served.again++;
+      else this.servedIds.add(key);
+    }
+  }
+
   batch(): void {
     this.batches++;
   }
@@ -149,6 +185,7 @@ export class SimStats {
       },
       faults: { ...this.faults },
       batches: this.batches,
+      served: { ...this.served },
       revocations: this.revocations.map((r) => ({ ...r })),
       since: this.since.toISOString(),
     };

@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
+import { distinctServed } from "../gmail-sim/stats";
 import { spawnWeb } from "../test/processes";
 import {
   type Stack,
@@ -92,9 +93,10 @@ describe("task lease: a dead owner's task moves on", () => {
     expect(final).toMatchObject({ state: "completed", result: { mode: "full" } });
     expect(await storedCount(stack, "kill-mid@example.com")).toEqual({ n: total, d: total });
     // Refetched: what the dead worker had fetched but not yet written (one batch of 100 at most,
-    // plus the 10 calls in flight).
-    expect(stats.calls["messages.get"]).toBeGreaterThanOrEqual(total);
-    expect(stats.calls["messages.get"]).toBeLessThanOrEqual(total + 110);
+    // plus the 10 calls in flight), at a get's 5 units each at most (threads fetched whole cost less).
+    expect(distinctServed(stats.served)).toBe(total);
+    const fetchUnits = stats.units.spent["messages.get"] + (stats.units.spent["threads.get"] ?? 0);
+    expect(fetchUnits).toBeLessThanOrEqual(5 * (total + 110));
     const row = await stack.web.ctx.tasks.findById(body.taskId);
     expect(row).toMatchObject({ attempts: 2, leaseOwner: null });
   });

@@ -10,7 +10,7 @@ const IN_FLIGHT = 2;
 /**
  * P5: a full sync with 100 ms added to every Gmail call (the simulator's latency fault), one
  * worker, no quota, against the floor of the same work at the same latency: bench/bare/storeFloor
- * with the batch size the sync really sent (the simulator's messages.get parts ÷ its batch
+ * with the batch size the sync really sent (the simulator's messages.get and threads.get parts ÷ its batch
  * requests) and the same requests in flight. The note gives the bound those lanes allow
  * (requests in flight × parts a request ÷ latency). Three alternated pairs, the median.
  */
@@ -36,7 +36,9 @@ export async function p5(ctx: BenchContext): Promise<BenchRow[]> {
       const final = await finished(client, body.taskId);
       const seconds = (stamp() - t) / 1000;
       const stats = await ctx.sim("GET", "/sim/stats");
-      const parts = Math.max(1, Math.round((stats.calls["messages.get"] ?? 0) / Math.max(1, stats.batches)));
+      // A batch's parts are message and whole-thread gets alike (the thread/message plan).
+      const fetchCalls = (stats.calls["messages.get"] ?? 0) + (stats.calls["threads.get"] ?? 0);
+      const parts = Math.max(1, Math.round(fetchCalls / Math.max(1, stats.batches)));
       const floor = await floorSync(ctx, `p5-floor-${i}`, size, parts, IN_FLIGHT);
       await ctx.sim("DELETE", "/sim/faults");
       runs.push({

@@ -89,11 +89,10 @@ export const TaskSnapshotSchema = z
       description:
         "When the task is expected to finish, ms since the epoch, pauses included; absent while unknown and once finished.",
     }),
-    unitsPerMessage: z
-      .number()
-      .positive()
-      .optional()
-      .meta({ description: "Quota units one message costs in the plan etaAt is made from." }),
+    unitsPerMessage: z.number().positive().optional().meta({
+      description:
+        "Quota units one message costs in the plan etaAt is made from: what this run has spent per message fetched (whole threads, listing and retries included), or messages.get's cost until it has measured.",
+    }),
     seq: z.int().meta({ description: "Grows with every snapshot of one task: keep the highest seen." }),
   })
   .meta({ id: "TaskSnapshot" }) satisfies z.ZodType<TaskSnapshot>;

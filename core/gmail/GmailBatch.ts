@@ -29,8 +29,10 @@ import type { gmail_v1 } from "@googleapis/gmail";
 import type { OAuth2Client } from "google-auth-library";
 import {
   type FetchOutcome,
+  type FetchPart,
   type MessageFetcher,
   type MessageFetcherFactory,
+  type PartOutcome,
   singleGets,
 } from "../sync/MessageFetcher";
 import { type BatchRefusals, BatchRefusedError, batchAbsent, withSingleFallback } from "./batchFallback";
@@ -73,6 +75,7 @@ export class GmailBatch implements MessageFetcher {
   /** `<root>batch/gmail/v1`: the same root as every other Gmail call, whatever its path. */
   readonly url: string;
   private readonly messages: URL;
+  private readonly threads: URL;
 
   constructor(
     private readonly auth: OAuth2Client,
@@ -84,17 +87,28 @@ export class GmailBatch implements MessageFetcher {
     const root = apiRoot.endsWith("/") ? apiRoot : `${apiRoot}/`;
     this.url = new URL("batch/gmail/v1", root).href;
     this.messages = new URL("gmail/v1/users/me/messages/", root);
+    this.threads = new URL("gmail/v1/users/me/threads/", root);
   }
 
   async fetch(ids: readonly string[], signal?: AbortSignal): Promise<FetchOutcome[]> {
-    if (ids.length === 0) return [];
-    if (ids.length > this.maxIds) throw new RangeError(`${ids.length} ids for a batch of ${this.maxIds}`);
-    // One message needs no envelope: a plain GET costs both ends less.
-    if (ids.length === 1) return [{ ok: true, message: await this.fetchOne(ids[0]!, signal) }];
+    const outcomes = await this.fetchParts(
+      ids.map((id) => ({ method: "messages.get", id })),
+      signal,
+    );
+    return outcomes.map((o) => (o.ok ? { ok: true, message: o.messages[0]! } : o));
+  }
+
+  /** Message and thread gets in one request; a thread's part answers all its messages. */
+  async fetchParts(parts: readonly FetchPart[], signal?: AbortSignal): Promise<PartOutcome[]> {
+    if (parts.length === 0) return [];
+    if (parts.length > this.maxIds)
+      throw new RangeError(`${parts.length} calls for a batch of ${this.maxIds}`);
+    // One call needs no envelope: a plain GET costs both ends less.
+    if (parts.length === 1) return [{ ok: true, messages: await this.fetchPart(parts[0]!, signal) }];
     const boundary = `batch_${randomBytes(12).toString("hex")}`;
     const body = encodeBatch(
       boundary,
-      ids.map((id) => this.messagePath(id)),
+      parts.map((p) => this.pathOf(p)),
     );
     const res = await this.send(
       this.url,
@@ -111,36 +125,42 @@ export class GmailBatch implements MessageFetcher {
     const outer = boundaryOf(type);
     if (!/^multipart\/mixed/i.test(type) || !outer)
       throw malformed(`a batch answer of type "${type}"`, res.headers);
-    const parts = decodeBatch(text, outer);
-    return ids.map((id, i) => {
-      const part = parts.byId.get(`item${i}`) ?? (parts.byId.size === 0 ? parts.all[i] : undefined);
-      if (!part) return { ok: false, error: malformed(`no answer for message ${id} in the batch`) };
+    const answers = decodeBatch(text, outer);
+    return parts.map((p, i): PartOutcome => {
+      const part = answers.byId.get(`item${i}`) ?? (answers.byId.size === 0 ? answers.all[i] : undefined);
+      if (!part) return { ok: false, error: malformed(`no answer for ${p.method} ${p.id} in the batch`) };
       const data = parseJson(part.body);
       if (part.status >= 200 && part.status < 300 && data && typeof data === "object")
-        return { ok: true, message: data as gmail_v1.Schema$Message };
+        return { ok: true, messages: messagesOf(p, data) };
       return {
         ok: false,
-        error: new GmailHttpError(part.status, part.headers, data, `Gmail messages.get ${id} (in a batch)`),
+        error: new GmailHttpError(part.status, part.headers, data, `Gmail ${p.method} ${p.id} (in a batch)`),
       };
     });
   }
 
-  private messagePath(id: string): string {
-    const url = new URL(encodeURIComponent(id), this.messages);
+  private pathOf(part: FetchPart): string {
+    const url = new URL(
+      encodeURIComponent(part.id),
+      part.method === "threads.get" ? this.threads : this.messages,
+    );
     url.searchParams.set("format", "full");
     return url.pathname + url.search;
   }
 
+  /** One plain call of `part`, outside any batch: its messages. */
+  async fetchPart(part: FetchPart, signal?: AbortSignal): Promise<gmail_v1.Schema$Message[]> {
+    const res = await this.send(new URL(this.pathOf(part), this.messages).href, { method: "GET" }, signal);
+    const data = parseJson(await res.text());
+    if (!res.ok) throw new GmailHttpError(res.status, res.headers, data, `Gmail ${part.method} ${part.id}`);
+    if (!data || typeof data !== "object")
+      throw malformed(`${part.method} ${part.id} answered no JSON`, res.headers);
+    return messagesOf(part, data);
+  }
+
   /** One plain `messages.get` (`format=full`), outside any batch. */
   async fetchOne(id: string, signal?: AbortSignal): Promise<gmail_v1.Schema$Message> {
-    const url = new URL(encodeURIComponent(id), this.messages);
-    url.searchParams.set("format", "full");
-    const res = await this.send(url.href, { method: "GET" }, signal);
-    const data = parseJson(await res.text());
-    if (!res.ok) throw new GmailHttpError(res.status, res.headers, data, `Gmail messages.get ${id}`);
-    if (!data || typeof data !== "object")
-      throw malformed(`messages.get ${id} answered no JSON`, res.headers);
-    return data as gmail_v1.Schema$Message;
+    return (await this.fetchPart({ method: "messages.get", id }, signal))[0]!;
   }
 
   /**
@@ -212,9 +232,16 @@ export function gmailBatches(
     return withSingleFallback(batch, {
       apiRoot: connection.apiRoot,
       fetchOne: (id, signal) => batch.fetchOne(id, signal),
+      fetchPart: (part, signal) => batch.fetchPart(part, signal),
       ...fallback,
     });
   };
+}
+
+/** The messages a call's answer carries: the message itself, or a thread's list. */
+function messagesOf(part: FetchPart, data: object): gmail_v1.Schema$Message[] {
+  if (part.method === "messages.get") return [data as gmail_v1.Schema$Message];
+  return (data as gmail_v1.Schema$Thread).messages ?? [];
 }
 
 /** A multipart/mixed body of GETs, one `application/http` part each, `Content-ID: <item{i}>`. */

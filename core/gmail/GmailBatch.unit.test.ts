@@ -106,6 +106,47 @@ describe("GmailBatch against a stubbed fetch", () => {
     ]);
   });
 
+  it("carries whole threads beside single messages: a threads.get part answers every message of its thread", async () => {
+    const seen: Array<{ url: string; init: RequestInit }> = [];
+    vi.stubGlobal("fetch", async (url: string, init: RequestInit) => {
+      seen.push({ url, init });
+      if (init.method === "GET")
+        return new Response('{"id":"t2","messages":[{"id":"c"}]}', {
+          status: 200,
+          headers: { "content-type": "application/json" },
+        });
+      return answer("r", [
+        part("r", "response-item0", "200 OK", '{"id":"a"}'),
+        part("r", "response-item1", "200 OK", '{"id":"t1","messages":[{"id":"m1"},{"id":"m2"}]}'),
+        part("r", "response-item2", "404 Not Found", '{"error":{"code":404}}'),
+      ]);
+    });
+    const batch = new GmailBatch(auth, "https://gmail.example/", 50);
+    const out = await batch.fetchParts([
+      { method: "messages.get", id: "a" },
+      { method: "threads.get", id: "t1" },
+      { method: "threads.get", id: "gone" },
+    ]);
+    expect(out.slice(0, 2)).toEqual([
+      { ok: true, messages: [{ id: "a" }] },
+      { ok: true, messages: [{ id: "m1" }, { id: "m2" }] },
+    ]);
+    expect(out[2]!.ok === false && classifyGmailError(out[2]!.error)).toBe("not_found");
+    const boundary = new Headers(seen[0]!.init.headers).get("content-type")!.split("boundary=")[1]!;
+    expect(
+      parseParts(String(seen[0]!.init.body), boundary).map((p) => !(p instanceof Error) && p.path),
+    ).toEqual([
+      "/gmail/v1/users/me/messages/a?format=full",
+      "/gmail/v1/users/me/threads/t1?format=full",
+      "/gmail/v1/users/me/threads/gone?format=full",
+    ]);
+    // One thread alone needs no envelope: a plain threads.get.
+    expect(await batch.fetchParts([{ method: "threads.get", id: "t2" }])).toEqual([
+      { ok: true, messages: [{ id: "c" }] },
+    ]);
+    expect(seen[1]!.url).toBe("https://gmail.example/gmail/v1/users/me/threads/t2?format=full");
+  });
+
   it("a failed part becomes an error the retry rules read as a single call's: status, reason, Retry-After", async () => {
     vi.stubGlobal("fetch", async () =>
       answer("r", [

@@ -5,7 +5,7 @@
  * 501. A 429 or another 5xx is the endpoint busy, and is retried as any call is.
  */
 import type { gmail_v1 } from "@googleapis/gmail";
-import type { FetchOutcome, MessageFetcher } from "../sync/MessageFetcher";
+import type { FetchOutcome, FetchPart, MessageFetcher, PartOutcome } from "../sync/MessageFetcher";
 
 /** The statuses that say a batch endpoint is not there (or takes no POST): retrying cannot help. */
 export const BATCH_ABSENT_STATUSES: readonly number[] = [404, 405, 501];
@@ -52,6 +52,11 @@ export interface SingleFallbackOptions {
   apiRoot: string;
   /** One plain `messages.get` (`format=full`); rejects as a single call would. */
   fetchOne: (id: string, signal?: AbortSignal) => Promise<gmail_v1.Schema$Message>;
+  /**
+   * One plain call of either method (a thread's messages for `threads.get`). Without it, and
+   * without the batch's own `fetchParts`, the fallback fetches no threads.
+   */
+  fetchPart?: (part: FetchPart, signal?: AbortSignal) => Promise<gmail_v1.Schema$Message[]>;
   /** Default `processBatchRefusals`. */
   refusals?: BatchRefusals;
   /** Told of each batch request refused; `first` once per API root and `refusals`. */
@@ -76,19 +81,47 @@ export function withSingleFallback(batch: MessageFetcher, options: SingleFallbac
         ),
       ),
     );
+  const { fetchPart } = options;
+  const partsSingly = (parts: readonly FetchPart[], signal?: AbortSignal): Promise<PartOutcome[]> =>
+    Promise.all(
+      parts.map((part) =>
+        fetchPart!(part, signal).then(
+          (messages): PartOutcome => ({ ok: true, messages }),
+          (error: unknown): PartOutcome => ({ ok: false, error }),
+        ),
+      ),
+    );
+  /** The batch, or the same calls singly once its endpoint is known to be absent. */
+  const viaBatch = async <T>(n: number, batched: () => Promise<T>, singles: () => Promise<T>): Promise<T> => {
+    if (refusals.has(apiRoot)) return singles();
+    try {
+      return await batched();
+    } catch (err) {
+      if (!(err instanceof BatchRefusedError)) throw err;
+      const first = refusals.add(apiRoot, err.httpStatus);
+      onRefused?.({ apiRoot, status: err.httpStatus, first, messages: n });
+      return singles();
+    }
+  };
+  const batchParts = batch.fetchParts?.bind(batch);
   return {
     // Lanes are sized from this once per sync: a root known to refuse gets single-message requests.
     maxIds: refusals.has(apiRoot) ? 1 : batch.maxIds,
-    async fetch(ids, signal) {
-      if (refusals.has(apiRoot)) return singly(ids, signal);
-      try {
-        return await batch.fetch(ids, signal);
-      } catch (err) {
-        if (!(err instanceof BatchRefusedError)) throw err;
-        const first = refusals.add(apiRoot, err.httpStatus);
-        onRefused?.({ apiRoot, status: err.httpStatus, first, messages: ids.length });
-        return singly(ids, signal);
-      }
-    },
+    fetch: (ids, signal) =>
+      viaBatch(
+        ids.length,
+        () => batch.fetch(ids, signal),
+        () => singly(ids, signal),
+      ),
+    ...(batchParts && fetchPart
+      ? {
+          fetchParts: (parts: readonly FetchPart[], signal?: AbortSignal) =>
+            viaBatch(
+              parts.length,
+              () => batchParts(parts, signal),
+              () => partsSingly(parts, signal),
+            ),
+        }
+      : {}),
   };
 }

@@ -115,6 +115,12 @@ export interface ListedPage {
   /** 0 for the first page. */
   index: number;
   ids: string[];
+  /**
+   * Each id's thread, in the same order, as `messages.list` named it: held in memory by the run
+   * that listed the page (the fetch plan groups by thread), not stored. A page read back from an
+   * earlier run has none, and its messages are fetched one by one.
+   */
+  threadIds?: string[];
   /** Gmail's token for the page after this one; null on the last page. */
   nextPageToken: string | null;
   /** Every id of the page is stored (or was gone from Gmail when fetched). */

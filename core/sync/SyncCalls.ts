@@ -1,3 +1,4 @@
+import { GOOGLE_METHOD_COSTS, type QuotaMethod } from "../gmail/quotaProfile";
 import { gmailCall, isRateRefusal, type RetryOptions } from "./gmailCall";
 import { type GmailMethod, type QuotaGate, type QuotaLimitName, UNLIMITED } from "./QuotaGate";
 import type { QuotaWait, SyncOptions, SyncWait } from "./SyncOptions";
@@ -22,9 +23,17 @@ export class SyncCalls {
   private readonly retryWait: ((until: number, cause: unknown, limit?: QuotaLimitName) => void) | undefined;
   /** The sync's retry options, telling `onWait` before each backoff. */
   readonly retry: RetryOptions;
+  /** Units a call of each method costs (the quota table's). */
+  readonly costs: Readonly<Record<QuotaMethod, number>>;
+  /**
+   * Quota units this sync has spent so far: every call the gate let through, retries included,
+   * and listing, history and labels as much as fetches.
+   */
+  unitsSpent = 0;
 
-  constructor(options: Pick<SyncOptions, "quota" | "signal" | "onWait" | "retry">) {
+  constructor(options: Pick<SyncOptions, "quota" | "signal" | "onWait" | "retry" | "methodCosts">) {
     const { onWait } = options;
+    this.costs = options.methodCosts ?? GOOGLE_METHOD_COSTS;
     this.quota = options.quota ?? UNLIMITED;
     this.signal = options.signal;
     this.quotaWait =
@@ -60,12 +69,18 @@ export class SyncCalls {
     };
     return gmailCall(
       async () => {
-        await this.quota.take(method, this.signal, this.quotaWait);
+        await this.take(method);
         return fn();
       },
       retry,
       this.signal,
     ).then((r) => r.data);
+  }
+
+  /** Pays for `times` calls of `method` at once (the parts of one request), waiting at the gate if need be. */
+  async take(method: GmailMethod, times = 1): Promise<void> {
+    await this.quota.take(method, this.signal, this.quotaWait, times);
+    this.unitsSpent += this.costs[method] * times;
   }
 
   /** From here on the sync is a full listing: it spends as a first sync (QuotaGate.forFullSync). */

@@ -1,4 +1,5 @@
 import type { RateLimiter, SyncPhase, SyncResult } from "../events";
+import type { QuotaMethod } from "../gmail/quotaProfile";
 import type { RetryOptions } from "./gmailCall";
 import type { SyncScope } from "./MailStore";
 import type { MessageFetcherFactory } from "./MessageFetcher";
@@ -8,6 +9,12 @@ export interface SyncProgressUpdate {
   phase: SyncPhase;
   processed: number;
   total: number;
+  /**
+   * Quota units this run has spent per message it fetched (every call counted: listing, labels,
+   * history, retries, and a thread's price once for all its messages); absent before the first
+   * message is in.
+   */
+  unitsPerMessage?: number;
 }
 
 /**
@@ -75,6 +82,12 @@ export interface SyncOptions {
    * and the messages in flight are the lanes'.
    */
   messages?: MessageFetcherFactory;
+  /**
+   * Units a call of each Gmail method costs (the quota table's, `GMAIL_METHOD_COSTS`); Google's
+   * table by default. The fetch plan weighs `messages.get` against `threads.get` with them
+   * (core/sync/fetch/threadPlan.ts), and the units spent are counted with them.
+   */
+  methodCosts?: Readonly<Record<QuotaMethod, number>>;
 }
 
 /** Why a sync listed the whole mailbox (or its scope) rather than replaying Gmail's history. */

@@ -1,6 +1,7 @@
 import type { gmail_v1 } from "@googleapis/gmail";
 import type { TakeItem } from "./fetch/FetchItem";
-import { type FetchProgress, fetchAndStore } from "./fetch/FetchPipeline";
+import { type FetchProgress, fetchAndStore, type ThreadExtras } from "./fetch/FetchPipeline";
+import { type FetchCosts, fetchCostsOf, type Needed, type PlannedCall, planPage } from "./fetch/threadPlan";
 import type { MailStore } from "./MailStore";
 import { singleGets } from "./MessageFetcher";
 import { SyncCalls } from "./SyncCalls";
@@ -17,11 +18,22 @@ export interface SyncRun {
   readonly concurrency: number;
   /** Ids per `messages.list` page. */
   readonly pageSize: number;
-  /** Fetches and stores the ids `take` hands out (the fetch pipeline). */
+  /** The prices the fetch plan weighs (the cost table's `messages.get` and `threads.get`). */
+  readonly fetchCosts: FetchCosts;
+  /**
+   * The cheapest calls for one page's missing messages: whole threads where they pay, one
+   * `messages.get` each elsewhere (only gets when the transport cannot fetch threads).
+   */
+  plan(needed: Needed[]): PlannedCall[];
+  /**
+   * Fetches and stores the calls `take` hands out (the fetch pipeline). With `admits`, a whole
+   * thread's other messages that the listing would name are kept for their own page.
+   */
   fetch(
     take: TakeItem,
     lanesWanted: number,
     progress: FetchProgress,
+    admits?: ThreadExtras["admits"],
   ): Promise<{ added: number; updated: number }>;
 }
 
@@ -36,6 +48,8 @@ export function syncRunOf(
   const batchSize = Math.max(1, options.batchSize ?? 100);
   const fetcher = (options.messages ?? singleGets)(gmail);
   const calls = new SyncCalls(options);
+  const fetchCosts = fetchCostsOf(calls.costs);
+  const threads = fetcher.fetchParts !== undefined;
   return {
     gmail,
     store,
@@ -44,7 +58,18 @@ export function syncRunOf(
     calls,
     concurrency: Math.max(1, options.concurrency ?? 10),
     pageSize: Math.min(500, Math.max(1, options.pageSize ?? 500)),
-    fetch: (take, lanesWanted, fetchProgress) =>
-      fetchAndStore(take, lanesWanted, fetchProgress, { store, fetcher, calls, batchSize, perSecond }),
+    fetchCosts,
+    plan: (needed) => planPage(needed, fetchCosts, threads),
+    fetch: (take, lanesWanted, fetchProgress, admits) =>
+      fetchAndStore(take, lanesWanted, fetchProgress, {
+        store,
+        fetcher,
+        calls,
+        batchSize,
+        perSecond,
+        ...(admits && threads
+          ? { extras: { admits, known: (ids: string[]) => store.knownIds(ids), costs: fetchCosts } }
+          : {}),
+      }),
   };
 }

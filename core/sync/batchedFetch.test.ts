@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Sequelize } from "sequelize";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { createGmailSimulator, type GmailSimulator } from "../../gmail-sim/server";
+import { distinctServed, type Served } from "../../gmail-sim/stats";
 import { SimControl } from "../../test/SimControl";
 import { gmailClientFor } from "../../test/simGmail";
 import { type Models, openDatabase } from "../db/sequelize";
@@ -32,6 +33,7 @@ describe("syncMailbox through Gmail's batch endpoint, against the simulator and 
       calls: Record<string, number>;
       faults: Record<string, number>;
       batches: number;
+      served: Served;
     };
   const storedIds = async () =>
     (
@@ -70,9 +72,10 @@ describe("syncMailbox through Gmail's batch endpoint, against the simulator and 
     expect(result).toMatchObject({ mode: "full", added: 600, deleted: 0 });
     const stored = await storedIds();
     expect(stored).toEqual((await simIds()).sort());
-    const { calls, batches } = await stats();
-    // Every part is a messages.get of its own, each message asked once.
-    expect(calls["messages.get"]).toBe(600);
+    const { calls, batches, served } = await stats();
+    // Every part is a call of its own (a message, or a whole thread), each message answered once.
+    expect(distinctServed(served)).toBe(600);
+    expect(calls["messages.get"]! + calls["threads.get"]!).toBeLessThanOrEqual(600);
     // 50 lanes as two requests of 25: at least 24 batches, and never a request per message.
     expect(batches).toBeGreaterThanOrEqual(24);
     expect(batches).toBeLessThan(60);
@@ -106,16 +109,20 @@ describe("syncMailbox through Gmail's batch endpoint, against the simulator and 
     }
     expect(result).toMatchObject({ mode: "full", added: 600 });
     expect(await storedIds()).toEqual((await simIds()).sort());
-    const { calls, faults, batches } = await stats();
-    const getFaults = calls["messages.get"]! - 600;
-    // Faults also hit the listing's calls; every one of them, list or get, was retried alone.
+    const { calls, faults, batches, served } = await stats();
+    // A fetch call that faulted is one sent and not answered (a message's, or a thread's).
+    const fetchFaults =
+      calls["messages.get"]! - served["messages.get"] + calls["threads.get"]! - served.threads;
+    // Faults also hit the listing's calls; every one of them, list or fetch, was retried alone.
     const allFaults = faults["429"]! + faults["500"]!;
-    expect(getFaults).toBeGreaterThan(10);
-    expect(allFaults - getFaults).toBe(
+    expect(fetchFaults).toBeGreaterThan(10);
+    expect(allFaults - fetchFaults).toBe(
       calls["messages.list"]! + calls["labels.list"]! + calls["users.getProfile"]! - 4,
     );
+    expect(distinctServed(served)).toBe(600);
     // The quota gate was asked once per part sent, retries included: a batch costs its parts.
     expect(asked["messages.get"]).toBe(calls["messages.get"]);
+    expect(asked["threads.get"] ?? 0).toBe(calls["threads.get"]);
     // A request per batch, and one per retried part (a single message needs no envelope).
     expect(batches).toBeLessThan(600 / 5);
   });
@@ -207,11 +214,13 @@ describe("syncMailbox through Gmail's batch endpoint, against the simulator and 
     const stored = await storedIds();
     expect(stored).toHaveLength(600);
     expect(stored).toEqual((await simIds()).sort());
-    const { calls, batches } = await stats();
-    // Only the requests in flight when the first refusal came were batches; each id asked once.
+    const { calls, batches, served } = await stats();
+    // Only the requests in flight when the first refusal came were batches; each message
+    // answered once, by a single messages.get or threads.get.
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.every((s) => s === 404)).toBe(true);
     expect(batches).toBe(refused.length);
-    expect(calls["messages.get"]).toBe(600);
+    expect(distinctServed(served)).toBe(600);
+    expect(calls["messages.get"]).toBe(served["messages.get"]);
   });
 });

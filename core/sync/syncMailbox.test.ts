@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Sequelize } from "sequelize";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { createGmailSimulator, type GmailSimulator } from "../../gmail-sim/server";
+import { distinctServed, type Served } from "../../gmail-sim/stats";
 import { gmailClientFor } from "../../test/simGmail";
 import { type Models, openDatabase } from "../db/sequelize";
 import { EmailRepository } from "../repositories/email.repository";
@@ -29,6 +30,12 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
   const simIds = async (): Promise<Array<{ id: string; labelIds: string[] }>> =>
     (await control("GET", `/sim/accounts/${email}/messages?limit=100000`)).messages;
   const stats = async () => (await control("GET", "/sim/stats")).calls as Record<string, number>;
+  const served = async () => (await control("GET", "/sim/stats")).served as Served;
+  const unitsSpent = async () =>
+    Object.values((await control("GET", "/sim/stats")).units.spent as Record<string, number>).reduce(
+      (a, b) => a + b,
+      0,
+    );
   const rows = async () =>
     (await sequelize.query("SELECT gmail_id, labels FROM emails WHERE user_id = :u ORDER BY gmail_id", {
       replacements: { u: store ? (store as unknown as { userId: string }).userId : "" },
@@ -64,7 +71,9 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
     expect(stored.map((r) => r.gmail_id)).toEqual(expected.map((m) => m.id).sort());
     const calls = await stats();
     expect(calls["messages.list"]).toBe(2);
-    expect(calls["messages.get"]).toBe(600);
+    // Each message answered once, alone (messages.get) or with its thread (threads.get).
+    expect(distinctServed(await served())).toBe(600);
+    expect(calls["messages.get"]).toBeLessThanOrEqual(600);
     const fetching = steps.filter((s) => s.phase === "fetching").map((s) => s.processed);
     expect(fetching.length).toBeGreaterThan(5);
     expect(fetching).toEqual([...fetching].sort((a, b) => a - b));
@@ -187,13 +196,9 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
       await control("DELETE", "/sim/faults");
     }
     const calls = await stats();
-    expect(asked).toEqual({
-      "labels.list": calls["labels.list"],
-      "users.getProfile": calls["users.getProfile"],
-      "messages.list": calls["messages.list"],
-      "messages.get": calls["messages.get"],
-    });
-    expect(asked["messages.get"]).toBeGreaterThanOrEqual(600);
+    const methods = ["labels.list", "users.getProfile", "messages.list", "messages.get", "threads.get"];
+    expect(asked).toEqual(Object.fromEntries(methods.filter((m) => calls[m]! > 0).map((m) => [m, calls[m]])));
+    expect(distinctServed(await served())).toBe(600);
   });
 
   it("a grant without Gmail access (403 insufficientPermissions) also asks for reauthorisation", async () => {
@@ -223,6 +228,7 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
       ),
     ).rejects.toThrow();
     const first = await stats();
+    const firstUnits = await unitsSpent();
     const walked = (await store.listing(key).state())!;
     expect(walked.pages).toBeGreaterThanOrEqual(3);
     expect(walked.pages).toBeLessThan(6);
@@ -239,13 +245,18 @@ describe("syncMailbox against the simulator and PostgreSQL", () => {
       batchSize: 50,
       listingKey: key,
     });
-    expect(result).toMatchObject({ mode: "full", added: 600 - storedBefore, deleted: 0 });
+    expect(result).toMatchObject({ mode: "full", added: 600 - storedBefore, updated: 0, deleted: 0 });
     const second = await stats();
     expect(second["users.getProfile"] ?? 0).toBe(0);
     expect(second["messages.list"]).toBe(6 - walked.pages);
-    expect(second["messages.get"]).toBe(600 - storedBefore);
-    // Everything fetched and lost with the first run: what was in flight and not yet written.
-    expect(first["messages.get"]! + second["messages.get"]! - 600).toBeLessThanOrEqual(100);
+    // No more than a get for each message not stored (a thread fetched whole costs two gets).
+    expect(second["messages.get"]).toBeLessThanOrEqual(600 - storedBefore);
+    const fetchUnits = (await unitsSpent()) - second["labels.list"]! - 5 * second["messages.list"]!;
+    expect(fetchUnits).toBeLessThanOrEqual(5 * (600 - storedBefore));
+    // Everything fetched and lost with the first run: what was in flight and not yet written,
+    // at most 100 gets' worth (labels 1 unit, profile 1, a listing page 5).
+    const firstFetchUnits = firstUnits - 1 - 1 - 5 * walked.pages;
+    expect(firstFetchUnits + fetchUnits - 5 * 600).toBeLessThanOrEqual(5 * 100);
     expect(steps[0]?.phase).toBe("fetching");
     expect(steps[0]?.processed).toBeGreaterThanOrEqual(storedBefore);
     expect(result.historyId).toBe(historyAtStart);

@@ -43,6 +43,11 @@ describe("whole messages and sync scopes (simulator + PostgreSQL)", () => {
   const simMessages = async (email: string): Promise<SimMessage[]> =>
     (await control("GET", `/sim/accounts/${email}/messages?limit=100000`)).messages;
   const gets = async () => ((await control("GET", "/sim/stats")).calls["messages.get"] ?? 0) as number;
+  /** Units spent fetching (messages.get, and threads.get where whole threads were cheaper). */
+  const fetchUnits = async () => {
+    const spent = (await control("GET", "/sim/stats")).units.spent as Record<string, number>;
+    return (spent["messages.get"] ?? 0) + (spent["threads.get"] ?? 0);
+  };
 
   /** A user with a connected account, a simulator account of `count` messages, and its store. */
   async function mailbox(count: number) {
@@ -257,8 +262,10 @@ describe("whole messages and sync scopes (simulator + PostgreSQL)", () => {
 
     await control("DELETE", "/sim/stats");
     const first = await syncMailbox(box.gmail, box.store, () => {}, { scope: { newerThanDays: 30 } });
-    expect(first).toMatchObject({ mode: "full", added: recent.length, deleted: 0 });
-    expect(await gets()).toBe(recent.length);
+    expect(first).toMatchObject({ mode: "full", added: recent.length, updated: 0, deleted: 0 });
+    // At most a get's 5 units a message: threads fetched whole where that was cheaper.
+    expect(await fetchUnits()).toBeGreaterThan(0);
+    expect(await fetchUnits()).toBeLessThanOrEqual(5 * recent.length);
     expect(await box.storedIds()).toEqual(sorted(recent));
     expect((await box.store.coverage()).scope).toEqual({ newerThanDays: 30 });
 
@@ -267,13 +274,13 @@ describe("whole messages and sync scopes (simulator + PostgreSQL)", () => {
     expect(await syncMailbox(box.gmail, box.store, () => {}, { scope: { newerThanDays: 7 } })).toMatchObject({
       mode: "incremental",
     });
-    expect(await gets()).toBe(0);
+    expect(await fetchUnits()).toBe(0);
 
     // Everything (no scope): a full listing although a cursor exists; only the missing are fetched.
     await control("DELETE", "/sim/stats");
     const wide = await syncMailbox(box.gmail, box.store, () => {});
-    expect(wide).toMatchObject({ mode: "full", added: 1_200 - recent.length, deleted: 0 });
-    expect(await gets()).toBe(1_200 - recent.length);
+    expect(wide).toMatchObject({ mode: "full", added: 1_200 - recent.length, updated: 0, deleted: 0 });
+    expect(await fetchUnits()).toBeLessThanOrEqual(5 * (1_200 - recent.length));
     expect(await box.storedIds()).toEqual(sorted(truth.map((m) => m.id)));
     expect((await box.store.coverage()).scope).toBeNull();
     expect(await syncMailbox(box.gmail, box.store, () => {})).toMatchObject({ mode: "incremental" });

@@ -45,6 +45,8 @@ export class TaskRun {
   /** The last wait a rate limit caused, short ones included: they set the pace. */
   private limited: { by: RateLimiter; until: number } | null = null;
   private readonly meter = new RateMeter();
+  /** Units per message the sync has measured for its own plan; the table's get cost until then. */
+  private measuredUnits: number | undefined;
   /**
    * The largest total shown while listing or fetching, across runs: a resumed run lists again
    * from 0 and its total regrows, but the mailbox it estimates is as large as before.
@@ -125,10 +127,11 @@ export class TaskRun {
     };
     const plan = this.options.etaPlan;
     if (!plan) return pace;
-    pace.unitsPerMessage = plan.unitsPerMessage;
+    const unitsPerMessage = this.measuredUnits ?? plan.unitsPerMessage;
+    pace.unitsPerMessage = unitsPerMessage;
     const walking = progress.phase === "listing" || progress.phase === "fetching";
     if (walking) this.planTotal = Math.max(this.planTotal, progress.total);
-    const eta = etaAt(plan, {
+    const eta = etaAt(unitsPerMessage === plan.unitsPerMessage ? plan : { ...plan, unitsPerMessage }, {
       now,
       left: (walking ? this.planTotal : progress.total) - progress.processed,
       workRemains: progress.phase !== "done",
@@ -146,6 +149,7 @@ export class TaskRun {
   readonly progress: ProgressSink = async (update) => {
     const phaseChanged = update.phase !== this.current.phase;
     this.current = update;
+    if (update.unitsPerMessage !== undefined) this.measuredUnits = update.unitsPerMessage;
     // Progress means the wait is over.
     const waitEnded = this.waiting !== null;
     this.waiting = null;

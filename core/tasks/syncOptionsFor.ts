@@ -21,14 +21,16 @@ export interface BatchFallbackWatch {
  * How this deployment syncs a mailbox, whoever runs it (a worker's job or the streaming
  * endpoint): Gmail's batch endpoint at GMAIL_BATCH_SIZE messages a request (one `messages.get`
  * each where that endpoint answers 404, 405 or 501), and lanes opened up to what the per-user
- * quota pays for at the `messages.get` cost in force (the quota table).
+ * quota pays for at the `messages.get` cost in force (the quota table), whose costs also drive the
+ * choice between `messages.get` and `threads.get` (core/sync/fetch/threadPlan.ts).
  */
 export function syncOptionsFor(
   config: Pick<Config, "gmailQuotaTable" | "gmailBatchSize">,
   watch: BatchFallbackWatch = {},
-): Pick<SyncOptions, "userMessagesPerSecond" | "messages"> {
+): Pick<SyncOptions, "userMessagesPerSecond" | "messages" | "methodCosts"> {
   const { userUnitsPerSecond, costs } = config.gmailQuotaTable;
   return {
+    methodCosts: costs,
     userMessagesPerSecond: userUnitsPerSecond > 0 ? userUnitsPerSecond / costs["messages.get"] : undefined,
     messages: gmailBatches(config.gmailBatchSize, {
       refusals: watch.refusals ?? processBatchRefusals,

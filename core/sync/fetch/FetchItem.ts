@@ -3,11 +3,19 @@ export interface Settling {
   settle(n: number): Promise<void>;
 }
 
-/** One id for the fetch lanes; `owner` is the listing page it came from (full syncs). */
+/**
+ * One call for the fetch lanes: a message (`id`, its `owner` the listing page it came from, in a
+ * full sync), or, with `thread`, the whole thread `id` fetched for the listed messages it holds
+ * (`thread.members`, each with its own owner).
+ */
 export interface FetchItem {
   id: string;
   owner?: Settling;
+  thread?: { members: FetchItem[] };
 }
+
+/** Messages an item answers for: a thread's members, else the one message. */
+export const messagesIn = (item: FetchItem): number => item.thread?.members.length ?? 1;
 
 /**
  * The next id to fetch, or null once there is none; a promise only when the lanes must wait for

@@ -54,14 +54,13 @@ export class ListingPages {
     const data = await this.list(pageToken);
     // The profile counts the whole mailbox; a scoped listing's own estimate is nearer the truth.
     if (this.scope && index === 0 && !resumed) this.start.estimate = data.resultSizeEstimate ?? 0;
-    const page = {
-      index,
-      ids: [...new Set((data.messages ?? []).flatMap((m) => (m.id ? [m.id] : [])))],
-      nextPageToken: data.nextPageToken ?? null,
-    };
+    const threadOf = new Map<string, string>();
+    for (const m of data.messages ?? [])
+      if (m.id && !threadOf.has(m.id)) threadOf.set(m.id, m.threadId ?? "");
+    const page = { index, ids: [...threadOf.keys()], nextPageToken: data.nextPageToken ?? null };
     await this.listing.addPage(page, this.start);
     this.listed += page.ids.length;
-    return { ...page, done: false };
+    return { ...page, threadIds: [...threadOf.values()], done: false };
   }
 
   private async list(pageToken: string | null): Promise<gmail_v1.Schema$ListMessagesResponse> {

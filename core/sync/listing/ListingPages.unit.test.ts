@@ -23,11 +23,11 @@ function gmailListing(answer: (p: Record<string, unknown>) => gmail_v1.Schema$Li
 const calls = new SyncCalls({ retry: { attempts: 1 } });
 
 describe("ListingPages", () => {
-  it("records each page before answering it, with its ids once each, and the scope's own estimate", async () => {
+  it("records each page before answering it, with its ids once each (and each id's thread), and the scope's own estimate", async () => {
     const store = new MemoryMailStore();
     const listing = store.listing("task");
     const { gmail, asked } = gmailListing(() => ({
-      messages: [{ id: "a" }, { id: "b" }, { id: "a" }, {}],
+      messages: [{ id: "a", threadId: "ta" }, { id: "b", threadId: "tb" }, { id: "a", threadId: "ta" }, {}],
       nextPageToken: "t1",
       resultSizeEstimate: 3,
     }));
@@ -39,7 +39,13 @@ describe("ListingPages", () => {
       null,
       start,
     );
-    expect(await pages.at(0, null)).toEqual({ index: 0, ids: ["a", "b"], nextPageToken: "t1", done: false });
+    expect(await pages.at(0, null)).toEqual({
+      index: 0,
+      ids: ["a", "b"],
+      threadIds: ["ta", "tb"],
+      nextPageToken: "t1",
+      done: false,
+    });
     expect(asked).toEqual([{ userId: "me", maxResults: 2, includeSpamTrash: false, labelIds: ["INBOX"] }]);
     expect(start.estimate).toBe(3);
     expect(pages).toMatchObject({ listed: 2, pagesListed: 1 });

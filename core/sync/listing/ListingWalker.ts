@@ -1,4 +1,5 @@
 import type { FetchItem, TakeItem } from "../fetch/FetchItem";
+import type { Needed, PlannedCall } from "../fetch/threadPlan";
 import type { ListedPage, MailStore, SyncListing } from "../MailStore";
 import { PageWork } from "./PageWork";
 
@@ -22,6 +23,8 @@ export class ListingWalker {
     private readonly listing: Pick<SyncListing, "markDone">,
     private readonly pageAt: (index: number, pageToken: string | null) => Promise<ListedPage>,
     private readonly tally: { processed: number },
+    /** How a page's missing messages are fetched (the thread plan); one get each without it. */
+    private readonly plan?: (needed: Needed[]) => PlannedCall[],
   ) {}
 
   /** Lists the first page, and starts listing the second. */
@@ -33,13 +36,21 @@ export class ListingWalker {
   /** A listed page, with what of it is still to fetch; done once every message of it is written. */
   private async prepare(page: ListedPage): Promise<PageWork> {
     let missing: string[] = [];
+    let calls: PlannedCall[] | undefined;
     if (!page.done) {
       const known = await this.store.knownIds(page.ids);
-      missing = page.ids.filter((id) => !known.has(id));
+      const needed: Needed[] = [];
+      for (const [i, id] of page.ids.entries()) {
+        if (known.has(id)) continue;
+        const threadId = page.threadIds?.[i];
+        needed.push(threadId ? { id, threadId } : { id });
+      }
+      missing = needed.map((m) => m.id);
+      calls = this.plan?.(needed);
       this.tally.processed += page.ids.length - missing.length;
     }
     this.counted = page.index;
-    const work = new PageWork(page, missing, () => this.listing.markDone(page.index));
+    const work = new PageWork(page, missing, () => this.listing.markDone(page.index), calls);
     if (!page.done && missing.length === 0) await work.settle(0);
     else if (page.done) work.release();
     return work;
@@ -75,8 +86,8 @@ export class ListingWalker {
    * promise only when the lanes must wait for the next page.
    */
   readonly take: TakeItem = (): FetchItem | null | Promise<FetchItem | null> => {
-    const work = this.current;
-    if (work.next < work.missing.length) return { id: work.missing[work.next++]!, owner: work };
+    const item = this.current.take();
+    if (item) return item;
     if (this.ended) return null;
     this.advancing ??= this.advance().finally(() => {
       this.advancing = null;

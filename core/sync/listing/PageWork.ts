@@ -1,4 +1,5 @@
-import type { Settling } from "../fetch/FetchItem";
+import type { FetchItem, Settling } from "../fetch/FetchItem";
+import type { PlannedCall } from "../fetch/threadPlan";
 import type { ListedPage } from "../MailStore";
 
 /**
@@ -6,8 +7,10 @@ import type { ListedPage } from "../MailStore";
  * mark once none is. `finished` resolves when the mark is written (or the page needed none).
  */
 export class PageWork implements Settling {
-  /** The index in `missing` of the next id to hand out. */
+  /** The index in `calls` of the next call to hand out. */
   next = 0;
+  /** How the page's missing messages are fetched (the thread plan); one get each by default. */
+  readonly calls: PlannedCall[];
   private pending: number;
   private resolve!: () => void;
   readonly finished = new Promise<void>((r) => {
@@ -18,8 +21,19 @@ export class PageWork implements Settling {
     readonly page: ListedPage,
     readonly missing: string[],
     private readonly markDone: () => Promise<void>,
+    calls?: PlannedCall[],
   ) {
     this.pending = missing.length;
+    this.calls = calls ?? missing.map((id) => ({ method: "messages.get", id }));
+  }
+
+  /** The next call for the lanes, or null once every one is handed out. */
+  take(): FetchItem | null {
+    const call = this.calls[this.next];
+    if (!call) return null;
+    this.next++;
+    if (call.method === "messages.get") return { id: call.id, owner: this };
+    return { id: call.threadId, thread: { members: call.ids.map((id) => ({ id, owner: this })) } };
   }
 
   /** `n` more of its messages are written or gone; marks the page done after the last. */

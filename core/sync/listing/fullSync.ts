@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ListingState, SyncListing, SyncScope } from "../MailStore";
 import type { SyncOutcome, SyncProgressUpdate } from "../SyncOptions";
 import type { SyncRun } from "../SyncRun";
+import { inScopeLabels } from "../scope";
 import { ListingPages, type ListingStart, StaleListingError } from "./ListingPages";
 import { ListingWalker } from "./ListingWalker";
 
@@ -51,14 +52,25 @@ async function walk(run: SyncRun, listing: SyncListing, scope: SyncScope | null)
   // its first word is never behind what the last run showed.
   if (!resumed) await run.progress({ phase: "listing", processed: 0, total: total() });
 
-  const walker = new ListingWalker(run.store, listing, (index, token) => pages.at(index, token), tally);
+  const walker = new ListingWalker(
+    run.store,
+    listing,
+    (index, token) => pages.at(index, token),
+    tally,
+    (needed) => run.plan(needed),
+  );
   // A resumed run stays quiet until it has counted what the interrupted run stored on the pages
   // it left unfinished (at most the last two it recorded).
   const quietBelow = resumed ? resumed.pages - 1 : -1;
   const say = (update: SyncProgressUpdate) =>
     walker.counted >= quietBelow ? run.progress(update) : undefined;
   await walker.begin();
-  const { added, updated } = await run.fetch(walker.take, run.concurrency, { tally, total, say });
+  // A whole thread's other messages are kept when the listing is sure to name them: its labels
+  // are the scope's test. A day scope is Gmail's clock's to judge, so there only listed ones.
+  const admits = scope?.newerThanDays
+    ? undefined
+    : (m: { labelIds?: string[] | null }) => inScopeLabels(scope, m.labelIds ?? []);
+  const { added, updated } = await run.fetch(walker.take, run.concurrency, { tally, total, say }, admits);
 
   // Exact now that the listing is whole (an id Gmail listed on two pages counts once). One page
   // listed in this run holds each id once already: nothing to ask the store.
