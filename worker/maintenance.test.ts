@@ -80,19 +80,11 @@ describe("maintenance: purge-expired", () => {
 
   it("workers register one purge job scheduler (and, with push off, the sync schedule) on a queue of its own", async () => {
     await stack.addWorker();
-    const connection = createRedis(stack.config.redisUrl, "worker");
-    const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: stack.config.queuePrefix });
-    try {
-      const schedulers = await queue.getJobSchedulers();
-      expect(schedulers.map((s) => [s.key, Number(s.every)]).sort()).toEqual([
-        [CHECK_SCHEDULER, CHECK_SCHEDULE_EVERY_MS],
-        [PURGE_SCHEDULER, PURGE_EVERY_MS],
-        [SYNC_SCHEDULER, 900_000],
-      ]);
-    } finally {
-      await queue.close();
-      connection.disconnect();
-    }
+    expect(await schedulersOf(stack)).toEqual([
+      [CHECK_SCHEDULER, CHECK_SCHEDULE_EVERY_MS],
+      [PURGE_SCHEDULER, PURGE_EVERY_MS],
+      [SYNC_SCHEDULER, 900_000],
+    ]);
   });
 
   it("deletes sessions past either expiry and expired tokens, again on every run, and keeps the rest", async () => {
@@ -154,6 +146,24 @@ describe("maintenance: purge-expired", () => {
 });
 
 /** Tasks of a user, oldest first: [state, runner]. */
+/** The maintenance queue as BullMQ sees it, for `use`, closed afterwards. */
+async function withMaintenanceQueue<T>(stack: Stack, use: (queue: Queue) => Promise<T>): Promise<T> {
+  const connection = createRedis(stack.config.redisUrl, "worker");
+  const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: stack.config.queuePrefix });
+  try {
+    return await use(queue);
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+/** The job schedulers registered, as sorted `[id, every]` pairs. */
+const schedulersOf = (stack: Stack) =>
+  withMaintenanceQueue(stack, async (queue) =>
+    (await queue.getJobSchedulers()).map((s) => [s.key, Number(s.every)]).sort(),
+  );
+
 async function tasksOf(stack: Stack, userId: string): Promise<string[]> {
   const rows = await stack.web.ctx.sequelize.query<{ state: string }>(
     "SELECT state FROM sync_tasks WHERE user_id = :userId ORDER BY created_at",
@@ -270,19 +280,11 @@ describe("maintenance: watch-renew", () => {
   };
 
   it("registers the hourly renewal and no sync schedule", async () => {
-    const connection = createRedis(stack.config.redisUrl, "worker");
-    const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: stack.config.queuePrefix });
-    try {
-      const schedulers = await queue.getJobSchedulers();
-      expect(schedulers.map((s) => [s.key, Number(s.every)]).sort()).toEqual([
-        [CHECK_SCHEDULER, CHECK_SCHEDULE_EVERY_MS],
-        [PURGE_SCHEDULER, PURGE_EVERY_MS],
-        [WATCH_RENEW_SCHEDULER, WATCH_RENEW_EVERY_MS],
-      ]);
-    } finally {
-      await queue.close();
-      connection.disconnect();
-    }
+    expect(await schedulersOf(stack)).toEqual([
+      [CHECK_SCHEDULER, CHECK_SCHEDULE_EVERY_MS],
+      [PURGE_SCHEDULER, PURGE_EVERY_MS],
+      [WATCH_RENEW_SCHEDULER, WATCH_RENEW_EVERY_MS],
+    ]);
   });
 
   it("watches an account when it signs in, then renews a watch that lapses within a day", async () => {
@@ -350,17 +352,12 @@ describe("maintenance: check-schedule", () => {
     expect(health.body.check).toMatchObject({ missing: 2, extra: 0 });
 
     // Two later runs find nothing due: the check just ran, and the other account is a day old.
-    const connection = createRedis(stack.config.redisUrl, "worker");
-    const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: stack.config.queuePrefix });
-    const runs = async () =>
-      (await queue.getJobs(["completed"])).filter((j) => j.name === CHECK_SCHEDULER).length;
-    try {
+    await withMaintenanceQueue(stack, async (queue) => {
+      const runs = async () =>
+        (await queue.getJobs(["completed"])).filter((j) => j.name === CHECK_SCHEDULER).length;
       const seen = await runs();
       await waitUntil(async () => (await runs()) >= seen + 2 || false, "two more check-schedule runs");
-    } finally {
-      await queue.close();
-      connection.disconnect();
-    }
+    });
     expect(await checks(due.userId)).toHaveLength(1);
     expect(await checks(recent.userId)).toEqual([]);
   }, 60_000);
